@@ -1,0 +1,49 @@
+/** Packet dispatch: one handler file per packet type, as in Aedes. */
+import type {Packet} from '../../protocol/codec.js'
+import {ReasonCode} from '../../protocol/reason-codes.js'
+import {type Client, ClientState} from '../client.js'
+import {handlePuback, handlePubcomp, handlePubrec, handlePubrel} from './ack.js'
+import {handleConnect} from './connect.js'
+import {handleDisconnect} from './disconnect.js'
+import {handlePingreq} from './ping.js'
+import {handlePublish} from './publish.js'
+import {handleSubscribe} from './subscribe.js'
+import {handleUnsubscribe} from './unsubscribe.js'
+
+export function dispatch(client: Client, packet: Packet): void {
+  if (packet.cmd === 'connect') {
+    handleConnect(client, packet)
+    return
+  }
+  if (client.state !== ClientState.Connected) {
+    // MQTT-3.1.0-1: the first packet must be CONNECT.
+    client.close(undefined, `first packet was ${packet.cmd.toUpperCase()}, not CONNECT`)
+    return
+  }
+  switch (packet.cmd) {
+    case 'publish':
+      return handlePublish(client, packet)
+    case 'puback':
+      return handlePuback(client, packet)
+    case 'pubrec':
+      return handlePubrec(client, packet)
+    case 'pubrel':
+      return handlePubrel(client, packet)
+    case 'pubcomp':
+      return handlePubcomp(client, packet)
+    case 'subscribe':
+      return handleSubscribe(client, packet)
+    case 'unsubscribe':
+      return handleUnsubscribe(client, packet)
+    case 'pingreq':
+      return handlePingreq(client)
+    case 'disconnect':
+      return handleDisconnect(client, packet)
+    case 'auth':
+      // Enhanced authentication is not offered (no Authentication Method is accepted at CONNECT).
+      return client.protocolViolation(ReasonCode.ProtocolError, 'AUTH received, but no authentication method was negotiated')
+    default:
+      // CONNACK, SUBACK, UNSUBACK, PINGRESP: only a server sends these (MQTT-4.8.0-1 protocol error).
+      return client.protocolViolation(ReasonCode.ProtocolError, `a client must not send ${packet.cmd.toUpperCase()}`)
+  }
+}

@@ -1,0 +1,324 @@
+/**
+ * Broker configuration: types, defaults and the one validator every entry point
+ * (CLI flags, config files, library callers) goes through. The core never reads
+ * files or the environment: TLS material arrives here as PEM text.
+ */
+import {ConfigError} from './errors.js'
+
+export type Scheme = 'mqtt' | 'mqtts' | 'ws' | 'wss'
+
+export interface TlsMaterial {
+  cert: string
+  key: string
+  ca?: string
+}
+
+export interface WsOptions {
+  /** The only HTTP path that upgrades to MQTT; other paths get 404. */
+  path: string
+  /** Sec-WebSocket-Protocol values we accept; the first offered one that is listed is echoed. */
+  subprotocols: readonly string[]
+  /** Accept clients that offer no subprotocol at all (some embedded and mini-program clients). */
+  allowNoSubprotocol: boolean
+  /** Put all packets pending in one event-loop turn into a single frame (EMQX's mqtt_piggyback=single). */
+  piggyback: boolean
+}
+
+export interface ListenerConfig {
+  /** Stable name, e.g. "ws:8083"; unique within a broker. */
+  id: string
+  scheme: Scheme
+  host: string
+  /** 0 picks a free port. */
+  port: number
+  /** Only for ws/wss. */
+  ws?: WsOptions
+  /** Only for mqtts/wss. */
+  tls?: TlsMaterial
+}
+
+export interface Limits {
+  /** Largest MQTT packet accepted (and the WebSocket maximum payload), in bytes. */
+  maxPacketSize: number
+  /** A socket that has not sent CONNECT by then is closed. */
+  connectTimeoutMs: number
+  /** Outgoing QoS 1/2 messages awaiting acknowledgement per client (v5 clients may ask for fewer). */
+  maxInflight: number
+  /** Messages queued per session while it is offline or its inflight window is full; the oldest is dropped past it. */
+  maxQueuedMessages: number
+  /** Receive Maximum the broker advertises to MQTT 5 clients. */
+  receiveMaximum: number
+}
+
+export interface BrokerConfig {
+  readonly listeners: readonly ListenerConfig[]
+  readonly limits: Readonly<Limits>
+}
+
+export const DEFAULT_SUBPROTOCOLS = Object.freeze(['mqtt', 'mqttv3.1', 'mqtt-v3', 'mqtt-v3.1.1', 'mqtt-v5'])
+
+export const DEFAULTS = Object.freeze({
+  host: '127.0.0.1',
+  ports: Object.freeze({mqtt: 1883, ws: 8083, mqtts: 8883, wss: 8084}),
+  ws: Object.freeze<WsOptions>({
+    path: '/mqtt',
+    subprotocols: DEFAULT_SUBPROTOCOLS,
+    allowNoSubprotocol: false,
+    piggyback: false,
+  }),
+  limits: Object.freeze<Limits>({
+    maxPacketSize: 1024 * 1024,
+    connectTimeoutMs: 10_000,
+    maxInflight: 100,
+    maxQueuedMessages: 1000,
+    receiveMaximum: 100,
+  }),
+})
+
+/** MQTT's own ceiling for a packet: 1 + 4 + 268,435,455 bytes. */
+export const MQTT_MAX_PACKET_SIZE = 268_435_460
+
+const SCHEME_ALIASES: Record<string, Scheme> = {
+  mqtt: 'mqtt',
+  tcp: 'mqtt',
+  mqtts: 'mqtts',
+  tls: 'mqtts',
+  ssl: 'mqtts',
+  ws: 'ws',
+  wss: 'wss',
+}
+
+export interface ParsedListenUrl {
+  scheme: Scheme
+  host: string
+  port: number
+  path?: string
+}
+
+/** Parses `mqtt://HOST:PORT`, `mqtts://…`, `ws://HOST:PORT/PATH`, `wss://…/PATH` (tcp:// and tls:// are aliases). */
+export function parseListenUrl(text: string, defaults: {host?: string; path?: string} = {}): ParsedListenUrl {
+  const m = /^([a-z]+):\/\/(.*)$/i.exec(text.trim())
+  if (!m) throw new ConfigError(`listener "${text}" is not a URL: write it as mqtt://127.0.0.1:1883 or ws://127.0.0.1:8083/mqtt`)
+  const scheme = SCHEME_ALIASES[m[1].toLowerCase()]
+  if (!scheme) {
+    throw new ConfigError(`listener "${text}" has an unknown scheme "${m[1]}:": use mqtt, mqtts, ws or wss`)
+  }
+  let url: URL
+  try {
+    url = new URL(`http://${m[2]}`)
+  } catch {
+    throw new ConfigError(`listener "${text}" is not a valid URL: write it as ${scheme}://HOST:PORT${isWs(scheme) ? '/PATH' : ''}`)
+  }
+  if (url.username || url.password) throw new ConfigError(`listener "${text}" must not contain credentials`)
+  if (url.search || url.hash) throw new ConfigError(`listener "${text}" must not contain a query or fragment`)
+  const host = url.hostname === '' ? (defaults.host ?? DEFAULTS.host) : url.hostname.replace(/^\[(.*)\]$/, '$1')
+  // URL drops a port equal to http's default 80, so read the authority ourselves.
+  const portText = /^(?:\[[^\]]*\]|[^/:]*)(?::(\d*))?/.exec(m[2])?.[1]
+  const port = portText === undefined || portText === '' ? DEFAULTS.ports[scheme] : Number(portText)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ConfigError(`listener "${text}" has port ${portText}: a port is 0 to 65535 (0 picks a free one)`)
+  }
+  const rawPath = url.pathname
+  if (!isWs(scheme)) {
+    if (rawPath !== '/' && rawPath !== '') {
+      throw new ConfigError(`listener "${text}" has a path, but ${scheme}:// listeners have none: paths are for ws:// and wss://`)
+    }
+    return {scheme, host, port}
+  }
+  const path = rawPath === '/' && !/^[^/]*\/$/.test(m[2]) ? (defaults.path ?? DEFAULTS.ws.path) : rawPath
+  return {scheme, host, port, path}
+}
+
+export function isWs(scheme: Scheme): boolean {
+  return scheme === 'ws' || scheme === 'wss'
+}
+
+export function isTls(scheme: Scheme): boolean {
+  return scheme === 'mqtts' || scheme === 'wss'
+}
+
+/** The URL a client uses to reach a listener (IPv6 hosts in brackets). */
+export function listenerUrl(l: {scheme: Scheme; host: string; port: number; ws?: {path: string}}): string {
+  const host = l.host.includes(':') ? `[${l.host}]` : l.host
+  return `${l.scheme}://${host}:${l.port}${l.ws ? l.ws.path : ''}`
+}
+
+// ---- validation ---------------------------------------------------------------------------
+
+/** What callers may pass: everything optional, listeners as URLs or objects. */
+export interface BrokerConfigInput {
+  host?: string
+  listeners?: Array<string | ListenerInput>
+  ws?: Partial<WsOptions>
+  tls?: TlsMaterial
+  limits?: Partial<Limits>
+}
+
+export interface ListenerInput {
+  url: string
+  id?: string
+  ws?: Partial<WsOptions>
+  tls?: TlsMaterial
+}
+
+type Obj = Record<string, unknown>
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+function checkKeys(where: string, value: Obj, allowed: readonly string[]): void {
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) {
+      const at = where ? `${where}.${key}` : key
+      throw new ConfigError(`unknown setting "${at}": known settings here are ${allowed.join(', ')}`)
+    }
+  }
+}
+
+function intIn(where: string, v: unknown, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new ConfigError(`setting "${where}" is ${JSON.stringify(v)}: it must be a whole number from ${min} to ${max}`)
+  }
+  return v
+}
+
+function bool(where: string, v: unknown): boolean {
+  if (typeof v !== 'boolean') throw new ConfigError(`setting "${where}" is ${JSON.stringify(v)}: it must be true or false`)
+  return v
+}
+
+function str(where: string, v: unknown): string {
+  if (typeof v !== 'string' || v === '') throw new ConfigError(`setting "${where}" is ${JSON.stringify(v)}: it must be a non-empty string`)
+  return v
+}
+
+const WS_KEYS = ['path', 'subprotocols', 'allowNoSubprotocol', 'piggyback'] as const
+const LIMIT_KEYS = Object.keys(DEFAULTS.limits) as Array<keyof Limits>
+
+function resolveWs(where: string, base: WsOptions, input: unknown): WsOptions {
+  if (input === undefined) return base
+  if (!isObj(input)) throw new ConfigError(`setting "${where}" must be an object with ${WS_KEYS.join(', ')}`)
+  checkKeys(where, input, WS_KEYS)
+  const out: WsOptions = {...base}
+  if (input.path !== undefined) {
+    const p = str(`${where}.path`, input.path)
+    if (!p.startsWith('/')) throw new ConfigError(`setting "${where}.path" is "${p}": a WebSocket path starts with /, e.g. /mqtt`)
+    out.path = p
+  }
+  if (input.subprotocols !== undefined) {
+    const list = input.subprotocols
+    if (!Array.isArray(list) || list.length === 0 || !list.every((s) => typeof s === 'string' && /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(s))) {
+      throw new ConfigError(`setting "${where}.subprotocols" is ${JSON.stringify(list)}: it must be a non-empty list of tokens such as ["mqtt", "mqttv3.1"]`)
+    }
+    out.subprotocols = Object.freeze([...list] as string[])
+  }
+  if (input.allowNoSubprotocol !== undefined) out.allowNoSubprotocol = bool(`${where}.allowNoSubprotocol`, input.allowNoSubprotocol)
+  if (input.piggyback !== undefined) out.piggyback = bool(`${where}.piggyback`, input.piggyback)
+  return Object.freeze(out)
+}
+
+function resolveTls(where: string, input: unknown): TlsMaterial | undefined {
+  if (input === undefined) return undefined
+  if (!isObj(input)) throw new ConfigError(`setting "${where}" must be an object with cert, key and optionally ca (PEM text)`)
+  checkKeys(where, input, ['cert', 'key', 'ca'])
+  const cert = str(`${where}.cert`, input.cert)
+  const key = str(`${where}.key`, input.key)
+  if (!cert.includes('-----BEGIN')) throw new ConfigError(`setting "${where}.cert" is not a PEM certificate`)
+  if (!key.includes('-----BEGIN')) throw new ConfigError(`setting "${where}.key" is not a PEM private key`)
+  const ca = input.ca === undefined ? undefined : str(`${where}.ca`, input.ca)
+  return Object.freeze(ca === undefined ? {cert, key} : {cert, key, ca})
+}
+
+/**
+ * Validates a configuration and returns it frozen. Without listeners it yields the
+ * defaults: MQTT on 1883 and WebSocket on 8083/mqtt, plus 8883 and 8084 when TLS is given.
+ * Throws ConfigError naming the bad key and value.
+ */
+export function resolveConfig(input: BrokerConfigInput = {}): BrokerConfig {
+  if (!isObj(input)) throw new ConfigError('the configuration must be an object')
+  checkKeys('', input, ['host', 'listeners', 'ws', 'tls', 'limits'])
+  const host = input.host === undefined ? DEFAULTS.host : str('host', input.host)
+  const ws = resolveWs('ws', DEFAULTS.ws, input.ws)
+  const tls = resolveTls('tls', input.tls)
+
+  const limitsIn = input.limits ?? {}
+  if (!isObj(limitsIn)) throw new ConfigError(`setting "limits" must be an object with ${LIMIT_KEYS.join(', ')}`)
+  checkKeys('limits', limitsIn, LIMIT_KEYS)
+  const limits: Limits = {...DEFAULTS.limits}
+  if (limitsIn.maxPacketSize !== undefined) limits.maxPacketSize = intIn('limits.maxPacketSize', limitsIn.maxPacketSize, 16, MQTT_MAX_PACKET_SIZE)
+  if (limitsIn.connectTimeoutMs !== undefined) limits.connectTimeoutMs = intIn('limits.connectTimeoutMs', limitsIn.connectTimeoutMs, 1, 3_600_000)
+  if (limitsIn.maxInflight !== undefined) limits.maxInflight = intIn('limits.maxInflight', limitsIn.maxInflight, 1, 65535)
+  if (limitsIn.maxQueuedMessages !== undefined) limits.maxQueuedMessages = intIn('limits.maxQueuedMessages', limitsIn.maxQueuedMessages, 0, 10_000_000)
+  if (limitsIn.receiveMaximum !== undefined) limits.receiveMaximum = intIn('limits.receiveMaximum', limitsIn.receiveMaximum, 1, 65535)
+
+  const listenersIn: unknown = input.listeners ?? defaultListeners(host, ws.path, tls !== undefined)
+  if (!Array.isArray(listenersIn) || listenersIn.length === 0) {
+    throw new ConfigError('setting "listeners" must be a non-empty list, e.g. ["mqtt://127.0.0.1:1883", "ws://127.0.0.1:8083/mqtt"]')
+  }
+  const ids = new Set<string>()
+  const bound = new Map<string, string>()
+  const listeners = listenersIn.map((input, i) => {
+    const l = resolveListener(`listeners[${i}]`, input, {host, ws, tls})
+    const explicitId = isObj(input) && input.id !== undefined
+    if (ids.has(l.id)) {
+      if (explicitId) throw new ConfigError(`two listeners share the id "${l.id}": give one of them another id`)
+      // Several listeners on port 0 of the same scheme: number them.
+      let n = 2
+      while (ids.has(`${l.id}-${n}`)) n++
+      ids.add(`${l.id}-${n}`)
+      return Object.freeze({...l, id: `${l.id}-${n}`})
+    }
+    ids.add(l.id)
+    return l
+  })
+  for (const l of listeners) {
+    const addr = `${l.host}:${l.port}`
+    if (l.port !== 0 && bound.has(addr)) {
+      throw new ConfigError(`listeners ${bound.get(addr)} and ${l.id} both bind ${addr}: give each its own port`)
+    }
+    bound.set(addr, l.id)
+  }
+  return Object.freeze({listeners: Object.freeze(listeners), limits: Object.freeze(limits)})
+}
+
+function defaultListeners(host: string, path: string, withTls: boolean): string[] {
+  const h = bracket(host)
+  const list = [`mqtt://${h}:${DEFAULTS.ports.mqtt}`, `ws://${h}:${DEFAULTS.ports.ws}${path}`]
+  if (withTls) list.push(`mqtts://${h}:${DEFAULTS.ports.mqtts}`, `wss://${h}:${DEFAULTS.ports.wss}${path}`)
+  return list
+}
+
+function bracket(host: string): string {
+  return host.includes(':') ? `[${host}]` : host
+}
+
+function resolveListener(where: string, input: unknown, base: {host: string; ws: WsOptions; tls?: TlsMaterial}): ListenerConfig {
+  const obj: Obj = typeof input === 'string' ? {url: input} : isObj(input) ? input : {}
+  if (typeof input !== 'string' && !isObj(input)) throw new ConfigError(`setting "${where}" must be a URL string or an object with url`)
+  checkKeys(where, obj, ['url', 'id', 'ws', 'tls'])
+  const url = str(`${where}.url`, obj.url)
+  let parsed: ParsedListenUrl
+  try {
+    parsed = parseListenUrl(url, {host: base.host, path: base.ws.path})
+  } catch (error) {
+    throw new ConfigError(`setting "${where}": ${(error as Error).message}`)
+  }
+  const {scheme, host, port} = parsed
+  const tls = resolveTls(`${where}.tls`, obj.tls) ?? base.tls
+  if (isTls(scheme) && !tls) {
+    throw new ConfigError(
+      `listener ${url} needs a certificate and key: pass --tls-cert and --tls-key, or --dev-cert for a self-signed development certificate`,
+    )
+  }
+  const id = obj.id === undefined ? `${scheme}:${port}` : str(`${where}.id`, obj.id)
+  const listener: ListenerConfig = {id, scheme, host, port}
+  if (isWs(scheme)) {
+    const wsOpts = resolveWs(`${where}.ws`, base.ws, obj.ws)
+    listener.ws = Object.freeze({...wsOpts, path: obj.ws && isObj(obj.ws) && obj.ws.path ? wsOpts.path : (parsed.path ?? wsOpts.path)})
+  } else if (obj.ws !== undefined) {
+    throw new ConfigError(`setting "${where}.ws" applies only to ws:// and wss:// listeners`)
+  }
+  if (isTls(scheme)) listener.tls = tls
+  return Object.freeze(listener)
+}

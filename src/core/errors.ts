@@ -1,0 +1,70 @@
+/**
+ * Every error mqttws raises carries a stable string code (documented in docs/errors.md)
+ * so that scripts and the CLI can act on it without parsing messages.
+ */
+export const ErrorCode = {
+  CONFIG: 'MQTTWS_ERR_CONFIG',
+  LISTEN_ADDR_IN_USE: 'MQTTWS_ERR_LISTEN_ADDR_IN_USE',
+  LISTEN_ACCESS: 'MQTTWS_ERR_LISTEN_ACCESS',
+  LISTEN_ADDR_NOT_AVAIL: 'MQTTWS_ERR_LISTEN_ADDR_NOT_AVAIL',
+  LISTEN: 'MQTTWS_ERR_LISTEN',
+  TLS_FILES: 'MQTTWS_ERR_TLS_FILES',
+  PROTOCOL: 'MQTTWS_ERR_PROTOCOL',
+  PACKET_TOO_LARGE: 'MQTTWS_ERR_PACKET_TOO_LARGE',
+  AUTH: 'MQTTWS_ERR_AUTH',
+  TRANSPORT: 'MQTTWS_ERR_TRANSPORT',
+  TIMEOUT: 'MQTTWS_ERR_TIMEOUT',
+} as const
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
+
+export interface MqttwsErrorOptions extends ErrorOptions {
+  /** MQTT reason code sent (or to send) on the wire, when there is one. */
+  reasonCode?: number
+}
+
+export class MqttwsError extends Error {
+  readonly code: ErrorCode
+  readonly reasonCode?: number
+
+  constructor(code: ErrorCode, message: string, options: MqttwsErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : {cause: options.cause})
+    this.name = 'MqttwsError'
+    this.code = code
+    if (options.reasonCode !== undefined) this.reasonCode = options.reasonCode
+  }
+}
+
+export class ConfigError extends MqttwsError {
+  constructor(message: string, options?: MqttwsErrorOptions) {
+    super(ErrorCode.CONFIG, message, options)
+    this.name = 'ConfigError'
+  }
+}
+
+export class ProtocolError extends MqttwsError {
+  constructor(message: string, options?: MqttwsErrorOptions & {code?: ErrorCode}) {
+    super(options?.code ?? ErrorCode.PROTOCOL, message, options)
+    this.name = 'ProtocolError'
+  }
+}
+
+export class AuthError extends MqttwsError {
+  constructor(message: string, options?: MqttwsErrorOptions) {
+    super(ErrorCode.AUTH, message, options)
+    this.name = 'AuthError'
+  }
+}
+
+export class TransportError extends MqttwsError {
+  constructor(message: string, options?: MqttwsErrorOptions & {code?: ErrorCode}) {
+    super(options?.code ?? ErrorCode.TRANSPORT, message, options)
+    this.name = 'TransportError'
+  }
+}
+
+export class TimeoutError extends MqttwsError {
+  constructor(message: string, options?: MqttwsErrorOptions) {
+    super(ErrorCode.TIMEOUT, message, options)
+    this.name = 'TimeoutError'
+  }
+}

@@ -1,0 +1,56 @@
+import tls from 'node:tls'
+import type {TLSSocket} from 'node:tls'
+import type {ListenerConfig, TlsMaterial} from '../config.js'
+import {listenerUrl} from '../config.js'
+import {ErrorCode, TransportError} from '../errors.js'
+import {bind, closeServer} from './bind.js'
+import {countRejected, newListenerStats} from './listener-stats.js'
+import type {ListenerStats} from './listener-stats.js'
+import {remoteOf} from './tcp.js'
+import type {ListenHooks, Listener} from './types.js'
+
+const kListener = Symbol('listener')
+
+interface TlsServer extends tls.Server {
+  [kListener]: {config: ListenerConfig; stats: ListenerStats; hooks: ListenHooks}
+}
+
+/** Builds a TLS context, turning OpenSSL's parse errors into one that names the setting. */
+export function secureContextOptions(material: TlsMaterial, listenerId: string): tls.SecureContextOptions {
+  const options: tls.SecureContextOptions = {cert: material.cert, key: material.key}
+  if (material.ca) options.ca = material.ca
+  try {
+    tls.createSecureContext(options)
+  } catch (error) {
+    throw new TransportError(
+      `listener ${listenerId}: the TLS certificate or key is not usable (${(error as Error).message}); check that the key belongs to the certificate and both are PEM`,
+      {code: ErrorCode.TLS_FILES, cause: error},
+    )
+  }
+  return options
+}
+
+function onSecureConnection(this: TlsServer, socket: TLSSocket): void {
+  const {config, stats, hooks} = this[kListener]
+  socket.setNoDelay(true)
+  hooks.onConnection({stream: socket, scheme: 'mqtts', remote: remoteOf(socket), listenerId: config.id, stats})
+}
+
+function onTlsClientError(this: TlsServer, error: Error, socket: TLSSocket): void {
+  const {config, stats, hooks} = this[kListener]
+  countRejected(stats, 'tls')
+  hooks.onRejected(config.id, 'tls', `TLS handshake with ${remoteOf(socket)} failed: ${error.message}`)
+}
+
+/** MQTT over TLS. */
+export async function listenTls(config: ListenerConfig, hooks: ListenHooks): Promise<Listener> {
+  if (!config.tls) throw new TransportError(`listener ${config.id} needs a TLS certificate and key`, {code: ErrorCode.TLS_FILES})
+  const server = tls.createServer(secureContextOptions(config.tls, config.id)) as TlsServer
+  const stats = newListenerStats()
+  server[kListener] = {config, stats, hooks}
+  server.on('secureConnection', onSecureConnection)
+  server.on('tlsClientError', onTlsClientError)
+  const port = await bind(server, config)
+  const info = {id: config.id, scheme: config.scheme, host: config.host, port, url: listenerUrl({...config, port})}
+  return {config, info, stats, close: () => closeServer(server)}
+}

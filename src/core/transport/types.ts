@@ -1,0 +1,41 @@
+import type {Duplex} from 'node:stream'
+import type {ListenerConfig, Scheme} from '../config.js'
+import type {ListenerStats} from './listener-stats.js'
+
+/** A byte stream carrying MQTT, whatever the transport: the broker sees only this. */
+export interface Connection {
+  stream: Duplex
+  scheme: Scheme
+  /** "127.0.0.1:50412" */
+  remote: string
+  /** The listener that accepted it, when there is one. */
+  listenerId?: string
+  stats?: ListenerStats
+}
+
+export interface ListenerInfo {
+  id: string
+  scheme: Scheme
+  host: string
+  /** The real port, also when 0 was asked for. */
+  port: number
+  /** What a client connects to, e.g. ws://127.0.0.1:8083/mqtt */
+  url: string
+  path?: string
+}
+
+export interface Listener {
+  readonly config: ListenerConfig
+  readonly info: ListenerInfo
+  readonly stats: ListenerStats
+  /** Stops accepting; established connections are the broker's to close. */
+  close(): Promise<void>
+}
+
+export interface ListenHooks {
+  onConnection(conn: Connection): void
+  /** A handshake (HTTP upgrade or TLS) failed before MQTT started. */
+  onRejected(listenerId: string, reason: string, detail: string): void
+  /** Maximum MQTT packet size: also the WebSocket maximum payload. */
+  maxPacketSize: number
+}

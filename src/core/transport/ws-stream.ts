@@ -1,0 +1,125 @@
+/**
+ * A Duplex over a `ws` WebSocket that carries MQTT the way the spec wants it:
+ * binary frames only, any split of packets over frames on the way in, and on the way
+ * out exactly one frame per write (one MQTT packet) — or, with `piggyback`, one frame
+ * for everything written in one corked batch.
+ *
+ * Why not ws.createWebSocketStream: writing a packet in pieces into it produces one
+ * frame per piece (6 frames for a small PUBLISH; mqttjs/mqtt-packet#24).
+ */
+import {Duplex} from 'node:stream'
+import type {Socket} from 'node:net'
+import type WebSocket from 'ws'
+import type {ListenerStats} from './listener-stats.js'
+
+const kStream = Symbol('wsStream')
+
+export interface WsStreamOptions {
+  /** One frame per corked batch instead of one per packet. */
+  piggyback?: boolean
+  /** The TCP/TLS socket under the WebSocket, so that a batch of frames leaves in one syscall. */
+  rawSocket?: Socket
+  stats?: ListenerStats
+}
+
+/** Close code 1003: the endpoint received data it cannot accept (RFC 6455 §7.4.1). */
+export const WS_CLOSE_UNSUPPORTED_DATA = 1003
+
+type TaggedWs = WebSocket & {[kStream]: WsStream}
+
+const SEND_OPTS = {binary: true, compress: false}
+
+function onWsMessage(this: TaggedWs, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+  const stream = this[kStream]
+  if (!isBinary) {
+    stream.textFrameReceived = true
+    this.close(WS_CLOSE_UNSUPPORTED_DATA, 'MQTT over WebSocket needs binary frames')
+    stream.destroy()
+    return
+  }
+  if (stream.stats) stream.stats.wsFramesIn++
+  // binaryType is 'nodebuffer', so data is a Buffer.
+  if (!stream.push(data as Buffer)) this.pause()
+}
+
+function onWsClose(this: TaggedWs): void {
+  const stream = this[kStream]
+  if (!stream.readableEnded) stream.push(null)
+  if (!stream.destroyed) stream.destroy()
+}
+
+function onWsError(this: TaggedWs, error: Error): void {
+  this[kStream].destroy(error)
+}
+
+export class WsStream extends Duplex {
+  readonly ws: WebSocket
+  readonly piggyback: boolean
+  readonly rawSocket?: Socket
+  readonly stats?: ListenerStats
+  /** Set when the peer sent a text frame: the connection is closed with 1003. */
+  textFrameReceived = false
+
+  constructor(ws: WebSocket, options: WsStreamOptions = {}) {
+    super({allowHalfOpen: false, decodeStrings: true})
+    this.ws = ws
+    this.piggyback = options.piggyback ?? false
+    this.rawSocket = options.rawSocket
+    this.stats = options.stats
+    ws.binaryType = 'nodebuffer'
+    ;(ws as TaggedWs)[kStream] = this
+    ws.on('message', onWsMessage as (this: WebSocket, ...args: unknown[]) => void)
+    ws.on('close', onWsClose as (this: WebSocket) => void)
+    ws.on('error', onWsError as (this: WebSocket, error: Error) => void)
+  }
+
+  override _read(): void {
+    if (this.ws.isPaused) this.ws.resume()
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.stats) this.stats.wsFramesOut++
+    this.ws.send(chunk, SEND_OPTS, callback)
+  }
+
+  override _writev(chunks: Array<{chunk: Buffer}>, callback: (error?: Error | null) => void): void {
+    const n = chunks.length
+    if (this.piggyback) {
+      let total = 0
+      for (let i = 0; i < n; i++) total += chunks[i].chunk.length
+      const one = Buffer.allocUnsafe(total)
+      let off = 0
+      for (let i = 0; i < n; i++) off += chunks[i].chunk.copy(one, off)
+      if (this.stats) this.stats.wsFramesOut++
+      this.ws.send(one, SEND_OPTS, callback)
+      return
+    }
+    // One frame per packet, but all frames of the batch in one write to the socket.
+    const raw = this.rawSocket
+    if (raw) raw.cork()
+    for (let i = 0; i < n - 1; i++) this.ws.send(chunks[i].chunk, SEND_OPTS)
+    this.ws.send(chunks[n - 1].chunk, SEND_OPTS, callback)
+    if (raw) raw.uncork()
+    if (this.stats) this.stats.wsFramesOut += n
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.close(1000)
+    callback()
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    const ws = this.ws
+    if (ws.readyState === ws.CONNECTING || ws.readyState === ws.OPEN) {
+      // A clean close handshake when we can; ws terminates after its own timeout otherwise.
+      ws.close(error ? 1011 : 1000)
+      const raw = this.rawSocket
+      if (raw) setTimeout(destroySocket, 2000, raw).unref()
+    }
+    callback(error)
+  }
+}
+
+function destroySocket(socket: Socket): void {
+  socket.destroy()
+}

@@ -1,0 +1,168 @@
+/**
+ * MQTT over WebSocket (and over secure WebSocket). The HTTP server checks the path and
+ * the subprotocol itself, so that a refused handshake gets a status and a one-line body
+ * that says what to change; only then does `ws` complete the upgrade.
+ */
+import http from 'node:http'
+import https from 'node:https'
+import type {IncomingMessage, ServerResponse} from 'node:http'
+import type {Socket} from 'node:net'
+import {WebSocketServer} from 'ws'
+import type WebSocket from 'ws'
+import type {ListenerConfig, WsOptions} from '../config.js'
+import {listenerUrl} from '../config.js'
+import {bind, closeServer} from './bind.js'
+import {countRejected, newListenerStats} from './listener-stats.js'
+import type {ListenerStats} from './listener-stats.js'
+import {remoteOf} from './tcp.js'
+import {secureContextOptions} from './tls.js'
+import type {ListenHooks, Listener} from './types.js'
+import {WsStream} from './ws-stream.js'
+
+/** Splits a Sec-WebSocket-Protocol header (it may arrive as a comma-separated list). */
+export function parseSubprotocols(header: string | undefined): string[] {
+  if (header === undefined) return []
+  const out: string[] = []
+  for (const part of header.split(',')) {
+    const v = part.trim()
+    if (v !== '') out.push(v)
+  }
+  return out
+}
+
+/**
+ * Chooses the subprotocol to echo: the first value the client offered that we support.
+ * Returns null when the client offered none, false when none of its offers is supported.
+ */
+export function chooseSubprotocol(offered: readonly string[], supported: readonly string[]): string | null | false {
+  if (offered.length === 0) return null
+  for (const p of offered) {
+    for (const s of supported) if (s.toLowerCase() === p.toLowerCase()) return p
+  }
+  return false
+}
+
+interface WsListenerState {
+  config: ListenerConfig
+  ws: WsOptions
+  stats: ListenerStats
+  hooks: ListenHooks
+  wss: WebSocketServer
+}
+
+function reject(state: WsListenerState, socket: Socket, status: number, reason: string, body: string): void {
+  countRejected(state.stats, reason)
+  state.hooks.onRejected(state.config.id, reason, `${remoteOf(socket)}: ${status} ${body}`)
+  if (!socket.writable) {
+    socket.destroy()
+    return
+  }
+  const text = `${body}\n`
+  socket.end(
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
+  )
+}
+
+function pathOf(req: IncomingMessage): string {
+  const url = req.url ?? '/'
+  const q = url.indexOf('?')
+  return q === -1 ? url : url.slice(0, q)
+}
+
+function onUpgrade(state: WsListenerState, req: IncomingMessage, socket: Socket, head: Buffer): void {
+  const {ws: opts, config} = state
+  const path = pathOf(req)
+  if (path !== opts.path) {
+    return reject(state, socket, 404, 'path', `this broker serves MQTT over WebSocket on ${opts.path}, not on ${path}`)
+  }
+  if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+    return reject(state, socket, 400, 'upgrade', `expected "Upgrade: websocket", got "${req.headers.upgrade ?? ''}"`)
+  }
+  const offered = parseSubprotocols(req.headers['sec-websocket-protocol'])
+  const chosen = chooseSubprotocol(offered, opts.subprotocols)
+  if (chosen === null && !opts.allowNoSubprotocol) {
+    return reject(
+      state,
+      socket,
+      400,
+      'subprotocol',
+      `no Sec-WebSocket-Protocol offered: MQTT clients must offer one of ${opts.subprotocols.join(', ')} (or start the broker with --ws-allow-no-subprotocol)`,
+    )
+  }
+  if (chosen === false) {
+    return reject(
+      state,
+      socket,
+      400,
+      'subprotocol',
+      `none of the offered subprotocols (${offered.join(', ')}) is supported: offer one of ${opts.subprotocols.join(', ')}`,
+    )
+  }
+  state.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+    const stream = new WsStream(ws, {piggyback: opts.piggyback, rawSocket: socket, stats: state.stats})
+    state.hooks.onConnection({stream, scheme: config.scheme, remote: remoteOf(socket), listenerId: config.id, stats: state.stats})
+  })
+}
+
+function onPlainRequest(state: WsListenerState, req: IncomingMessage, res: ServerResponse): void {
+  const path = pathOf(req)
+  const right = path === state.ws.path
+  const status = right ? 426 : 404
+  countRejected(state.stats, right ? 'upgrade' : 'path')
+  const body = right
+    ? `this is an MQTT over WebSocket endpoint: connect with a WebSocket client (subprotocol "mqtt") to ${state.ws.path}\n`
+    : `this broker serves MQTT over WebSocket on ${state.ws.path}, not on ${path}\n`
+  res.writeHead(status, {'Content-Type': 'text/plain; charset=utf-8', Connection: 'close', ...(right ? {Upgrade: 'websocket'} : {})})
+  res.end(body)
+}
+
+/** MQTT over WebSocket (ws://) or secure WebSocket (wss://). */
+export async function listenWs(config: ListenerConfig, hooks: ListenHooks): Promise<Listener> {
+  const opts = config.ws
+  if (!opts) throw new Error(`listener ${config.id} has no WebSocket options`)
+  const server =
+    config.scheme === 'wss' && config.tls ? https.createServer(secureContextOptions(config.tls, config.id)) : http.createServer()
+  const wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    maxPayload: hooks.maxPacketSize,
+    clientTracking: false,
+    // The subprotocol was checked in onUpgrade; echo the client's first supported offer.
+    handleProtocols: (protocols) => {
+      const chosen = chooseSubprotocol([...protocols], opts.subprotocols)
+      return typeof chosen === 'string' ? chosen : false
+    },
+  })
+  const stats = newListenerStats()
+  const state: WsListenerState = {config, ws: opts, stats, hooks, wss}
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    socket.setNoDelay(true)
+    onUpgrade(state, req, socket, head)
+  })
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => onPlainRequest(state, req, res))
+  server.on('clientError', (error: Error, socket: Socket) => {
+    countRejected(stats, 'http')
+    hooks.onRejected(config.id, 'http', `bad HTTP from ${remoteOf(socket)}: ${error.message}`)
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')
+    else socket.destroy()
+  })
+  if (config.scheme === 'wss') {
+    server.on('tlsClientError', (error: Error, socket: Socket) => {
+      countRejected(stats, 'tls')
+      hooks.onRejected(config.id, 'tls', `TLS handshake with ${remoteOf(socket)} failed: ${error.message}`)
+    })
+  }
+  const port = await bind(server, config)
+  const info = {id: config.id, scheme: config.scheme, host: config.host, port, url: listenerUrl({...config, port}), path: opts.path}
+  return {
+    config,
+    info,
+    stats,
+    close: async () => {
+      const closing = closeServer(server)
+      server.closeIdleConnections()
+      await closing
+    },
+  }
+}
