@@ -1,0 +1,61 @@
+import {Flags} from '@oclif/core'
+import {Broker} from '../core/broker/broker.js'
+import {DEFAULTS} from '../core/config.js'
+import {BaseCommand} from '../cli/base-command.js'
+import {createCliLogger} from '../cli/logger.js'
+import {listeningJson, renderListening} from '../cli/render.js'
+import {attachBrokerLogging} from '../cli/broker-logging.js'
+import {buildServeConfig} from '../cli/serve-options.js'
+
+export default class Serve extends BaseCommand {
+  static override summary = 'Run an MQTT broker with TCP, TLS, WebSocket and secure WebSocket listeners.'
+  static override description = `With no flags: MQTT over TCP on 1883 and MQTT over WebSocket on 8083 at /mqtt, bound to 127.0.0.1.
+With a certificate and key (--tls-cert/--tls-key, or --dev-cert) also MQTT over TLS on 8883 and WSS on 8084.
+MQTT 3.1, 3.1.1 and 5.0 clients on every transport share one topic namespace.
+Settings come from DEFAULTS < --config file < MQTTWS_* environment < flags. SIGINT/SIGTERM stop it gracefully (exit 0).`
+
+  static override examples = [
+    {description: 'Defaults: mqtt://127.0.0.1:1883 and ws://127.0.0.1:8083/mqtt', command: '<%= config.bin %> <%= command.id %>'},
+    {description: 'Expose on every interface', command: '<%= config.bin %> <%= command.id %> --host 0.0.0.0'},
+    {description: 'Choose listeners (port 0 picks a free port)', command: '<%= config.bin %> <%= command.id %> --listen mqtt://127.0.0.1:1884 --listen ws://127.0.0.1:0/ws'},
+    {description: 'TLS and WSS with a self-signed development certificate', command: '<%= config.bin %> <%= command.id %> --dev-cert'},
+    {description: 'Your own certificate', command: '<%= config.bin %> <%= command.id %> --tls-cert cert.pem --tls-key key.pem'},
+    {description: 'Machine-readable start-up (one JSON line per listener)', command: '<%= config.bin %> <%= command.id %> --listen ws://127.0.0.1:0 --json'},
+    {description: 'Everything from a file', command: '<%= config.bin %> <%= command.id %> --config mqttws.yaml'},
+  ]
+
+  static override flags = {
+    listen: Flags.string({char: 'l', multiple: true, summary: 'Listener URL: mqtt://HOST:PORT, mqtts://…, ws://HOST:PORT/PATH, wss://…/PATH (repeatable; replaces the defaults).'}),
+    host: Flags.string({summary: `Address the default listeners bind to (default ${DEFAULTS.host}).`, env: 'MQTTWS_HOST'}),
+    config: Flags.string({char: 'c', summary: 'YAML or JSON file with any of the settings below (flags win).', env: 'MQTTWS_CONFIG'}),
+    json: Flags.boolean({summary: 'Print one JSON line per listener on stdout (and log as JSON on stderr).'}),
+    'tls-cert': Flags.string({summary: 'PEM certificate for mqtts:// and wss:// listeners.', helpGroup: 'TLS', dependsOn: ['tls-key']}),
+    'tls-key': Flags.string({summary: 'PEM private key of --tls-cert.', helpGroup: 'TLS', dependsOn: ['tls-cert']}),
+    'tls-ca': Flags.string({summary: 'PEM CA bundle sent with the certificate chain.', helpGroup: 'TLS'}),
+    'dev-cert': Flags.boolean({summary: 'Generate a self-signed certificate for localhost so mqtts:// and wss:// work at once.', helpGroup: 'TLS', exclusive: ['tls-cert']}),
+    'ws-path': Flags.string({summary: `WebSocket path (default ${DEFAULTS.ws.path}); other paths get 404.`, helpGroup: 'WEBSOCKET'}),
+    'ws-subprotocols': Flags.string({summary: `Accepted Sec-WebSocket-Protocol values, comma-separated (default ${DEFAULTS.ws.subprotocols.join(',')}).`, helpGroup: 'WEBSOCKET'}),
+    'ws-allow-no-subprotocol': Flags.boolean({summary: 'Accept WebSocket clients that offer no subprotocol (some embedded and mini-program clients).', helpGroup: 'WEBSOCKET', allowNo: true}),
+    'ws-piggyback': Flags.boolean({summary: 'Send all packets pending in one event-loop turn in a single WebSocket frame.', helpGroup: 'WEBSOCKET', allowNo: true}),
+    'max-packet-size': Flags.integer({summary: `Largest MQTT packet accepted, in bytes; also the WebSocket maximum payload (default ${DEFAULTS.limits.maxPacketSize}).`, helpGroup: 'LIMITS', min: 16}),
+    'connect-timeout': Flags.integer({summary: `Seconds a new connection has to send CONNECT (default ${DEFAULTS.limits.connectTimeoutMs / 1000}).`, helpGroup: 'LIMITS', min: 1}),
+    'max-inflight': Flags.integer({summary: `Unacknowledged QoS 1/2 messages per client (default ${DEFAULTS.limits.maxInflight}).`, helpGroup: 'LIMITS', min: 1, max: 65535}),
+    'max-queued': Flags.integer({summary: `Messages queued per offline session; the oldest is dropped past it (default ${DEFAULTS.limits.maxQueuedMessages}).`, helpGroup: 'LIMITS', min: 0}),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(Serve)
+    const setup = await buildServeConfig(flags)
+    const logger = createCliLogger(setup.logLevel, flags.json, (line) => process.stderr.write(`${line}\n`))
+    const broker = new Broker(setup.config, {logger})
+    attachBrokerLogging(broker, logger)
+    const listeners = await broker.listen()
+    if (flags.json) for (const l of listeners) this.log(listeningJson(l))
+    else this.log(renderListening(listeners, setup.devCertFile))
+
+    const signal = await this.untilSignal(() => this.exit(1))
+    logger.info('shutting down', {signal})
+    await broker.close()
+    if (flags.json) this.log(JSON.stringify({event: 'stopped', signal}))
+  }
+}

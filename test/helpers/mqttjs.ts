@@ -1,0 +1,50 @@
+import mqtt from 'mqtt'
+import type {IClientOptions, MqttClient} from 'mqtt'
+import {testCertificate} from './certs.js'
+
+/** Connects MQTT.js (an independent client) and resolves once CONNACK arrives; rejects on error. */
+export async function connectMqttJs(url: string, options: IClientOptions = {}): Promise<MqttClient> {
+  const cert = await testCertificate()
+  const client = mqtt.connect(url, {
+    reconnectPeriod: 0,
+    connectTimeout: 5000,
+    ca: url.startsWith('mqtts:') || url.startsWith('wss:') ? cert.cert : undefined,
+    ...options,
+  })
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: Error): void => {
+      client.end(true)
+      reject(error)
+    }
+    client.once('connect', () => {
+      client.off('error', onError)
+      resolve()
+    })
+    client.once('error', onError)
+  })
+  return client
+}
+
+/** Resolves with the next `n` messages a client receives. */
+export function nextMessages(client: MqttClient, n: number, timeoutMs = 5000): Promise<Array<{topic: string; payload: Buffer; packet: mqtt.IPublishPacket}>> {
+  return new Promise((resolve, reject) => {
+    const got: Array<{topic: string; payload: Buffer; packet: mqtt.IPublishPacket}> = []
+    const timer = setTimeout(() => {
+      client.off('message', onMessage)
+      reject(new Error(`expected ${n} messages, got ${got.length} within ${timeoutMs} ms`))
+    }, timeoutMs)
+    const onMessage = (topic: string, payload: Buffer, packet: mqtt.IPublishPacket): void => {
+      got.push({topic, payload, packet})
+      if (got.length === n) {
+        clearTimeout(timer)
+        client.off('message', onMessage)
+        resolve(got)
+      }
+    }
+    client.on('message', onMessage)
+  })
+}
+
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
