@@ -28,6 +28,12 @@ export abstract class BaseCommand extends Command {
   protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
     const exit = exitCodeFor(error)
     if (error instanceof MqttwsError) {
+      if (!this.jsonEnabled()) {
+        // One unwrapped line, so URLs and paths in it stay whole for copy and paste.
+        process.stderr.write(`Error: ${cliMessage(error)}\n`)
+        process.exitCode = exit
+        throw new Errors.ExitError(exit)
+      }
       const cli = new Errors.CLIError(cliMessage(error), {exit}) as Errors.CLIError & {exitCode?: number}
       cli.exitCode = exit
       return super.catch(cli)

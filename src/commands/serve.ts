@@ -50,7 +50,11 @@ Settings come from DEFAULTS < --config file < MQTTWS_* environment < flags. SIGI
     const broker = new Broker(setup.config, {logger})
     attachBrokerLogging(broker, logger)
     const listeners = await broker.listen()
-    if (flags.json) for (const l of listeners) this.log(listeningJson(l))
+    if (flags.json) {
+      for (const l of listeners) this.log(listeningJson(l))
+      if (setup.devCertFile) this.log(JSON.stringify({event: 'devCert', file: setup.devCertFile}))
+      this.log(JSON.stringify({event: 'ready', pid: process.pid}))
+    }
     else this.log(renderListening(listeners, setup.devCertFile))
 
     const signal = await this.untilSignal(() => this.exit(1))
