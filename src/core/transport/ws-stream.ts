@@ -31,6 +31,9 @@ const SEND_OPTS = {binary: true, compress: false}
 
 function onWsMessage(this: TaggedWs, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
   const stream = this[kStream]
+  // Once the stream is destroyed, drop data but keep reading: pausing (push returns false)
+  // would leave the peer's close frame unread and hold the socket for ws's 30 s close timeout.
+  if (stream.destroyed) return
   if (!isBinary) {
     stream.textFrameReceived = true
     this.close(WS_CLOSE_UNSUPPORTED_DATA, 'MQTT over WebSocket needs binary frames')
@@ -44,8 +47,12 @@ function onWsMessage(this: TaggedWs, data: Buffer | ArrayBuffer | Buffer[], isBi
 
 function onWsClose(this: TaggedWs): void {
   const stream = this[kStream]
+  if (stream.destroyed) return
   if (!stream.readableEnded) stream.push(null)
-  if (!stream.destroyed) stream.destroy()
+  // Data received before the close but not read yet (the reader paused, e.g. during CONNECT)
+  // must still reach the reader, as on a TCP socket: then 'end', and autoDestroy closes the
+  // stream. Destroying now would drop it.
+  if (stream.readableLength === 0) stream.destroy()
 }
 
 function onWsError(this: TaggedWs, error: Error): void {
