@@ -10,6 +10,7 @@
 import {Duplex} from 'node:stream'
 import type {Socket} from 'node:net'
 import type WebSocket from 'ws'
+import {countRejected} from './listener-stats.js'
 import type {ListenerStats} from './listener-stats.js'
 
 const kStream = Symbol('wsStream')
@@ -36,6 +37,7 @@ function onWsMessage(this: TaggedWs, data: Buffer | ArrayBuffer | Buffer[], isBi
   if (stream.destroyed) return
   if (!isBinary) {
     stream.textFrameReceived = true
+    if (stream.stats) countRejected(stream.stats, 'text-frame')
     this.close(WS_CLOSE_UNSUPPORTED_DATA, 'MQTT over WebSocket needs binary frames')
     stream.destroy()
     return

@@ -113,7 +113,12 @@ function onPlainRequest(state: WsListenerState, req: IncomingMessage, res: Serve
   const body = right
     ? `this is an MQTT over WebSocket endpoint: connect with a WebSocket client (subprotocol "mqtt") to ${state.ws.path}\n`
     : `this broker serves MQTT over WebSocket on ${state.ws.path}, not on ${path}\n`
-  res.writeHead(status, {'Content-Type': 'text/plain; charset=utf-8', Connection: 'close', ...(right ? {Upgrade: 'websocket'} : {})})
+  res.writeHead(status, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+    Connection: 'close',
+    ...(right ? {Upgrade: 'websocket'} : {}),
+  })
   res.end(body)
 }
 
