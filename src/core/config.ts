@@ -103,21 +103,24 @@ export function parseListenUrl(text: string, defaults: {host?: string; path?: st
   if (!scheme) {
     throw new ConfigError(`listener "${text}" has an unknown scheme "${m[1]}:": use mqtt, mqtts, ws or wss`)
   }
-  let url: URL
-  try {
-    url = new URL(`http://${m[2]}`)
-  } catch {
-    throw new ConfigError(`listener "${text}" is not a valid URL: write it as ${scheme}://HOST:PORT${isWs(scheme) ? '/PATH' : ''}`)
-  }
-  if (url.username || url.password) throw new ConfigError(`listener "${text}" must not contain credentials`)
-  if (url.search || url.hash) throw new ConfigError(`listener "${text}" must not contain a query or fragment`)
-  const host = url.hostname === '' ? (defaults.host ?? DEFAULTS.host) : url.hostname.replace(/^\[(.*)\]$/, '$1')
-  // URL drops a port equal to http's default 80, so read the authority ourselves.
+  // URL drops a port equal to http's default 80, so read the authority ourselves. Check the
+  // range before URL does: it rejects a port over 65535 as merely "invalid".
   const portText = /^(?:\[[^\]]*\]|[^/:]*)(?::(\d*))?/.exec(m[2])?.[1]
   const port = portText === undefined || portText === '' ? DEFAULTS.ports[scheme] : Number(portText)
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new ConfigError(`listener "${text}" has port ${portText}: a port is 0 to 65535 (0 picks a free one)`)
   }
+  // URL refuses an empty host ("mqtt://:1883"), which means the default host here.
+  const emptyHost = /^(?:[:/]|$)/.test(m[2])
+  let url: URL
+  try {
+    url = new URL(`http://${emptyHost ? 'host.invalid' : ''}${m[2]}`)
+  } catch {
+    throw new ConfigError(`listener "${text}" is not a valid URL: write it as ${scheme}://HOST:PORT${isWs(scheme) ? '/PATH' : ''}`)
+  }
+  if (url.username || url.password) throw new ConfigError(`listener "${text}" must not contain credentials`)
+  if (url.search || url.hash) throw new ConfigError(`listener "${text}" must not contain a query or fragment`)
+  const host = emptyHost ? (defaults.host ?? DEFAULTS.host) : url.hostname.replace(/^\[(.*)\]$/, '$1')
   const rawPath = url.pathname
   if (!isWs(scheme)) {
     if (rawPath !== '/' && rawPath !== '') {
@@ -258,19 +261,21 @@ export function resolveConfig(input: BrokerConfigInput = {}): BrokerConfig {
   }
   const ids = new Set<string>()
   const bound = new Map<string, string>()
+  // Automatic ids give way to explicit ones, also to those of later listeners.
+  const explicitIds = new Set(listenersIn.map((input: unknown) => (isObj(input) ? input.id : undefined)))
   const listeners = listenersIn.map((input, i) => {
     const l = resolveListener(`listeners[${i}]`, input, {host, ws, tls})
     const explicitId = isObj(input) && input.id !== undefined
-    if (ids.has(l.id)) {
-      if (explicitId) throw new ConfigError(`two listeners share the id "${l.id}": give one of them another id`)
-      // Several listeners on port 0 of the same scheme: number them.
-      let n = 2
-      while (ids.has(`${l.id}-${n}`)) n++
-      ids.add(`${l.id}-${n}`)
-      return Object.freeze({...l, id: `${l.id}-${n}`})
+    if (explicitId) {
+      if (ids.has(l.id)) throw new ConfigError(`two listeners share the id "${l.id}": give one of them another id`)
+      ids.add(l.id)
+      return l
     }
-    ids.add(l.id)
-    return l
+    // Several listeners on port 0 of the same scheme: number them.
+    let id = l.id
+    for (let n = 2; ids.has(id) || explicitIds.has(id); n++) id = `${l.id}-${n}`
+    ids.add(id)
+    return id === l.id ? l : Object.freeze({...l, id})
   })
   for (const l of listeners) {
     const addr = `${l.host}:${l.port}`

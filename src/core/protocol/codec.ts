@@ -33,11 +33,7 @@ export interface DecoderSink {
 }
 
 interface MqttParser {
-  packet: {length: number; cmd?: string}
   settings: {protocolVersion?: number}
-  error: Error | null
-  _list: {length: number}
-  _stateCounter: number
   parse(buf: Buffer): number
   on(ev: 'packet', fn: (p: Packet) => void): void
   on(ev: 'error', fn: (e: Error) => void): void
@@ -48,14 +44,11 @@ const kSink = Symbol('sink')
 function onParserPacket(this: MqttParser & {[kSink]: Decoder}, packet: Packet): void {
   const dec = this[kSink]
   if (dec.failed) return
-  const length = (packet as {length: number}).length
-  if (length + 5 > dec.maxPacketSize) {
-    const total = 1 + varintSize(length) + length
-    if (total > dec.maxPacketSize) {
-      dec.failed = true
-      dec.sink.onPacketTooLarge(total)
-      return
-    }
+  // mqtt-packet reports a packet id missing from a too-short packet as -1.
+  if ((packet as {messageId?: number}).messageId === -1) {
+    dec.failed = true
+    dec.sink.onDecodeError(`${packet.cmd}: the packet is shorter than its fields`)
+    return
   }
   dec.sink.onPacket(packet)
 }
@@ -67,12 +60,24 @@ function onParserError(this: MqttParser & {[kSink]: Decoder}, error: Error): voi
   dec.sink.onDecodeError(error.message)
 }
 
-/** Incremental MQTT decoder. Feed it chunks in any split; it emits whole packets synchronously. */
+/**
+ * Incremental MQTT decoder. Feed it chunks in any split; it emits whole packets synchronously.
+ *
+ * It reads each fixed header itself and hands mqtt-packet's parser no byte past the end of
+ * the current packet: that parser checks many field bounds against its whole buffer, so a
+ * short packet would otherwise read its fields from the next packet, and the result would
+ * depend on how the bytes were split.
+ */
 export class Decoder {
   readonly sink: DecoderSink
   maxPacketSize: number
   failed = false
   private readonly parser: MqttParser
+  /** Fixed-header bytes of the current packet read so far; 0 between packets. */
+  private headerBytes = 0
+  private declared = 0
+  /** Body bytes of the current packet not yet seen; valid once the header is complete. */
+  private bodyLeft = 0
 
   constructor(sink: DecoderSink, maxPacketSize: number, protocolVersion?: ProtocolVersion) {
     this.sink = sink
@@ -94,34 +99,57 @@ export class Decoder {
   }
 
   write(chunk: Buffer): void {
-    if (this.failed) return
-    try {
-      this.parser.parse(chunk)
-    } catch (error) {
-      // mqtt-packet reports malformed input through 'error', but never let a parser bug escape.
-      if (!this.failed) {
-        this.failed = true
-        this.sink.onDecodeError((error as Error).message)
+    let start = 0 // first byte not yet given to the parser
+    let i = 0
+    while (i < chunk.length && !this.failed) {
+      if (this.bodyLeft > 0) {
+        const n = Math.min(this.bodyLeft, chunk.length - i)
+        i += n
+        this.bodyLeft -= n
+        if (this.bodyLeft === 0) start = this.feed(chunk, start, i)
+        continue
       }
-      return
-    }
-    if (this.failed) return
-    // After parse(), a packet whose header is read but whose body is incomplete shows
-    // its declared Remaining Length here: refuse it before buffering more of it.
-    const declared = this.parser.packet.length
-    if (declared > 0 && this.parser._stateCounter === 2 && declared + 5 > this.maxPacketSize) {
-      // Compute the exact size: 1 header byte + varint + body.
-      const total = 1 + varintSize(declared) + declared
+      const byte = chunk[i++]
+      if (this.headerBytes++ === 0) {
+        this.declared = 0
+        continue
+      }
+      this.declared += (byte & 0x7f) * 128 ** (this.headerBytes - 2)
+      if (byte & 0x80) {
+        if (this.headerBytes === 5) this.fail('Invalid variable byte integer')
+        continue
+      }
+      // The header is complete: refuse an oversized packet before buffering any of it.
+      const total = this.headerBytes + this.declared
       if (total > this.maxPacketSize) {
         this.failed = true
         this.sink.onPacketTooLarge(total)
+        return
       }
+      this.headerBytes = 0
+      this.bodyLeft = this.declared
+      if (this.bodyLeft === 0) start = this.feed(chunk, start, i)
     }
+    if (start < i && !this.failed) this.feed(chunk, start, i)
   }
-}
 
-function varintSize(n: number): number {
-  return n < 128 ? 1 : n < 16384 ? 2 : n < 2097152 ? 3 : 4
+  /** Gives chunk[start, end) to the parser; returns the new start. */
+  private feed(chunk: Buffer, start: number, end: number): number {
+    if (this.failed) return end
+    try {
+      this.parser.parse(chunk.subarray(start, end))
+    } catch (error) {
+      // mqtt-packet reports malformed input through 'error', but never let a parser bug escape.
+      this.fail((error as Error).message)
+    }
+    return end
+  }
+
+  private fail(message: string): void {
+    if (this.failed) return
+    this.failed = true
+    this.sink.onDecodeError(message)
+  }
 }
 
 /** Encodes one packet into a single Buffer. */
