@@ -150,11 +150,11 @@ describe('e2e: mqttws serve', function () {
     assert.match(r.stderr, /unknown setting "limits\.maxPaketSize"/)
   })
 
-  it('interoperates with mosquitto_pub and mosquitto_sub over TCP (3.1.1 and 5)', async function () {
+  it('interoperates with mosquitto_pub and mosquitto_sub over TCP (3.1, 3.1.1 and 5)', async function () {
     if (!hasCommand('mosquitto_sub') || !hasCommand('mosquitto_pub')) this.skip()
     serve = await startServe(['--listen', 'mqtt://127.0.0.1:0'])
     const port = String(serve.listeners[0].port)
-    for (const version of ['mqttv311', 'mqttv5']) {
+    for (const version of ['mqttv31', 'mqttv311', 'mqttv5']) {
       const sub = spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', port, '-V', version, '-t', 'mosq/#', '-C', '1', '-v', '-q', '1'])
       try {
         let out = ''
