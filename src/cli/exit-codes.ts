@@ -14,7 +14,7 @@ export const Exit = {
 export function exitCodeFor(error: unknown): number {
   if (error instanceof MqttwsError) {
     if (error.code === ErrorCode.CONFIG) return Exit.Usage
-    if (error.code === ErrorCode.AUTH) return Exit.Refused
+    if (error.code === ErrorCode.AUTH || error.code === ErrorCode.REFUSED) return Exit.Refused
     return Exit.Failure
   }
   const oclif = (error as {oclif?: {exit?: number}}).oclif

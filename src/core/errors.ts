@@ -12,6 +12,8 @@ export const ErrorCode = {
   PROTOCOL: 'MQTTWS_ERR_PROTOCOL',
   PACKET_TOO_LARGE: 'MQTTWS_ERR_PACKET_TOO_LARGE',
   AUTH: 'MQTTWS_ERR_AUTH',
+  /** The broker answered with a failure reason code (CONNACK, SUBACK, PUBACK… >= 0x80). */
+  REFUSED: 'MQTTWS_ERR_REFUSED',
   TRANSPORT: 'MQTTWS_ERR_TRANSPORT',
   TIMEOUT: 'MQTTWS_ERR_TIMEOUT',
 } as const
@@ -52,6 +54,14 @@ export class AuthError extends MqttwsError {
   constructor(message: string, options?: MqttwsErrorOptions) {
     super(ErrorCode.AUTH, message, options)
     this.name = 'AuthError'
+  }
+}
+
+/** The broker said no: a CONNACK, SUBACK or acknowledgement with a failure reason code. */
+export class RefusedError extends MqttwsError {
+  constructor(message: string, options: MqttwsErrorOptions & {reasonCode: number}) {
+    super(ErrorCode.REFUSED, message, options)
+    this.name = 'RefusedError'
   }
 }
 

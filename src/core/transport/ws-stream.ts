@@ -15,9 +15,17 @@ import type {ListenerStats} from './listener-stats.js'
 
 const kStream = Symbol('wsStream')
 
+/**
+ * How written packets map to WebSocket frames: one frame per packet (the default), one
+ * frame per corked batch ("piggyback"), or every packet cut into frames of at most
+ * `splitBytes` (to test how a peer reassembles packets that span frames).
+ */
+export type WsFraming = 'packet' | 'piggyback' | {splitBytes: number}
+
 export interface WsStreamOptions {
-  /** One frame per corked batch instead of one per packet. */
+  /** One frame per corked batch instead of one per packet (same as framing: 'piggyback'). */
   piggyback?: boolean
+  framing?: WsFraming
   /** The TCP/TLS socket under the WebSocket, so that a batch of frames leaves in one syscall. */
   rawSocket?: Socket
   stats?: ListenerStats
@@ -64,6 +72,8 @@ function onWsError(this: TaggedWs, error: Error): void {
 export class WsStream extends Duplex {
   readonly ws: WebSocket
   readonly piggyback: boolean
+  /** 0, or the largest frame payload when packets are split over frames. */
+  readonly splitBytes: number
   readonly rawSocket?: Socket
   readonly stats?: ListenerStats
   /** Set when the peer sent a text frame: the connection is closed with 1003. */
@@ -72,7 +82,9 @@ export class WsStream extends Duplex {
   constructor(ws: WebSocket, options: WsStreamOptions = {}) {
     super({allowHalfOpen: false, decodeStrings: true})
     this.ws = ws
-    this.piggyback = options.piggyback ?? false
+    const framing = options.framing ?? (options.piggyback ? 'piggyback' : 'packet')
+    this.piggyback = framing === 'piggyback'
+    this.splitBytes = typeof framing === 'object' ? Math.max(1, Math.floor(framing.splitBytes)) : 0
     this.rawSocket = options.rawSocket
     this.stats = options.stats
     ws.binaryType = 'nodebuffer'
@@ -87,12 +99,29 @@ export class WsStream extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.splitBytes > 0) return this.sendSplit([chunk], callback)
     if (this.stats) this.stats.wsFramesOut++
     this.ws.send(chunk, SEND_OPTS, callback)
   }
 
+  /** Each packet as consecutive binary messages of at most splitBytes (a testing mode; not the hot path). */
+  private sendSplit(chunks: Buffer[], callback: (error?: Error | null) => void): void {
+    const size = this.splitBytes
+    const raw = this.rawSocket
+    if (raw) raw.cork()
+    const pieces: Buffer[] = []
+    for (const chunk of chunks) for (let off = 0; off < chunk.length; off += size) pieces.push(chunk.subarray(off, off + size))
+    const last = pieces.pop()
+    for (const p of pieces) this.ws.send(p, SEND_OPTS)
+    if (last) this.ws.send(last, SEND_OPTS, callback)
+    else callback()
+    if (raw) raw.uncork()
+    if (this.stats) this.stats.wsFramesOut += pieces.length + (last ? 1 : 0)
+  }
+
   override _writev(chunks: Array<{chunk: Buffer}>, callback: (error?: Error | null) => void): void {
     const n = chunks.length
+    if (this.splitBytes > 0) return this.sendSplit(chunks.map((c) => c.chunk), callback)
     if (this.piggyback) {
       let total = 0
       for (let i = 0; i < n; i++) total += chunks[i].chunk.length

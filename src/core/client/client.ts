@@ -1,0 +1,535 @@
+/**
+ * The MQTT client engine behind `pub`, `sub` and `bench`: one connection over any
+ * transport, QoS 0/1/2 both ways, MQTT 3.1, 3.1.1 and 5. Lean on purpose: publishing
+ * allocates no promise (callbacks; publishAsync is a convenience on top), each packet is
+ * one encoded Buffer, and writes are corked and flushed once per event-loop turn.
+ */
+import {randomBytes} from 'node:crypto'
+import {EventEmitter} from 'node:events'
+import type {Socket} from 'node:net'
+import type {Duplex} from 'node:stream'
+import type {Scheme} from '../config.js'
+import {ErrorCode, MqttwsError, ProtocolError, RefusedError, TimeoutError, TransportError} from '../errors.js'
+import {Decoder, encode} from '../protocol/codec.js'
+import type {DecoderSink, IConnackPacket, IConnectPacket, IDisconnectPacket, IPublishPacket, Packet, ProtocolVersion, QoS} from '../protocol/codec.js'
+import {PacketType, encodeAck, encodePublish} from '../protocol/encode.js'
+import type {PublishProperties} from '../protocol/encode.js'
+import {describeReasonCode} from '../protocol/reason-codes.js'
+import {dial} from '../transport/dial.js'
+import type {DialOptions} from '../transport/dial.js'
+import {MemoryInflightStore} from './inflight-store.js'
+import type {InflightStore, PublishCallback} from './inflight-store.js'
+import {PacketIdAllocator} from './packet-id.js'
+
+export type ConnectProperties = NonNullable<IConnectPacket['properties']>
+export type ConnackProperties = NonNullable<IConnackPacket['properties']>
+
+export interface WillOptions {
+  topic: string
+  payload: Buffer | string
+  qos?: QoS
+  retain?: boolean
+  properties?: NonNullable<NonNullable<IConnectPacket['will']>['properties']>
+}
+
+export interface ClientOptions {
+  url: string | URL
+  /** 3 = MQTT 3.1, 4 = 3.1.1, 5 = 5.0 (default). */
+  protocolVersion?: ProtocolVersion
+  /** Empty: the broker assigns one (3.1 gets a random id, since it has no such feature). */
+  clientId?: string
+  /** Clean session / clean start (default true). */
+  clean?: boolean
+  /** Seconds (default 60; 0 disables). */
+  keepalive?: number
+  username?: string
+  password?: string | Buffer
+  will?: WillOptions
+  /** MQTT 5 CONNECT properties: session expiry, receive maximum, user properties… */
+  properties?: ConnectProperties
+  dial?: DialOptions
+  /** Time allowed for the transport and CONNACK together (default 10 s). */
+  connectTimeoutMs?: number
+  inflightStore?: InflightStore
+}
+
+export interface PublishOptions {
+  qos?: QoS
+  retain?: boolean
+  dup?: boolean
+  properties?: PublishProperties
+}
+
+export interface Subscription {
+  topic: string
+  qos: QoS
+  /** MQTT 5 no local. */
+  nl?: boolean
+  /** MQTT 5 retain as published. */
+  rap?: boolean
+  /** MQTT 5 retain handling: 0 always, 1 if new, 2 never. */
+  rh?: 0 | 1 | 2
+}
+
+export interface ClientEvents {
+  message: [packet: IPublishPacket]
+  /** The broker sent DISCONNECT (MQTT 5), e.g. 0x8E session taken over. */
+  disconnect: [packet: IDisconnectPacket]
+  /** The connection is gone; `error` says why when it was not our own end(). */
+  close: [error: Error | undefined]
+}
+
+interface Pending {
+  resolve(codes: number[]): void
+  reject(error: Error): void
+}
+
+interface Queued {
+  topic: string
+  payload: Buffer
+  options: PublishOptions
+  callback: PublishCallback | undefined
+}
+
+const kClient = Symbol('mqttClient')
+type Tagged = Duplex & {[kClient]: MqttClient}
+
+function onData(this: Tagged, chunk: Buffer): void {
+  this[kClient].decoder.write(chunk)
+}
+
+function onError(this: Tagged, error: Error): void {
+  this[kClient].failure ??= error
+}
+
+function onClose(this: Tagged): void {
+  this[kClient].onClosed()
+}
+
+function flush(client: MqttClient): void {
+  client.corked = false
+  client.stream.uncork()
+}
+
+function onKeepaliveTick(client: MqttClient): void {
+  client.keepaliveTick()
+}
+
+const MAX_QOS_ERROR = 0x80
+
+export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSink {
+  readonly stream: Duplex
+  readonly socket: Socket
+  readonly scheme: Scheme
+  readonly url: string
+  readonly version: ProtocolVersion
+  readonly decoder: Decoder
+  clientId: string
+  connack: IConnackPacket | undefined
+  /** Subprotocol the WebSocket server chose. */
+  subprotocol: string | undefined
+  corked = false
+  failure: Error | undefined
+  closed = false
+  private readonly ids = new PacketIdAllocator()
+  private readonly inflight: InflightStore
+  private readonly queue: Queued[] = []
+  private readonly pendingAcks = new Map<number, Pending>()
+  private readonly awaitingRel = new Set<number>()
+  private readonly inboundAliases = new Map<number, string>()
+  private sendMaximum = 65535
+  private keepaliveMs: number
+  private keepaliveTimer: NodeJS.Timeout | undefined
+  private sentSinceTick = false
+  private pingOutstanding = false
+  private ending = false
+  private onConnack: ((p: IConnackPacket) => void) | undefined
+
+  private constructor(options: ClientOptions, stream: Duplex, socket: Socket, scheme: Scheme, subprotocol: string | undefined) {
+    super()
+    this.url = String(options.url)
+    this.version = options.protocolVersion ?? 5
+    this.clientId = options.clientId ?? ''
+    if (this.clientId === '' && this.version === 3) this.clientId = `mqttws-${randomBytes(6).toString('hex')}`
+    this.stream = stream
+    this.socket = socket
+    this.scheme = scheme
+    this.subprotocol = subprotocol
+    this.inflight = options.inflightStore ?? new MemoryInflightStore()
+    this.keepaliveMs = (options.keepalive ?? 60) * 1000
+    // The server's packets are parsed with our version from the start.
+    this.decoder = new Decoder(this, 268_435_460, this.version)
+    const tagged = stream as Tagged
+    tagged[kClient] = this
+    stream.on('data', onData)
+    stream.on('error', onError)
+    stream.on('close', onClose)
+  }
+
+  /** Connects, sends CONNECT and resolves once CONNACK accepted; rejects with an actionable error. */
+  static async connect(options: ClientOptions): Promise<MqttClient> {
+    const url = typeof options.url === 'string' ? parseUrl(options.url) : options.url
+    const timeoutMs = options.connectTimeoutMs ?? 10_000
+    const dialed = await dial(url, {timeoutMs, ...options.dial})
+    const client = new MqttClient(options, dialed.stream, dialed.socket, dialed.scheme, dialed.subprotocol)
+    await client.handshake(options, timeoutMs)
+    return client
+  }
+
+  private handshake(options: ClientOptions, timeoutMs: number): Promise<void> {
+    const v = this.version
+    const packet: IConnectPacket = {
+      cmd: 'connect',
+      protocolId: v === 3 ? 'MQIsdp' : 'MQTT',
+      protocolVersion: v,
+      clean: options.clean ?? true,
+      clientId: this.clientId,
+      keepalive: options.keepalive ?? 60,
+    }
+    if (options.username !== undefined) packet.username = options.username
+    if (options.password !== undefined) packet.password = Buffer.isBuffer(options.password) ? options.password : Buffer.from(options.password)
+    if (options.will) {
+      const w = options.will
+      packet.will = {topic: w.topic, payload: Buffer.isBuffer(w.payload) ? w.payload : Buffer.from(w.payload), qos: w.qos ?? 0, retain: w.retain ?? false}
+      if (v === 5 && w.properties) packet.will.properties = w.properties
+    }
+    if (v === 5 && options.properties) packet.properties = options.properties
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.destroy()
+        reject(new TimeoutError(`${this.url}: no CONNACK within ${timeoutMs} ms: is this an MQTT broker?`))
+      }, timeoutMs)
+      const onClose = (error: Error | undefined): void => {
+        clearTimeout(timer)
+        reject(
+          error instanceof MqttwsError
+            ? error
+            : new TransportError(`${this.url}: the broker closed the connection before CONNACK${error ? ` (${error.message})` : ''}: check the protocol version (-V) and client id`, {cause: error}),
+        )
+      }
+      this.once('close', onClose)
+      this.onConnack = (connack) => {
+        clearTimeout(timer)
+        this.off('close', onClose)
+        const code = v === 5 ? (connack.reasonCode ?? 0) : (connack.returnCode ?? 0)
+        if (code !== 0) {
+          this.destroy()
+          reject(connackError(this.url, v, code, connack.properties?.reasonString))
+          return
+        }
+        this.connack = connack
+        const props = connack.properties
+        if (props?.assignedClientIdentifier) this.clientId = props.assignedClientIdentifier
+        if (props?.receiveMaximum) this.sendMaximum = props.receiveMaximum
+        if (props?.serverKeepAlive !== undefined) this.keepaliveMs = props.serverKeepAlive * 1000
+        this.startKeepalive()
+        resolve()
+      }
+      this.stream.write(encode(packet, v))
+    })
+  }
+
+  get connected(): boolean {
+    return this.connack !== undefined && !this.closed && !this.ending
+  }
+
+  /** Bytes at the TCP socket, including TLS and WebSocket framing. */
+  get bytesWritten(): number {
+    return this.socket.bytesWritten
+  }
+
+  get bytesRead(): number {
+    return this.socket.bytesRead
+  }
+
+  // ---- publishing ----
+
+  /**
+   * Publishes; the callback runs once the message is written (QoS 0) or acknowledged
+   * (QoS 1: PUBACK, QoS 2: PUBCOMP), with the broker's reason code (MQTT 5).
+   */
+  publish(topic: string, payload: Buffer | string, options: PublishOptions = {}, callback?: PublishCallback): void {
+    const body = typeof payload === 'string' ? Buffer.from(payload) : payload
+    if (!this.connected) {
+      if (callback) queueMicrotask(() => callback(this.notConnected(), MAX_QOS_ERROR))
+      return
+    }
+    const qos = options.qos ?? 0
+    if (qos === 0) {
+      this.send(encodePublish(this.version, topic, body, 0, options.retain === true, false, 0, this.version === 5 ? options.properties : undefined))
+      if (callback) queueMicrotask(() => callback(undefined, 0))
+      return
+    }
+    if (this.inflight.size >= this.sendMaximum || this.queue.length > 0) {
+      this.queue.push({topic, payload: body, options, callback})
+      return
+    }
+    this.sendQos(topic, body, options, callback)
+  }
+
+  publishAsync(topic: string, payload: Buffer | string, options: PublishOptions = {}): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.publish(topic, payload, options, (error, code) => (error ? reject(error) : resolve(code)))
+    })
+  }
+
+  private sendQos(topic: string, payload: Buffer, options: PublishOptions, callback: PublishCallback | undefined): void {
+    const id = this.ids.allocate()
+    const qos = options.qos as QoS
+    const encoded = encodePublish(this.version, topic, payload, qos, options.retain === true, options.dup === true, id, this.version === 5 ? options.properties : undefined)
+    this.inflight.set({packetId: id, qos, state: 'publish', encoded, callback})
+    this.send(encoded)
+  }
+
+  private settle(id: number, error: Error | undefined, code: number): void {
+    const entry = this.inflight.get(id)
+    if (!entry) return
+    this.inflight.delete(id)
+    this.ids.release(id)
+    if (entry.callback) entry.callback(error, code)
+    while (this.queue.length > 0 && this.inflight.size < this.sendMaximum && this.connected) {
+      const q = this.queue.shift()!
+      this.sendQos(q.topic, q.payload, q.options, q.callback)
+    }
+  }
+
+  // ---- subscribing ----
+
+  /** Resolves with the SUBACK codes, one per subscription (granted QoS, or >= 0x80 refused). */
+  subscribe(subscriptions: Subscription[], properties?: {subscriptionIdentifier?: number; userProperties?: Record<string, string | string[]>}): Promise<number[]> {
+    return this.request((messageId) =>
+      encode({cmd: 'subscribe', messageId, subscriptions, ...(this.version === 5 && properties ? {properties} : {})}, this.version),
+    )
+  }
+
+  /** Resolves with the UNSUBACK codes (MQTT 5; empty for older versions). */
+  unsubscribe(topics: string[]): Promise<number[]> {
+    return this.request((messageId) => encode({cmd: 'unsubscribe', messageId, unsubscriptions: topics}, this.version))
+  }
+
+  private request(build: (messageId: number) => Buffer): Promise<number[]> {
+    if (!this.connected) return Promise.reject(this.notConnected())
+    const id = this.ids.allocate()
+    return new Promise((resolve, reject) => {
+      this.pendingAcks.set(id, {resolve, reject})
+      this.send(build(id))
+    })
+  }
+
+  // ---- closing ----
+
+  /** Sends DISCONNECT (MQTT 5: with the reason code) and closes; resolves when the socket is closed. */
+  end(reasonCode = 0, properties?: NonNullable<IDisconnectPacket['properties']>): Promise<void> {
+    if (this.closed) return Promise.resolve()
+    return new Promise((resolve) => {
+      this.once('close', () => resolve())
+      if (!this.ending) {
+        this.ending = true
+        this.stopKeepalive()
+        if (!this.stream.destroyed) {
+          const packet: IDisconnectPacket = {cmd: 'disconnect'}
+          if (this.version === 5 && (reasonCode !== 0 || properties)) {
+            packet.reasonCode = reasonCode
+            if (properties) packet.properties = properties
+          }
+          this.stream.end(encode(packet, this.version))
+          setTimeout(destroyStream, 2000, this.stream).unref()
+        }
+      }
+    })
+  }
+
+  destroy(error?: Error): void {
+    if (error) this.failure ??= error
+    this.stopKeepalive()
+    this.stream.destroy()
+  }
+
+  /** Runs once when the stream closes: fails everything still waiting. */
+  onClosed(): void {
+    if (this.closed) return
+    this.closed = true
+    this.stopKeepalive()
+    const error = this.ending && !this.failure ? undefined : (this.failure ?? new TransportError(`${this.url}: the broker closed the connection`))
+    const pendingError = error ?? new TransportError(`${this.url}: the connection was closed`)
+    for (const p of this.pendingAcks.values()) p.reject(pendingError)
+    this.pendingAcks.clear()
+    for (const e of [...this.inflight.values()]) this.settle(e.packetId, pendingError, MAX_QOS_ERROR)
+    for (const q of this.queue.splice(0)) q.callback?.(pendingError, MAX_QOS_ERROR)
+    this.emit('close', error)
+  }
+
+  private notConnected(): Error {
+    return new TransportError(`${this.url}: not connected${this.failure ? ` (${this.failure.message})` : ''}`)
+  }
+
+  // ---- writing ----
+
+  private send(buf: Buffer): void {
+    if (this.stream.destroyed || this.stream.writableEnded) return
+    if (!this.corked) {
+      this.corked = true
+      this.stream.cork()
+      setImmediate(flush, this)
+    }
+    this.sentSinceTick = true
+    this.stream.write(buf)
+  }
+
+  // ---- keepalive ----
+
+  private startKeepalive(): void {
+    if (this.keepaliveMs > 0) this.keepaliveTimer = setInterval(onKeepaliveTick, this.keepaliveMs, this)
+  }
+
+  private stopKeepalive(): void {
+    if (this.keepaliveTimer) clearInterval(this.keepaliveTimer)
+    this.keepaliveTimer = undefined
+  }
+
+  /** Every keepalive interval: ping if we sent nothing; give up if the last ping got no answer. */
+  keepaliveTick(): void {
+    if (this.pingOutstanding) {
+      this.destroy(new TimeoutError(`${this.url}: no PINGRESP within the keepalive of ${this.keepaliveMs / 1000} s: the broker or the network is not responding`))
+      return
+    }
+    if (!this.sentSinceTick) {
+      this.pingOutstanding = true
+      this.send(PINGREQ)
+    }
+    this.sentSinceTick = false
+  }
+
+  // ---- DecoderSink ----
+
+  onPacket(packet: Packet): void {
+    switch (packet.cmd) {
+      case 'connack':
+        if (this.onConnack) {
+          const cb = this.onConnack
+          this.onConnack = undefined
+          cb(packet)
+        } else this.protocolFailure('a second CONNACK')
+        return
+      case 'publish':
+        return this.onPublish(packet)
+      case 'puback': {
+        const code = packet.reasonCode ?? 0
+        return this.settle(packet.messageId ?? 0, code >= MAX_QOS_ERROR ? refused('PUBACK', code, packet.properties?.reasonString) : undefined, code)
+      }
+      case 'pubrec': {
+        const id = packet.messageId ?? 0
+        const entry = this.inflight.get(id)
+        const code = packet.reasonCode ?? 0
+        if (!entry) {
+          this.send(encodeAck(PacketType.PUBREL, id, this.version, 0x92))
+          return
+        }
+        if (code >= MAX_QOS_ERROR) return this.settle(id, refused('PUBREC', code, packet.properties?.reasonString), code)
+        entry.state = 'pubrel'
+        this.send(encodeAck(PacketType.PUBREL, id, this.version))
+        return
+      }
+      case 'pubcomp':
+        return this.settle(packet.messageId ?? 0, undefined, packet.reasonCode ?? 0)
+      case 'pubrel': {
+        const id = packet.messageId ?? 0
+        const known = this.awaitingRel.delete(id)
+        this.send(encodeAck(PacketType.PUBCOMP, id, this.version, known ? 0 : 0x92))
+        return
+      }
+      case 'suback':
+      case 'unsuback': {
+        const id = packet.messageId ?? 0
+        const pending = this.pendingAcks.get(id)
+        if (!pending) return
+        this.pendingAcks.delete(id)
+        this.ids.release(id)
+        const codes = packet.cmd === 'suback' ? (packet.granted as number[]) : ((packet as {reasonCodes?: number[]}).reasonCodes ?? [])
+        pending.resolve(codes)
+        return
+      }
+      case 'pingresp':
+        this.pingOutstanding = false
+        return
+      case 'disconnect':
+        this.failure ??= new RefusedError(
+          `${this.url}: the broker disconnected us with ${describeReasonCode(packet.reasonCode ?? 0)}${packet.properties?.reasonString ? `: ${packet.properties.reasonString}` : ''}`,
+          {reasonCode: packet.reasonCode ?? 0},
+        )
+        this.emit('disconnect', packet)
+        return
+      default:
+        this.protocolFailure(`the broker sent ${packet.cmd.toUpperCase()}, which only clients send`)
+    }
+  }
+
+  private onPublish(packet: IPublishPacket): void {
+    const alias = packet.properties?.topicAlias
+    if (alias !== undefined) {
+      if (packet.topic) this.inboundAliases.set(alias, packet.topic)
+      else packet.topic = this.inboundAliases.get(alias) ?? ''
+    }
+    const qos = packet.qos
+    if (qos === 0) {
+      this.emit('message', packet)
+    } else if (qos === 1) {
+      this.emit('message', packet)
+      this.send(encodeAck(PacketType.PUBACK, packet.messageId ?? 0, this.version))
+    } else {
+      const id = packet.messageId ?? 0
+      if (!this.awaitingRel.has(id)) {
+        this.awaitingRel.add(id)
+        this.emit('message', packet)
+      }
+      this.send(encodeAck(PacketType.PUBREC, id, this.version))
+    }
+  }
+
+  onDecodeError(message: string): void {
+    this.protocolFailure(`malformed packet from the broker: ${message}`)
+  }
+
+  onPacketTooLarge(declared: number): void {
+    this.protocolFailure(`the broker sent a packet of ${declared} bytes, larger than MQTT allows`)
+  }
+
+  private protocolFailure(message: string): void {
+    this.destroy(new ProtocolError(`${this.url}: ${message}`))
+  }
+}
+
+const PINGREQ = Buffer.from([0xc0, 0x00])
+
+function destroyStream(stream: Duplex): void {
+  stream.destroy()
+}
+
+function refused(what: string, code: number, reason: string | undefined): RefusedError {
+  return new RefusedError(`${what} refused with ${describeReasonCode(code)}${reason ? `: ${reason}` : ''}`, {reasonCode: code})
+}
+
+const V3_CONNACK: Record<number, string> = {
+  1: 'unacceptable protocol version: try another -V (3.1, 3.1.1 or 5)',
+  2: 'client identifier rejected: give another with -i',
+  3: 'server unavailable',
+  4: 'bad user name or password',
+  5: 'not authorized',
+}
+
+function connackError(url: string, version: ProtocolVersion, code: number, reason: string | undefined): RefusedError {
+  const text =
+    version === 5
+      ? `${describeReasonCode(code)}${reason ? `: ${reason}` : ''}`
+      : `return code ${code} (${V3_CONNACK[code] ?? 'unknown'})`
+  return new RefusedError(`${url}: the broker refused the connection: ${text}`, {reasonCode: code})
+}
+
+/** Parses a broker URL, with a message that shows the expected form. */
+export function parseUrl(text: string): URL {
+  try {
+    return new URL(text)
+  } catch {
+    throw new MqttwsError(ErrorCode.CONFIG, `"${text}" is not a URL: write it as mqtt://HOST:PORT, mqtts://…, ws://HOST:PORT/PATH or wss://…`)
+  }
+}
