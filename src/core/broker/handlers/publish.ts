@@ -21,7 +21,8 @@ export function handlePublish(client: Client, packet: IPublishPacket): void {
   }
   const problem = topicNameProblem(packet.topic)
   if (problem !== undefined) {
-    client.protocolViolation(ReasonCode.TopicNameInvalid, `PUBLISH: ${problem}`)
+    // Without a topic alias an empty topic is a protocol error (MQTT 5 §3.3.2.3.4); a wildcard makes the name invalid.
+    client.protocolViolation(packet.topic.length === 0 ? ReasonCode.ProtocolError : ReasonCode.TopicNameInvalid, `PUBLISH: ${problem}`)
     return
   }
   const broker = client.broker

@@ -14,6 +14,11 @@ export function handleSubscribe(client: Client, packet: ISubscribePacket): void 
   const session = client.session!
   const v5 = client.version === 5
   const failure = v5 ? ReasonCode.UnspecifiedError : 0x80
+  if (packet.subscriptions.length === 0) {
+    // MQTT-3.8.3-3: a SUBSCRIBE must carry at least one topic filter.
+    client.protocolViolation(ReasonCode.ProtocolError, 'SUBSCRIBE without any topic filter')
+    return
+  }
   const subscriptionId = packet.properties?.subscriptionIdentifier
   if (subscriptionId === 0) {
     client.protocolViolation(ReasonCode.ProtocolError, 'subscription identifier 0 is not allowed')

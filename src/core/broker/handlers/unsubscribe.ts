@@ -5,6 +5,11 @@ import type {Client} from '../client.js'
 
 /** UNSUBSCRIBE → UNSUBACK; MQTT 5 reports per filter whether a subscription existed. */
 export function handleUnsubscribe(client: Client, packet: IUnsubscribePacket): void {
+  if (packet.unsubscriptions.length === 0) {
+    // MQTT-3.10.3-2: an UNSUBSCRIBE must carry at least one topic filter.
+    client.protocolViolation(ReasonCode.ProtocolError, 'UNSUBSCRIBE without any topic filter')
+    return
+  }
   const session = client.session!
   const codes: number[] = []
   for (const filter of packet.unsubscriptions) {
@@ -12,6 +17,7 @@ export function handleUnsubscribe(client: Client, packet: IUnsubscribePacket): v
     if (existed) client.broker.router.remove(filter, session)
     codes.push(existed ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted)
   }
-  const unsuback = client.version === 5 ? {messageId: packet.messageId, reasonCodes: codes} : {messageId: packet.messageId}
-  client.send(encode({cmd: 'unsuback', ...unsuback} as Packet, client.version))
+  // mqtt-packet takes MQTT 5 UNSUBACK reason codes as `granted` (and ignores it for 3.1.1).
+  const unsuback: Extract<Packet, {cmd: 'unsuback'}> = {cmd: 'unsuback', messageId: packet.messageId, granted: codes}
+  client.send(encode(unsuback, client.version))
 }
