@@ -119,7 +119,20 @@ export class Client implements DecoderSink {
       this.backlog.push(packet)
       return
     }
-    dispatch(this, packet)
+    this.dispatch(packet)
+  }
+
+  /**
+   * Runs the packet's handler. A throw here is a broker bug, not the client's fault: it
+   * closes only this connection with 0x83 and surfaces the real error as clientError.
+   */
+  dispatch(packet: Packet): void {
+    try {
+      dispatch(this, packet)
+    } catch (error) {
+      this.broker.emit('clientError', this, error as Error)
+      this.close(ReasonCode.ImplementationSpecificError, `internal error handling ${packet.cmd.toUpperCase()}: ${(error as Error).message}`)
+    }
   }
 
   onDecodeError(message: string): void {

@@ -8,7 +8,6 @@ import type {IConnackPacket, IConnectPacket, ProtocolVersion} from '../../protoc
 import {ReasonCode, describeReasonCode, toV3ConnackCode} from '../../protocol/reason-codes.js'
 import {topicNameProblem} from '../../protocol/topic.js'
 import {type Client, ClientState} from '../client.js'
-import {dispatch} from './index.js'
 
 /** Session Expiry Interval meaning "never expires" (MQTT 5 §3.1.2.11.2). */
 const NEVER = 0xffffffff
@@ -131,7 +130,7 @@ async function connect(client: Client, packet: IConnectPacket): Promise<void> {
   client.backlog = undefined
   for (const p of backlog) {
     if (client.state !== ClientState.Connected) break
-    dispatch(client, p)
+    client.dispatch(p)
   }
   if (client.state === ClientState.Connected) client.stream.resume()
 }
