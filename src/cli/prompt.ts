@@ -1,0 +1,16 @@
+/**
+ * Interactive prompts (the only inquirer importer). Only with a terminal on both ends and
+ * no machine-readable output asked for: scripts get a usage error instead, never a prompt.
+ */
+export function canPrompt(machineOutput: boolean): boolean {
+  return !machineOutput && process.stdin.isTTY === true && process.stdout.isTTY === true
+}
+
+export async function askText(message: string, validate?: (value: string) => true | string): Promise<string> {
+  // Loaded on demand: inquirer is heavy, and most runs never prompt.
+  const {default: inquirer} = await import('inquirer')
+  const answer = await inquirer.prompt<{value: string}>([
+    {type: 'input', name: 'value', message, validate: validate ?? ((v: string) => (v.trim() === '' ? 'a value is needed' : true))},
+  ])
+  return answer.value
+}
