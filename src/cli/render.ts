@@ -27,3 +27,101 @@ export function renderListening(listeners: readonly ListenerInfo[], devCertFile?
 export function listeningJson(l: ListenerInfo): string {
   return JSON.stringify({event: 'listening', id: l.id, scheme: l.scheme, host: l.host, port: l.port, url: l.url, ...(l.path ? {path: l.path} : {})})
 }
+
+// ---- bench ----
+
+/** A plain aligned table (no box drawing, so it pastes into issues and CI logs). */
+export function table(head: string[], rows: Array<Array<string | number>>, align: Array<'l' | 'r'> = []): string {
+  const cells = [head, ...rows.map((r) => r.map(String))]
+  const widths = head.map((_, c) => Math.max(...cells.map((r) => (r[c] ?? '').length)))
+  const line = (r: string[], style: (s: string) => string = (s) => s): string =>
+    r.map((v, c) => style((align[c] ?? (c === 0 ? 'l' : 'r')) === 'l' ? v.padEnd(widths[c]) : v.padStart(widths[c]))).join('  ')
+  return [line(cells[0], chalk.bold), ...cells.slice(1).map((r) => line(r))].join('\n')
+}
+
+const SPARKS = '▁▂▃▄▅▆▇█'
+
+/** One character per second: the rate over time at a glance. */
+export function sparkline(values: number[]): string {
+  const max = Math.max(...values, 1)
+  return values.map((v) => SPARKS[Math.min(SPARKS.length - 1, Math.floor((v / max) * (SPARKS.length - 1)))]).join('')
+}
+
+function num(n: number): string {
+  return n >= 100 ? Math.round(n).toLocaleString('en-US') : String(n)
+}
+
+export interface BenchTableInput {
+  scenario: string
+  results: Array<{
+    transport: string
+    sent: number
+    received: number
+    lost: number
+    duplicates: number
+    msgs_per_s: number
+    recv_per_s: number
+    latency: {p50_ms: number; p99_ms: number; max_ms: number}
+    overhead: {mqtt_bytes: number; pub_wire_bytes: number; sub_wire_bytes: number; pub_min_bytes: number; sub_min_bytes: number}
+    connects?: number
+    connects_per_s?: number
+    connect_failures?: Record<string, number>
+    series: Array<{sent: number; received: number}>
+  }>
+}
+
+export function renderBenchResult(r: BenchTableInput): string {
+  if (r.scenario === 'conn') {
+    return table(
+      ['transport', 'attempted', 'connected', 'failed', 'connects/s', 'p50 ms', 'p99 ms'],
+      r.results.map((t) => [
+        t.transport,
+        num(t.sent),
+        num(t.connects ?? 0),
+        Object.entries(t.connect_failures ?? {}).map(([k, v]) => `${v} ${k}`).join(', ') || '0',
+        num(t.connects_per_s ?? 0),
+        t.latency.p50_ms,
+        t.latency.p99_ms,
+      ]),
+    )
+  }
+  const base = r.results[0]
+  const lines = [
+    table(
+      ['transport', 'sent', 'received', 'lost', 'dup', 'msgs/s', 'deliveries/s', 'vs first', 'p50 ms', 'p99 ms', 'max ms'],
+      r.results.map((t) => [
+        t.transport,
+        num(t.sent),
+        num(t.received),
+        t.lost > 0 ? chalk.red(String(t.lost)) : '0',
+        t.duplicates,
+        num(t.msgs_per_s),
+        num(t.recv_per_s),
+        base.recv_per_s > 0 ? `${(t.recv_per_s / base.recv_per_s).toFixed(2)}×` : '-',
+        t.latency.p50_ms,
+        t.latency.p99_ms,
+        t.latency.max_ms,
+      ]),
+    ),
+    '',
+    chalk.bold('Bytes on the wire per message') + chalk.dim(' (counted at the TCP socket; min = one packet per frame/record)'),
+    table(
+      ['transport', 'MQTT packet', 'client→broker', 'min', 'broker→client', 'min'],
+      r.results.map((t) => [t.transport, t.overhead.mqtt_bytes, t.overhead.pub_wire_bytes, t.overhead.pub_min_bytes, t.overhead.sub_wire_bytes, t.overhead.sub_min_bytes]),
+    ),
+  ]
+  const withSeries = r.results.filter((t) => t.series.length > 1)
+  if (withSeries.length > 0) {
+    lines.push('', chalk.bold('Deliveries per second'))
+    for (const t of withSeries) lines.push(`${t.transport.padEnd(4)} ${sparkline(t.series.map((s) => s.received || s.sent))}`)
+  }
+  return lines.join('\n')
+}
+
+export function renderProgress(p: {transport: string; phase: string; elapsed_s: number; sent: number; received: number; rate: number}): string {
+  return `${chalk.cyan(p.transport.padEnd(4))} ${p.phase.padEnd(7)} ${p.elapsed_s.toFixed(1).padStart(6)} s  sent ${num(p.sent).padStart(11)}  received ${num(p.received).padStart(11)}  ${num(p.rate).padStart(9)}/s`
+}
+
+export function renderAssertions(results: Array<{text: string; ok: boolean; detail: string}>): string {
+  return results.map((a) => `${a.ok ? chalk.green('✓ pass') : chalk.red('✗ FAIL')}  ${a.text}${a.detail ? chalk.dim(`  (${a.detail})`) : ''}`).join('\n')
+}

@@ -1,0 +1,49 @@
+/** Where `bench` sends its load: the embedded broker, or brokers given by URL. */
+import {readFile} from 'node:fs/promises'
+import {fileURLToPath} from 'node:url'
+import type {BenchTransport} from '../core/bench/plan.js'
+import type {BenchTarget} from '../core/bench/run.js'
+import {ConfigError} from '../core/errors.js'
+import {startEmbeddedBroker} from './embedded-broker.js'
+
+const BY_SCHEME: Record<string, BenchTransport> = {'mqtt:': 'tcp', 'tcp:': 'tcp', 'mqtts:': 'tls', 'ssl:': 'tls', 'tls:': 'tls', 'ws:': 'ws', 'wss:': 'wss'}
+
+export interface ResolvedTarget {
+  target: BenchTarget
+  transports: BenchTransport[]
+  /** What is being measured, for the report. */
+  description: string
+  stop(): Promise<void>
+}
+
+/**
+ * With URLs: one per transport, the transports are the URLs' schemes. Without: start
+ * `mqttws serve` in its own process and measure the transports asked for.
+ */
+export async function resolveTarget(urls: string[], transports: BenchTransport[], tls: {cafile?: string; insecure?: boolean}): Promise<ResolvedTarget> {
+  const ca = tls.cafile ? await readFile(tls.cafile, 'utf8').catch(() => Promise.reject(new ConfigError(`--cafile ${tls.cafile}: no such file`))) : undefined
+  if (urls.length > 0) {
+    const map: Partial<Record<BenchTransport, string>> = {}
+    for (const u of urls) {
+      let scheme: string
+      try {
+        scheme = new URL(u).protocol
+      } catch {
+        throw new ConfigError(`--url "${u}" is not a URL: write it as mqtt://HOST:PORT or ws://HOST:PORT/PATH`)
+      }
+      const t = BY_SCHEME[scheme]
+      if (!t) throw new ConfigError(`--url "${u}" has the scheme "${scheme}": use mqtt://, mqtts://, ws:// or wss://`)
+      if (map[t]) throw new ConfigError(`two --url values for ${t}: give one URL per transport`)
+      map[t] = u
+    }
+    return {target: {urls: map, tls: {ca, insecure: tls.insecure}}, transports: Object.keys(map) as BenchTransport[], description: urls.join(', '), stop: async () => {}}
+  }
+  const bin = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
+  const broker = await startEmbeddedBroker(bin)
+  return {
+    target: {urls: broker.urls, tls: {ca: broker.ca}},
+    transports,
+    description: `embedded mqttws broker (pid ${broker.pid})`,
+    stop: () => broker.stop(),
+  }
+}

@@ -1,0 +1,133 @@
+import {readFile, writeFile} from 'node:fs/promises'
+import {Args, Flags} from '@oclif/core'
+import {parseAssertion} from '../../core/bench/assert.js'
+import {asBenchResult, compareWithBaseline, parseRegression} from '../../core/bench/baseline.js'
+import {resolvePlan, SCENARIOS, TRANSPORTS} from '../../core/bench/plan.js'
+import type {BenchTransport, Scenario} from '../../core/bench/plan.js'
+import {assertionScope, toCsv} from '../../core/bench/result.js'
+import type {BenchResult} from '../../core/bench/result.js'
+import {runBench} from '../../core/bench/run.js'
+import {renderHtmlReport} from '../../core/bench/report.js'
+import {ConfigError} from '../../core/errors.js'
+import type {QoS} from '../../core/protocol/codec.js'
+import {parseProtocolVersion} from '../../core/client/options.js'
+import {BaseCommand} from '../../cli/base-command.js'
+import {resolveTarget} from '../../cli/bench-target.js'
+import {renderAssertions, renderBenchResult, renderProgress} from '../../cli/render.js'
+
+export default class Bench extends BaseCommand {
+  static override summary = 'Measure throughput, latency and bytes on the wire, across transports side by side; gate CI on the result.'
+  static override description = `Without --url it starts its own broker (mqttws serve) in a separate process. With --url it measures any broker (Mosquitto, EMQX, Aedes…), one URL per transport.
+Scenarios: conn, pub, sub, fan-in (N→1), fan-out (1→N), latency (paced 1→1), compare (one scenario over several transports).
+Exit codes: 0 ok, 1 an --assert or --max-regression failed (or the run failed), 2 usage error.`
+
+  static override enableJsonFlag = true
+
+  static override args = {
+    scenario: Args.string({description: 'conn, pub, sub, fan-in, fan-out, latency or compare', default: 'fan-in', options: [...SCENARIOS, 'compare']}),
+  }
+
+  static override examples = [
+    {description: 'TCP vs WS vs WSS side by side, with bytes on the wire', command: '<%= config.bin %> <%= command.id %> compare --transports tcp,ws,wss'},
+    {description: 'As a CI gate', command: "<%= config.bin %> <%= command.id %> compare --transports tcp,ws -d 5 --assert 'ws.recv_per_s >= 0.5 * tcp.recv_per_s' --assert 'lost == 0'"},
+    {description: 'Latency percentiles at 2000 msg/s over WS', command: '<%= config.bin %> <%= command.id %> latency --transports ws --rate 2000'},
+    {description: 'Measure Mosquitto', command: '<%= config.bin %> <%= command.id %> fan-in --url mqtt://127.0.0.1:1883 --url ws://127.0.0.1:8080/mqtt'},
+    {description: 'Regression check against a saved run', command: '<%= config.bin %> <%= command.id %> fan-in --json > base.json; <%= config.bin %> <%= command.id %> fan-in --baseline base.json --max-regression 10%'},
+  ]
+
+  static override flags = {
+    scenario: Flags.option({options: SCENARIOS, summary: 'With compare: the scenario to compare (default fan-in).'})(),
+    transports: Flags.string({char: 'T', summary: `Comma-separated: ${TRANSPORTS.join(', ')} (default tcp; compare: tcp,ws,wss).`}),
+    url: Flags.string({char: 'L', summary: 'Broker to measure, one URL per transport (repeatable); default: an embedded broker.', multiple: true}),
+    publishers: Flags.integer({char: 'P', summary: 'Publishers (pub, fan-in; default 10).', min: 0}),
+    subscribers: Flags.integer({char: 'S', summary: 'Subscribers (sub, fan-out; default 1, fan-out 10).', min: 0}),
+    connections: Flags.integer({char: 'c', summary: 'conn: connections to open (default 100).', min: 1}),
+    'connect-rate': Flags.integer({summary: 'conn: connections per second (default: as fast as possible).', min: 0}),
+    qos: Flags.integer({char: 'q', summary: 'QoS 0, 1 or 2 (default 0).', min: 0, max: 2}),
+    'payload-size': Flags.integer({char: 's', summary: 'Payload bytes, at least 16 (default 16).', min: 16}),
+    rate: Flags.integer({char: 'r', summary: 'Messages per second per publisher (default: as fast as possible; latency: 1000).', min: 0}),
+    duration: Flags.integer({char: 'd', summary: 'Seconds per transport (default 5).', min: 1}),
+    count: Flags.integer({char: 'n', summary: 'Messages per publisher instead of a duration.', min: 1}),
+    topic: Flags.string({char: 't', summary: 'Topic template: %i publisher index, %c client id (default mqttws/bench/%i).'}),
+    'protocol-version': Flags.string({char: 'V', summary: 'MQTT version: 3.1, 3.1.1 or 5 (default 3.1.1).', default: '3.1.1'}),
+    'ws-framing': Flags.option({options: ['packet', 'piggyback'] as const, summary: 'Frames of the load generator: one per packet, or one per batch.'})(),
+    cafile: Flags.string({summary: 'CA to trust for tls/wss URLs.'}),
+    insecure: Flags.boolean({summary: 'Do not verify tls/wss certificates.'}),
+    assert: Flags.string({char: 'a', summary: "Fail (exit 1) unless EXPR holds, e.g. 'ws.recv_per_s >= 0.5 * tcp.recv_per_s' (repeatable).", multiple: true}),
+    baseline: Flags.string({summary: 'Earlier --json result to compare with.'}),
+    'max-regression': Flags.string({summary: 'With --baseline: largest allowed slowdown, e.g. 10%.', default: '10%'}),
+    csv: Flags.string({summary: 'Also write the headline figures as CSV to this file.'}),
+    report: Flags.string({summary: 'Also write a self-contained HTML report with charts to this file.'}),
+  }
+
+  async run(): Promise<BenchResult> {
+    const {args, flags} = await this.parse(Bench)
+    const compare = args.scenario === 'compare'
+    const scenario = (compare ? (flags.scenario ?? 'fan-in') : args.scenario) as Scenario
+    const transports = (flags.transports ?? (compare ? 'tcp,ws,wss' : 'tcp')).split(',').map((s) => s.trim()) as BenchTransport[]
+    const assertions = (flags.assert ?? []).map(parseAssertion)
+    const maxRegression = parseRegression(flags['max-regression'])
+    const baseline = flags.baseline ? asBenchResult(JSON.parse(await readFile(flags.baseline, 'utf8').catch(() => Promise.reject(new ConfigError(`--baseline ${flags.baseline}: no such file`)))), flags.baseline) : undefined
+    const target = await resolveTarget(flags.url ?? [], transports, {cafile: flags.cafile, insecure: flags.insecure})
+    const plan = resolvePlan({
+      scenario,
+      transports: target.transports,
+      publishers: flags.publishers,
+      subscribers: flags.subscribers ?? (scenario === 'fan-out' ? 10 : undefined),
+      connections: flags.connections,
+      connectRate: flags['connect-rate'],
+      qos: flags.qos as QoS | undefined,
+      payloadSize: flags['payload-size'],
+      rate: flags.rate,
+      durationMs: flags.duration === undefined ? (flags.count ? 600_000 : undefined) : flags.duration * 1000,
+      count: flags.count,
+      topic: flags.topic,
+      protocolVersion: parseProtocolVersion(flags['protocol-version']),
+      wsFraming: flags['ws-framing'],
+    })
+    const abort = new AbortController()
+    const stop = (): void => abort.abort()
+    process.once('SIGINT', stop)
+    const tty = process.stderr.isTTY === true && !this.jsonEnabled()
+    let result: BenchResult
+    try {
+      result = await runBench(plan, target.target, {
+        signal: abort.signal,
+        onProgress: (p) => {
+          if (tty) process.stderr.write(`\r\u001b[2K${renderProgress(p)}`)
+          else if (!this.jsonEnabled() && p.phase === 'connect') process.stderr.write(`${p.transport}: running ${scenario}…\n`)
+        },
+      })
+    } finally {
+      process.off('SIGINT', stop)
+      if (tty) process.stderr.write('\r\u001b[2K')
+      await target.stop()
+    }
+    result.settings.target = target.description
+    if (flags.csv) await writeFile(flags.csv, toCsv(result))
+    if (flags.report) await writeFile(flags.report, renderHtmlReport(result))
+    this.log(renderBenchResult(result))
+    const failures = this.gate(result, assertions, baseline, maxRegression)
+    if (failures > 0) {
+      const e = new Error(`${failures} check(s) failed`) as Error & {exitCode: number; oclif: {exit: number}; result: BenchResult}
+      e.exitCode = 1
+      e.oclif = {exit: 1}
+      if (this.jsonEnabled()) this.logJson(result)
+      this.error(e.message, {exit: 1})
+    }
+    return result
+  }
+
+  private gate(result: BenchResult, assertions: ReturnType<typeof parseAssertion>[], baseline: BenchResult | undefined, max: number): number {
+    const scope = assertionScope(result)
+    const checks = assertions.map((a) => ({text: a.text, ...a.evaluate(scope)}))
+    if (baseline) {
+      for (const r of compareWithBaseline(result, baseline, max)) {
+        checks.push({text: `${r.transport}.${r.figure} within ${Math.round(max * 100)}% of baseline`, ok: false, detail: `${r.baseline} → ${r.current}, ${Math.round(r.worse * 100)}% worse`})
+      }
+      if (checks.every((c) => c.ok)) checks.push({text: `no figure more than ${Math.round(max * 100)}% worse than ${'baseline'}`, ok: true, detail: ''})
+    }
+    if (checks.length > 0 && !this.jsonEnabled()) this.log(`\n${renderAssertions(checks)}`)
+    return checks.filter((c) => !c.ok).length
+  }
+}

@@ -1,0 +1,116 @@
+/** What a benchmark run does: scenario, transports, load shape. Validated once, then frozen. */
+import {ConfigError} from '../errors.js'
+import type {QoS} from '../protocol/codec.js'
+
+export const SCENARIOS = ['conn', 'pub', 'sub', 'fan-in', 'fan-out', 'latency'] as const
+export type Scenario = (typeof SCENARIOS)[number]
+
+export const TRANSPORTS = ['tcp', 'tls', 'ws', 'wss'] as const
+/** Bench names transports as users say them: tcp = mqtt://, tls = mqtts://. */
+export type BenchTransport = (typeof TRANSPORTS)[number]
+
+export interface BenchPlan {
+  scenario: Scenario
+  transports: BenchTransport[]
+  /** Publishers (pub, fan-in; 1 for fan-out and latency). */
+  publishers: number
+  /** Subscribers (sub, fan-out; 1 for fan-in and latency; 0 for pub and conn). */
+  subscribers: number
+  /** conn: connections to open. */
+  connections: number
+  /** conn: connections opened per second (0: as fast as possible). */
+  connectRate: number
+  qos: QoS
+  /** Payload bytes (at least 16: the bench header rides inside). */
+  payloadSize: number
+  /** Messages per second per publisher; 0 means as fast as the socket takes them. */
+  rate: number
+  /** Run for this long (ms)… */
+  durationMs: number
+  /** …or until each publisher sent this many (0: use the duration). */
+  count: number
+  /** Topic template: %i publisher index, %c client id. */
+  topic: string
+  /** MQTT protocol level. */
+  protocolVersion: 3 | 4 | 5
+  /** WebSocket framing of the load generator's clients. */
+  wsFraming: 'packet' | 'piggyback'
+  /** Time allowed after the last publish for messages still in flight. */
+  drainMs: number
+}
+
+export const BENCH_HEADER_BYTES = 16
+
+export const PLAN_DEFAULTS: Readonly<BenchPlan> = Object.freeze<BenchPlan>({
+  scenario: 'fan-in',
+  transports: ['tcp'],
+  publishers: 10,
+  subscribers: 1,
+  connections: 100,
+  connectRate: 0,
+  qos: 0,
+  payloadSize: 16,
+  rate: 0,
+  durationMs: 5000,
+  count: 0,
+  topic: 'mqttws/bench/%i',
+  protocolVersion: 4,
+  wsFraming: 'packet',
+  drainMs: 2000,
+})
+
+function positive(name: string, v: number, min: number, max: number): number {
+  if (!Number.isFinite(v) || v < min || v > max || !Number.isInteger(v)) {
+    throw new ConfigError(`${name} is ${v}: it must be a whole number from ${min} to ${max}`)
+  }
+  return v
+}
+
+/** Fills defaults per scenario and checks every value, naming the bad one. */
+export function resolvePlan(input: Partial<BenchPlan>): BenchPlan {
+  const p: BenchPlan = {...PLAN_DEFAULTS, ...Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined))}
+  if (!SCENARIOS.includes(p.scenario)) throw new ConfigError(`scenario "${p.scenario}" is not one of ${SCENARIOS.join(', ')}`)
+  if (p.transports.length === 0) throw new ConfigError('no transport: give --transports tcp,ws,… (tcp, tls, ws, wss)')
+  for (const t of p.transports) if (!TRANSPORTS.includes(t)) throw new ConfigError(`transport "${t}" is not one of ${TRANSPORTS.join(', ')}`)
+  if (new Set(p.transports).size !== p.transports.length) throw new ConfigError(`--transports lists a transport twice: ${p.transports.join(',')}`)
+  switch (p.scenario) {
+    case 'fan-in':
+      p.subscribers = 1
+      break
+    case 'fan-out':
+      p.publishers = 1
+      break
+    case 'latency':
+      p.publishers = 1
+      p.subscribers = 1
+      if (p.rate === 0) p.rate = 1000
+      break
+    case 'pub':
+      p.subscribers = 0
+      break
+    case 'sub':
+      p.publishers = 0
+      break
+    case 'conn':
+      p.publishers = 0
+      p.subscribers = 0
+      break
+  }
+  positive('--publishers', p.publishers, 0, 10_000)
+  positive('--subscribers', p.subscribers, 0, 10_000)
+  positive('--connections', p.connections, 1, 100_000)
+  positive('--connect-rate', p.connectRate, 0, 1_000_000)
+  positive('--qos', p.qos, 0, 2)
+  positive('--payload-size', p.payloadSize, BENCH_HEADER_BYTES, 256 * 1024 * 1024)
+  positive('--rate', p.rate, 0, 10_000_000)
+  positive('--duration', p.durationMs, 100, 24 * 3600 * 1000)
+  positive('--count', p.count, 0, 1_000_000_000)
+  positive('--drain', p.drainMs, 0, 600_000)
+  if (p.topic === '') throw new ConfigError('--topic is empty')
+  return Object.freeze(p)
+}
+
+/** Expands %i (index) and %c (client id) in a topic template. */
+export function topicFor(template: string, index: number, clientId: string): string {
+  return template.replaceAll('%i', String(index)).replaceAll('%c', clientId)
+}

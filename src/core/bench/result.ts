@@ -1,0 +1,122 @@
+/** The figures a bench run produces, per transport, and their flat names for --assert and CSV. */
+import type {RecordableHistogram} from 'node:perf_hooks'
+import type {BenchTransport, Scenario} from './plan.js'
+
+export interface LatencySummary {
+  count: number
+  p50_ms: number
+  p90_ms: number
+  p99_ms: number
+  p999_ms: number
+  max_ms: number
+  mean_ms: number
+}
+
+export interface OverheadSummary {
+  /** Encoded MQTT PUBLISH size for one bench message. */
+  mqtt_bytes: number
+  /** Wire bytes per message from the publishers to the broker (TCP payload: TLS and WS framing included). */
+  pub_wire_bytes: number
+  /** Wire bytes per message from the broker to the subscribers. */
+  sub_wire_bytes: number
+  /** Smallest possible wire bytes for one message, each way, when framing is per packet. */
+  pub_min_bytes: number
+  sub_min_bytes: number
+  /** How the minimum is made up, for humans. */
+  note: string
+}
+
+export interface TransportResult {
+  transport: BenchTransport
+  url: string
+  sent: number
+  received: number
+  /** Deliveries expected but not seen (sent × subscribers for fan-out). */
+  lost: number
+  duplicates: number
+  /** Publish acknowledgements (QoS 1/2) that failed or never came. */
+  pub_errors: number
+  elapsed_s: number
+  msgs_per_s: number
+  /** Deliveries per second (received / elapsed). */
+  recv_per_s: number
+  latency: LatencySummary
+  overhead: OverheadSummary
+  /** conn scenario. */
+  connects?: number
+  connect_failures?: Record<string, number>
+  connects_per_s?: number
+  /** Per-second sent and received counts. */
+  series: Array<{t: number; sent: number; received: number}>
+}
+
+export interface BenchResult {
+  tool: 'mqttws bench'
+  version: 1
+  scenario: Scenario
+  started: string
+  environment: {node: string; platform: string; arch: string; cpus: number; cpu: string}
+  settings: Record<string, unknown>
+  results: TransportResult[]
+}
+
+const NS_PER_MS = 1e6
+
+export function summarize(h: RecordableHistogram): LatencySummary {
+  if (h.count === 0) return {count: 0, p50_ms: 0, p90_ms: 0, p99_ms: 0, p999_ms: 0, max_ms: 0, mean_ms: 0}
+  const ms = (ns: number): number => Math.round((ns / NS_PER_MS) * 1000) / 1000
+  return {
+    count: h.count,
+    p50_ms: ms(h.percentile(50)),
+    p90_ms: ms(h.percentile(90)),
+    p99_ms: ms(h.percentile(99)),
+    p999_ms: ms(h.percentile(99.9)),
+    max_ms: ms(h.max),
+    mean_ms: ms(h.mean),
+  }
+}
+
+/**
+ * Flat variables for --assert: `msgs_per_s`, `p99_ms`, `lost`… of the first transport,
+ * and `tcp.msgs_per_s`, `ws.p99_ms`… of each.
+ */
+export function assertionScope(result: BenchResult): Record<string, number> {
+  const scope: Record<string, number> = {}
+  const flat = (r: TransportResult): Record<string, number> => ({
+    sent: r.sent,
+    received: r.received,
+    lost: r.lost,
+    duplicates: r.duplicates,
+    pub_errors: r.pub_errors,
+    msgs_per_s: r.msgs_per_s,
+    recv_per_s: r.recv_per_s,
+    elapsed_s: r.elapsed_s,
+    p50_ms: r.latency.p50_ms,
+    p90_ms: r.latency.p90_ms,
+    p99_ms: r.latency.p99_ms,
+    p999_ms: r.latency.p999_ms,
+    max_ms: r.latency.max_ms,
+    mean_ms: r.latency.mean_ms,
+    mqtt_bytes: r.overhead.mqtt_bytes,
+    pub_wire_bytes: r.overhead.pub_wire_bytes,
+    sub_wire_bytes: r.overhead.sub_wire_bytes,
+    ...(r.connects_per_s === undefined ? {} : {connects_per_s: r.connects_per_s, connects: r.connects ?? 0}),
+  })
+  result.results.forEach((r, i) => {
+    const f = flat(r)
+    for (const [k, v] of Object.entries(f)) {
+      scope[`${r.transport}.${k}`] = v
+      if (i === 0) scope[k] = v
+    }
+  })
+  return scope
+}
+
+/** One CSV row per transport with the headline figures. */
+export function toCsv(result: BenchResult): string {
+  const cols = ['transport', 'sent', 'received', 'lost', 'duplicates', 'msgs_per_s', 'recv_per_s', 'p50_ms', 'p99_ms', 'max_ms', 'mqtt_bytes', 'pub_wire_bytes', 'sub_wire_bytes']
+  const rows = result.results.map((r) =>
+    [r.transport, r.sent, r.received, r.lost, r.duplicates, r.msgs_per_s, r.recv_per_s, r.latency.p50_ms, r.latency.p99_ms, r.latency.max_ms, r.overhead.mqtt_bytes, r.overhead.pub_wire_bytes, r.overhead.sub_wire_bytes].join(','),
+  )
+  return [cols.join(','), ...rows].join('\n') + '\n'
+}

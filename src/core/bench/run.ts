@@ -1,0 +1,406 @@
+/**
+ * Runs a bench plan against one broker URL per transport and returns the figures. The
+ * load loops allocate no promise or closure per message: each publisher and subscriber
+ * is a state object with bound methods, made once.
+ */
+import os from 'node:os'
+import {createHistogram} from 'node:perf_hooks'
+import type {RecordableHistogram} from 'node:perf_hooks'
+import {MqttClient} from '../client/client.js'
+import type {PublishOptions} from '../client/client.js'
+import type {DialTls} from '../transport/dial.js'
+import {encodePublish} from '../protocol/encode.js'
+import type {IPublishPacket, QoS} from '../protocol/codec.js'
+import {minimumWireBytes} from './overhead.js'
+import type {BenchPlan, BenchTransport} from './plan.js'
+import {topicFor} from './plan.js'
+import {summarize} from './result.js'
+import type {BenchResult, TransportResult} from './result.js'
+import {SeqTracker, STAMP_BYTES, stamp, stampPublisher, stampSeq, stampTime} from './stamp.js'
+
+export interface BenchTarget {
+  /** Broker URL per transport the plan uses. */
+  urls: Partial<Record<BenchTransport, string>>
+  tls?: DialTls
+}
+
+export interface BenchProgress {
+  transport: BenchTransport
+  phase: 'connect' | 'run' | 'drain' | 'done'
+  elapsed_s: number
+  sent: number
+  received: number
+  /** Messages per second over the last interval. */
+  rate: number
+}
+
+export interface BenchHooks {
+  onProgress?(p: BenchProgress): void
+  /** Stop early (e.g. Ctrl-C): the run ends as if its time were up. */
+  signal?: AbortSignal
+}
+
+const PACE_MS = 10
+const YIELD_EVERY = 256
+/** Outstanding QoS 1/2 publishes per publisher when running flat out. */
+const QOS_WINDOW = 64
+/**
+ * Flat out, publishers may run at most this many deliveries ahead of the subscribers.
+ * Without it a fast publisher measures only how fast the broker's queues grow (and starves
+ * the subscribers sharing this process); with it, the rate is what the broker sustains.
+ */
+const DELIVERY_WINDOW = 20_000
+
+/** Bench topics without %i/%c become a wildcard level for the subscribers. */
+export function subscriptionFilter(template: string): string {
+  return template
+    .split('/')
+    .map((level) => (level.includes('%') ? '+' : level))
+    .join('/')
+}
+
+class Counters {
+  sent = 0
+  received = 0
+  pubErrors = 0
+  acked = 0
+  lastReceiveNs = 0n
+  /** Deliveries each message makes (the number of subscribers), for the window. */
+  fanout = 0
+  /** Publishers paused by the delivery window, resumed by the subscribers. */
+  readonly parked: Publisher[] = []
+
+  ahead(): number {
+    return this.sent * this.fanout - this.received
+  }
+
+  /** Called per delivery: wakes parked publishers once the backlog has halved. */
+  resume(): void {
+    if (this.parked.length > 0 && this.ahead() < DELIVERY_WINDOW / 2) {
+      for (const p of this.parked) setImmediate(p.pump)
+      this.parked.length = 0
+    }
+  }
+}
+
+class Publisher {
+  seq = 0
+  outstanding = 0
+  stopped = false
+  readonly payload: Buffer
+  readonly options: PublishOptions
+  readonly pump = (): void => this.run()
+  readonly onAck = (error: Error | undefined): void => this.ack(error)
+  private paceTimer: NodeJS.Timeout | undefined
+  private startNs = 0n
+
+  constructor(
+    readonly client: MqttClient,
+    readonly index: number,
+    readonly topic: string,
+    readonly plan: BenchPlan,
+    readonly counters: Counters,
+  ) {
+    this.payload = Buffer.alloc(plan.payloadSize, 0x61)
+    this.options = {qos: plan.qos, retain: false}
+  }
+
+  start(): void {
+    this.startNs = process.hrtime.bigint()
+    if (this.plan.rate > 0) this.paceTimer = setInterval(this.pump, PACE_MS)
+    else this.run()
+  }
+
+  stop(): void {
+    this.stopped = true
+    if (this.paceTimer) clearInterval(this.paceTimer)
+  }
+
+  private done(): boolean {
+    return this.stopped || (this.plan.count > 0 && this.seq >= this.plan.count) || !this.client.connected
+  }
+
+  private run(): void {
+    const paced = this.plan.rate > 0
+    const due = paced ? Math.floor((Number(process.hrtime.bigint() - this.startNs) / 1e9) * this.plan.rate) : Infinity
+    let n = 0
+    while (!this.done() && this.seq < due) {
+      if (this.plan.qos > 0 && this.outstanding >= QOS_WINDOW) return // onAck resumes
+      if (!paced && this.counters.fanout > 0 && this.counters.ahead() >= DELIVERY_WINDOW) {
+        this.counters.parked.push(this) // a subscriber resumes us
+        return
+      }
+      this.sendOne()
+      if (!paced) {
+        if (this.client.stream.writableNeedDrain) {
+          this.client.stream.once('drain', this.pump)
+          return
+        }
+        if (++n === YIELD_EVERY) {
+          setImmediate(this.pump)
+          return
+        }
+      }
+    }
+    if (this.done() && this.paceTimer) clearInterval(this.paceTimer)
+  }
+
+  private sendOne(): void {
+    stamp(this.payload, this.index, this.seq, process.hrtime.bigint())
+    this.seq++
+    this.counters.sent++
+    if (this.plan.qos === 0) {
+      this.client.publish(this.topic, this.payload, this.options)
+    } else {
+      this.outstanding++
+      this.client.publish(this.topic, this.payload, this.options, this.onAck)
+    }
+  }
+
+  private ack(error: Error | undefined): void {
+    this.outstanding--
+    if (error) this.counters.pubErrors++
+    else this.counters.acked++
+    if (this.plan.rate === 0 && this.outstanding === QOS_WINDOW - 1) this.run()
+  }
+}
+
+class Subscriber {
+  readonly onMessage = (p: IPublishPacket): void => this.receive(p)
+  /** What this subscriber got from each publisher: every subscriber should get everything. */
+  readonly trackers: SeqTracker[]
+
+  constructor(
+    readonly counters: Counters,
+    readonly histogram: RecordableHistogram,
+    publishers: number,
+  ) {
+    this.trackers = Array.from({length: publishers}, () => new SeqTracker())
+  }
+
+  private receive(p: IPublishPacket): void {
+    const c = this.counters
+    c.received++
+    if (c.parked.length > 0) c.resume()
+    const now = process.hrtime.bigint()
+    c.lastReceiveNs = now
+    const b = p.payload as Buffer
+    if (b.length < STAMP_BYTES) return
+    const latency = now - stampTime(b)
+    this.histogram.record(latency > 0n ? latency : 1n)
+    const tracker = this.trackers[stampPublisher(b)]
+    if (tracker) tracker.add(stampSeq(b))
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+async function connectAll(n: number, url: string, plan: BenchPlan, target: BenchTarget, prefix: string): Promise<MqttClient[]> {
+  const clients: MqttClient[] = []
+  try {
+    for (let i = 0; i < n; i += 50) {
+      const batch = Array.from({length: Math.min(50, n - i)}, (_, j) =>
+        MqttClient.connect({
+          url,
+          protocolVersion: plan.protocolVersion,
+          clientId: `${prefix}-${process.pid}-${i + j}`,
+          keepalive: 0,
+          dial: {tls: target.tls, framing: plan.wsFraming},
+        }),
+      )
+      clients.push(...(await Promise.all(batch)))
+    }
+  } catch (error) {
+    await Promise.all(clients.map((c) => c.end()))
+    throw error
+  }
+  return clients
+}
+
+function wireBytes(clients: MqttClient[], which: 'bytesWritten' | 'bytesRead'): number {
+  let total = 0
+  for (const c of clients) total += c[which]
+  return total
+}
+
+function round(n: number, digits = 1): number {
+  const f = 10 ** digits
+  return Math.round(n * f) / f
+}
+
+/** One transport, one scenario (all but conn). */
+async function runLoad(transport: BenchTransport, url: string, plan: BenchPlan, target: BenchTarget, hooks: BenchHooks): Promise<TransportResult> {
+  const progress = (phase: BenchProgress['phase'], elapsed: number, rate: number): void =>
+    hooks.onProgress?.({transport, phase, elapsed_s: elapsed, sent: counters.sent, received: counters.received, rate})
+  const counters = new Counters()
+  counters.fanout = plan.subscribers
+  progress('connect', 0, 0)
+  const subscribers = await connectAll(plan.subscribers, url, plan, target, 'bench-sub')
+  const publishers = await connectAll(plan.publishers, url, plan, target, 'bench-pub').catch(async (error: Error) => {
+    await Promise.all(subscribers.map((c) => c.end()))
+    throw error
+  })
+  const histogram = createHistogram()
+  const subs: Subscriber[] = []
+  try {
+    const filter = subscriptionFilter(plan.topic)
+    for (const s of subscribers) {
+      const codes = await s.subscribe([{topic: filter, qos: plan.qos}])
+      if (codes[0] >= 0x80) throw new Error(`the broker refused the subscription to ${filter} (0x${codes[0].toString(16)})`)
+      const sub = new Subscriber(counters, histogram, plan.publishers)
+      subs.push(sub)
+      s.on('message', sub.onMessage)
+    }
+    // Byte counters start after connect and subscribe: only the messages count.
+    const pubBytes0 = wireBytes(publishers, 'bytesWritten')
+    const subBytes0 = wireBytes(subscribers, 'bytesRead')
+    const pubs = publishers.map((c, i) => new Publisher(c, i, topicFor(plan.topic, i, c.clientId), plan, counters))
+    const t0 = process.hrtime.bigint()
+    const elapsed = (): number => Number(process.hrtime.bigint() - t0) / 1e9
+    for (const p of pubs) p.start()
+    const series: TransportResult['series'] = []
+    let last = {sent: 0, received: 0}
+    const sample = (): void => {
+      series.push({t: round(elapsed(), 3), sent: counters.sent - last.sent, received: counters.received - last.received})
+      last = {sent: counters.sent, received: counters.received}
+      progress('run', elapsed(), series.at(-1)!.received || series.at(-1)!.sent)
+    }
+    const sampler = setInterval(sample, 1000)
+    const deadline = Date.now() + plan.durationMs
+    const allDone = (): boolean => pubs.every((p) => p.client.connected === false || (plan.count > 0 && p.seq >= plan.count))
+    while (Date.now() < deadline && !hooks.signal?.aborted && !(pubs.length > 0 && allDone())) await sleep(20)
+    for (const p of pubs) p.stop()
+    const publishSeconds = elapsed()
+    // Let what is in flight arrive (bounded by drainMs).
+    progress('drain', publishSeconds, 0)
+    const expected = counters.sent * plan.subscribers
+    const drainUntil = Date.now() + plan.drainMs
+    while (Date.now() < drainUntil && !hooks.signal?.aborted) {
+      const acksDone = plan.qos === 0 || pubs.every((p) => p.outstanding === 0)
+      if (acksDone && counters.received >= expected) break
+      await sleep(10)
+    }
+    clearInterval(sampler)
+    if (series.length === 0 || counters.sent !== last.sent || counters.received !== last.received) sample()
+    const mqttBytes = encodePublish(plan.protocolVersion, topicFor(plan.topic, 0, 'x'), Buffer.alloc(plan.payloadSize), plan.qos as QoS, false, false, 1, undefined).length
+    const min = minimumWireBytes(transport, mqttBytes)
+    const received = counters.received
+    let lost = 0
+    let duplicates = 0
+    for (const s of subs) {
+      let unique = 0
+      for (const t of s.trackers) {
+        unique += t.unique
+        duplicates += t.duplicates
+      }
+      if (plan.publishers > 0) lost += Math.max(0, counters.sent - unique)
+    }
+    const receiveSeconds = counters.lastReceiveNs > 0n ? Number(counters.lastReceiveNs - t0) / 1e9 : publishSeconds
+    return {
+      transport,
+      url,
+      sent: counters.sent,
+      received,
+      lost,
+      duplicates,
+      pub_errors: counters.pubErrors + (plan.qos > 0 ? pubs.reduce((a, p) => a + p.outstanding, 0) : 0),
+      elapsed_s: round(publishSeconds, 3),
+      msgs_per_s: round(counters.sent / publishSeconds, 0),
+      recv_per_s: round(received / Math.max(receiveSeconds, 1e-9), 0),
+      latency: summarize(histogram),
+      overhead: {
+        mqtt_bytes: mqttBytes,
+        pub_wire_bytes: counters.sent > 0 ? round((wireBytes(publishers, 'bytesWritten') - pubBytes0) / counters.sent, 2) : 0,
+        sub_wire_bytes: received > 0 ? round((wireBytes(subscribers, 'bytesRead') - subBytes0) / received, 2) : 0,
+        pub_min_bytes: min.clientToBroker,
+        sub_min_bytes: min.brokerToClient,
+        note: min.note,
+      },
+      series,
+    }
+  } finally {
+    progress('done', 0, 0)
+    await Promise.all([...publishers, ...subscribers].map((c) => c.end()))
+  }
+}
+
+/** conn: open N connections (at a rate), count successes, failures by reason, and connects/s. */
+async function runConnect(transport: BenchTransport, url: string, plan: BenchPlan, target: BenchTarget, hooks: BenchHooks): Promise<TransportResult> {
+  const histogram = createHistogram()
+  const failures: Record<string, number> = {}
+  const clients: MqttClient[] = []
+  const t0 = process.hrtime.bigint()
+  let started = 0
+  let finished = 0
+  const attempts: Array<Promise<void>> = []
+  const one = async (i: number): Promise<void> => {
+    const s = process.hrtime.bigint()
+    try {
+      const c = await MqttClient.connect({url, protocolVersion: plan.protocolVersion, clientId: `bench-conn-${process.pid}-${i}`, keepalive: 0, dial: {tls: target.tls}})
+      histogram.record(process.hrtime.bigint() - s)
+      clients.push(c)
+    } catch (error) {
+      const reason = (error as {code?: string}).code ?? 'error'
+      failures[reason] = (failures[reason] ?? 0) + 1
+    } finally {
+      finished++
+    }
+  }
+  while (started < plan.connections && !hooks.signal?.aborted) {
+    if (plan.connectRate > 0) {
+      const due = Math.floor((Number(process.hrtime.bigint() - t0) / 1e9) * plan.connectRate)
+      while (started < Math.min(due, plan.connections)) attempts.push(one(started++))
+      await sleep(PACE_MS)
+    } else {
+      // Flat out, but with at most 100 handshakes in flight.
+      while (started < plan.connections && started - finished < 100) attempts.push(one(started++))
+      await sleep(1)
+    }
+    hooks.onProgress?.({transport, phase: 'run', elapsed_s: Number(process.hrtime.bigint() - t0) / 1e9, sent: started, received: clients.length, rate: 0})
+  }
+  await Promise.all(attempts)
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9
+  await Promise.all(clients.map((c) => c.end()))
+  return {
+    transport,
+    url,
+    sent: started,
+    received: clients.length,
+    lost: 0,
+    duplicates: 0,
+    pub_errors: 0,
+    elapsed_s: round(seconds, 3),
+    msgs_per_s: 0,
+    recv_per_s: 0,
+    latency: summarize(histogram),
+    overhead: {mqtt_bytes: 0, pub_wire_bytes: 0, sub_wire_bytes: 0, pub_min_bytes: 0, sub_min_bytes: 0, note: ''},
+    connects: clients.length,
+    connect_failures: failures,
+    connects_per_s: round(clients.length / seconds, 0),
+    series: [],
+  }
+}
+
+/** Runs the plan over each of its transports in turn, same settings, same process. */
+export async function runBench(plan: BenchPlan, target: BenchTarget, hooks: BenchHooks = {}): Promise<BenchResult> {
+  const results: TransportResult[] = []
+  const started = new Date().toISOString()
+  for (const transport of plan.transports) {
+    const url = target.urls[transport]
+    if (!url) throw new Error(`no ${transport} URL to benchmark`)
+    if (hooks.signal?.aborted) break
+    results.push(plan.scenario === 'conn' ? await runConnect(transport, url, plan, target, hooks) : await runLoad(transport, url, plan, target, hooks))
+  }
+  const cpus = os.cpus()
+  return {
+    tool: 'mqttws bench',
+    version: 1,
+    scenario: plan.scenario,
+    started,
+    environment: {node: process.version, platform: process.platform, arch: process.arch, cpus: cpus.length, cpu: cpus[0]?.model ?? 'unknown'},
+    settings: {...plan},
+    results,
+  }
+}
