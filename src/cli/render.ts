@@ -66,7 +66,7 @@ export interface BenchTableInput {
     connects?: number
     connects_per_s?: number
     connect_failures?: Record<string, number>
-    series: Array<{sent: number; received: number}>
+    series: Array<{dt: number; sent: number; received: number}>
   }>
 }
 
@@ -113,7 +113,7 @@ export function renderBenchResult(r: BenchTableInput): string {
   const withSeries = r.results.filter((t) => t.series.length > 1)
   if (withSeries.length > 0) {
     lines.push('', chalk.bold('Deliveries per second'))
-    for (const t of withSeries) lines.push(`${t.transport.padEnd(4)} ${sparkline(t.series.map((s) => s.received || s.sent))}`)
+    for (const t of withSeries) lines.push(`${t.transport.padEnd(4)} ${sparkline(t.series.map((s) => (s.received || s.sent) / (s.dt > 0 ? s.dt : 1)))}`)
   }
   return lines.join('\n')
 }

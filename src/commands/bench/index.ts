@@ -7,6 +7,8 @@ import type {BenchTransport, Scenario} from '../../core/bench/plan.js'
 import {assertionScope, toCsv} from '../../core/bench/result.js'
 import type {BenchResult} from '../../core/bench/result.js'
 import {runBench} from '../../core/bench/run.js'
+import type {BenchProgress} from '../../core/bench/run.js'
+import {measureCeiling, nearCeiling} from '../../core/bench/selftest.js'
 import {renderHtmlReport} from '../../core/bench/report.js'
 import {ConfigError} from '../../core/errors.js'
 import type {QoS} from '../../core/protocol/codec.js'
@@ -57,6 +59,7 @@ Exit codes: 0 ok, 1 an --assert or --max-regression failed (or the run failed), 
     baseline: Flags.string({summary: 'Earlier --json result to compare with.'}),
     'max-regression': Flags.string({summary: 'With --baseline: largest allowed slowdown, e.g. 10%.', default: '10%'}),
     csv: Flags.string({summary: 'Also write the headline figures as CSV to this file.'}),
+    selftest: Flags.boolean({summary: "First measure the generator's own ceiling against a trivial relay (tcp, ws), and warn when the broker comes within 2× of it."}),
     report: Flags.string({summary: 'Also write a self-contained HTML report with charts to this file.'}),
   }
 
@@ -89,15 +92,20 @@ Exit codes: 0 ok, 1 an --assert or --max-regression failed (or the run failed), 
     const stop = (): void => abort.abort()
     process.once('SIGINT', stop)
     const tty = process.stderr.isTTY === true && !this.jsonEnabled()
+    const onProgress = (p: BenchProgress): void => {
+      if (tty) process.stderr.write(`\r\u001b[2K${renderProgress(p)}`)
+      else if (!this.jsonEnabled() && p.phase === 'connect') process.stderr.write(`${p.transport}: running ${scenario}…\n`)
+    }
     let result: BenchResult
     try {
-      result = await runBench(plan, target.target, {
-        signal: abort.signal,
-        onProgress: (p) => {
-          if (tty) process.stderr.write(`\r\u001b[2K${renderProgress(p)}`)
-          else if (!this.jsonEnabled() && p.phase === 'connect') process.stderr.write(`${p.transport}: running ${scenario}…\n`)
-        },
-      })
+      const ceiling = flags.selftest ? await measureCeiling(plan) : undefined
+      result = await runBench(plan, target.target, {signal: abort.signal, onProgress})
+      if (ceiling) {
+        result.ceiling = ceiling
+        result.warnings = nearCeiling(result.results, ceiling).map(
+          (n) => `${n.transport}: the broker delivered ${n.broker}/s, within 2× of the generator's ceiling (${n.ceiling}/s): the generator may be the bottleneck`,
+        )
+      }
     } finally {
       process.off('SIGINT', stop)
       if (tty) process.stderr.write('\r\u001b[2K')
@@ -107,6 +115,8 @@ Exit codes: 0 ok, 1 an --assert or --max-regression failed (or the run failed), 
     if (flags.csv) await writeFile(flags.csv, toCsv(result))
     if (flags.report) await writeFile(flags.report, renderHtmlReport(result))
     this.log(renderBenchResult(result))
+    if (result.ceiling) this.log(`\nGenerator ceiling (trivial relay): ${result.ceiling.map((c) => `${c.transport} ${c.recv_per_s.toLocaleString('en-US')} deliveries/s`).join(', ')}`)
+    for (const w of result.warnings ?? []) this.warn(w)
     const failures = this.gate(result, assertions, baseline, maxRegression)
     if (failures > 0) {
       const e = new Error(`${failures} check(s) failed`) as Error & {exitCode: number; oclif: {exit: number}; result: BenchResult}

@@ -19,7 +19,8 @@ function rateChart(results: TransportResult[]): string {
   const W = 720
   const H = 260
   const pad = {l: 70, r: 20, t: 20, b: 40}
-  const series = results.map((r) => r.series.map((s) => s.received || s.sent))
+  // Per-second rates; a last, partial interval is scaled by its length so the line does not dip.
+  const series = results.map((r) => r.series.map((s) => (s.received || s.sent) / (s.dt > 0 ? s.dt : 1)))
   const maxY = Math.max(1, ...series.flat())
   const maxX = Math.max(1, ...series.map((s) => s.length))
   const x = (i: number): number => pad.l + (i / Math.max(1, maxX - 1)) * (W - pad.l - pad.r)
@@ -43,7 +44,7 @@ function latencyChart(results: TransportResult[]): string {
   const keys = ['p50_ms', 'p90_ms', 'p99_ms', 'p999_ms'] as const
   const W = 720
   const H = 240
-  const pad = {l: 70, r: 20, t: 20, b: 40}
+  const pad = {l: 70, r: 20, t: 24, b: 40}
   const maxY = Math.max(0.001, ...results.flatMap((r) => keys.map((k) => r.latency[k])))
   const group = (W - pad.l - pad.r) / keys.length
   const bw = Math.min(40, (group - 20) / Math.max(1, results.length))
@@ -57,11 +58,11 @@ function latencyChart(results: TransportResult[]): string {
     })
     bars.push(`<text x="${pad.l + g * group + group / 2}" y="${H - pad.b + 18}" text-anchor="middle">${k.replace('_ms', '')}</text>`)
   })
-  return `<svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="latency percentiles"><line x1="${pad.l}" x2="${W - pad.r}" y1="${H - pad.b}" y2="${H - pad.b}" class="grid"/><text x="${pad.l - 8}" y="${pad.t + 4}" text-anchor="end">${esc(maxY)} ms</text>${bars.join('')}</svg>`
+  return `<svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="latency percentiles"><line x1="${pad.l}" x2="${W - pad.r}" y1="${H - pad.b}" y2="${H - pad.b}" class="grid"/><text x="${pad.l}" y="${pad.t - 6}">max ${esc(maxY)} ms</text>${bars.join('')}</svg>`
 }
 
-function tableHtml(head: string[], rows: Array<Array<string | number>>): string {
-  return `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
+function tableHtml(head: string[], rows: Array<Array<string | number>>, cls = ''): string {
+  return `<table${cls ? ` class="${cls}"` : ''}><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
     .map((r) => `<tr>${r.map((c) => `<td>${esc(typeof c === 'number' ? fmt(c) : c)}</td>`).join('')}</tr>`)
     .join('')}</tbody></table>`
 }
@@ -75,6 +76,7 @@ export function renderHtmlReport(result: BenchResult): string {
   const bytes = tableHtml(
     ['transport', 'MQTT packet', 'client→broker', 'min', 'broker→client', 'min', 'note'],
     r.map((t) => [t.transport, t.overhead.mqtt_bytes, t.overhead.pub_wire_bytes, t.overhead.pub_min_bytes, t.overhead.sub_wire_bytes, t.overhead.sub_min_bytes, t.overhead.note]),
+    'bytes',
   )
   const env = result.environment
   const settings = Object.entries(result.settings)
@@ -86,7 +88,7 @@ export function renderHtmlReport(result: BenchResult): string {
 body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:820px;color:#111}
 h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:2rem}
 table{border-collapse:collapse;width:100%}th,td{padding:4px 8px;border-bottom:1px solid #ddd;text-align:right}
-th:first-child,td:first-child{text-align:left}svg text{font-size:12px;fill:#333}.grid{stroke:#e5e7eb}
+th:first-child,td:first-child,.bytes td:last-child,.bytes th:last-child{text-align:left}svg text{font-size:12px;fill:#333}.grid{stroke:#e5e7eb}
 .meta{color:#555;font-size:12px}
 </style></head><body>
 <h1>mqttws bench — ${esc(result.scenario)}</h1>

@@ -46,8 +46,8 @@ export interface TransportResult {
   connects?: number
   connect_failures?: Record<string, number>
   connects_per_s?: number
-  /** Per-second sent and received counts. */
-  series: Array<{t: number; sent: number; received: number}>
+  /** Sent and received counts per interval of `dt` seconds (about 1 s; the last may be shorter), ending at `t`. */
+  series: Array<{t: number; dt: number; sent: number; received: number}>
 }
 
 export interface BenchResult {
@@ -58,6 +58,10 @@ export interface BenchResult {
   environment: {node: string; platform: string; arch: string; cpus: number; cpu: string}
   settings: Record<string, unknown>
   results: TransportResult[]
+  /** --selftest: the same plan against a trivial relay, i.e. the generator's own ceiling. */
+  ceiling?: TransportResult[]
+  /** Things that make the figures less trustworthy (e.g. the broker near the generator's ceiling). */
+  warnings?: string[]
 }
 
 const NS_PER_MS = 1e6

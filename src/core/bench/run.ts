@@ -262,8 +262,11 @@ async function runLoad(transport: BenchTransport, url: string, plan: BenchPlan, 
     for (const p of pubs) p.start()
     const series: TransportResult['series'] = []
     let last = {sent: 0, received: 0}
+    let lastT = 0
     const sample = (): void => {
-      series.push({t: round(elapsed(), 3), sent: counters.sent - last.sent, received: counters.received - last.received})
+      const t = elapsed()
+      series.push({t: round(t, 3), dt: round(t - lastT, 3), sent: counters.sent - last.sent, received: counters.received - last.received})
+      lastT = t
       last = {sent: counters.sent, received: counters.received}
       progress('run', elapsed(), series.at(-1)!.received || series.at(-1)!.sent)
     }
