@@ -62,6 +62,8 @@ export interface BenchResult {
   ceiling?: TransportResult[]
   /** Things that make the figures less trustworthy (e.g. the broker near the generator's ceiling). */
   warnings?: string[]
+  /** --assert and --baseline outcomes. */
+  checks?: Array<{text: string; ok: boolean; detail: string}>
 }
 
 const NS_PER_MS = 1e6
