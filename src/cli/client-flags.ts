@@ -12,7 +12,12 @@ import type {QoS} from '../core/protocol/codec.js'
 
 
 export const connectionFlags = {
-  url: Flags.string({char: 'L', summary: 'Broker URL: mqtt://HOST:PORT, mqtts://…, ws://HOST:PORT/PATH, wss://…', helpGroup: 'CONNECTION', env: 'MQTTWS_URL'}),
+  url: Flags.string({
+    char: 'L',
+    summary: 'Broker URL: mqtt://[USER[:PASS]@]HOST:PORT[/TOPIC], mqtts://…, ws://HOST:PORT/PATH, wss://… (as mosquitto_pub -L: the path of an mqtt(s) URL is the topic).',
+    helpGroup: 'CONNECTION',
+    env: 'MQTTWS_URL',
+  }),
   host: Flags.string({char: 'h', summary: 'Broker host (default localhost).', helpGroup: 'CONNECTION'}),
   port: Flags.integer({char: 'p', summary: 'Broker port (default 1883, 8883, 8083 or 8084 by protocol).', helpGroup: 'CONNECTION', min: 1, max: 65535}),
   protocol: Flags.option({options: ['mqtt', 'mqtts', 'ws', 'wss'] as const, summary: 'Transport with -h/-p (default mqtt).', helpGroup: 'CONNECTION'})(),
@@ -23,7 +28,13 @@ export const connectionFlags = {
   password: Flags.string({char: 'P', aliases: ['pw'], summary: 'Password.', helpGroup: 'CONNECTION', env: 'MQTTWS_PASSWORD'}),
   keepalive: Flags.integer({char: 'k', summary: 'Keepalive in seconds (default 60; 0 disables).', helpGroup: 'CONNECTION', min: 0, max: 65535, default: 60}),
   'no-clean': Flags.boolean({char: 'c', aliases: ['disable-clean-session'], summary: 'Keep the session (clean session / clean start off).', helpGroup: 'CONNECTION'}),
-  'session-expiry': Flags.integer({char: 'x', summary: 'MQTT 5 session expiry interval in seconds.', helpGroup: 'CONNECTION', min: 0, max: 4294967295}),
+  'session-expiry': Flags.integer({
+    char: 'x',
+    summary: 'MQTT 5 session expiry interval in seconds (default: 0, or never expires with -c, as mosquitto).',
+    helpGroup: 'CONNECTION',
+    min: 0,
+    max: 4294967295,
+  }),
   'connect-timeout': Flags.integer({summary: 'Seconds to wait for the connection and CONNACK (default 10).', helpGroup: 'CONNECTION', min: 1, default: 10}),
   'conn-user-property': Flags.string({summary: 'MQTT 5 CONNECT user property key=value (repeatable).', helpGroup: 'CONNECTION', multiple: true}),
   'will-topic': Flags.string({summary: 'Will topic, published by the broker if we vanish.', helpGroup: 'WILL'}),
@@ -76,12 +87,44 @@ async function readPem(path: string, flag: string): Promise<string> {
   }
 }
 
+const TCP_SCHEMES = new Set(['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'tls:'])
+
+/**
+ * The topic in an mqtt:// or mqtts:// URL's path, as mosquitto_pub/sub -L take it
+ * (mqtt://host/sensors/1; a # is written %23). WebSocket URLs keep their path.
+ */
+export function topicFromUrl(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    return undefined
+  }
+  if (!TCP_SCHEMES.has(url.protocol) || url.pathname.length <= 1) return undefined
+  // A literal # (mqtt://host/a/#) starts the URL fragment: it belongs to the topic filter.
+  const fragment = text.includes('#') ? `#${decodeURIComponent(url.hash.slice(1))}` : ''
+  return decodeURIComponent(url.pathname.slice(1)) + fragment
+}
+
 /** Builds the core client's options from the flags (reading TLS files here: the core reads none). */
 export async function clientOptionsFromFlags(f: ConnectionFlagValues): Promise<ClientOptions> {
   const url = brokerUrl({url: f.url, host: f.host, port: f.port, protocol: f.protocol, path: f.path})
+  // USER:PASS@ in the URL (mosquitto -L) is a fallback for -u/-P; it never stays in the URL that errors and --json show.
+  const urlUser = url.username === '' ? undefined : decodeURIComponent(url.username)
+  const urlPass = url.password === '' ? undefined : decodeURIComponent(url.password)
+  url.username = ''
+  url.password = ''
+  if (TCP_SCHEMES.has(url.protocol)) {
+    url.pathname = ''
+    url.search = ''
+    url.hash = ''
+  }
   const protocolVersion = parseProtocolVersion(f['protocol-version'])
   const properties: ConnectProperties = {}
   if (f['session-expiry'] !== undefined) properties.sessionExpiryInterval = f['session-expiry']
+  // MQTT 5 ends a session at disconnect unless told otherwise: -c alone would keep nothing. mosquitto_sub -c means "never expires".
+  else if (f['no-clean'] && protocolVersion === 5) properties.sessionExpiryInterval = 0xffffffff
   const userProps = userProperties((f['conn-user-property'] ?? []).map(parseUserProperty))
   if (userProps) properties.userProperties = userProps
   if (protocolVersion !== 5 && Object.keys(properties).length > 0) {
@@ -98,8 +141,8 @@ export async function clientOptionsFromFlags(f: ConnectionFlagValues): Promise<C
     clientId: f.id,
     clean: !f['no-clean'],
     keepalive: f.keepalive,
-    username: f.username,
-    password: f.password,
+    username: f.username ?? urlUser,
+    password: f.password ?? urlPass,
     properties: Object.keys(properties).length > 0 ? properties : undefined,
     connectTimeoutMs: f['connect-timeout'] * 1000,
     dial: {

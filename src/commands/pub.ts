@@ -3,12 +3,13 @@ import {MqttClient} from '../core/client/client.js'
 import {parseUserProperty, userProperties} from '../core/client/options.js'
 import {publishAll} from '../core/client/publisher.js'
 import type {SentMessage} from '../core/client/publisher.js'
-import {ConfigError} from '../core/errors.js'
+import {ConfigError, MqttwsError} from '../core/errors.js'
 import type {QoS} from '../core/protocol/codec.js'
 import type {PublishProperties} from '../core/protocol/encode.js'
 import {topicNameProblem} from '../core/protocol/topic.js'
 import {BaseCommand} from '../cli/base-command.js'
-import {clientOptionsFromFlags, connectionFlags} from '../cli/client-flags.js'
+import {createCliLogger} from '../cli/logger.js'
+import {clientOptionsFromFlags, connectionFlags, topicFromUrl} from '../cli/client-flags.js'
 import {countPayloadSources, payloadsFrom} from '../cli/payload-source.js'
 import {askText, canPrompt} from '../cli/prompt.js'
 
@@ -25,6 +26,8 @@ Exit codes: 0 sent, 1 connection failure, 2 usage error, 3 refused by the broker
     {description: 'One message per stdin line', command: 'tail -f app.log | <%= config.bin %> <%= command.id %> -t logs/app -l'},
     {description: 'A file, with MQTT 5 properties', command: '<%= config.bin %> <%= command.id %> -t files/cfg -f config.json --content-type application/json -D origin=ci'},
     {description: 'Clear a retained message', command: '<%= config.bin %> <%= command.id %> -t state/door -r -n'},
+    {description: "Check a broker's WebSocket reassembly: every packet cut into 3-byte frames", command: '<%= config.bin %> <%= command.id %> -L ws://localhost:8083/mqtt -t t -m hello -q 2 --ws-framing split:3'},
+    {description: 'mosquitto-style URL: credentials and topic in -L', command: "<%= config.bin %> <%= command.id %> -L 'mqtt://user:secret@localhost:1883/sensors/1' -m 21.5"},
     {description: 'WSS to a broker with a custom CA and header', command: "<%= config.bin %> <%= command.id %> -L wss://broker.local:8084/mqtt --cafile ca.pem -H 'Authorization: Bearer abc' -t a -m b"},
   ]
 
@@ -38,7 +41,7 @@ Exit codes: 0 sent, 1 connection failure, 2 usage error, 3 refused by the broker
     qos: Flags.integer({char: 'q', summary: 'QoS 0, 1 or 2 (default 0).', helpGroup: 'MESSAGE', min: 0, max: 2, default: 0}),
     retain: Flags.boolean({char: 'r', summary: 'Retain the message.', helpGroup: 'MESSAGE'}),
     repeat: Flags.integer({summary: 'Send each message N times.', helpGroup: 'MESSAGE', min: 1, default: 1}),
-    'repeat-delay': Flags.integer({summary: 'Seconds between repeats.', helpGroup: 'MESSAGE', min: 0, default: 0}),
+    'repeat-delay': Flags.custom<number>({summary: 'Seconds between repeats (fractions allowed, e.g. 0.5).', helpGroup: 'MESSAGE', default: 0, parse: parseSeconds})(),
     'user-property': Flags.string({char: 'D', summary: 'MQTT 5 user property key=value (repeatable).', helpGroup: 'MQTT 5', multiple: true}),
     'content-type': Flags.string({summary: 'MQTT 5 content type.', helpGroup: 'MQTT 5'}),
     'response-topic': Flags.string({summary: 'MQTT 5 response topic.', helpGroup: 'MQTT 5'}),
@@ -52,7 +55,7 @@ Exit codes: 0 sent, 1 connection failure, 2 usage error, 3 refused by the broker
   async run(): Promise<{url: string; clientId: string; count: number; messages: Array<Omit<SentMessage, 'payload'> & {bytes: number}>}> {
     const {flags} = await this.parse(Pub)
     const interactive = canPrompt(this.jsonEnabled())
-    const topic = flags.topic ?? (interactive ? await askText('Topic to publish to:', (v) => topicNameProblem(v) ?? true) : undefined)
+    const topic = flags.topic ?? topicFromUrl(flags.url) ?? (interactive ? await askText('Topic to publish to:', (v) => topicNameProblem(v) ?? true) : undefined)
     if (topic === undefined) throw new ConfigError('no topic: give one with -t TOPIC')
     const problem = topicNameProblem(topic)
     if (problem) throw new ConfigError(`-t ${topic}: ${problem}`)
@@ -63,18 +66,32 @@ Exit codes: 0 sent, 1 connection failure, 2 usage error, 3 refused by the broker
     const options = await clientOptionsFromFlags(flags)
     if (properties && options.protocolVersion !== 5) throw new ConfigError('MQTT 5 properties (-D, --content-type, …) need -V 5')
 
+    const log = createCliLogger(flags['log-level'] ?? 'info', false, (line) => process.stderr.write(`${line}\n`))
     const client = await MqttClient.connect(options)
+    log.debug('connected', {url: client.url, clientId: client.clientId, version: client.version})
     const messages: Array<Omit<SentMessage, 'payload'> & {bytes: number}> = []
+    const json = this.jsonEnabled()
     let count = 0
     try {
-      count = await publishAll(client, payloads, {topic, qos: flags.qos as QoS, retain: flags.retain === true, properties, repeat: flags.repeat, repeatDelayMs: flags['repeat-delay'] * 1000}, (m) => {
-        if (this.jsonEnabled()) messages.push({topic: m.topic, qos: m.qos, retain: m.retain, reasonCode: m.reasonCode, bytes: m.payload.length})
-      })
+      const plan = {topic, qos: flags.qos as QoS, retain: flags.retain === true, properties, repeat: flags.repeat, repeatDelayMs: Math.round(flags['repeat-delay'] * 1000)}
+      count = await publishAll(client, payloads, plan, json ? (m) => messages.push({topic: m.topic, qos: m.qos, retain: m.retain, reasonCode: m.reasonCode, bytes: m.payload.length}) : undefined)
     } finally {
+      // Stop reading stdin (-l may be waiting for a line that never comes), then say goodbye.
+      if (flags['stdin-line'] || flags['stdin-file']) process.stdin.destroy()
       await client.end()
     }
+    log.debug('published', {count})
+    // QoS 0 has no acknowledgement: a broker that dropped us for a message says so only with DISCONNECT.
+    const dropped = client.failure
+    if (dropped instanceof MqttwsError && (dropped.reasonCode ?? 0) >= 0x80) throw dropped
     return {url: client.url, clientId: client.clientId, count, messages}
   }
+}
+
+function parseSeconds(text: string): Promise<number> {
+  const n = Number(text)
+  if (text.trim() === '' || !Number.isFinite(n) || n < 0) throw new ConfigError(`--repeat-delay ${text}: give a number of seconds (0 or more, e.g. 0.5)`)
+  return Promise.resolve(n)
 }
 
 function publishProperties(f: {

@@ -4,12 +4,12 @@ import type {Subscription} from '../core/client/client.js'
 import {parseUserProperty, userProperties} from '../core/client/options.js'
 import {runSubscriber} from '../core/client/subscriber.js'
 import {ConfigError, TimeoutError} from '../core/errors.js'
-import type {IPublishPacket, QoS} from '../core/protocol/codec.js'
+import type {QoS} from '../core/protocol/codec.js'
 import {topicFilterProblem} from '../core/protocol/topic.js'
 import {BaseCommand} from '../cli/base-command.js'
-import {clientOptionsFromFlags, connectionFlags} from '../cli/client-flags.js'
-import {formatMessage, messageJson, payloadText} from '../cli/message-format.js'
-import type {BinaryMode} from '../cli/message-format.js'
+import {createCliLogger} from '../cli/logger.js'
+import {clientOptionsFromFlags, connectionFlags, topicFromUrl} from '../cli/client-flags.js'
+import {messagePrinter} from '../cli/message-format.js'
 import {askText, canPrompt} from '../cli/prompt.js'
 
 const RETAIN_HANDLING: Record<string, 0 | 1 | 2> = {'0': 0, '1': 1, '2': 2, always: 0, new: 1, never: 2}
@@ -25,6 +25,7 @@ Exit codes: 0 done, 1 connection lost or -W expired before -C messages, 2 usage 
     {description: 'Over WebSocket, wait for one message at most 5 s', command: '<%= config.bin %> <%= command.id %> -L ws://localhost:8083/mqtt -t jobs/done -C 1 -W 5'},
     {description: 'Machine-readable', command: "<%= config.bin %> <%= command.id %> -t '#' --format ndjson"},
     {description: 'mosquitto-style format', command: "<%= config.bin %> <%= command.id %> -t 'a/#' -F '%I %t q%q r%r %p'"},
+    {description: 'Tab-separated time, topic and payload, with mosquitto_sub codes', command: "<%= config.bin %> <%= command.id %> -t 'a/#' -F '@Y-@m-@dT@H:@M:@S\\t%t\\t%p'"},
     {description: 'List, then clear, every retained message', command: "<%= config.bin %> <%= command.id %> -t '#' --retained-only -v --remove-retained"},
   ]
 
@@ -33,8 +34,8 @@ Exit codes: 0 done, 1 connection lost or -W expired before -C messages, 2 usage 
     qos: Flags.integer({char: 'q', summary: 'QoS of the subscriptions (default 0).', min: 0, max: 2, default: 0, helpGroup: 'SUBSCRIPTION'}),
     count: Flags.integer({char: 'C', summary: 'Exit after N messages.', min: 1, helpGroup: 'SUBSCRIPTION'}),
     timeout: Flags.integer({char: 'W', summary: 'Exit after S seconds.', min: 1, helpGroup: 'SUBSCRIPTION'}),
-    'skip-retained': Flags.boolean({char: 'R', summary: 'Do not print retained (stale) messages.', helpGroup: 'SUBSCRIPTION'}),
-    'retained-only': Flags.boolean({summary: 'Print only retained messages; exit at the first live one (or after 0.5 s of quiet).', helpGroup: 'SUBSCRIPTION'}),
+    'skip-retained': Flags.boolean({char: 'R', summary: 'Do not print retained (stale) messages.', helpGroup: 'SUBSCRIPTION', exclusive: ['retained-only']}),
+    'retained-only': Flags.boolean({summary: 'Print only retained messages; exit at the first live one (or after 0.5 s of quiet).', helpGroup: 'SUBSCRIPTION', exclusive: ['skip-retained']}),
     'remove-retained': Flags.boolean({summary: 'Clear every retained message received.', helpGroup: 'SUBSCRIPTION'}),
     'filter-out': Flags.string({char: 'T', summary: 'Do not print topics matching this filter (repeatable).', multiple: true, helpGroup: 'SUBSCRIPTION'}),
     'no-local': Flags.boolean({summary: 'MQTT 5: do not receive our own messages.', helpGroup: 'MQTT 5'}),
@@ -43,7 +44,11 @@ Exit codes: 0 done, 1 connection lost or -W expired before -C messages, 2 usage 
     'subscription-id': Flags.integer({summary: 'MQTT 5 subscription identifier.', min: 1, max: 268435455, helpGroup: 'MQTT 5'}),
     'user-property': Flags.string({char: 'D', summary: 'MQTT 5 SUBSCRIBE user property key=value (repeatable).', multiple: true, helpGroup: 'MQTT 5'}),
     verbose: Flags.boolean({char: 'v', summary: 'Print "topic payload".', helpGroup: 'OUTPUT'}),
-    template: Flags.string({char: 'F', summary: 'mosquitto_sub format: %t topic, %p payload, %q, %r, %l, %m, %x, %I, %U, %j, %J, %C, %D, %E, %F, %P, %R, %S.', helpGroup: 'OUTPUT'}),
+    template: Flags.string({
+      char: 'F',
+      summary: 'mosquitto_sub format: %t topic, %p payload, %q QoS, %r retain, %l length, %m id, %x/%X hex, %I/%U time, %j/%J JSON, %C %D %E %F %P %R %S %A MQTT 5 properties, %d/%f numbers, @ strftime, \\ escapes.',
+      helpGroup: 'OUTPUT',
+    }),
     format: Flags.option({options: ['text', 'ndjson'] as const, summary: 'text (default) or ndjson: one JSON object per message.', default: 'text', helpGroup: 'OUTPUT'})(),
     'no-eol': Flags.boolean({char: 'N', summary: 'No newline after each message.', helpGroup: 'OUTPUT'}),
     binary: Flags.option({options: ['hex', 'base64', 'raw'] as const, summary: 'How to print payloads that are not UTF-8 text (default hex).', default: 'hex', helpGroup: 'OUTPUT'})(),
@@ -52,7 +57,8 @@ Exit codes: 0 done, 1 connection lost or -W expired before -C messages, 2 usage 
 
   async run(): Promise<void> {
     const {flags} = await this.parse(Sub)
-    let filters = flags.topic ?? []
+    const fromUrl = topicFromUrl(flags.url)
+    let filters = flags.topic ?? (fromUrl === undefined ? [] : [fromUrl])
     if (filters.length === 0 && canPrompt(flags.format === 'ndjson')) filters = [await askText('Topic filter to subscribe to:', (v) => topicFilterProblem(v) ?? true)]
     if (filters.length === 0) throw new ConfigError('no topic filter: give at least one with -t FILTER')
     for (const f of filters) {
@@ -64,11 +70,18 @@ Exit codes: 0 done, 1 connection lost or -W expired before -C messages, 2 usage 
     if (v5only && options.protocolVersion !== 5) throw new ConfigError('--no-local, --retain-as-published, --retain-handling, --subscription-id and -D are MQTT 5 options: use -V 5')
     const rh = flags['retain-handling'] === undefined ? undefined : RETAIN_HANDLING[flags['retain-handling']]
     const subscriptions: Subscription[] = filters.map((topic) => ({topic, qos: flags.qos as QoS, nl: flags['no-local'], rap: flags['retain-as-published'], ...(rh === undefined ? {} : {rh})}))
-    const print = this.printer(flags)
+    const render = messagePrinter({format: flags.format, template: flags.template, verbose: flags.verbose, eol: !flags['no-eol'], binary: flags.binary})
+    const print = (p: Parameters<typeof render>[0]): void => {
+      process.stdout.write(render(p))
+    }
+    const log = createCliLogger(flags['log-level'] ?? 'info', false, (line) => process.stderr.write(`${line}\n`))
     const client = await MqttClient.connect(options)
+    log.debug('connected', {url: client.url, clientId: client.clientId, version: client.version})
     const abort = new AbortController()
     const stop = (): void => abort.abort()
     process.once('SIGINT', stop).once('SIGTERM', stop)
+    // The reader went away (`sub … | head -1`): stop, as mosquitto_sub does on a stdout error.
+    process.stdout.once('error', stop)
     try {
       const result = await runSubscriber(
         client,
@@ -82,6 +95,7 @@ Exit codes: 0 done, 1 connection lost or -W expired before -C messages, 2 usage 
           retainedOnly: flags['retained-only'],
           removeRetained: flags['remove-retained'],
           filterOut: flags['filter-out'],
+          onSubscribed: (codes) => log.debug('subscribed', {filters: filters.join(' '), granted: codes.join(' ')}),
         },
         print,
         abort.signal,
@@ -92,17 +106,8 @@ Exit codes: 0 done, 1 connection lost or -W expired before -C messages, 2 usage 
       }
     } finally {
       process.off('SIGINT', stop).off('SIGTERM', stop)
+      process.stdout.off('error', stop)
       await client.end()
     }
-  }
-
-  private printer(flags: {format: string; template?: string; verbose: boolean; 'no-eol': boolean; binary: BinaryMode}): (p: IPublishPacket) => void {
-    const eol = flags['no-eol'] ? '' : '\n'
-    if (flags.format === 'ndjson') return (p) => process.stdout.write(`${JSON.stringify(messageJson(p))}\n`)
-    if (flags.template !== undefined) return (p) => process.stdout.write(formatMessage(flags.template!, p, flags.binary) + eol)
-    if (flags.binary === 'raw') {
-      return (p) => process.stdout.write(Buffer.concat([Buffer.from(flags.verbose ? `${p.topic} ` : ''), p.payload as Buffer, Buffer.from(eol)]))
-    }
-    return (p) => process.stdout.write(`${flags.verbose ? `${p.topic} ` : ''}${payloadText(p.payload as Buffer, flags.binary)}${eol}`)
   }
 }

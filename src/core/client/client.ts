@@ -115,6 +115,10 @@ function onKeepaliveTick(client: MqttClient): void {
   client.keepaliveTick()
 }
 
+function callPublished(callback: PublishCallback, error: Error | undefined, code: number): void {
+  callback(error, code)
+}
+
 const MAX_QOS_ERROR = 0x80
 
 export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSink {
@@ -138,10 +142,17 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
   private readonly awaitingRel = new Set<number>()
   private readonly inboundAliases = new Map<number, string>()
   private sendMaximum = 65535
+  /** MQTT 5: the broker's Topic Alias Maximum (0: aliases not allowed) and Maximum Packet Size. */
+  private topicAliasMaximum = 0
+  private maximumPacketSize = Infinity
+  /** MQTT 5: the broker's Maximum QoS and Retain Available (MQTT-3.2.2-11, -14). */
+  private maximumQoS: QoS = 2
+  private retainAvailable = true
   private keepaliveMs: number
   private keepaliveTimer: NodeJS.Timeout | undefined
   private sentSinceTick = false
-  private pingOutstanding = false
+  /** Keepalive ticks (half the keepalive each) since the unanswered PINGREQ; -1: none outstanding. */
+  private pingTicks = -1
   private ending = false
   private onConnack: ((p: IConnackPacket) => void) | undefined
 
@@ -170,9 +181,11 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
   static async connect(options: ClientOptions): Promise<MqttClient> {
     const url = typeof options.url === 'string' ? parseUrl(options.url) : options.url
     const timeoutMs = options.connectTimeoutMs ?? 10_000
+    const started = Date.now()
     const dialed = await dial(url, {timeoutMs, ...options.dial})
     const client = new MqttClient(options, dialed.stream, dialed.socket, dialed.scheme, dialed.subprotocol)
-    await client.handshake(options, timeoutMs)
+    // One budget for the transport and CONNACK together, as documented.
+    await client.handshake(options, Math.max(1, timeoutMs - (Date.now() - started)))
     return client
   }
 
@@ -201,11 +214,7 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
       }, timeoutMs)
       const onClose = (error: Error | undefined): void => {
         clearTimeout(timer)
-        reject(
-          error instanceof MqttwsError
-            ? error
-            : new TransportError(`${this.url}: the broker closed the connection before CONNACK${error ? ` (${error.message})` : ''}: check the protocol version (-V) and client id`, {cause: error}),
-        )
+        reject(error ?? new TransportError(`${this.url}: the connection was closed before CONNACK`))
       }
       this.once('close', onClose)
       this.onConnack = (connack) => {
@@ -221,6 +230,10 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
         const props = connack.properties
         if (props?.assignedClientIdentifier) this.clientId = props.assignedClientIdentifier
         if (props?.receiveMaximum) this.sendMaximum = props.receiveMaximum
+        if (props?.topicAliasMaximum) this.topicAliasMaximum = props.topicAliasMaximum
+        if (props?.maximumPacketSize) this.maximumPacketSize = props.maximumPacketSize
+        if (props?.maximumQoS !== undefined) this.maximumQoS = props.maximumQoS as QoS
+        if (props?.retainAvailable === false) this.retainAvailable = false
         if (props?.serverKeepAlive !== undefined) this.keepaliveMs = props.serverKeepAlive * 1000
         this.startKeepalive()
         resolve()
@@ -251,13 +264,24 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
   publish(topic: string, payload: Buffer | string, options: PublishOptions = {}, callback?: PublishCallback): void {
     const body = typeof payload === 'string' ? Buffer.from(payload) : payload
     if (!this.connected) {
-      if (callback) queueMicrotask(() => callback(this.notConnected(), MAX_QOS_ERROR))
+      if (callback) process.nextTick(callPublished, callback, this.notConnected(), MAX_QOS_ERROR)
       return
     }
     const qos = options.qos ?? 0
+    // What the broker announced it does not take would get us disconnected: refuse it here.
+    const alias = options.properties?.topicAlias
+    if ((alias !== undefined && this.version === 5 && alias > this.topicAliasMaximum) || qos > this.maximumQoS || (options.retain === true && !this.retainAvailable)) {
+      if (callback) process.nextTick(callPublished, callback, this.notAllowed(qos, options.retain === true, alias), MAX_QOS_ERROR)
+      return
+    }
     if (qos === 0) {
-      this.send(encodePublish(this.version, topic, body, 0, options.retain === true, false, 0, this.version === 5 ? options.properties : undefined))
-      if (callback) queueMicrotask(() => callback(undefined, 0))
+      const encoded = encodePublish(this.version, topic, body, 0, options.retain === true, false, 0, this.version === 5 ? options.properties : undefined)
+      if (encoded.length > this.maximumPacketSize) {
+        if (callback) process.nextTick(callPublished, callback, this.tooLarge(encoded.length), MAX_QOS_ERROR)
+        return
+      }
+      this.send(encoded)
+      if (callback) process.nextTick(callPublished, callback, undefined, 0)
       return
     }
     if (this.inflight.size >= this.sendMaximum || this.queue.length > 0) {
@@ -277,6 +301,11 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
     const id = this.ids.allocate()
     const qos = options.qos as QoS
     const encoded = encodePublish(this.version, topic, payload, qos, options.retain === true, options.dup === true, id, this.version === 5 ? options.properties : undefined)
+    if (encoded.length > this.maximumPacketSize) {
+      this.ids.release(id)
+      if (callback) process.nextTick(callPublished, callback, this.tooLarge(encoded.length), MAX_QOS_ERROR)
+      return
+    }
     this.inflight.set({packetId: id, qos, state: 'publish', encoded, callback})
     this.send(encoded)
   }
@@ -350,13 +379,33 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
     if (this.closed) return
     this.closed = true
     this.stopKeepalive()
-    const error = this.ending && !this.failure ? undefined : (this.failure ?? new TransportError(`${this.url}: the broker closed the connection`))
+    const error =
+      this.ending && !this.failure
+        ? undefined
+        : (this.failure ??
+          new TransportError(
+            this.connack
+              ? `${this.url}: the broker closed the connection`
+              : `${this.url}: the broker closed the connection before CONNACK: check the protocol version (-V), the client id, and the scheme (mqtts:// or wss:// for a TLS port)`,
+          ))
     const pendingError = error ?? new TransportError(`${this.url}: the connection was closed`)
     for (const p of this.pendingAcks.values()) p.reject(pendingError)
     this.pendingAcks.clear()
     for (const e of [...this.inflight.values()]) this.settle(e.packetId, pendingError, MAX_QOS_ERROR)
     for (const q of this.queue.splice(0)) q.callback?.(pendingError, MAX_QOS_ERROR)
     this.emit('close', error)
+  }
+
+  private notAllowed(qos: QoS, retain: boolean, alias: number | undefined): Error {
+    let what: string
+    if (qos > this.maximumQoS) what = `QoS ${qos} is not allowed: the broker's Maximum QoS is ${this.maximumQoS}`
+    else if (retain && !this.retainAvailable) what = 'retained messages are not allowed: the broker does not support retain'
+    else what = `topic alias ${alias} is not allowed: the broker accepts ${this.topicAliasMaximum === 0 ? 'no topic aliases' : `aliases 1 to ${this.topicAliasMaximum}`}`
+    return new MqttwsError(ErrorCode.CONFIG, what)
+  }
+
+  private tooLarge(size: number): Error {
+    return new MqttwsError(ErrorCode.PACKET_TOO_LARGE, `the PUBLISH is ${size} bytes, larger than the broker's maximum packet size of ${this.maximumPacketSize} bytes`)
   }
 
   private notConnected(): Error {
@@ -378,8 +427,13 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
 
   // ---- keepalive ----
 
+  /**
+   * Ticks every half keepalive: MQTT wants no gap between our packets longer than the
+   * keepalive, and with a tick per keepalive a packet sent just after one tick would let
+   * the next ping wait almost two keepalives (brokers close after 1.5).
+   */
   private startKeepalive(): void {
-    if (this.keepaliveMs > 0) this.keepaliveTimer = setInterval(onKeepaliveTick, this.keepaliveMs, this)
+    if (this.keepaliveMs > 0) this.keepaliveTimer = setInterval(onKeepaliveTick, Math.max(1, Math.floor(this.keepaliveMs / 2)), this)
   }
 
   private stopKeepalive(): void {
@@ -387,14 +441,15 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
     this.keepaliveTimer = undefined
   }
 
-  /** Every keepalive interval: ping if we sent nothing; give up if the last ping got no answer. */
+  /** Every half keepalive: ping if we sent nothing since the last tick; give up if a ping got no answer within a keepalive. */
   keepaliveTick(): void {
-    if (this.pingOutstanding) {
-      this.destroy(new TimeoutError(`${this.url}: no PINGRESP within the keepalive of ${this.keepaliveMs / 1000} s: the broker or the network is not responding`))
-      return
-    }
-    if (!this.sentSinceTick) {
-      this.pingOutstanding = true
+    if (this.pingTicks >= 0) {
+      if (++this.pingTicks >= 2) {
+        this.destroy(new TimeoutError(`${this.url}: no PINGRESP within the keepalive of ${this.keepaliveMs / 1000} s: the broker or the network is not responding`))
+        return
+      }
+    } else if (!this.sentSinceTick) {
+      this.pingTicks = 0
       this.send(PINGREQ)
     }
     this.sentSinceTick = false
@@ -445,15 +500,17 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
         if (!pending) return
         this.pendingAcks.delete(id)
         this.ids.release(id)
-        const codes = packet.cmd === 'suback' ? (packet.granted as number[]) : ((packet as {reasonCodes?: number[]}).reasonCodes ?? [])
+        // mqtt-packet puts the reason codes of both SUBACK and (MQTT 5) UNSUBACK in `granted`.
+        const codes = ((packet as {granted?: number[]}).granted ?? []) as number[]
         pending.resolve(codes)
         return
       }
       case 'pingresp':
-        this.pingOutstanding = false
+        this.pingTicks = -1
         return
       case 'disconnect':
-        this.failure ??= new RefusedError(
+        // A lost connection (exit 1), not a refusal: CONNACK and SUBACK carry those.
+        this.failure ??= new TransportError(
           `${this.url}: the broker disconnected us with ${describeReasonCode(packet.reasonCode ?? 0)}${packet.properties?.reasonString ? `: ${packet.properties.reasonString}` : ''}`,
           {reasonCode: packet.reasonCode ?? 0},
         )

@@ -22,7 +22,11 @@ export interface SubscribePlan {
   removeRetained?: boolean
   /** Topics matching any of these are not handed over (-T). */
   filterOut?: string[]
+  /** Called with the SUBACK codes once every subscription was granted. */
+  onSubscribed?: (codes: number[]) => void
 }
+
+const EMPTY = Buffer.alloc(0)
 
 export type StopReason = 'count' | 'timeout' | 'signal' | 'retained-done' | 'closed'
 
@@ -54,14 +58,16 @@ export async function runSubscriber(
     if (quiet) clearTimeout(quiet)
     quiet = setTimeout(() => finish('retained-done'), plan.retainedQuietMs ?? 500)
   }
+  // The order of mosquitto_sub: a live message ends --retained-only; -R and -T messages are
+  // neither printed nor cleared by --remove-retained (so -T protects topics from it).
   const onPacket = (p: IPublishPacket): void => {
-    if (p.retain && plan.removeRetained && p.payload.length > 0) client.publish(p.topic, Buffer.alloc(0), {qos: 1, retain: true})
+    if (plan.count !== undefined && received >= plan.count) return
     if (plan.retainedOnly) {
       if (!p.retain) return finish('retained-done')
       armQuiet()
     } else if (p.retain && plan.skipRetained) return
     if (plan.filterOut?.some((f) => topicMatches(f, p.topic))) return
-    if (plan.count !== undefined && received >= plan.count) return
+    if (p.retain && plan.removeRetained && p.payload.length > 0) client.publish(p.topic, EMPTY, {qos: 1, retain: true})
     received++
     onMessage(p)
     if (plan.count !== undefined && received >= plan.count) finish('count')
@@ -81,6 +87,7 @@ export async function runSubscriber(
         throw new RefusedError(`subscription to "${plan.subscriptions[i].topic}" refused with ${describeReasonCode(code)}`, {reasonCode: code})
       }
     })
+    plan.onSubscribed?.(codes)
     armQuiet()
     return await done
   } finally {

@@ -121,7 +121,10 @@ export function socketError(where: string, scheme: Scheme, error: NodeJS.ErrnoEx
       break
     default:
       if (/certificate|self[- ]signed|SSL|TLS|wrong version number|packet length too long/i.test(`${code} ${error.message}`)) {
-        msg = `${where}: TLS failed: ${error.message}${tlsHint(error)}`
+        // OpenSSL's messages carry its internals ("80EC…:error:0A00010B:SSL routines:…:350:\n"); its reason is the readable part.
+        const own = (error as {reason?: unknown}).reason
+        const reason = typeof own === 'string' ? own : (/:error:[0-9A-Fa-f]+:[^:]*:[^:]*:([^:]+):/.exec(error.message)?.[1] ?? error.message.trim())
+        msg = `${where}: TLS failed: ${reason}${tlsHint(error)}`
       } else {
         msg = `${where}: ${error.message}`
       }
@@ -181,7 +184,12 @@ function dialWs(url: URL, scheme: Scheme, options: DialOptions, timeoutMs: numbe
       } else if (/Unexpected server response|Invalid Sec-WebSocket-Accept/i.test(error.message)) {
         reject(new TransportError(`${where}: not a WebSocket endpoint (${error.message}): check the URL, or use mqtt:// for a plain MQTT port`, {cause: error}))
       } else if (error.code === 'ECONNRESET' || /socket hang up/i.test(error.message)) {
-        reject(new TransportError(`${where}: the server closed the connection during the WebSocket handshake: is this a plain MQTT port? use mqtt:// for it${scheme === 'wss' ? ', or check that it serves TLS' : ''}`, {cause: error}))
+        reject(
+          new TransportError(
+            `${where}: the server closed the connection during the WebSocket handshake: is this a plain MQTT port (use mqtt://)${scheme === 'ws' ? ' or a TLS port (use wss://)' : ', or does it not serve TLS'}?`,
+            {cause: error},
+          ),
+        )
       } else if (/Parse Error|HPE_/i.test(`${error.code} ${error.message}`)) {
         reject(new TransportError(`${where}: the server did not answer with HTTP (${error.message}): is this an MQTT TCP port? use mqtt:// for it`, {cause: error}))
       } else {
@@ -205,6 +213,7 @@ export function handshakeError(where: string, status: number, body: string, offe
   else if (status === 400) hint = `: check the subprotocol (offered ${offered.join(', ') || 'none'}; brokers accept ${DEFAULT_SUBPROTOCOLS.slice(0, 2).join(' or ')})`
   else if (status === 401 || status === 403) hint = ': the broker refused the handshake (check credentials, headers and Origin)'
   else if (status === 426) hint = ': the server wants a WebSocket upgrade'
+  else if (status >= 200 && status < 400) hint = ': a web server, not a WebSocket endpoint: check the port and path'
   const detail = body ? `: ${body.split('\n')[0]}` : ''
   // An mqttws broker's body already says what to change; other brokers' bodies get our hint.
   const says = /mqtt|subprotocol|path/i.test(body)
