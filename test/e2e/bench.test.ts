@@ -1,0 +1,127 @@
+/** End-to-end: `mqttws bench` (the built binary) against its embedded broker and against Mosquitto. */
+import assert from 'node:assert/strict'
+import {mkdtempSync, readFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {hasMosquitto, startMosquitto} from '../helpers/mosquitto.js'
+import {runBin} from '../helpers/spawn.js'
+
+describe('e2e: mqttws bench', function () {
+  this.timeout(60000)
+
+  it('compares tcp and ws: every QoS 1 message arrives once, and bytes on the wire match the frame arithmetic', async () => {
+    const r = await runBin(['bench', 'compare', '--transports', 'tcp,ws', '-n', '300', '-P', '2', '-q', '1', '--json'], {timeoutMs: 45000})
+    assert.equal(r.code, 0, r.stderr)
+    const doc = JSON.parse(r.stdout)
+    assert.equal(doc.tool, 'mqttws bench')
+    assert.equal(doc.scenario, 'fan-in')
+    assert.ok(doc.environment.node.startsWith('v'))
+    assert.deepEqual(
+      doc.results.map((t: {transport: string}) => t.transport),
+      ['tcp', 'ws'],
+    )
+    for (const t of doc.results) {
+      assert.equal(t.sent, 600, `${t.transport} sent`)
+      assert.equal(t.received, 600, `${t.transport} received`)
+      assert.equal(t.lost, 0)
+      assert.equal(t.duplicates, 0)
+      assert.equal(t.pub_errors, 0)
+      assert.equal(t.latency.count, 600)
+      assert.ok(t.latency.p50_ms <= t.latency.p99_ms && t.latency.p99_ms <= t.latency.max_ms)
+      assert.ok(Array.isArray(t.series) && t.series.length >= 1)
+    }
+    const [tcp, ws] = doc.results
+    // QoS 1 PUBLISH of 16 bytes to "mqttws/bench/N": 2 + 2 + 14 + 2 + 16 = 36 bytes.
+    assert.equal(tcp.overhead.mqtt_bytes, 36)
+    assert.equal(tcp.overhead.pub_wire_bytes, 36)
+    assert.equal(tcp.overhead.sub_wire_bytes, 36)
+    // WS: +2 header each way, +4 mask client→broker; one frame per packet.
+    assert.equal(ws.overhead.pub_wire_bytes, 36 + 2 + 4)
+    assert.equal(ws.overhead.sub_wire_bytes, 36 + 2)
+    assert.equal(ws.overhead.pub_min_bytes, 42)
+    assert.equal(ws.overhead.sub_min_bytes, 38)
+  })
+
+  it('passes and fails --assert with the right exit code, naming the failed check', async () => {
+    const pass = await runBin(['bench', 'fan-in', '-n', '50', '-P', '1', '--assert', 'lost == 0', '--assert', 'received == sent'])
+    assert.equal(pass.code, 0, pass.stderr)
+    assert.match(pass.stdout, /✓ pass\s+lost == 0/)
+    const fail = await runBin(['bench', 'fan-in', '-n', '50', '-P', '1', '--assert', 'recv_per_s < 0'])
+    assert.equal(fail.code, 1)
+    assert.match(fail.stdout, /✗ FAIL\s+recv_per_s < 0\s+\(recv_per_s = \d+\)/)
+    assert.match(fail.stderr, /1 of 1 checks failed/)
+  })
+
+  it('keeps --json one valid document when a check fails, and compares with a baseline', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mqttws-bench-'))
+    const fail = await runBin(['bench', 'latency', '-n', '20', '-r', '500', '--json', '--assert', 'p99_ms < 0'])
+    assert.equal(fail.code, 1)
+    const doc = JSON.parse(fail.stdout)
+    assert.equal(doc.checks[0].ok, false)
+    const base = join(dir, 'base.json')
+    const {writeFileSync} = await import('node:fs')
+    writeFileSync(base, fail.stdout)
+    // A baseline that claims an impossible throughput: the new run must be flagged.
+    doc.results[0].recv_per_s = 1e12
+    writeFileSync(base, JSON.stringify(doc))
+    const regress = await runBin(['bench', 'latency', '-n', '20', '-r', '500', '--baseline', base, '--max-regression', '10%'])
+    assert.equal(regress.code, 1)
+    assert.match(regress.stdout, /tcp\.recv_per_s within 10% of the baseline/)
+  })
+
+  it('writes an HTML report and CSV', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mqttws-bench-'))
+    const html = join(dir, 'r.html')
+    const csv = join(dir, 'r.csv')
+    const r = await runBin(['bench', 'fan-out', '-S', '3', '-n', '30', '--report', html, '--csv', csv])
+    assert.equal(r.code, 0, r.stderr)
+    const page = readFileSync(html, 'utf8')
+    assert.match(page, /^<!doctype html>/)
+    assert.match(page, /<svg[^>]+aria-label="messages per second over time"/)
+    assert.ok(!/<script/i.test(page), 'self-contained, no scripts')
+    const rows = readFileSync(csv, 'utf8').trim().split('\n')
+    assert.equal(rows[0].split(',')[0], 'transport')
+    assert.equal(rows[1].split(',')[2], '90', 'fan-out: 30 messages × 3 subscribers received')
+  })
+
+  it('refuses bad input with exit 2', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['bench', 'nope'], /Expected nope to be one of/],
+      [['bench', '--transports', 'quic'], /transport "quic" is not one of/],
+      [['bench', '--url', 'http://127.0.0.1:1'], /use mqtt:\/\/, mqtts:\/\/, ws:\/\/ or wss:\/\//],
+      [['bench', '--assert', 'lost =='], /--assert 'lost ==': the expression ends too early/],
+    ]
+    for (const [args, message] of cases) {
+      const r = await runBin(args)
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
+      assert.match(r.stderr, message)
+    }
+  })
+
+  it('runs the codec micro-benchmarks', async () => {
+    const r = await runBin(['bench', 'codec', '--sizes', '16', '--time', '20', '--json'])
+    assert.equal(r.code, 0, r.stderr)
+    const doc = JSON.parse(r.stdout)
+    assert.deepEqual(
+      doc.results.map((c: {name: string}) => c.name),
+      ['encode PUBLISH 16 B', 'decode PUBLISH 16 B', 'WS frame wrap 16 B (+2)', 'WS frame unwrap 16 B'],
+    )
+    for (const c of doc.results) assert.ok(c.ops_per_s > 0)
+  })
+
+  it('measures Mosquitto by URL', async function () {
+    if (!hasMosquitto()) this.skip()
+    const mosq = await startMosquitto()
+    try {
+      const r = await runBin(['bench', 'fan-in', '--url', `mqtt://127.0.0.1:${mosq.port}`, '-n', '200', '-P', '2', '-q', '1', '--json'])
+      assert.equal(r.code, 0, r.stderr)
+      const [t] = JSON.parse(r.stdout).results
+      assert.equal(t.transport, 'tcp')
+      assert.equal(t.received, 400)
+      assert.equal(t.lost, 0)
+      assert.equal(t.overhead.pub_wire_bytes, t.overhead.mqtt_bytes)
+    } finally {
+      await mosq.stop()
+    }
+  })
+})
