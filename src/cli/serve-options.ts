@@ -5,8 +5,9 @@
 import {writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import type {BrokerConfig, BrokerConfigInput, Limits, WsOptions} from '../core/config.js'
-import {resolveConfig} from '../core/config.js'
+import {Flags} from '@oclif/core'
+import type {BrokerConfig, BrokerConfigInput, Limits, QueueOverflow, SharedStrategy, WsOptions} from '../core/config.js'
+import {DEFAULTS, QUEUE_OVERFLOW, SHARED_STRATEGIES, resolveConfig} from '../core/config.js'
 import type {LogLevelName} from '../core/logger.js'
 import {generateDevCertificate} from '../core/tls/dev-cert.js'
 import {loadConfigFile, readTlsFiles} from './config-file.js'
@@ -27,7 +28,46 @@ export interface ServeFlags {
   'connect-timeout'?: number
   'max-inflight'?: number
   'max-queued'?: number
+  'max-queued-bytes'?: number
+  'queue-overflow'?: string
+  'receive-maximum'?: number
+  'topic-alias-maximum'?: number
+  'max-topic-length'?: number
+  'max-topic-levels'?: number
+  'max-connections'?: number
+  'max-keepalive'?: number
+  'max-session-expiry'?: number
+  'max-output-bytes'?: number
+  'drain-timeout'?: number
+  'max-qos'?: number
+  'retain-available'?: boolean
+  'shared-strategy'?: string
   'log-level'?: LogLevelName
+}
+
+const D = DEFAULTS.limits
+const LIMITS = 'LIMITS'
+
+/** The `serve` flags for limits and MQTT features; docs/broker.md describes each. */
+export const serveLimitFlags = {
+  'max-packet-size': Flags.integer({summary: `Largest MQTT packet accepted, in bytes; also the WebSocket maximum payload (default ${D.maxPacketSize}).`, helpGroup: LIMITS, min: 16}),
+  'connect-timeout': Flags.integer({summary: `Seconds a new connection has to send CONNECT (default ${D.connectTimeoutMs / 1000}).`, helpGroup: LIMITS, min: 1}),
+  'max-inflight': Flags.integer({summary: `Unacknowledged QoS 1/2 messages per client (default ${D.maxInflight}).`, helpGroup: LIMITS, min: 1, max: 65535}),
+  'max-queued': Flags.integer({summary: `Messages queued per session (offline or congested); see --queue-overflow (default ${D.maxQueuedMessages}).`, helpGroup: LIMITS, min: 0}),
+  'max-queued-bytes': Flags.integer({summary: `Bytes (topic + payload) queued per session (default ${D.maxQueuedBytes}).`, helpGroup: LIMITS, min: 0}),
+  'queue-overflow': Flags.option({options: QUEUE_OVERFLOW, summary: `Which message a full session queue drops; drops are counted (default ${D.queueOverflow}).`, helpGroup: LIMITS})(),
+  'receive-maximum': Flags.integer({summary: `Unreleased QoS 2 messages an MQTT 5 client may send at once; more → DISCONNECT 0x93 (default ${D.receiveMaximum}).`, helpGroup: LIMITS, min: 1, max: 65535}),
+  'topic-alias-maximum': Flags.integer({summary: `Topic aliases an MQTT 5 client may set; 0 allows none (default ${D.topicAliasMaximum}).`, helpGroup: LIMITS, min: 0, max: 65535}),
+  'max-topic-length': Flags.integer({summary: `Longest topic name or filter, in bytes (default ${D.maxTopicLength}).`, helpGroup: LIMITS, min: 1, max: 65535}),
+  'max-topic-levels': Flags.integer({summary: `Most "/"-separated levels in a topic name or filter (default ${D.maxTopicLevels}).`, helpGroup: LIMITS, min: 1, max: 65535}),
+  'max-connections': Flags.integer({summary: 'Open connections per listener; new sockets past it are closed at once (default 0: no limit).', helpGroup: LIMITS, min: 0}),
+  'max-keepalive': Flags.integer({summary: 'Longest keepalive in seconds: MQTT 5 clients are told (Server Keep Alive), 3.1.1 clients asking more are refused (default 0: no limit).', helpGroup: LIMITS, min: 0, max: 65535}),
+  'max-session-expiry': Flags.integer({summary: `Longest session expiry in seconds; also for 3.1.1 persistent sessions (default ${D.maxSessionExpiry}: never).`, helpGroup: LIMITS, min: 0, max: 0xffffffff}),
+  'max-output-bytes': Flags.integer({summary: `Bytes waiting to be sent to one client before it is a slow consumer: QoS 0 dropped, QoS 1/2 queued (default ${D.maxOutputBytes}).`, helpGroup: LIMITS, min: 1024}),
+  'drain-timeout': Flags.integer({summary: `Seconds a slow consumer has to drain its output before it is disconnected; 0: never (default ${D.drainTimeoutMs / 1000}).`, helpGroup: LIMITS, min: 0}),
+  'max-qos': Flags.integer({summary: `Highest QoS accepted and granted (default ${D.maxQos}).`, helpGroup: LIMITS, min: 0, max: 2}),
+  'retain-available': Flags.boolean({summary: 'Support retained messages; --no-retain-available refuses them (0x9A).', helpGroup: LIMITS, allowNo: true}),
+  'shared-strategy': Flags.option({options: SHARED_STRATEGIES, summary: `How a $share group picks the member for a message (default ${DEFAULTS.sharedStrategy}).`, helpGroup: LIMITS})(),
 }
 
 export interface ServeSetup {
@@ -35,6 +75,10 @@ export interface ServeSetup {
   logLevel: LogLevelName
   /** Where the generated development certificate was written, when --dev-cert was used. */
   devCertFile?: string
+}
+
+function seconds(s: number | undefined): number | undefined {
+  return s === undefined ? undefined : Math.round(s * 1000)
 }
 
 export async function buildServeConfig(flags: ServeFlags): Promise<ServeSetup> {
@@ -52,11 +96,28 @@ export async function buildServeConfig(flags: ServeFlags): Promise<ServeSetup> {
   if (Object.keys(ws).length > 0) input.ws = ws
 
   const limits: Partial<Limits> = {...input.limits}
-  if (flags['max-packet-size'] !== undefined) limits.maxPacketSize = flags['max-packet-size']
-  if (flags['connect-timeout'] !== undefined) limits.connectTimeoutMs = Math.round(flags['connect-timeout'] * 1000)
-  if (flags['max-inflight'] !== undefined) limits.maxInflight = flags['max-inflight']
-  if (flags['max-queued'] !== undefined) limits.maxQueuedMessages = flags['max-queued']
+  const set = <K extends keyof Limits>(key: K, value: Limits[K] | undefined): void => {
+    if (value !== undefined) limits[key] = value
+  }
+  set('maxPacketSize', flags['max-packet-size'])
+  set('connectTimeoutMs', seconds(flags['connect-timeout']))
+  set('maxInflight', flags['max-inflight'])
+  set('maxQueuedMessages', flags['max-queued'])
+  set('maxQueuedBytes', flags['max-queued-bytes'])
+  set('queueOverflow', flags['queue-overflow'] as QueueOverflow | undefined)
+  set('receiveMaximum', flags['receive-maximum'])
+  set('topicAliasMaximum', flags['topic-alias-maximum'])
+  set('maxTopicLength', flags['max-topic-length'])
+  set('maxTopicLevels', flags['max-topic-levels'])
+  set('maxConnections', flags['max-connections'])
+  set('maxKeepalive', flags['max-keepalive'])
+  set('maxSessionExpiry', flags['max-session-expiry'])
+  set('maxOutputBytes', flags['max-output-bytes'])
+  set('drainTimeoutMs', seconds(flags['drain-timeout']))
+  set('maxQos', flags['max-qos'] as Limits['maxQos'] | undefined)
+  set('retainAvailable', flags['retain-available'])
   if (Object.keys(limits).length > 0) input.limits = limits
+  if (flags['shared-strategy'] !== undefined) input.sharedStrategy = flags['shared-strategy'] as SharedStrategy
 
   let devCertFile: string | undefined
   if (flags['tls-cert'] || flags['tls-key']) {

@@ -5,14 +5,15 @@ import {BaseCommand} from '../cli/base-command.js'
 import {createCliLogger} from '../cli/logger.js'
 import {listeningJson, renderListening} from '../cli/render.js'
 import {attachBrokerLogging} from '../cli/broker-logging.js'
-import {buildServeConfig} from '../cli/serve-options.js'
+import {buildServeConfig, serveLimitFlags} from '../cli/serve-options.js'
 
 export default class Serve extends BaseCommand {
   static override summary = 'Run an MQTT broker with TCP, TLS, WebSocket and secure WebSocket listeners.'
   static override description = `With no flags: MQTT over TCP on 1883 and MQTT over WebSocket on 8083 at /mqtt, bound to 127.0.0.1.
 With a certificate and key (--tls-cert/--tls-key, or --dev-cert) also MQTT over TLS on 8883 and WSS on 8084.
 MQTT 3.1, 3.1.1 and 5.0 clients on every transport share one topic namespace.
-Settings come from DEFAULTS < --config file < MQTTWS_* environment < flags. SIGINT/SIGTERM stop it gracefully (exit 0).`
+Settings come from DEFAULTS < --config file < MQTTWS_* environment < flags. SIGINT/SIGTERM stop it gracefully (exit 0).
+Limits, slow-consumer handling, MQTT 5 behaviour and shared subscriptions: docs/broker.md.`
 
   static override examples = [
     {description: 'Defaults: mqtt://127.0.0.1:1883 and ws://127.0.0.1:8083/mqtt', command: '<%= config.bin %> <%= command.id %>'},
@@ -37,10 +38,7 @@ Settings come from DEFAULTS < --config file < MQTTWS_* environment < flags. SIGI
     'ws-subprotocols': Flags.string({summary: `Accepted Sec-WebSocket-Protocol values, comma-separated (default ${DEFAULTS.ws.subprotocols.join(',')}).`, helpGroup: 'WEBSOCKET'}),
     'ws-allow-no-subprotocol': Flags.boolean({summary: 'Accept WebSocket clients that offer no subprotocol (some embedded and mini-program clients).', helpGroup: 'WEBSOCKET', allowNo: true}),
     'ws-piggyback': Flags.boolean({summary: 'Send all packets pending in one event-loop turn in a single WebSocket frame.', helpGroup: 'WEBSOCKET', allowNo: true}),
-    'max-packet-size': Flags.integer({summary: `Largest MQTT packet accepted, in bytes; also the WebSocket maximum payload (default ${DEFAULTS.limits.maxPacketSize}).`, helpGroup: 'LIMITS', min: 16}),
-    'connect-timeout': Flags.integer({summary: `Seconds a new connection has to send CONNECT (default ${DEFAULTS.limits.connectTimeoutMs / 1000}).`, helpGroup: 'LIMITS', min: 1}),
-    'max-inflight': Flags.integer({summary: `Unacknowledged QoS 1/2 messages per client (default ${DEFAULTS.limits.maxInflight}).`, helpGroup: 'LIMITS', min: 1, max: 65535}),
-    'max-queued': Flags.integer({summary: `Messages queued per offline session; the oldest is dropped past it (default ${DEFAULTS.limits.maxQueuedMessages}).`, helpGroup: 'LIMITS', min: 0}),
+    ...serveLimitFlags,
   }
 
   async run(): Promise<void> {

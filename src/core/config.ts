@@ -37,22 +37,60 @@ export interface ListenerConfig {
   tls?: TlsMaterial
 }
 
+/** What happens when a session's queue is full: drop the oldest queued message (EMQX) or the new one (Mosquitto). */
+export type QueueOverflow = 'drop-oldest' | 'drop-newest'
+export const QUEUE_OVERFLOW: readonly QueueOverflow[] = Object.freeze(['drop-oldest', 'drop-newest'])
+
+/** How a shared subscription group picks the member that gets a message. */
+export type SharedStrategy = 'round-robin' | 'random' | 'sticky'
+export const SHARED_STRATEGIES: readonly SharedStrategy[] = Object.freeze(['round-robin', 'random', 'sticky'])
+
+/**
+ * Every limit the broker enforces. docs/broker.md describes each with its default; a
+ * value of 0 means "no limit" only where the comment says so.
+ */
 export interface Limits {
-  /** Largest MQTT packet accepted (and the WebSocket maximum payload), in bytes. */
+  /** Largest MQTT packet accepted (and the WebSocket maximum payload), in bytes; advertised to MQTT 5 clients. */
   maxPacketSize: number
   /** A socket that has not sent CONNECT by then is closed. */
   connectTimeoutMs: number
-  /** Outgoing QoS 1/2 messages awaiting acknowledgement per client (v5 clients may ask for fewer). */
+  /** Outgoing QoS 1/2 messages awaiting acknowledgement per client (MQTT 5 clients may ask for fewer). */
   maxInflight: number
-  /** Messages queued per session while it is offline or its inflight window is full; the oldest is dropped past it. */
+  /** Messages queued per session (offline, or inflight window full); `queueOverflow` says which one goes past it. */
   maxQueuedMessages: number
-  /** Receive Maximum the broker advertises to MQTT 5 clients. */
+  /** Bytes (topic + payload) queued per session; the same overflow policy applies. */
+  maxQueuedBytes: number
+  /** Which message is dropped when a session queue is full. Drops are counted. */
+  queueOverflow: QueueOverflow
+  /** Receive Maximum the broker advertises to MQTT 5 clients: unreleased QoS 2 PUBLISH beyond it → DISCONNECT 0x93. */
   receiveMaximum: number
+  /** Topic aliases an MQTT 5 client may set (Topic Alias Maximum in CONNACK); 0 allows none. */
+  topicAliasMaximum: number
+  /** Longest topic name or filter, in UTF-8 bytes. */
+  maxTopicLength: number
+  /** Most levels ("/"-separated parts) in a topic name or filter. */
+  maxTopicLevels: number
+  /** Open connections per listener; past it new sockets are closed at once. 0: no limit. */
+  maxConnections: number
+  /** Longest keepalive a client may ask for, in seconds (MQTT 5: Server Keep Alive; 3.1.1: refused). 0: no limit. */
+  maxKeepalive: number
+  /** Longest session expiry interval, in seconds; 3.1.1 persistent sessions get this too. 4294967295: never expire. */
+  maxSessionExpiry: number
+  /** Bytes waiting in one connection's output before it counts as a slow consumer: QoS 0 is dropped, QoS 1/2 queued. */
+  maxOutputBytes: number
+  /** A slow consumer whose output has not drained after this long is disconnected. 0: never. */
+  drainTimeoutMs: number
+  /** Highest QoS the broker accepts and grants (Maximum QoS in CONNACK). */
+  maxQos: 0 | 1 | 2
+  /** Whether retained messages are supported (Retain Available in CONNACK). */
+  retainAvailable: boolean
 }
 
 export interface BrokerConfig {
   readonly listeners: readonly ListenerConfig[]
   readonly limits: Readonly<Limits>
+  /** How shared subscription groups ($share/GROUP/FILTER) pick a member. */
+  readonly sharedStrategy: SharedStrategy
 }
 
 export const DEFAULT_SUBPROTOCOLS = Object.freeze(['mqtt', 'mqttv3.1', 'mqtt-v3', 'mqtt-v3.1.1', 'mqtt-v5'])
@@ -71,8 +109,21 @@ export const DEFAULTS = Object.freeze({
     connectTimeoutMs: 10_000,
     maxInflight: 100,
     maxQueuedMessages: 1000,
+    maxQueuedBytes: 16 * 1024 * 1024,
+    queueOverflow: 'drop-oldest',
     receiveMaximum: 100,
+    topicAliasMaximum: 10,
+    maxTopicLength: 65535,
+    maxTopicLevels: 128,
+    maxConnections: 0,
+    maxKeepalive: 0,
+    maxSessionExpiry: 0xffffffff,
+    maxOutputBytes: 1024 * 1024,
+    drainTimeoutMs: 30_000,
+    maxQos: 2,
+    retainAvailable: true,
   }),
+  sharedStrategy: 'round-robin' as SharedStrategy,
 })
 
 /** MQTT's own ceiling for a packet: 1 + 4 + 268,435,455 bytes. */
@@ -155,6 +206,7 @@ export interface BrokerConfigInput {
   ws?: Partial<WsOptions>
   tls?: TlsMaterial
   limits?: Partial<Limits>
+  sharedStrategy?: SharedStrategy
 }
 
 export interface ListenerInput {
@@ -240,7 +292,7 @@ function resolveTls(where: string, input: unknown): TlsMaterial | undefined {
  */
 export function resolveConfig(input: BrokerConfigInput = {}): BrokerConfig {
   if (!isObj(input)) throw new ConfigError('the configuration must be an object')
-  checkKeys('', input, ['host', 'listeners', 'ws', 'tls', 'limits'])
+  checkKeys('', input, ['host', 'listeners', 'ws', 'tls', 'limits', 'sharedStrategy'])
   const host = input.host === undefined ? DEFAULTS.host : str('host', input.host)
   const ws = resolveWs('ws', DEFAULTS.ws, input.ws)
   const tls = resolveTls('tls', input.tls)
@@ -248,12 +300,8 @@ export function resolveConfig(input: BrokerConfigInput = {}): BrokerConfig {
   const limitsIn = input.limits ?? {}
   if (!isObj(limitsIn)) throw new ConfigError(`setting "limits" must be an object with ${LIMIT_KEYS.join(', ')}`)
   checkKeys('limits', limitsIn, LIMIT_KEYS)
-  const limits: Limits = {...DEFAULTS.limits}
-  if (limitsIn.maxPacketSize !== undefined) limits.maxPacketSize = intIn('limits.maxPacketSize', limitsIn.maxPacketSize, 16, MQTT_MAX_PACKET_SIZE)
-  if (limitsIn.connectTimeoutMs !== undefined) limits.connectTimeoutMs = intIn('limits.connectTimeoutMs', limitsIn.connectTimeoutMs, 1, 3_600_000)
-  if (limitsIn.maxInflight !== undefined) limits.maxInflight = intIn('limits.maxInflight', limitsIn.maxInflight, 1, 65535)
-  if (limitsIn.maxQueuedMessages !== undefined) limits.maxQueuedMessages = intIn('limits.maxQueuedMessages', limitsIn.maxQueuedMessages, 0, 10_000_000)
-  if (limitsIn.receiveMaximum !== undefined) limits.receiveMaximum = intIn('limits.receiveMaximum', limitsIn.receiveMaximum, 1, 65535)
+  const limits = resolveLimits(limitsIn)
+  const sharedStrategy = input.sharedStrategy === undefined ? DEFAULTS.sharedStrategy : oneOf('sharedStrategy', input.sharedStrategy, SHARED_STRATEGIES)
 
   const listenersIn: unknown = input.listeners ?? defaultListeners(host, ws.path, tls !== undefined)
   if (!Array.isArray(listenersIn) || listenersIn.length === 0) {
@@ -284,7 +332,41 @@ export function resolveConfig(input: BrokerConfigInput = {}): BrokerConfig {
     }
     bound.set(addr, l.id)
   }
-  return Object.freeze({listeners: Object.freeze(listeners), limits: Object.freeze(limits)})
+  return Object.freeze({listeners: Object.freeze(listeners), limits: Object.freeze(limits), sharedStrategy})
+}
+
+const NEVER = 0xffffffff
+
+function resolveLimits(input: Obj): Limits {
+  const l: Limits = {...DEFAULTS.limits}
+  const int = (key: keyof Limits, min: number, max: number): void => {
+    if (input[key] !== undefined) (l as unknown as Record<string, number>)[key] = intIn(`limits.${key}`, input[key], min, max)
+  }
+  int('maxPacketSize', 16, MQTT_MAX_PACKET_SIZE)
+  int('connectTimeoutMs', 1, 3_600_000)
+  int('maxInflight', 1, 65535)
+  int('maxQueuedMessages', 0, 10_000_000)
+  int('maxQueuedBytes', 0, Number.MAX_SAFE_INTEGER)
+  int('receiveMaximum', 1, 65535)
+  int('topicAliasMaximum', 0, 65535)
+  int('maxTopicLength', 1, 65535)
+  int('maxTopicLevels', 1, 65535)
+  int('maxConnections', 0, 10_000_000)
+  int('maxKeepalive', 0, 65535)
+  int('maxSessionExpiry', 0, NEVER)
+  int('maxOutputBytes', 1024, Number.MAX_SAFE_INTEGER)
+  int('drainTimeoutMs', 0, 3_600_000)
+  int('maxQos', 0, 2)
+  if (input.queueOverflow !== undefined) l.queueOverflow = oneOf('limits.queueOverflow', input.queueOverflow, QUEUE_OVERFLOW)
+  if (input.retainAvailable !== undefined) l.retainAvailable = bool('limits.retainAvailable', input.retainAvailable)
+  return l
+}
+
+function oneOf<T extends string>(where: string, v: unknown, allowed: readonly T[]): T {
+  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
+    throw new ConfigError(`setting "${where}" is ${JSON.stringify(v)}: use one of ${allowed.join(', ')}`)
+  }
+  return v as T
 }
 
 function defaultListeners(host: string, path: string, withTls: boolean): string[] {

@@ -63,7 +63,7 @@ for (const scheme of SCHEMES) {
           assert.equal(v5 ? c.connack.reasonCode : c.connack.returnCode, 0)
           assert.equal(c.connack.sessionPresent, false)
           if (v5) {
-            assert.equal(c.connack.properties?.sharedSubscriptionAvailable, false)
+            assert.equal(c.connack.properties?.sharedSubscriptionAvailable, true)
             assert.equal(c.connack.properties?.assignedClientIdentifier, undefined, 'no id is assigned to a client that has one')
           }
         })
@@ -279,13 +279,6 @@ for (const scheme of SCHEMES) {
           assert.deepEqual(codes, [1, bad, bad, bad, bad, bad, bad, 2])
           wire.send(PINGREQ)
           await wire.expect('pingresp')
-        })
-
-        it(`refuses shared subscriptions for now (${v5 ? '0x9E' : '0x80'})`, async function () {
-          const {wire} = await connectWire(t, tb, scheme, version)
-          const topic = uid('t')
-          const codes = await rawSubscribe(wire, [`$share/group/${topic}`, {topic, qos: 1}])
-          assert.deepEqual(codes, [v5 ? 0x9e : 0x80, 1])
         })
       })
 

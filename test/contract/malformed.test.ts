@@ -66,9 +66,9 @@ const CASES: Case[] = [
   {title: 'a PUBLISH to "a/+"', bytes: (v) => rawPublish(v, {topic: 'a/+', payload: 'x'}), reason: TOPIC_NAME_INVALID},
   {title: 'a PUBLISH to "a/#"', bytes: (v) => rawPublish(v, {topic: 'a/#', payload: 'x', qos: 1, id: 3}), reason: TOPIC_NAME_INVALID},
   {
-    title: 'a PUBLISH with a topic alias (the broker allows none)',
+    title: 'a PUBLISH with topic alias 11 (above the Topic Alias Maximum of 10)',
     only: 5,
-    bytes: (v) => rawPublish(v, {topic: 'a', payload: 'x', props: hex('23 00 01')}),
+    bytes: (v) => rawPublish(v, {topic: 'a', payload: 'x', props: hex('23 00 0b')}),
     reason: TOPIC_ALIAS_INVALID,
   },
   {

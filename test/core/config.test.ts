@@ -105,7 +105,26 @@ describe('config', () => {
         {id: 'ws:8083', scheme: 'ws', host: '127.0.0.1', port: 8083, ws: DEFAULT_WS},
       ])
       assert.deepEqual({...config.limits}, {...DEFAULTS.limits})
-      assert.deepEqual({...config.limits}, {maxPacketSize: 1_048_576, connectTimeoutMs: 10_000, maxInflight: 100, maxQueuedMessages: 1000, receiveMaximum: 100})
+      assert.deepEqual({...config.limits}, {
+        maxPacketSize: 1_048_576,
+        connectTimeoutMs: 10_000,
+        maxInflight: 100,
+        maxQueuedMessages: 1000,
+        maxQueuedBytes: 16 * 1024 * 1024,
+        queueOverflow: 'drop-oldest',
+        receiveMaximum: 100,
+        topicAliasMaximum: 10,
+        maxTopicLength: 65535,
+        maxTopicLevels: 128,
+        maxConnections: 0,
+        maxKeepalive: 0,
+        maxSessionExpiry: 4294967295,
+        maxOutputBytes: 1_048_576,
+        drainTimeoutMs: 30_000,
+        maxQos: 2,
+        retainAvailable: true,
+      })
+      assert.equal(config.sharedStrategy, 'round-robin')
     })
 
     it('with TLS material: also MQTT over TLS on 8883 and secure WebSocket on 8084', () => {
@@ -133,6 +152,32 @@ describe('config', () => {
     it('limits override the defaults one by one', () => {
       const config = resolveConfig({limits: {maxPacketSize: 16, maxQueuedMessages: 0}})
       assert.deepEqual({...config.limits}, {...DEFAULTS.limits, maxPacketSize: 16, maxQueuedMessages: 0})
+    })
+
+    it('every limit can be set, and the shared subscription strategy too', () => {
+      const limits = {
+        maxPacketSize: 4096,
+        connectTimeoutMs: 500,
+        maxInflight: 5,
+        maxQueuedMessages: 7,
+        maxQueuedBytes: 9000,
+        queueOverflow: 'drop-newest' as const,
+        receiveMaximum: 20,
+        topicAliasMaximum: 0,
+        maxTopicLength: 100,
+        maxTopicLevels: 8,
+        maxConnections: 3,
+        maxKeepalive: 60,
+        maxSessionExpiry: 3600,
+        maxOutputBytes: 2048,
+        drainTimeoutMs: 0,
+        maxQos: 1 as const,
+        retainAvailable: false,
+      }
+      const config = resolveConfig({limits, sharedStrategy: 'sticky'})
+      assert.deepEqual({...config.limits}, limits)
+      assert.equal(config.sharedStrategy, 'sticky')
+      assert.deepEqual(Object.keys(limits).sort(), Object.keys(DEFAULTS.limits).sort(), 'this test covers every limit')
     })
   })
 
@@ -233,6 +278,15 @@ describe('config', () => {
       ['receiveMaximum 0', {limits: {receiveMaximum: 0}}, ['"limits.receiveMaximum" is 0', '1 to 65535']],
       ['a string connectTimeoutMs', {limits: {connectTimeoutMs: '10'}}, ['"limits.connectTimeoutMs" is "10"']],
       ['limits not an object', {limits: 5}, ['"limits" must be an object']],
+      ['maxQos 3', {limits: {maxQos: 3}}, ['"limits.maxQos" is 3', '0 to 2']],
+      ['a negative maxQueuedBytes', {limits: {maxQueuedBytes: -1}}, ['"limits.maxQueuedBytes" is -1']],
+      ['an unknown queue overflow policy', {limits: {queueOverflow: 'drop-random'}}, ['"limits.queueOverflow" is "drop-random"', 'drop-oldest, drop-newest']],
+      ['a non-boolean retainAvailable', {limits: {retainAvailable: 'no'}}, ['"limits.retainAvailable" is "no"', 'true or false']],
+      ['maxOutputBytes below 1024', {limits: {maxOutputBytes: 100}}, ['"limits.maxOutputBytes" is 100', '1024 to']],
+      ['maxTopicLevels 0', {limits: {maxTopicLevels: 0}}, ['"limits.maxTopicLevels" is 0', '1 to 65535']],
+      ['maxKeepalive over 65535', {limits: {maxKeepalive: 70000}}, ['"limits.maxKeepalive" is 70000', '0 to 65535']],
+      ['maxSessionExpiry over 2^32-1', {limits: {maxSessionExpiry: 2 ** 32}}, ['"limits.maxSessionExpiry" is 4294967296']],
+      ['an unknown shared strategy', {sharedStrategy: 'least-busy'}, ['"sharedStrategy" is "least-busy"', 'round-robin, random, sticky']],
       ['an empty host', {host: ''}, ['"host" is ""']],
       ['a ws path without /', {ws: {path: 'mqtt'}}, ['"ws.path" is "mqtt"', 'starts with /']],
       ['a listener ws path without /', {listeners: [{url: 'ws://h:1', ws: {path: 'x'}}]}, ['"listeners[0].ws.path" is "x"']],

@@ -6,7 +6,14 @@
  * subscription synchronously → deliver() → Client.send(), which corks the stream and
  * lets flushAll() uncork every written-to client once per event-loop turn. A QoS 0
  * message is encoded once per (protocol family, retain flag) and the same Buffer goes
- * to every subscriber; QoS 1/2 copies one encoding and patches the packet id.
+ * to every subscriber; QoS 1/2 copies one encoding and patches the packet id. A shared
+ * subscription group is one subscriber in the router that hands each message to one
+ * member (shared.ts).
+ *
+ * Flow control: a client whose socket holds more than maxOutputBytes is congested
+ * (client.ts): QoS 0 to it is dropped and counted, QoS 1/2 waits in its session queue,
+ * which is bounded by count and bytes (queue.ts) — so one slow consumer never makes
+ * the broker buffer without bound or wait for it.
  */
 import {EventEmitter} from 'node:events'
 import type {BrokerConfig, Limits} from '../config.js'
@@ -15,18 +22,24 @@ import {noopLogger} from '../logger.js'
 import {PacketType, encodeAck, encodePublish, withPacketId} from '../protocol/encode.js'
 import type {QoS} from '../protocol/codec.js'
 import {ReasonCode} from '../protocol/reason-codes.js'
+import {countRejected} from '../transport/listener-stats.js'
 import {listen} from '../transport/registry.js'
 import type {Connection, Listener, ListenerInfo} from '../transport/types.js'
 import type {Auth} from './auth.js'
 import {allowAll} from './auth.js'
 import {Client, ClientState} from './client.js'
-import type {Message, Outgoing} from './message.js'
+import type {Message, Outgoing, Queued} from './message.js'
+import {isExpired, stampExpiry} from './message.js'
+import type {BrokerMetrics} from './metrics.js'
+import {newBrokerMetrics} from './metrics.js'
 import type {RetainedStore} from './retained-store.js'
 import {MemoryRetainedStore} from './retained-store.js'
 import {Router} from './router.js'
 import type {Session, SubOpts} from './session.js'
 import type {SessionStore} from './session-store.js'
 import {MemorySessionStore} from './session-store.js'
+import {SharedGroup, sharedKey} from './shared.js'
+import {Deadline} from './timers.js'
 
 export interface BrokerOptions {
   logger?: Logger
@@ -46,20 +59,30 @@ export interface BrokerEvents {
   rejected: [listenerId: string, reason: string, detail: string]
 }
 
+/** What the router holds: a session's own subscription, or a shared subscription group. */
+export type Subscriber = Session | SharedGroup
+
 const NEVER = 0xffffffff
+
+/** Router options of a group entry; each member's own options live in the group. */
+const GROUP_OPTS: SubOpts = Object.freeze({qos: 2, noLocal: false, retainAsPublished: false, retainHandling: 2}) as SubOpts
 
 /** Per-PUBLISH fan-out state: the message and its encodings, shared by all subscribers. */
 class FanOut {
+  readonly broker: Broker
   message: Message
   from: Client | null
   epoch: number
   targets: Session[]
+  /** Subscriptions (and groups) that matched, No Local ones excepted. */
+  matched = 0
   /** Encoded QoS 0 copies: index (v5 ? 2 : 0) + (retain ? 1 : 0). */
   readonly qos0: Array<Buffer | undefined> = [undefined, undefined, undefined, undefined]
   /** Encoded QoS 1/2 templates: index (v5 ? 4 : 0) + (qos - 1) * 2 + (retain ? 1 : 0). */
   readonly qosN: Array<Buffer | undefined> = [undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined]
 
-  constructor(message: Message, from: Client | null, epoch: number, targets: Session[]) {
+  constructor(broker: Broker, message: Message, from: Client | null, epoch: number, targets: Session[]) {
+    this.broker = broker
     this.message = message
     this.from = from
     this.epoch = epoch
@@ -67,20 +90,26 @@ class FanOut {
   }
 }
 
-function collect(fan: FanOut, session: Session, opts: SubOpts): void {
-  if (opts.noLocal && fan.from !== null && fan.from.session === session) return
-  if (session.matchEpoch !== fan.epoch) {
-    session.matchEpoch = fan.epoch
-    session.matchQos = opts.qos
-    session.matchRetainAsPublished = opts.retainAsPublished
-    session.matchSubscriptionIds = opts.subscriptionId === undefined ? undefined : [opts.subscriptionId]
-    fan.targets.push(session)
+function collect(fan: FanOut, s: Subscriber, opts: SubOpts): void {
+  if (s.isGroup) {
+    fan.matched++
+    fan.broker.deliverShared(s, fan)
+    return
+  }
+  if (opts.noLocal && fan.from !== null && fan.from.session === s) return
+  fan.matched++
+  if (s.matchEpoch !== fan.epoch) {
+    s.matchEpoch = fan.epoch
+    s.matchQos = opts.qos
+    s.matchRetainAsPublished = opts.retainAsPublished
+    s.matchSubscriptionIds = opts.subscriptionId === undefined ? undefined : [opts.subscriptionId]
+    fan.targets.push(s)
     return
   }
   // Overlapping subscriptions: one delivery at the highest QoS, with every subscription id (MQTT-3.3.4-2/3).
-  if (opts.qos > session.matchQos) session.matchQos = opts.qos
-  if (opts.retainAsPublished) session.matchRetainAsPublished = true
-  if (opts.subscriptionId !== undefined) (session.matchSubscriptionIds ??= []).push(opts.subscriptionId)
+  if (opts.qos > s.matchQos) s.matchQos = opts.qos
+  if (opts.retainAsPublished) s.matchRetainAsPublished = true
+  if (opts.subscriptionId !== undefined) (s.matchSubscriptionIds ??= []).push(opts.subscriptionId)
 }
 
 function flushAll(broker: Broker): void {
@@ -94,9 +123,8 @@ function flushAll(broker: Broker): void {
   list.length = 0
 }
 
-function expireSession(broker: Broker, session: Session): void {
-  session.expiryTimer = undefined
-  if (session.client === undefined) broker.discardSession(session)
+function online(session: Session): boolean {
+  return session.client !== undefined && session.client.state === ClientState.Connected
 }
 
 export class Broker extends EventEmitter<BrokerEvents> {
@@ -106,7 +134,10 @@ export class Broker extends EventEmitter<BrokerEvents> {
   readonly auth: Auth
   readonly sessions: SessionStore
   readonly retained: RetainedStore
-  readonly router = new Router<Session, SubOpts>()
+  readonly router = new Router<Subscriber, SubOpts>()
+  /** Shared subscription groups by "$share/GROUP/FILTER". */
+  readonly sharedGroups = new Map<string, SharedGroup>()
+  readonly metrics: BrokerMetrics = newBrokerMetrics()
   /** Connected clients by client id. */
   readonly clients = new Map<string, Client>()
   /** Every open connection, connected or not. */
@@ -138,7 +169,9 @@ export class Broker extends EventEmitter<BrokerEvents> {
   /** Starts every configured listener. On failure, those already started are closed again. */
   async listen(): Promise<ListenerInfo[]> {
     const hooks = {
-      onConnection: (conn: Connection) => this.handle(conn),
+      onConnection: (conn: Connection) => {
+        this.handle(conn)
+      },
       onRejected: (listenerId: string, reason: string, detail: string) => {
         this.log.info('handshake rejected', {listener: listenerId, reason, detail})
         this.emit('rejected', listenerId, reason, detail)
@@ -154,13 +187,27 @@ export class Broker extends EventEmitter<BrokerEvents> {
     return this.servers.map((l) => l.info)
   }
 
-  /** Serves MQTT on any Duplex: the transports call this, and so can tests and embedders. */
-  handle(conn: Connection): Client {
+  /**
+   * Serves MQTT on any Duplex: the transports call this, and so can tests and embedders.
+   * Returns undefined when the connection was refused at once (its listener is full).
+   */
+  handle(conn: Connection): Client | undefined {
+    const stats = conn.stats
+    const max = this.limits.maxConnections
+    if (max > 0 && stats !== undefined && stats.connections >= max) {
+      // Only the new socket is refused; the connected clients are not disturbed.
+      this.metrics.connectionsRefused++
+      countRejected(stats, 'max-connections')
+      if (this.log.debugEnabled) this.log.debug('connection refused: listener full', {remote: conn.remote, listener: conn.listenerId, maxConnections: max})
+      conn.stream.on('error', ignore)
+      conn.stream.destroy()
+      return undefined
+    }
     const client = new Client(this, conn)
     this.connections.add(client)
-    if (conn.stats) {
-      conn.stats.accepted++
-      if (++conn.stats.connections > conn.stats.peakConnections) conn.stats.peakConnections = conn.stats.connections
+    if (stats) {
+      stats.accepted++
+      if (++stats.connections > stats.peakConnections) stats.peakConnections = stats.connections
     }
     if (this.closing) client.close(ReasonCode.ServerShuttingDown, 'the broker is shutting down')
     if (this.log.debugEnabled) this.log.debug('connection', {remote: conn.remote, listener: conn.listenerId})
@@ -183,20 +230,12 @@ export class Broker extends EventEmitter<BrokerEvents> {
    */
   async attachSession(client: Client, cleanStart: boolean, expiryInterval: number): Promise<boolean> {
     const previous = this.clients.get(client.clientId)
-    if (previous && previous !== client) {
-      // MQTT-3.1.4-3: the existing connection is closed; MQTT 5 clients learn why.
-      this.clients.delete(client.clientId)
-      previous.close(ReasonCode.SessionTakenOver, `session taken over by ${client.remote}`)
-      this.detachSession(previous)
-    }
+    if (previous && previous !== client) this.takeOver(previous, client)
     let session = await this.sessions.load(client.clientId)
     if (client.state !== ClientState.Connecting) return false
     const current = this.clients.get(client.clientId)
-    if (current && current !== client) {
-      // Another CONNECT with the same id won the race while we waited: it takes over.
-      current.close(ReasonCode.SessionTakenOver, `session taken over by ${client.remote}`)
-      this.detachSession(current)
-    }
+    // Another CONNECT with the same id won the race while we waited: it is taken over too.
+    if (current && current !== client) this.takeOver(current, client)
     let present = session !== undefined
     if (session && cleanStart) {
       this.discardSession(session)
@@ -204,8 +243,19 @@ export class Broker extends EventEmitter<BrokerEvents> {
       present = false
     }
     session ??= await this.sessions.open(client.clientId)
-    if (session.expiryTimer) clearTimeout(session.expiryTimer)
+    if (client.state !== ClientState.Connecting) {
+      // The client left while its session was being opened: a session made for it goes too.
+      if (!present && session.client === undefined && session.subscriptions.size === 0) void this.sessions.delete(client.clientId)
+      return false
+    }
+    session.expiryTimer?.cancel()
     session.expiryTimer = undefined
+    if (session.pendingWill !== undefined) {
+      // MQTT-3.1.3-9: a new connection to the session before the Will Delay has passed cancels the Will.
+      session.willTimer?.cancel()
+      session.willTimer = undefined
+      session.pendingWill = undefined
+    }
     session.expiryInterval = expiryInterval
     session.client = client
     client.session = session
@@ -213,47 +263,162 @@ export class Broker extends EventEmitter<BrokerEvents> {
     return present
   }
 
+  /** MQTT-3.1.4-3: the existing connection of a client id is closed (MQTT 5: DISCONNECT 0x8E); its Will follows the usual rules. */
+  private takeOver(previous: Client, by: Client): void {
+    this.clients.delete(previous.clientId)
+    previous.close(ReasonCode.SessionTakenOver, `session taken over by ${by.remote}`)
+    this.releaseWill(previous)
+    this.detachSession(previous)
+  }
+
   /** Unbinds a closing client from its session, keeping or ending the session. */
   detachSession(client: Client): void {
     const session = client.session
     if (!session || session.client !== client) return
     session.client = undefined
-    if (session.expiryInterval === 0) {
+    const ending = session.expiryInterval === 0
+    this.releaseShared(session, ending)
+    if (ending) {
       this.discardSession(session)
     } else if (session.expiryInterval !== NEVER) {
-      session.expiryTimer = setTimeout(expireSession, session.expiryInterval * 1000, this, session)
-      session.expiryTimer.unref()
+      session.expiryTimer = new Deadline(session.expiryInterval * 1000, (s: Session) => this.expireSession(s), session)
     }
   }
 
-  /** Ends a session: its subscriptions and queued messages are gone. */
-  discardSession(session: Session): void {
-    for (const filter of session.subscriptions.keys()) this.router.remove(filter, session)
-    session.subscriptions.clear()
-    session.queue = []
-    session.inflight.clear()
-    if (session.expiryTimer) clearTimeout(session.expiryTimer)
+  private expireSession(session: Session): void {
     session.expiryTimer = undefined
+    if (session.client === undefined) this.discardSession(session)
+  }
+
+  /** Ends a session: its subscriptions and queued messages are gone; a delayed Will is published now. */
+  discardSession(session: Session): void {
+    this.releaseShared(session, true)
+    for (const [filter, opts] of session.subscriptions) this.removeSubscription(session, filter, opts)
+    session.subscriptions.clear()
+    session.queue.clear()
+    session.inflight.clear()
+    session.expiryTimer?.cancel()
+    session.expiryTimer = undefined
+    const will = session.pendingWill
+    if (will !== undefined) {
+      session.willTimer?.cancel()
+      session.willTimer = undefined
+      session.pendingWill = undefined
+      this.publishWill(will)
+    }
     void this.sessions.delete(session.clientId)
   }
+
+  // ---- subscriptions ----
+
+  /** Adds or replaces one subscription of a session (shared ones join their group). */
+  addSubscription(session: Session, filter: string, opts: SubOpts, share?: {group: string; filter: string}): void {
+    const old = session.subscriptions.get(filter)
+    if (share !== undefined) {
+      const key = sharedKey(share.group, share.filter)
+      let group = this.sharedGroups.get(key)
+      if (group === undefined) {
+        group = new SharedGroup(share.group, share.filter)
+        this.sharedGroups.set(key, group)
+        this.router.add(share.filter, group, GROUP_OPTS)
+      }
+      opts.group = group
+      group.add(session, opts)
+    } else {
+      if (old?.group !== undefined) this.removeSubscription(session, filter, old)
+      this.router.add(filter, session, opts)
+    }
+    session.subscriptions.set(filter, opts)
+  }
+
+  /** Removes one subscription; returns whether it existed. */
+  unsubscribe(session: Session, filter: string): boolean {
+    const opts = session.subscriptions.get(filter)
+    if (opts === undefined) return false
+    session.subscriptions.delete(filter)
+    this.removeSubscription(session, filter, opts)
+    return true
+  }
+
+  private removeSubscription(session: Session, filter: string, opts: SubOpts): void {
+    const group = opts.group
+    if (group === undefined) {
+      this.router.remove(filter, session)
+      return
+    }
+    group.remove(session)
+    if (group.size === 0) {
+      this.router.remove(group.filter, group)
+      this.sharedGroups.delete(group.key)
+    }
+  }
+
+  // ---- Wills ----
+
+  /**
+   * The connection of `client` is over without a normal DISCONNECT: its Will is published
+   * now, or, with an MQTT 5 Will Delay Interval and a session that outlives the connection,
+   * when the delay or the session ends, whichever comes first (MQTT 5 §3.1.3.2.2).
+   */
+  releaseWill(client: Client): void {
+    const will = client.will
+    if (will === undefined) return
+    client.will = undefined
+    if (client.graceful) return
+    const session = client.session
+    const delay = client.willDelay
+    if (delay > 0 && session !== undefined && session.expiryInterval > 0) {
+      if (session.pendingWill !== undefined) this.publishWill(session.pendingWill)
+      session.willTimer?.cancel()
+      session.pendingWill = will
+      session.willTimer = new Deadline(Math.min(delay, session.expiryInterval) * 1000, (s: Session) => this.willDue(s), session)
+      return
+    }
+    this.publishWill(will)
+  }
+
+  private willDue(session: Session): void {
+    const will = session.pendingWill
+    session.willTimer = undefined
+    session.pendingWill = undefined
+    if (will !== undefined) this.publishWill(will)
+  }
+
+  private publishWill(will: Message): void {
+    stampExpiry(will, Date.now())
+    this.publish(will, null)
+  }
+
+  // ---- delivery ----
 
   /** After CONNACK on a resumed session: resend what was unacknowledged (DUP), then the queue. */
   resumeDelivery(client: Client): void {
     const session = client.session!
-    for (const entry of session.inflight.values()) {
-      if (entry.state === 'pubrel') client.send(encodeAck(PacketType.PUBREL, entry.packetId, client.version))
-      else client.send(this.encodeOutgoing(client, entry, true))
+    for (const [id, entry] of session.inflight) {
+      if (entry.state === 'pubrel') {
+        client.send(encodeAck(PacketType.PUBREL, entry.packetId, client.version))
+        continue
+      }
+      const buf = this.encodeOutgoing(client, entry, true)
+      if (buf.length > client.maxOutgoingPacketSize) {
+        // MQTT-3.1.2-25: too large for this client now; handled as if delivered.
+        session.inflight.delete(id)
+        this.metrics.tooLargeDropped++
+        continue
+      }
+      client.send(buf)
     }
     this.drainQueue(client)
   }
 
-  // ---- routing ----
-
-  /** Routes one application message to every matching subscription. Synchronous. */
-  publish(message: Message, from: Client | null): void {
-    if (message.retain) void this.retained.set(message)
+  /**
+   * Routes one application message to every matching subscription (each shared group:
+   * one member). Synchronous. Returns how many subscriptions matched.
+   */
+  publish(message: Message, from: Client | null): number {
+    if (message.retain && this.limits.retainAvailable) void this.retained.set(message)
     const targets = this.fanDepth++ === 0 ? this.scratch : []
-    const fan = new FanOut(message, from, ++this.epoch, targets)
+    const fan = new FanOut(this, message, from, ++this.epoch, targets)
     try {
       this.router.match(message.topic, collect, fan)
       for (let i = 0; i < targets.length; i++) {
@@ -265,30 +430,69 @@ export class Broker extends EventEmitter<BrokerEvents> {
       targets.length = 0
       this.fanDepth--
     }
+    if (fan.matched === 0) this.metrics.noSubscribers++
+    return fan.matched
+  }
+
+  /** One message for a shared subscription group: to one member, under that member's options. */
+  deliverShared(group: SharedGroup, fan: FanOut): void {
+    const member = group.pick(this.config.sharedStrategy)
+    if (member === undefined) return
+    this.handOver(member, group, fan.message, fan)
+  }
+
+  private handOver(member: Session, group: SharedGroup, message: Message, fan?: FanOut): void {
+    const o = group.options.get(member)!
+    const qos = (message.qos < o.qos ? message.qos : o.qos) as QoS
+    const ids = o.subscriptionId === undefined ? undefined : [o.subscriptionId]
+    this.deliver(member, message, qos, o.retainAsPublished && message.retain, ids, fan, group)
   }
 
   /** Sends (or queues) one message to one session at the given QoS. */
-  deliver(session: Session, message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined, fan?: FanOut): void {
+  deliver(session: Session, message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined, fan?: FanOut, group?: SharedGroup): void {
     const client = session.client
-    const online = client !== undefined && client.state === ClientState.Connected
+    const isOnline = client !== undefined && client.state === ClientState.Connected
     if (qos === 0) {
-      if (!online) return // QoS 0 is not queued for offline sessions
-      client.send(this.encodeQos0(client, message, retain, subscriptionIds, fan))
+      if (!isOnline) return // QoS 0 is not queued for offline sessions
+      if (client.congested) {
+        this.metrics.slowConsumerDropped++
+        return
+      }
+      const buf = this.encodeQos0(client, message, retain, subscriptionIds, fan)
+      if (buf.length > client.maxOutgoingPacketSize) {
+        this.metrics.tooLargeDropped++
+        return
+      }
+      client.send(buf)
       return
     }
-    if (online && session.inflight.size < client.inflightMax && session.queue.length === 0) {
-      this.sendOutgoing(client, {message, qos, retain, subscriptionIds, packetId: 0, state: 'publish'}, fan)
+    if (isOnline && !client.congested && session.queue.length === 0 && session.inflight.size < client.inflightMax) {
+      this.sendOutgoing(client, {message, qos, retain, subscriptionIds, group, packetId: 0, state: 'publish'}, fan)
     } else {
-      session.enqueue({message, qos, retain, subscriptionIds}, this.limits.maxQueuedMessages)
+      this.enqueue(session, {message, qos, retain, subscriptionIds, group})
     }
   }
 
-  /** Moves queued messages into the inflight window while there is room. */
+  private enqueue(session: Session, item: Queued): void {
+    const dropped = session.queue.push(item, this.limits)
+    if (dropped > 0) {
+      session.dropped += dropped
+      this.metrics.queueDropped += dropped
+    }
+  }
+
+  /** Moves queued messages into the inflight window while there is room and the socket keeps up. */
   drainQueue(client: Client): void {
     const session = client.session!
-    while (session.queue.length > 0 && session.inflight.size < client.inflightMax && client.state === ClientState.Connected) {
+    if (session.queue.length === 0) return
+    const now = Date.now()
+    while (session.queue.length > 0 && session.inflight.size < client.inflightMax && client.state === ClientState.Connected && !client.congested) {
       const q = session.queue.shift()!
-      this.sendOutgoing(client, {message: q.message, qos: q.qos, retain: q.retain, subscriptionIds: q.subscriptionIds, packetId: 0, state: 'publish'})
+      if (isExpired(q.message, now)) {
+        this.metrics.expired++
+        continue
+      }
+      this.sendOutgoing(client, {message: q.message, qos: q.qos, retain: q.retain, subscriptionIds: q.subscriptionIds, group: q.group, packetId: 0, state: 'publish'})
     }
   }
 
@@ -296,21 +500,26 @@ export class Broker extends EventEmitter<BrokerEvents> {
     const session = client.session!
     const id = session.nextPacketId()
     entry.packetId = id
-    session.inflight.set(id, entry)
+    let buf: Buffer
     if (fan !== undefined && entry.subscriptionIds === undefined) {
-      const v5 = client.version === 5
-      const idx = (v5 ? 4 : 0) + (entry.qos - 1) * 2 + (entry.retain ? 1 : 0)
-      let template = fan.qosN[idx]
+      const idx = (client.version === 5 ? 4 : 0) + (entry.qos - 1) * 2 + (entry.retain ? 1 : 0)
+      const template = fan.qosN[idx]
       if (template === undefined) {
-        template = this.encodeOutgoing(client, entry, false)
-        fan.qosN[idx] = template
-        client.send(template)
-        return
+        buf = this.encodeOutgoing(client, entry, false)
+        fan.qosN[idx] = buf
+      } else {
+        buf = template.length > client.maxOutgoingPacketSize ? template : withPacketId(template, id)
       }
-      client.send(withPacketId(template, id))
+    } else {
+      buf = this.encodeOutgoing(client, entry, false)
+    }
+    if (buf.length > client.maxOutgoingPacketSize) {
+      // MQTT-3.1.2-25: never more than the client's Maximum Packet Size; handled as if delivered.
+      this.metrics.tooLargeDropped++
       return
     }
-    client.send(this.encodeOutgoing(client, entry, false))
+    session.inflight.set(id, entry)
+    client.send(buf)
   }
 
   private encodeOutgoing(client: Client, entry: Outgoing, dup: boolean): Buffer {
@@ -331,6 +540,33 @@ export class Broker extends EventEmitter<BrokerEvents> {
     return buf
   }
 
+  /**
+   * A member of a shared subscription is leaving: its messages from shared subscriptions
+   * that were not acknowledged (or not yet sent) go to another member (MQTT 5 §4.8.2) — to an
+   * online one; when the session ends, to any other member. Without one they stay.
+   */
+  private releaseShared(session: Session, ending: boolean): void {
+    if (session.inflight.size === 0 && session.queue.length === 0) return
+    for (const [id, e] of session.inflight) {
+      if (e.group === undefined || e.state !== 'publish') continue
+      const other = this.otherMember(e.group, session, ending)
+      if (other === undefined) continue
+      session.inflight.delete(id)
+      this.handOver(other, e.group, e.message)
+    }
+    if (session.queue.length === 0) return
+    for (const q of session.queue.extract(hasGroup)) {
+      const other = this.otherMember(q.group!, session, ending)
+      if (other !== undefined) this.handOver(other, q.group!, q.message)
+      else if (!ending) this.enqueue(session, q)
+    }
+  }
+
+  private otherMember(group: SharedGroup, leaving: Session, ending: boolean): Session | undefined {
+    const other = group.pick(this.config.sharedStrategy, leaving)
+    return other !== undefined && (ending || online(other)) ? other : undefined
+  }
+
   // ---- closing ----
 
   onClientClosed(client: Client, wasConnected: boolean): void {
@@ -338,12 +574,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
     if (client.conn.stats) client.conn.stats.connections--
     if (wasConnected && client.session) {
       if (this.clients.get(client.clientId) === client) this.clients.delete(client.clientId)
+      this.releaseWill(client)
       this.detachSession(client)
-    }
-    if (client.will && !client.graceful && wasConnected) {
-      const will = client.will
-      client.will = undefined
-      this.publish(will, null)
     }
     if (this.log.debugEnabled) this.log.debug('closed', {clientId: client.clientId, remote: client.remote, reason: client.closeReason})
     this.emit('clientDisconnect', client)
@@ -367,12 +599,25 @@ export class Broker extends EventEmitter<BrokerEvents> {
   }
 }
 
+function ignore(): void {}
+
+function hasGroup(q: Queued): boolean {
+  return q.group !== undefined
+}
+
 type Props = NonNullable<Message['properties']>
 
-/** PUBLISH properties for one receiver: MQTT 5 only, with its subscription ids. */
+/**
+ * PUBLISH properties for one receiver: MQTT 5 only, with its subscription ids, and the
+ * Message Expiry Interval lowered to the time left (MQTT-3.3.2-6).
+ */
 function outProperties(client: Client, message: Message, subscriptionIds: number[] | undefined): Props | undefined {
   if (client.version !== 5) return undefined
-  const p = message.properties
+  let p = message.properties
+  if (message.expiresAt !== undefined && p?.messageExpiryInterval !== undefined) {
+    const left = Math.max(0, Math.ceil((message.expiresAt - Date.now()) / 1000))
+    if (left < p.messageExpiryInterval) p = {...p, messageExpiryInterval: left}
+  }
   if (subscriptionIds === undefined) return p
   return {...p, subscriptionIdentifier: subscriptionIds.length === 1 ? subscriptionIds[0] : (subscriptionIds as unknown as number)}
 }

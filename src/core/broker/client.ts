@@ -6,7 +6,7 @@
 import type {Duplex} from 'node:stream'
 import type {Connection} from '../transport/types.js'
 import {Decoder, encode} from '../protocol/codec.js'
-import type {DecoderSink, Packet, ProtocolVersion} from '../protocol/codec.js'
+import type {DecoderSink, IConnackPacket, IDisconnectPacket, Packet, ProtocolVersion} from '../protocol/codec.js'
 import {ReasonCode, describeReasonCode} from '../protocol/reason-codes.js'
 import type {Broker} from './broker.js'
 import type {Message} from './message.js'
@@ -40,6 +40,29 @@ function onStreamError(this: TaggedStream, error: Error): void {
 
 function onStreamClose(this: TaggedStream): void {
   this[kClient].finalize()
+}
+
+/** The output buffer emptied: a congested client takes messages again (its queue first). */
+function onStreamDrain(this: TaggedStream): void {
+  const client = this[kClient]
+  if (!client.congested) return
+  client.congested = false
+  if (client.drainTimer !== undefined) clearTimeout(client.drainTimer)
+  client.drainTimer = undefined
+  if (client.state === ClientState.Connected && client.session !== undefined) client.broker.drainQueue(client)
+}
+
+function onDrainTimeout(client: Client): void {
+  client.drainTimer = undefined
+  if (!client.congested || client.state >= ClientState.Closing) return
+  const limits = client.broker.limits
+  client.broker.metrics.slowConsumerDisconnects++
+  client.close(
+    undefined,
+    `slow consumer: more than ${limits.maxOutputBytes} bytes waited to be sent for ${limits.drainTimeoutMs} ms (${client.stream.writableLength} bytes buffered)`,
+  )
+  // What is buffered will not be read: do not wait for it to flush.
+  client.stream.destroy()
 }
 
 function onConnectTimeout(client: Client): void {
@@ -77,8 +100,6 @@ export class Client implements DecoderSink {
   timer: NodeJS.Timeout | undefined
   /** Outgoing QoS 1/2 messages allowed in flight (the smaller of ours and the client's Receive Maximum). */
   inflightMax = 65535
-  /** Packets that arrived while CONNECT was being processed. */
-  backlog: Packet[] | undefined
   /** Set when the client sent DISCONNECT (no Will, unless MQTT 5 asked for it). */
   graceful = false
   /** Why the connection closed, for events and logs. */
@@ -87,18 +108,34 @@ export class Client implements DecoderSink {
   corked = false
   /** MQTT 5 Request Problem Information: whether reason strings may be sent. */
   requestProblemInformation = true
+  /** MQTT 5 Maximum Packet Size of the client: nothing larger is sent to it (MQTT-3.1.2-24). */
+  maxOutgoingPacketSize = Number.POSITIVE_INFINITY
+  /** MQTT 5 Will Delay Interval in seconds (0: publish the Will at once). */
+  willDelay = 0
+  /** MQTT 5 topic aliases the client set, by alias (index 0 unused); created on first use. */
+  topicAliases: Array<string | undefined> | undefined
+  /**
+   * More than maxOutputBytes wait in the output buffer: QoS 0 to this client is dropped and
+   * QoS 1/2 queued in its session until 'drain'; after drainTimeoutMs it is disconnected.
+   */
+  congested = false
+  drainTimer: NodeJS.Timeout | undefined
+  /** Output bytes that make this client congested: maxOutputBytes, but at least the stream's high-water mark (so that 'drain' follows). */
+  readonly outputLimit: number
   readonly connectedAt = Date.now()
 
   constructor(broker: Broker, conn: Connection) {
     this.broker = broker
     this.conn = conn
     this.stream = conn.stream
-    this.decoder = new Decoder(this, broker.limits.maxPacketSize)
+    this.decoder = new Decoder(this, broker.limits.maxPacketSize, undefined, {checkClientPackets: true})
+    this.outputLimit = Math.max(broker.limits.maxOutputBytes, this.stream.writableHighWaterMark ?? 0)
     const stream = this.stream as TaggedStream
     stream[kClient] = this
     stream.on('data', onStreamData)
     stream.on('error', onStreamError)
     stream.on('close', onStreamClose)
+    stream.on('drain', onStreamDrain)
     this.timer = setTimeout(onConnectTimeout, broker.limits.connectTimeoutMs, this)
   }
 
@@ -115,10 +152,6 @@ export class Client implements DecoderSink {
 
   onPacket(packet: Packet): void {
     if (this.state >= ClientState.Closing) return
-    if (this.backlog) {
-      this.backlog.push(packet)
-      return
-    }
     this.dispatch(packet)
   }
 
@@ -135,14 +168,23 @@ export class Client implements DecoderSink {
     }
   }
 
-  onDecodeError(message: string): void {
-    if (this.state === ClientState.New && /protocol version/i.test(message)) {
-      // MQTT-3.1.2-2: answer an unsupported protocol level with CONNACK 0x01, then close.
-      this.sendNow(Buffer.from([0x20, 0x02, 0x00, 0x01]))
-      this.close(undefined, `unsupported protocol version in CONNECT (${message})`)
+  onDecodeError(message: string, reasonCode: number, connectVersion?: ProtocolVersion): void {
+    if (this.state !== ClientState.New) {
+      this.protocolViolation(reasonCode, `${reasonCode === ReasonCode.MalformedPacket ? 'malformed packet' : 'protocol error'}: ${message}`)
       return
     }
-    this.protocolViolation(ReasonCode.MalformedPacket, `malformed packet: ${message}`)
+    // Before CONNACK: MQTT 5 clients get a CONNACK with the reason code, 3.1.1 clients at most a return code.
+    if (reasonCode === ReasonCode.UnsupportedProtocolVersion) {
+      // MQTT-3.1.2-2: answer an unsupported protocol level with CONNACK 0x01 (the 3.1.1 form, which every level can read).
+      this.sendNow(Buffer.from([0x20, 0x02, 0x00, 0x01]))
+    } else if (connectVersion === 5) {
+      this.sendNow(encode({cmd: 'connack', sessionPresent: false, reasonCode}, 5))
+    } else if (connectVersion !== undefined && reasonCode === ReasonCode.ClientIdentifierNotValid) {
+      this.sendNow(Buffer.from([0x20, 0x02, 0x00, 0x02]))
+    }
+    const what = connectVersion === undefined && reasonCode !== ReasonCode.UnsupportedProtocolVersion ? 'before CONNECT' : 'in CONNECT'
+    this.broker.emit('clientError', this, new Error(`${message} (${describeReasonCode(reasonCode)}) ${what}`))
+    this.close(undefined, `refused ${what}: ${message}`)
   }
 
   onPacketTooLarge(declared: number): void {
@@ -161,11 +203,40 @@ export class Client implements DecoderSink {
   send(buf: Buffer): void {
     if (this.state >= ClientState.Closing) return
     if (!this.corked) {
+      // First write of this turn: what earlier turns left unsent tells a slow consumer
+      // (what this turn writes has not had its chance to drain yet).
+      if (!this.congested && this.stream.writableLength >= this.outputLimit) this.becomeCongested()
       this.corked = true
       this.stream.cork()
       this.broker.scheduleFlush(this)
     }
     this.stream.write(buf)
+  }
+
+  private becomeCongested(): void {
+    this.congested = true
+    const ms = this.broker.limits.drainTimeoutMs
+    if (ms > 0) this.drainTimer = setTimeout(onDrainTimeout, ms, this)
+  }
+
+  /**
+   * Encodes a packet that may carry a Reason String or User Properties (CONNACK,
+   * DISCONNECT): without them when the client did not want them or they would make the
+   * packet exceed its Maximum Packet Size (MQTT 5 §3.1.2.11.4 allows dropping them).
+   */
+  encodeWithReason(packet: IConnackPacket | IDisconnectPacket): Buffer {
+    const props = packet.properties as {reasonString?: string; userProperties?: unknown} | undefined
+    if (props !== undefined && !this.requestProblemInformation) {
+      props.reasonString = undefined
+      props.userProperties = undefined
+    }
+    let buf = encode(packet, this.version)
+    if (buf.length > this.maxOutgoingPacketSize && props !== undefined) {
+      props.reasonString = undefined
+      props.userProperties = undefined
+      buf = encode(packet, this.version)
+    }
+    return buf
   }
 
   /** Writes at once, also while closing (CONNACK refusals, DISCONNECT). */
@@ -194,9 +265,12 @@ export class Client implements DecoderSink {
     this.closeReason ||= reason
     if (this.timer) clearTimeout(this.timer)
     this.timer = undefined
+    if (this.drainTimer !== undefined) clearTimeout(this.drainTimer)
+    this.drainTimer = undefined
     if (reasonCode !== undefined && this.version === 5 && wasConnected) {
       const properties = this.requestProblemInformation ? {reasonString: reason.slice(0, 200)} : undefined
-      this.sendNow(encode({cmd: 'disconnect', reasonCode, properties}, 5))
+      const buf = this.encodeWithReason({cmd: 'disconnect', reasonCode, properties})
+      if (buf.length <= this.maxOutgoingPacketSize) this.sendNow(buf)
     }
     this.stream.end()
     // Keep reading (and ignoring) so that the peer's close is noticed.
@@ -211,6 +285,8 @@ export class Client implements DecoderSink {
     this.state = ClientState.Closed
     if (this.timer) clearTimeout(this.timer)
     this.timer = undefined
+    if (this.drainTimer !== undefined) clearTimeout(this.drainTimer)
+    this.drainTimer = undefined
     this.closeReason ||= this.streamError ? `socket error: ${this.streamError.message}` : 'connection closed by the client'
     this.broker.onClientClosed(this, wasConnected)
   }

@@ -1,10 +1,14 @@
 import type {IPublishPacket, QoS} from '../protocol/codec.js'
+import type {SharedGroup} from './shared.js'
 
 /**
  * An application message as the broker keeps it: the inbound PUBLISH, shared by every
  * subscriber, queue and store that holds it (never copied per subscriber).
  */
-export type Message = IPublishPacket
+export type Message = IPublishPacket & {
+  /** MQTT 5 Message Expiry: when the message expires (ms since the epoch); absent when it never does. */
+  expiresAt?: number
+}
 
 /** A message on its way to one client: QoS and retain as that client gets them. */
 export interface Outgoing {
@@ -13,7 +17,34 @@ export interface Outgoing {
   retain: boolean
   /** Subscription identifiers of the matching subscriptions (MQTT 5). */
   subscriptionIds?: number[]
+  /** Set when the message came through a shared subscription: another member may take it over. */
+  group?: SharedGroup
   packetId: number
   /** 'publish': waiting for PUBACK/PUBREC; 'pubrel': PUBREL sent, waiting for PUBCOMP. */
   state: 'publish' | 'pubrel'
+}
+
+/** A queued message for an offline or congested client. */
+export interface Queued {
+  message: Message
+  qos: QoS
+  retain: boolean
+  subscriptionIds?: number[]
+  group?: SharedGroup
+}
+
+/** Starts the Message Expiry clock of a message that carries a Message Expiry Interval. */
+export function stampExpiry(message: Message, now: number): void {
+  const interval = message.properties?.messageExpiryInterval
+  if (interval !== undefined) message.expiresAt = now + interval * 1000
+}
+
+/** Whether the message has expired (MQTT-3.3.2-5: it is then not delivered). */
+export function isExpired(message: Message, now: number): boolean {
+  return message.expiresAt !== undefined && message.expiresAt <= now
+}
+
+/** Bytes a queued message accounts for against maxQueuedBytes: topic and payload. */
+export function queuedSize(message: Message): number {
+  return message.topic.length + message.payload.length
 }

@@ -1,6 +1,11 @@
 import type {QoS} from '../protocol/codec.js'
 import type {Client} from './client.js'
 import type {Message, Outgoing} from './message.js'
+import {MessageQueue} from './queue.js'
+import type {SharedGroup} from './shared.js'
+import type {Deadline} from './timers.js'
+
+export type {Queued} from './message.js'
 
 /** Options of one subscription, as the router stores them. */
 export interface SubOpts {
@@ -9,14 +14,8 @@ export interface SubOpts {
   retainAsPublished: boolean
   retainHandling: 0 | 1 | 2
   subscriptionId?: number
-}
-
-/** A queued message for an offline or congested client. */
-export interface Queued {
-  message: Message
-  qos: QoS
-  retain: boolean
-  subscriptionIds?: number[]
+  /** For a shared subscription ($share/GROUP/FILTER): its group. */
+  group?: SharedGroup
 }
 
 /**
@@ -24,19 +23,25 @@ export interface Queued {
  * (clean session 0 in 3.1.1, session expiry > 0 in 5.0).
  */
 export class Session {
+  /** Tells a Session from a SharedGroup in the router's visitor. */
+  readonly isGroup = false
   readonly clientId: string
+  /** Subscriptions by filter as the client wrote it ($share/… included). */
   readonly subscriptions = new Map<string, SubOpts>()
   /** Outgoing QoS 1/2 messages sent and not yet fully acknowledged, by packet id. */
   readonly inflight = new Map<number, Outgoing>()
-  /** Messages waiting for the client to come back or for room in the inflight window. */
-  queue: Queued[] = []
+  /** Messages waiting for the client to come back, for room in the inflight window, or for a congested socket to drain. */
+  readonly queue = new MessageQueue()
   /** Inbound QoS 2 packet ids received (PUBREC sent) and not yet released. */
   readonly awaitingRel = new Set<number>()
   /** Seconds; 0 ends the session with the connection; 0xFFFFFFFF never expires. */
   expiryInterval = 0
   /** Messages dropped because the queue was full. */
   dropped = 0
-  expiryTimer: NodeJS.Timeout | undefined
+  expiryTimer: Deadline<Session> | undefined
+  /** MQTT 5 Will Delay: the Will of the last connection, waiting to be published. */
+  pendingWill: Message | undefined
+  willTimer: Deadline<Session> | undefined
   /** The connected client using this session, if any. */
   client: Client | undefined
   // Scratch fields for one fan-out (see Broker.publish): merge overlapping subscriptions without allocating.
@@ -57,18 +62,5 @@ export class Session {
       if (!this.inflight.has(this.lastPacketId)) return this.lastPacketId
     }
     return 0
-  }
-
-  /** Queues a message; past `max` the oldest is dropped (and counted). */
-  enqueue(item: Queued, max: number): void {
-    if (max === 0) {
-      this.dropped++
-      return
-    }
-    if (this.queue.length >= max) {
-      this.queue.shift()
-      this.dropped++
-    }
-    this.queue.push(item)
   }
 }

@@ -1,12 +1,16 @@
 /**
  * Thin wrapper over mqtt-packet: one decoder per connection that enforces the maximum
- * packet size from the declared Remaining Length (before the payload is buffered), and
+ * packet size from the declared Remaining Length (before the payload is buffered),
+ * checks each whole packet strictly (validate.ts) before mqtt-packet parses it, and
  * generate() producing exactly one Buffer per packet, so a WebSocket sends one frame.
  */
 import mqttPacket from 'mqtt-packet'
 import type {Packet} from 'mqtt-packet'
+import {ReasonCode} from './reason-codes.js'
+import {checkPacket} from './validate.js'
 
 export type {
+  IAuthPacket,
   IConnackPacket,
   IConnectPacket,
   IDisconnectPacket,
@@ -26,8 +30,13 @@ export type ProtocolVersion = 3 | 4 | 5
 
 export interface DecoderSink {
   onPacket(packet: Packet): void
-  /** A malformed packet; the decoder is unusable afterwards. */
-  onDecodeError(message: string): void
+  /**
+   * A malformed or forbidden packet; the decoder is unusable afterwards. `reasonCode` is
+   * the MQTT 5 code for it (0x81 malformed, 0x82 protocol error, 0x84 unsupported
+   * protocol version, 0x85 client id not valid). `connectVersion` is set when the packet
+   * was a CONNECT whose protocol level (3, 4 or 5) could be read.
+   */
+  onDecodeError(message: string, reasonCode: number, connectVersion?: ProtocolVersion): void
   /** The declared length exceeds the maximum; nothing of the payload was kept. */
   onPacketTooLarge(declared: number): void
 }
@@ -40,14 +49,15 @@ interface MqttParser {
 }
 
 const kSink = Symbol('sink')
+const AUTH_SUCCESS_LONG = Buffer.from([0xf0, 0x02, 0x00, 0x00])
 
 function onParserPacket(this: MqttParser & {[kSink]: Decoder}, packet: Packet): void {
   const dec = this[kSink]
   if (dec.failed) return
-  // mqtt-packet reports a packet id missing from a too-short packet as -1.
+  // mqtt-packet reports a packet id missing from a too-short packet as -1 (validate.ts refuses those first).
   if ((packet as {messageId?: number}).messageId === -1) {
     dec.failed = true
-    dec.sink.onDecodeError(`${packet.cmd}: the packet is shorter than its fields`)
+    dec.sink.onDecodeError(`${packet.cmd}: the packet is shorter than its fields`, ReasonCode.MalformedPacket)
     return
   }
   dec.sink.onPacket(packet)
@@ -57,16 +67,18 @@ function onParserError(this: MqttParser & {[kSink]: Decoder}, error: Error): voi
   const dec = this[kSink]
   if (dec.failed) return
   dec.failed = true
-  dec.sink.onDecodeError(error.message)
+  dec.sink.onDecodeError(error.message, ReasonCode.MalformedPacket)
 }
 
 /**
  * Incremental MQTT decoder. Feed it chunks in any split; it emits whole packets synchronously.
  *
- * It reads each fixed header itself and hands mqtt-packet's parser no byte past the end of
- * the current packet: that parser checks many field bounds against its whole buffer, so a
- * short packet would otherwise read its fields from the next packet, and the result would
- * depend on how the bytes were split.
+ * It reads each fixed header itself, refuses an oversized packet from its header alone,
+ * and gathers the bytes of one packet (a view into the chunk when the packet lies in
+ * one; otherwise the pieces, joined once complete). The whole packet is checked by
+ * validate.ts and only then given to mqtt-packet, alone: that parser checks many field
+ * bounds against its whole buffer, so a short packet would otherwise read its fields
+ * from the next packet, and the result would depend on how the bytes were split.
  */
 export class Decoder {
   readonly sink: DecoderSink
@@ -75,13 +87,32 @@ export class Decoder {
   private readonly parser: MqttParser
   /** Fixed-header bytes of the current packet read so far; 0 between packets. */
   private headerBytes = 0
+  private readonly header = Buffer.alloc(5)
   private declared = 0
   /** Body bytes of the current packet not yet seen; valid once the header is complete. */
   private bodyLeft = 0
+  /** Pieces of a packet that spans chunks (the header first), and their total length. */
+  private pieces: Buffer[] = []
+  private piecesLength = 0
+  /**
+   * Check every packet with validate.ts (the rules for what a client may send to a server).
+   * On for the broker; off for a client engine decoding what a server sends.
+   */
+  checkClientPackets: boolean
+  /**
+   * The first packet must be CONNECT (MQTT-3.1.0-1): anything else is refused from its
+   * first byte, before its length is even read (so a huge declared length costs nothing).
+   */
+  private connectFirst: boolean
+  /** Set by pause(): the rest of the input waits here until resume(). */
+  private paused = false
+  private held: Buffer | undefined
 
-  constructor(sink: DecoderSink, maxPacketSize: number, protocolVersion?: ProtocolVersion) {
+  constructor(sink: DecoderSink, maxPacketSize: number, protocolVersion?: ProtocolVersion, options: {checkClientPackets?: boolean} = {}) {
     this.sink = sink
     this.maxPacketSize = maxPacketSize
+    this.checkClientPackets = options.checkClientPackets === true
+    this.connectFirst = this.checkClientPackets
     const parser = mqttPacket.parser(protocolVersion ? {protocolVersion} : undefined) as unknown as MqttParser & {[kSink]: Decoder}
     parser[kSink] = this
     parser.on('packet', onParserPacket)
@@ -98,20 +129,67 @@ export class Decoder {
     this.parser.settings.protocolVersion = v
   }
 
+  /**
+   * Stops emitting packets after the current one (call it from onPacket); the rest of the
+   * input is held, not decoded, until resume(). The broker pauses while a CONNECT is
+   * processed, so that what follows waits as bytes rather than as parsed packets.
+   */
+  pause(): void {
+    this.paused = true
+  }
+
+  /** Decodes what was held since pause(), synchronously. */
+  resume(): void {
+    if (!this.paused) return
+    this.paused = false
+    const held = this.held
+    this.held = undefined
+    if (held !== undefined) this.write(held)
+  }
+
   write(chunk: Buffer): void {
-    let start = 0 // first byte not yet given to the parser
+    if (this.paused) {
+      this.held = this.held === undefined ? chunk : Buffer.concat([this.held, chunk])
+      return
+    }
+    const n = chunk.length
     let i = 0
-    while (i < chunk.length && !this.failed) {
+    /** Where the current packet starts in this chunk, or -1 when it started in an earlier one. */
+    let start = this.headerBytes === 0 && this.bodyLeft === 0 ? 0 : -1
+    while (i < n && !this.failed) {
+      if (this.paused) {
+        // Paused at a packet boundary (from onPacket): hold the rest.
+        this.held = chunk.subarray(i)
+        return
+      }
       if (this.bodyLeft > 0) {
-        const n = Math.min(this.bodyLeft, chunk.length - i)
-        i += n
-        this.bodyLeft -= n
-        if (this.bodyLeft === 0) start = this.feed(chunk, start, i)
+        const take = Math.min(this.bodyLeft, n - i)
+        this.bodyLeft -= take
+        const from = start >= 0 ? start : i
+        i += take
+        if (start >= 0 && this.bodyLeft === 0) {
+          this.emit(chunk.subarray(start, i)) // the whole packet is in this chunk: no copy
+        } else {
+          this.pieces.push(chunk.subarray(from, i))
+          this.piecesLength += i - from
+          if (this.bodyLeft === 0) this.emitPieces()
+        }
+        start = this.bodyLeft === 0 ? i : -1
         continue
       }
       const byte = chunk[i++]
+      // A header that started in an earlier chunk is collected byte by byte.
+      if (start < 0) this.header[this.headerBytes] = byte
       if (this.headerBytes++ === 0) {
         this.declared = 0
+        if (this.connectFirst) {
+          this.connectFirst = false
+          if (byte >> 4 !== 1) {
+            this.failed = true
+            this.sink.onDecodeError(`the first packet must be CONNECT, not packet type ${byte >> 4}`, ReasonCode.ProtocolError)
+            return
+          }
+        }
         continue
       }
       this.declared += (byte & 0x7f) * 128 ** (this.headerBytes - 2)
@@ -126,29 +204,60 @@ export class Decoder {
         this.sink.onPacketTooLarge(total)
         return
       }
+      const headerLength = this.headerBytes
       this.headerBytes = 0
       this.bodyLeft = this.declared
-      if (this.bodyLeft === 0) start = this.feed(chunk, start, i)
+      if (start < 0) {
+        this.pieces.push(Buffer.from(this.header.subarray(0, headerLength)))
+        this.piecesLength += headerLength
+        if (this.bodyLeft === 0) {
+          this.emitPieces()
+          start = i
+        }
+      } else if (this.bodyLeft === 0) {
+        this.emit(chunk.subarray(start, i))
+        start = i
+      }
     }
-    if (start < i && !this.failed) this.feed(chunk, start, i)
+    if (this.failed || start < 0) return
+    // A header cut by the end of the chunk: keep its bytes for the next one.
+    if (this.headerBytes > 0) chunk.copy(this.header, 0, start, start + this.headerBytes)
+    // A header that ended with the chunk, its body still to come.
+    else if (this.bodyLeft > 0) {
+      this.pieces.push(chunk.subarray(start, n))
+      this.piecesLength += n - start
+    }
   }
 
-  /** Gives chunk[start, end) to the parser; returns the new start. */
-  private feed(chunk: Buffer, start: number, end: number): number {
-    if (this.failed) return end
+  private emitPieces(): void {
+    const packet = this.pieces.length === 1 ? this.pieces[0] : Buffer.concat(this.pieces, this.piecesLength)
+    this.pieces = []
+    this.piecesLength = 0
+    this.emit(packet)
+  }
+
+  /** Checks one whole packet, then has mqtt-packet parse it. */
+  private emit(packet: Buffer): void {
+    if (this.failed) return
+    const problem = this.checkClientPackets ? checkPacket(packet, this.parser.settings.protocolVersion ?? 4) : undefined
+    if (problem !== undefined) {
+      this.failed = true
+      this.sink.onDecodeError(problem.message, problem.reasonCode, problem.connectVersion)
+      return
+    }
     try {
-      this.parser.parse(chunk.subarray(start, end))
+      // MQTT 5 §3.15.2.1 lets AUTH with reason 0 and no properties be empty; mqtt-packet wants the long form.
+      this.parser.parse(packet.length === 2 && packet[0] === 0xf0 && packet[1] === 0 ? AUTH_SUCCESS_LONG : packet)
     } catch (error) {
       // mqtt-packet reports malformed input through 'error', but never let a parser bug escape.
       this.fail((error as Error).message)
     }
-    return end
   }
 
   private fail(message: string): void {
     if (this.failed) return
     this.failed = true
-    this.sink.onDecodeError(message)
+    this.sink.onDecodeError(message, ReasonCode.MalformedPacket)
   }
 }
 

@@ -6,6 +6,8 @@ export const ReasonCode = {
   DisconnectWithWill: 0x04,
   NoMatchingSubscribers: 0x10,
   NoSubscriptionExisted: 0x11,
+  ContinueAuthentication: 0x18,
+  ReAuthenticate: 0x19,
   UnspecifiedError: 0x80,
   MalformedPacket: 0x81,
   ProtocolError: 0x82,
@@ -28,12 +30,17 @@ export const ReasonCode = {
   ReceiveMaximumExceeded: 0x93,
   TopicAliasInvalid: 0x94,
   PacketTooLarge: 0x95,
+  MessageRateTooHigh: 0x96,
   QuotaExceeded: 0x97,
+  AdministrativeAction: 0x98,
   PayloadFormatInvalid: 0x99,
   RetainNotSupported: 0x9a,
   QoSNotSupported: 0x9b,
+  UseAnotherServer: 0x9c,
+  ServerMoved: 0x9d,
   SharedSubscriptionsNotSupported: 0x9e,
   ConnectionRateExceeded: 0x9f,
+  MaximumConnectTime: 0xa0,
   SubscriptionIdentifiersNotSupported: 0xa1,
   WildcardSubscriptionsNotSupported: 0xa2,
 } as const
@@ -49,9 +56,20 @@ export const ConnackReturnCode = {
   NotAuthorized: 5,
 } as const
 
-/** Maps an MQTT 5 CONNACK reason code to the closest 3.1.1 return code. */
-export function toV3ConnackCode(reason: number): number {
+/**
+ * Maps an MQTT 5 CONNACK reason code to the closest 3.1.1 return code, or undefined when
+ * 3.1.1 has none for it (a malformed or forbidden CONNECT, a Will the broker cannot take):
+ * then the connection is just closed, as MQTT 3.1.1 §3.2.2.3 has no code to send.
+ */
+export function toV3ConnackCode(reason: number): number | undefined {
   switch (reason) {
+    case ReasonCode.MalformedPacket:
+    case ReasonCode.ProtocolError:
+    case ReasonCode.TopicNameInvalid:
+    case ReasonCode.PacketTooLarge:
+    case ReasonCode.RetainNotSupported:
+    case ReasonCode.QoSNotSupported:
+      return undefined
     case ReasonCode.Success:
       return ConnackReturnCode.Accepted
     case ReasonCode.UnsupportedProtocolVersion:

@@ -11,6 +11,50 @@ export function topicNameProblem(topic: string): string | undefined {
   return undefined
 }
 
+/**
+ * Returns why a topic name or filter exceeds the broker's limits: more than `maxLength`
+ * UTF-8 bytes or more than `maxLevels` levels. Undefined when within them.
+ */
+export function topicLimitProblem(topic: string, maxLength: number, maxLevels: number): string | undefined {
+  // A UTF-16 unit is at most 3 UTF-8 bytes: only long topics need the exact count.
+  if (topic.length * 3 > maxLength) {
+    const bytes = Buffer.byteLength(topic)
+    if (bytes > maxLength) return `"${topic.slice(0, 40)}…" is ${bytes} bytes long; this broker allows at most ${maxLength}`
+  }
+  let levels = 1
+  for (let i = 0; i < topic.length; i++) if (topic.charCodeAt(i) === 0x2f) levels++
+  if (levels > maxLevels) return `"${topic.slice(0, 40)}${topic.length > 40 ? '…' : ''}" has ${levels} levels; this broker allows at most ${maxLevels}`
+  return undefined
+}
+
+/** A parsed shared subscription: `$share/GROUP/FILTER`, or EMQX's `$queue/FILTER` (group "$queue"). */
+export interface SharedFilter {
+  group: string
+  filter: string
+}
+
+/**
+ * Parses a shared subscription (MQTT 5 §4.8.2). Returns undefined for an ordinary
+ * filter, the parts for a valid shared one, or a string saying what is wrong.
+ */
+export function parseSharedFilter(filter: string): SharedFilter | string | undefined {
+  if (filter.startsWith('$queue/')) {
+    const rest = filter.slice(7)
+    if (rest.length === 0) return '"$queue/" must be followed by a topic filter'
+    return {group: '$queue', filter: rest}
+  }
+  if (!filter.startsWith('$share/')) return filter === '$share' ? 'a shared subscription is $share/GROUP/FILTER' : undefined
+  const slash = filter.indexOf('/', 7)
+  if (slash === -1) return `"${filter}": a shared subscription is $share/GROUP/FILTER`
+  const group = filter.slice(7, slash)
+  // MQTT-4.8.2-1/2: a ShareName of at least one character, without "/", "+" or "#".
+  if (group.length === 0) return `"${filter}": the share name (GROUP in $share/GROUP/FILTER) is empty`
+  if (group.includes('+') || group.includes('#')) return `"${filter}": the share name "${group}" must not contain + or #`
+  const rest = filter.slice(slash + 1)
+  if (rest.length === 0) return `"${filter}": $share/${group}/ must be followed by a topic filter`
+  return {group, filter: rest}
+}
+
 /** Returns why a subscription filter is invalid, or undefined when it is valid. */
 export function topicFilterProblem(filter: string): string | undefined {
   if (filter.length === 0) return 'the topic filter is empty'

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {Router} from '../../../src/core/broker/router.js'
-import {topicFilterProblem, topicMatches, topicNameProblem} from '../../../src/core/protocol/topic.js'
+import {parseSharedFilter, topicFilterProblem, topicLimitProblem, topicMatches, topicNameProblem} from '../../../src/core/protocol/topic.js'
 
 /** mulberry32: a small seeded PRNG, so that a failing run can be repeated with FUZZ_SEED. */
 function prng(seed: number): () => number {
@@ -180,6 +180,53 @@ describe('topic', () => {
       }
       // Both directions are exercised: plenty of matches, and far fewer than all pairs.
       assert.ok(matched > 1000 && matched < 50_000, `matched ${matched} of 60000 pairs (FUZZ_SEED=${SEED})`)
+    })
+  })
+
+  describe('parseSharedFilter', () => {
+    it('splits $share/GROUP/FILTER and maps $queue/FILTER to the group "$queue"', () => {
+      assert.deepEqual(parseSharedFilter('$share/g/a/+/c'), {group: 'g', filter: 'a/+/c'})
+      assert.deepEqual(parseSharedFilter('$share/g/#'), {group: 'g', filter: '#'})
+      assert.deepEqual(parseSharedFilter('$share/$queue/x'), {group: '$queue', filter: 'x'})
+      assert.deepEqual(parseSharedFilter('$queue/a/b'), {group: '$queue', filter: 'a/b'})
+    })
+
+    it('leaves ordinary filters alone, $-topics and "$sharex" included', () => {
+      for (const f of ['a/b', '#', '$SYS/#', '$sharex/g/a', 'share/g/a', '$queuex']) assert.equal(parseSharedFilter(f), undefined, f)
+    })
+
+    it('says what is wrong with a bad share name or a missing filter (MQTT-4.8.2-1/2)', () => {
+      const BAD: Array<[string, RegExp]> = [
+        ['$share', /\$share\/GROUP\/FILTER/],
+        ['$share/g', /\$share\/GROUP\/FILTER/],
+        ['$share//a', /share name .* is empty/],
+        ['$share/g+/a', /must not contain \+ or #/],
+        ['$share/g#/a', /must not contain \+ or #/],
+        ['$share/g/', /followed by a topic filter/],
+        ['$queue/', /followed by a topic filter/],
+      ]
+      for (const [filter, why] of BAD) {
+        const r = parseSharedFilter(filter)
+        assert.equal(typeof r, 'string', filter)
+        assert.match(r as string, why, filter)
+      }
+    })
+  })
+
+  describe('topicLimitProblem', () => {
+    it('counts UTF-8 bytes, not characters', () => {
+      assert.equal(topicLimitProblem('a'.repeat(10), 10, 100), undefined)
+      assert.match(topicLimitProblem('a'.repeat(11), 10, 100) ?? '', /11 bytes long; this broker allows at most 10/)
+      assert.equal(topicLimitProblem('é'.repeat(5), 10, 100), undefined, '5 × 2 bytes')
+      assert.match(topicLimitProblem('é'.repeat(6), 10, 100) ?? '', /12 bytes/)
+      assert.match(topicLimitProblem('€'.repeat(4), 10, 100) ?? '', /12 bytes/)
+    })
+
+    it('counts levels: "/" separates them, empty levels count', () => {
+      assert.equal(topicLimitProblem('a/b/c', 100, 3), undefined)
+      assert.match(topicLimitProblem('a/b/c/d', 100, 3) ?? '', /4 levels; this broker allows at most 3/)
+      assert.match(topicLimitProblem('///', 100, 3) ?? '', /4 levels/)
+      assert.equal(topicLimitProblem('', 100, 1), undefined)
     })
   })
 })

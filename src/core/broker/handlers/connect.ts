@@ -1,16 +1,23 @@
 /**
  * CONNECT → CONNACK (MQTT 3.1 §3.1, 3.1.1 §3.1, 5.0 §3.1). Authentication and session
- * restore are asynchronous; packets that arrive meanwhile wait in the client's backlog.
+ * restore are asynchronous; meanwhile the decoder and the stream are paused, so that
+ * what the client sent behind its CONNECT waits as bytes, and is decoded after CONNACK.
  */
 import {randomBytes} from 'node:crypto'
 import {encode} from '../../protocol/codec.js'
 import type {IConnackPacket, IConnectPacket, ProtocolVersion} from '../../protocol/codec.js'
 import {ReasonCode, describeReasonCode, toV3ConnackCode} from '../../protocol/reason-codes.js'
-import {topicNameProblem} from '../../protocol/topic.js'
+import {topicLimitProblem, topicNameProblem} from '../../protocol/topic.js'
 import {type Client, ClientState} from '../client.js'
 
 /** Session Expiry Interval meaning "never expires" (MQTT 5 §3.1.2.11.2). */
 const NEVER = 0xffffffff
+
+/**
+ * Response Information sent to clients that ask for it (MQTT 5 §3.2.2.3.15): a topic
+ * prefix the client may build its response topics on.
+ */
+export const RESPONSE_PREFIX = 'mqttws/response/'
 
 export function handleConnect(client: Client, packet: IConnectPacket): void {
   if (client.state !== ClientState.New) {
@@ -22,7 +29,7 @@ export function handleConnect(client: Client, packet: IConnectPacket): void {
   client.timer = undefined
   client.state = ClientState.Connecting
   client.version = (packet.protocolVersion ?? 4) as ProtocolVersion
-  client.backlog = []
+  client.decoder.pause()
   client.stream.pause()
   connect(client, packet).catch((error: Error) => {
     refuse(client, ReasonCode.UnspecifiedError, `CONNECT failed: ${error.message}`)
@@ -31,11 +38,12 @@ export function handleConnect(client: Client, packet: IConnectPacket): void {
 
 function refuse(client: Client, reasonCode: number, reason: string): void {
   if (client.state >= ClientState.Closing) return
-  const v5 = client.version === 5
-  const connack: IConnackPacket = v5
-    ? {cmd: 'connack', sessionPresent: false, reasonCode, properties: client.requestProblemInformation ? {reasonString: reason.slice(0, 200)} : undefined}
-    : {cmd: 'connack', sessionPresent: false, returnCode: toV3ConnackCode(reasonCode)}
-  client.sendNow(encode(connack, client.version))
+  if (client.version === 5) {
+    client.sendNow(client.encodeWithReason({cmd: 'connack', sessionPresent: false, reasonCode, properties: {reasonString: reason.slice(0, 200)}}))
+  } else {
+    const returnCode = toV3ConnackCode(reasonCode)
+    if (returnCode !== undefined) client.sendNow(encode({cmd: 'connack', sessionPresent: false, returnCode}, client.version))
+  }
   client.broker.emit('clientError', client, new Error(`CONNECT refused with ${describeReasonCode(reasonCode)}: ${reason}`))
   client.close(undefined, `CONNECT refused: ${reason}`)
 }
@@ -45,6 +53,7 @@ async function connect(client: Client, packet: IConnectPacket): Promise<void> {
   const v5 = client.version === 5
   const props = packet.properties
   if (v5 && props?.requestProblemInformation === false) client.requestProblemInformation = false
+  if (v5 && props?.maximumPacketSize !== undefined) client.maxOutgoingPacketSize = props.maximumPacketSize
   if (v5 && props?.authenticationMethod) {
     return refuse(client, ReasonCode.BadAuthenticationMethod, `authentication method "${props.authenticationMethod}" is not supported`)
   }
@@ -66,9 +75,29 @@ async function connect(client: Client, packet: IConnectPacket): Promise<void> {
     assigned = true
   }
 
+  const limits = broker.limits
   if (packet.will) {
-    const problem = topicNameProblem(packet.will.topic)
+    const will = packet.will
+    const problem = topicNameProblem(will.topic) ?? topicLimitProblem(will.topic, limits.maxTopicLength, limits.maxTopicLevels)
     if (problem) return refuse(client, ReasonCode.TopicNameInvalid, `Will topic: ${problem}`)
+    // MQTT-3.2.2-12/13: a Will above Maximum QoS, or retained where retain is not available.
+    if ((will.qos ?? 0) > limits.maxQos) return refuse(client, ReasonCode.QoSNotSupported, `the Will has QoS ${will.qos}; this broker allows at most QoS ${limits.maxQos}`)
+    if (will.retain && !limits.retainAvailable) return refuse(client, ReasonCode.RetainNotSupported, 'the Will is retained, but this broker does not support retained messages')
+  }
+
+  let keepalive = packet.keepalive ?? 0
+  let serverKeepAlive: number | undefined
+  if (limits.maxKeepalive > 0 && (keepalive === 0 || keepalive > limits.maxKeepalive)) {
+    if (!v5) {
+      // MQTT 3.1.1 cannot tell the client another keepalive, so it is refused (as Mosquitto does).
+      return refuse(
+        client,
+        ReasonCode.ClientIdentifierNotValid,
+        `keepalive ${keepalive} s is ${keepalive === 0 ? 'off' : 'too long'}: this broker needs 1 to ${limits.maxKeepalive} s`,
+      )
+    }
+    keepalive = limits.maxKeepalive
+    serverKeepAlive = keepalive
   }
 
   const auth = await broker.auth.authenticate({
@@ -84,8 +113,9 @@ async function connect(client: Client, packet: IConnectPacket): Promise<void> {
 
   client.clientId = clientId
   client.username = packet.username
-  client.keepaliveMs = (packet.keepalive ?? 0) * 1000
+  client.keepaliveMs = keepalive * 1000
   if (packet.will) {
+    client.willDelay = v5 ? (packet.will.properties?.willDelayInterval ?? 0) : 0
     client.will = {
       cmd: 'publish',
       topic: packet.will.topic,
@@ -96,9 +126,10 @@ async function connect(client: Client, packet: IConnectPacket): Promise<void> {
       properties: v5 ? forwardableWillProperties(packet.will.properties) : undefined,
     }
   }
-  const expiry = v5 ? (props?.sessionExpiryInterval ?? 0) : packet.clean ? 0 : NEVER
+  const requested = v5 ? (props?.sessionExpiryInterval ?? 0) : packet.clean ? 0 : NEVER
+  const expiry = Math.min(requested, limits.maxSessionExpiry)
   const receiveMaximum = v5 ? (props?.receiveMaximum ?? 65535) : 65535
-  client.inflightMax = Math.min(receiveMaximum, broker.limits.maxInflight)
+  client.inflightMax = Math.min(receiveMaximum, limits.maxInflight)
 
   const sessionPresent = await broker.attachSession(client, packet.clean !== false, expiry)
   if (client.state !== ClientState.Connecting) return
@@ -107,15 +138,21 @@ async function connect(client: Client, packet: IConnectPacket): Promise<void> {
   if (v5) {
     connack.reasonCode = 0
     connack.properties = {
-      receiveMaximum: broker.limits.receiveMaximum,
-      maximumPacketSize: broker.limits.maxPacketSize,
-      retainAvailable: true,
+      receiveMaximum: limits.receiveMaximum,
+      maximumPacketSize: limits.maxPacketSize,
+      retainAvailable: limits.retainAvailable,
       wildcardSubscriptionAvailable: true,
       subscriptionIdentifiersAvailable: true,
-      sharedSubscriptionAvailable: false,
-      topicAliasMaximum: 0,
+      sharedSubscriptionAvailable: true,
+      topicAliasMaximum: limits.topicAliasMaximum,
     }
+    // Absent means QoS 2 (MQTT 5 §3.2.2.3.4).
+    if (limits.maxQos < 2) connack.properties.maximumQoS = limits.maxQos
     if (assigned) connack.properties.assignedClientIdentifier = clientId
+    if (serverKeepAlive !== undefined) connack.properties.serverKeepAlive = serverKeepAlive
+    // MQTT 5 §3.2.2.3.2: a session expiry other than the one asked for is announced.
+    if (expiry !== requested) connack.properties.sessionExpiryInterval = expiry
+    if (props?.requestResponseInformation === true) connack.properties.responseInformation = `${RESPONSE_PREFIX}${clientId}`
   } else {
     connack.returnCode = 0
   }
@@ -126,12 +163,7 @@ async function connect(client: Client, packet: IConnectPacket): Promise<void> {
   broker.emit('client', client)
   broker.resumeDelivery(client)
 
-  const backlog = client.backlog ?? []
-  client.backlog = undefined
-  for (const p of backlog) {
-    if (client.state !== ClientState.Connected) break
-    client.dispatch(p)
-  }
+  client.decoder.resume()
   if (client.state === ClientState.Connected) client.stream.resume()
 }
 

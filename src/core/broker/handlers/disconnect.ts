@@ -9,13 +9,14 @@ import type {Client} from '../client.js'
 export function handleDisconnect(client: Client, packet: IDisconnectPacket): void {
   const reason = packet.reasonCode ?? 0
   const expiry = packet.properties?.sessionExpiryInterval
-  if (expiry !== undefined && client.session) {
-    if (client.session.expiryInterval === 0 && expiry !== 0) {
+  const session = client.session
+  if (expiry !== undefined && session) {
+    if (session.expiryInterval === 0 && expiry !== 0) {
       // MQTT-3.14.2-2: a session that ends with the connection cannot be extended at DISCONNECT.
       client.protocolViolation(ReasonCode.ProtocolError, 'DISCONNECT set a session expiry, but CONNECT asked for none')
       return
     }
-    client.session.expiryInterval = expiry
+    session.expiryInterval = Math.min(expiry, client.broker.limits.maxSessionExpiry)
   }
   client.graceful = reason !== ReasonCode.DisconnectWithWill
   client.close(undefined, reason === 0 ? 'client disconnected' : `client disconnected with reason 0x${reason.toString(16)}`)

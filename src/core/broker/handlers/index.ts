@@ -3,6 +3,7 @@ import type {Packet} from '../../protocol/codec.js'
 import {ReasonCode} from '../../protocol/reason-codes.js'
 import {type Client, ClientState} from '../client.js'
 import {handlePuback, handlePubcomp, handlePubrec, handlePubrel} from './ack.js'
+import {handleAuth} from './auth.js'
 import {handleConnect} from './connect.js'
 import {handleDisconnect} from './disconnect.js'
 import {handlePingreq} from './ping.js'
@@ -40,8 +41,7 @@ export function dispatch(client: Client, packet: Packet): void {
     case 'disconnect':
       return handleDisconnect(client, packet)
     case 'auth':
-      // Enhanced authentication is not offered (no Authentication Method is accepted at CONNECT).
-      return client.protocolViolation(ReasonCode.ProtocolError, 'AUTH received, but no authentication method was negotiated')
+      return handleAuth(client, packet)
     default:
       // CONNACK, SUBACK, UNSUBACK, PINGRESP: only a server sends these (MQTT-4.8.0-1 protocol error).
       return client.protocolViolation(ReasonCode.ProtocolError, `a client must not send ${packet.cmd.toUpperCase()}`)

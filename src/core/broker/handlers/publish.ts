@@ -1,55 +1,91 @@
-/** Inbound PUBLISH (MQTT 3.1.1 §3.3, 5.0 §3.3): check, route, acknowledge. No promise, no closure. */
+/**
+ * Inbound PUBLISH (MQTT 3.1.1 §3.3, 5.0 §3.3): check, resolve a topic alias, route,
+ * acknowledge. No promise, no closure. Encoding rules (UTF-8, flags, packet id 0,
+ * properties) were checked by protocol/validate.ts before the packet got here.
+ */
 import type {IPublishPacket} from '../../protocol/codec.js'
 import {PacketType, encodeAck} from '../../protocol/encode.js'
 import {ReasonCode} from '../../protocol/reason-codes.js'
-import {topicNameProblem} from '../../protocol/topic.js'
+import {topicLimitProblem, topicNameProblem} from '../../protocol/topic.js'
 import type {Client} from '../client.js'
+import type {Message} from '../message.js'
+import {stampExpiry} from '../message.js'
 
 export function handlePublish(client: Client, packet: IPublishPacket): void {
-  const props = packet.properties
-  if (props !== undefined) {
-    if (props.topicAlias !== undefined) {
-      // We advertise Topic Alias Maximum 0, so any alias is invalid (MQTT-3.3.2-9).
-      client.protocolViolation(ReasonCode.TopicAliasInvalid, `topic alias ${props.topicAlias} used, but the broker allows none`)
-      return
-    }
-    if (props.subscriptionIdentifier !== undefined) {
-      // MQTT-3.3.4-6: a client must not send a Subscription Identifier.
-      client.protocolViolation(ReasonCode.ProtocolError, 'PUBLISH from a client carries a subscription identifier')
-      return
-    }
-  }
-  const problem = topicNameProblem(packet.topic)
+  const broker = client.broker
+  const limits = broker.limits
+  const alias = packet.properties?.topicAlias
+  if (alias !== undefined && !resolveTopicAlias(client, packet, alias)) return
+  const topic = packet.topic
+  const problem = topicNameProblem(topic) ?? topicLimitProblem(topic, limits.maxTopicLength, limits.maxTopicLevels)
   if (problem !== undefined) {
     // Without a topic alias an empty topic is a protocol error (MQTT 5 §3.3.2.3.4); a wildcard makes the name invalid.
-    client.protocolViolation(packet.topic.length === 0 ? ReasonCode.ProtocolError : ReasonCode.TopicNameInvalid, `PUBLISH: ${problem}`)
+    client.protocolViolation(topic.length === 0 ? ReasonCode.ProtocolError : ReasonCode.TopicNameInvalid, `PUBLISH: ${problem}`)
     return
   }
-  const broker = client.broker
   const qos = packet.qos
   const id = packet.messageId ?? 0
-  if (qos > 0 && id === 0) {
-    client.protocolViolation(ReasonCode.ProtocolError, 'QoS > 0 PUBLISH with packet identifier 0')
+  // MQTT-3.2.2-11/14: above the Maximum QoS, or retained where retain is not available.
+  if (qos > limits.maxQos) {
+    client.protocolViolation(ReasonCode.QoSNotSupported, `PUBLISH with QoS ${qos}; this broker allows at most QoS ${limits.maxQos}`)
     return
   }
-  if (!broker.auth.canPublish(client.clientId, packet.topic)) {
+  if (packet.retain && !limits.retainAvailable) {
+    client.protocolViolation(ReasonCode.RetainNotSupported, 'PUBLISH with retain set; this broker does not support retained messages')
+    return
+  }
+  const awaiting = client.session!.awaitingRel
+  if (qos === 2 && client.version === 5 && awaiting.size >= limits.receiveMaximum && !awaiting.has(id)) {
+    // MQTT-3.3.4-9: more unreleased QoS 2 messages than the Receive Maximum we announced.
+    client.protocolViolation(ReasonCode.ReceiveMaximumExceeded, `more than ${limits.receiveMaximum} QoS 2 messages awaiting PUBREL (the Receive Maximum)`)
+    return
+  }
+  if (!broker.auth.canPublish(client.clientId, topic)) {
     // MQTT 5 says why; 3.1.1 has no negative acknowledgement, so the message is dropped quietly.
     if (qos === 1) client.send(encodeAck(PacketType.PUBACK, id, client.version, ReasonCode.NotAuthorized))
     else if (qos === 2) client.send(encodeAck(PacketType.PUBREC, id, client.version, ReasonCode.NotAuthorized))
     return
   }
+  if (packet.properties?.messageExpiryInterval !== undefined) stampExpiry(packet as Message, Date.now())
   if (qos === 0) {
     broker.publish(packet, client)
   } else if (qos === 1) {
-    broker.publish(packet, client)
-    client.send(encodeAck(PacketType.PUBACK, id, client.version))
-  } else {
+    const matched = broker.publish(packet, client)
+    client.send(encodeAck(PacketType.PUBACK, id, client.version, matched === 0 ? ReasonCode.NoMatchingSubscribers : 0))
+  } else if (!awaiting.has(id)) {
     // Exactly once: route on first receipt; a duplicate (same id before PUBREL) is only acknowledged.
-    const awaiting = client.session!.awaitingRel
-    if (!awaiting.has(id)) {
-      awaiting.add(id)
-      broker.publish(packet, client)
-    }
+    awaiting.add(id)
+    const matched = broker.publish(packet, client)
+    client.send(encodeAck(PacketType.PUBREC, id, client.version, matched === 0 ? ReasonCode.NoMatchingSubscribers : 0))
+  } else {
     client.send(encodeAck(PacketType.PUBREC, id, client.version))
   }
+}
+
+/**
+ * MQTT 5 Topic Alias (§3.3.2.3.4): 1..Topic Alias Maximum; a topic sets the alias, an
+ * empty topic uses it. The alias belongs to this connection, so it is removed from the
+ * properties that subscribers get. Returns false when the connection was closed.
+ */
+function resolveTopicAlias(client: Client, packet: IPublishPacket, alias: number): boolean {
+  const max = client.broker.limits.topicAliasMaximum
+  if (alias === 0 || alias > max) {
+    // MQTT-3.3.2-8/9
+    client.protocolViolation(ReasonCode.TopicAliasInvalid, max === 0 ? `topic alias ${alias} used, but the broker allows none` : `topic alias ${alias} is outside 1..${max}`)
+    return false
+  }
+  const aliases = (client.topicAliases ??= new Array<string | undefined>(max + 1))
+  if (packet.topic.length > 0) {
+    aliases[alias] = packet.topic
+  } else {
+    const topic = aliases[alias]
+    if (topic === undefined) {
+      client.protocolViolation(ReasonCode.ProtocolError, `topic alias ${alias} used with an empty topic before any topic was set for it`)
+      return false
+    }
+    packet.topic = topic
+  }
+  const {topicAlias: _alias, ...rest} = packet.properties!
+  packet.properties = rest
+  return true
 }

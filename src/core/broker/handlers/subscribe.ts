@@ -1,42 +1,46 @@
 /**
  * SUBSCRIBE → SUBACK, then the retained messages of the new subscriptions
- * (MQTT 3.1.1 §3.8, 5.0 §3.8; retain handling 0/1/2 in 5.0).
+ * (MQTT 3.1.1 §3.8, 5.0 §3.8; retain handling 0/1/2 and shared subscriptions in 5.0).
+ * Encoding rules (options bits, packet id, properties) were checked by protocol/validate.ts.
  */
 import {encode} from '../../protocol/codec.js'
 import type {ISubscribePacket, QoS} from '../../protocol/codec.js'
 import {ReasonCode} from '../../protocol/reason-codes.js'
-import {topicFilterProblem} from '../../protocol/topic.js'
+import {parseSharedFilter, topicFilterProblem, topicLimitProblem} from '../../protocol/topic.js'
+import type {SharedFilter} from '../../protocol/topic.js'
 import {type Client, ClientState} from '../client.js'
 import type {SubOpts} from '../session.js'
 
 export function handleSubscribe(client: Client, packet: ISubscribePacket): void {
   const broker = client.broker
+  const limits = broker.limits
   const session = client.session!
   const v5 = client.version === 5
   const failure = v5 ? ReasonCode.UnspecifiedError : 0x80
-  if (packet.subscriptions.length === 0) {
-    // MQTT-3.8.3-3: a SUBSCRIBE must carry at least one topic filter.
-    client.protocolViolation(ReasonCode.ProtocolError, 'SUBSCRIBE without any topic filter')
-    return
-  }
-  const subscriptionId = packet.properties?.subscriptionIdentifier
-  if (subscriptionId === 0) {
-    client.protocolViolation(ReasonCode.ProtocolError, 'subscription identifier 0 is not allowed')
-    return
+  const subscriptionId = packet.properties?.subscriptionIdentifier as number | undefined
+  // MQTT-3.8.3-4: No Local on a shared subscription is a protocol error; it ends the connection before anything changes.
+  for (const sub of packet.subscriptions) {
+    if (sub.nl === true && typeof parseSharedFilter(sub.topic) === 'object') {
+      client.protocolViolation(ReasonCode.ProtocolError, `No Local is set on the shared subscription "${sub.topic}"`)
+      return
+    }
   }
   const granted: number[] = []
   const retainedFor: Array<[string, SubOpts]> = []
   for (const sub of packet.subscriptions) {
     const filter = sub.topic
-    if (topicFilterProblem(filter) !== undefined) {
+    const shared = parseSharedFilter(filter)
+    if (typeof shared === 'string') {
       granted.push(v5 ? ReasonCode.TopicFilterInvalid : failure)
       continue
     }
-    if (filter.startsWith('$share/') || filter.startsWith('$queue/')) {
-      granted.push(v5 ? ReasonCode.SharedSubscriptionsNotSupported : failure)
+    const inner = shared === undefined ? filter : shared.filter
+    if (topicFilterProblem(inner) !== undefined || topicLimitProblem(inner, limits.maxTopicLength, limits.maxTopicLevels) !== undefined) {
+      granted.push(v5 ? ReasonCode.TopicFilterInvalid : failure)
       continue
     }
-    const qos = broker.auth.canSubscribe(client.clientId, filter, Math.min(sub.qos, 2) as QoS)
+    const wanted = Math.min(sub.qos, limits.maxQos) as QoS
+    const qos = broker.auth.canSubscribe(client.clientId, filter, wanted)
     if (qos === false) {
       granted.push(v5 ? ReasonCode.NotAuthorized : failure)
       continue
@@ -47,12 +51,12 @@ export function handleSubscribe(client: Client, packet: ISubscribePacket): void 
       retainAsPublished: sub.rap === true,
       retainHandling: (sub.rh ?? 0) as 0 | 1 | 2,
     }
-    if (subscriptionId !== undefined) opts.subscriptionId = Array.isArray(subscriptionId) ? subscriptionId[0] : subscriptionId
+    if (subscriptionId !== undefined) opts.subscriptionId = subscriptionId
     const isNew = !session.subscriptions.has(filter)
-    session.subscriptions.set(filter, opts)
-    broker.router.add(filter, session, opts)
+    broker.addSubscription(session, filter, opts, shared as SharedFilter | undefined)
     granted.push(qos)
-    if (opts.retainHandling === 0 || (opts.retainHandling === 1 && isNew)) retainedFor.push([filter, opts])
+    // Retained messages are not sent for shared subscriptions (MQTT 5 §4.8.2).
+    if (shared === undefined && (opts.retainHandling === 0 || (opts.retainHandling === 1 && isNew))) retainedFor.push([filter, opts])
   }
   client.send(encode({cmd: 'suback', messageId: packet.messageId, granted}, client.version))
   if (retainedFor.length > 0 && broker.retained.size > 0) {
@@ -60,7 +64,7 @@ export function handleSubscribe(client: Client, packet: ISubscribePacket): void 
   }
 }
 
-/** Retained messages go out after the SUBACK, with the retain flag set (MQTT-3.3.1-8). */
+/** Retained messages go out after the SUBACK, with the retain flag set (MQTT-3.3.1-8); expired ones are skipped. */
 async function sendRetained(client: Client, subs: Array<[string, SubOpts]>): Promise<void> {
   const broker = client.broker
   const session = client.session!
