@@ -42,6 +42,16 @@ describe('e2e: mqttws bench', function () {
     assert.equal(ws.overhead.sub_min_bytes, 38)
   })
 
+  it('counts TLS bytes as encrypted: one 34-byte PUBLISH per record costs 22 more, over TLS and WSS', async () => {
+    // Paced at 50/s, each message leaves alone: one TLS record (5 header + 1 type + 16 tag) per packet.
+    const r = await runBin(['bench', 'latency', '--transports', 'tls,wss', '-n', '20', '-r', '50', '--json'])
+    assert.equal(r.code, 0, r.stderr)
+    const [tls, wss] = JSON.parse(r.stdout).results
+    assert.equal(tls.overhead.mqtt_bytes, 34)
+    assert.deepEqual([tls.overhead.pub_wire_bytes, tls.overhead.sub_wire_bytes], [34 + 22, 34 + 22])
+    assert.deepEqual([wss.overhead.pub_wire_bytes, wss.overhead.sub_wire_bytes], [34 + 6 + 22, 34 + 2 + 22])
+  })
+
   it('passes and fails --assert with the right exit code, naming the failed check', async () => {
     const pass = await runBin(['bench', 'fan-in', '-n', '50', '-P', '1', '--assert', 'lost == 0', '--assert', 'received == sent'])
     assert.equal(pass.code, 0, pass.stderr)

@@ -207,7 +207,7 @@ async function connectAll(n: number, url: string, plan: BenchPlan, target: Bench
           protocolVersion: plan.protocolVersion,
           clientId: `${prefix}-${process.pid}-${i + j}`,
           keepalive: 0,
-          dial: {tls: target.tls, framing: plan.wsFraming},
+          dial: {tls: target.tls, framing: plan.wsFraming, countTlsBytes: true},
         }),
       )
       clients.push(...(await Promise.all(batch)))

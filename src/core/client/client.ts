@@ -16,6 +16,7 @@ import {PacketType, encodeAck, encodePublish} from '../protocol/encode.js'
 import type {PublishProperties} from '../protocol/encode.js'
 import {describeReasonCode} from '../protocol/reason-codes.js'
 import {dial} from '../transport/dial.js'
+import type {WireCounter} from '../transport/wire-counter.js'
 import type {DialOptions} from '../transport/dial.js'
 import {MemoryInflightStore} from './inflight-store.js'
 import type {InflightStore, PublishCallback} from './inflight-store.js'
@@ -123,7 +124,8 @@ const MAX_QOS_ERROR = 0x80
 
 export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSink {
   readonly stream: Duplex
-  readonly socket: Socket
+  /** Byte counters at the wire. */
+  readonly socket: WireCounter
   readonly scheme: Scheme
   readonly url: string
   readonly version: ProtocolVersion
@@ -156,7 +158,7 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
   private ending = false
   private onConnack: ((p: IConnackPacket) => void) | undefined
 
-  private constructor(options: ClientOptions, stream: Duplex, socket: Socket, scheme: Scheme, subprotocol: string | undefined) {
+  private constructor(options: ClientOptions, stream: Duplex, socket: WireCounter, scheme: Scheme, subprotocol: string | undefined) {
     super()
     this.url = String(options.url)
     this.version = options.protocolVersion ?? 5

@@ -13,6 +13,8 @@ import {DEFAULT_SUBPROTOCOLS} from '../config.js'
 import type {Scheme} from '../config.js'
 import {ErrorCode, TransportError} from '../errors.js'
 import {WsStream} from './ws-stream.js'
+import {CountingStream} from './wire-counter.js'
+import type {WireCounter} from './wire-counter.js'
 import type {WsFraming} from './ws-stream.js'
 
 export interface DialTls {
@@ -35,13 +37,18 @@ export interface DialOptions {
   framing?: WsFraming
   /** Give up connecting after this long (default 10 s). */
   timeoutMs?: number
+  /** Count TLS bytes as encrypted on the wire (slightly slower; bench turns it on). */
+  countTlsBytes?: boolean
 }
 
 export interface Dialed {
   stream: Duplex
   scheme: Scheme
-  /** The TCP socket under it all, for byte counts at the wire. */
-  socket: Socket
+  /**
+   * Byte counters at the wire: the TCP socket, or with countTlsBytes the stream TLS
+   * writes its records to. WebSocket frames (and TLS records, when counted) included.
+   */
+  socket: WireCounter
   /** The subprotocol the server chose (WebSocket only). */
   subprotocol?: string
 }
@@ -80,21 +87,28 @@ function tlsOptions(o: DialTls | undefined, host: string): tls.ConnectionOptions
 function dialSocket(scheme: Scheme, host: string, port: number, options: DialOptions, timeoutMs: number): Promise<Dialed> {
   const where = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`
   return new Promise((resolve, reject) => {
-    const socket: Socket =
-      scheme === 'mqtts' ? tls.connect({host, port, ...tlsOptions(options.tls, host)}) : net.connect({host, port})
+    const tcp = net.connect({host, port})
+    const counter = scheme === 'mqtts' && options.countTlsBytes ? new CountingStream(tcp) : undefined
+    const socket: Socket = scheme === 'mqtts' ? tls.connect({...tlsOptions(options.tls, host), socket: counter ?? tcp}) : tcp
     const timer = setTimeout(() => {
       socket.destroy()
+      tcp.destroy()
       reject(new TransportError(`${where}: no connection within ${timeoutMs} ms: is the host reachable and the port open?`, {code: ErrorCode.TIMEOUT}))
     }, timeoutMs)
-    socket.once('error', (error: NodeJS.ErrnoException) => {
+    const onError = (error: NodeJS.ErrnoException): void => {
       clearTimeout(timer)
+      socket.destroy()
+      tcp.destroy()
       reject(socketError(where, scheme, error))
-    })
+    }
+    socket.once('error', onError)
+    if (socket !== tcp) tcp.once('error', onError)
     socket.once(scheme === 'mqtts' ? 'secureConnect' : 'connect', () => {
       clearTimeout(timer)
-      socket.removeAllListeners('error')
-      socket.setNoDelay(true)
-      resolve({stream: socket, scheme, socket})
+      socket.off('error', onError)
+      tcp.off('error', onError)
+      tcp.setNoDelay(true)
+      resolve({stream: socket, scheme, socket: counter ?? socket})
     })
   })
 }
@@ -154,13 +168,23 @@ function dialWs(url: URL, scheme: Scheme, options: DialOptions, timeoutMs: numbe
   const subprotocols = options.subprotocols ?? ['mqtt']
   return new Promise((resolve, reject) => {
     let rawSocket: Socket | undefined
+    /** wss with countTlsBytes: the counting stream under TLS. */
+    let wire: CountingStream | undefined
     const ws = new WebSocket(target.href, subprotocols, {
       perMessageDeflate: false,
       headers: options.headers,
       handshakeTimeout: timeoutMs,
       maxPayload: 268_435_460,
       ...(scheme === 'wss' ? tlsOptions(options.tls, host) : {}),
-    })
+      ...(scheme === 'wss' && options.countTlsBytes
+        ? {
+            createConnection: (o: tls.ConnectionOptions) => {
+              wire = new CountingStream(net.connect({host: o.host ?? host, port: Number(o.port)}))
+              return tls.connect({...o, socket: wire})
+            },
+          }
+        : {}),
+    } as WebSocket.ClientOptions)
     ws.once('upgrade', (res: IncomingMessage) => {
       rawSocket = res.socket as Socket
     })
@@ -201,7 +225,7 @@ function dialWs(url: URL, scheme: Scheme, options: DialOptions, timeoutMs: numbe
       const socket = rawSocket ?? ((ws as unknown as {_socket: Socket})._socket)
       socket.setNoDelay(true)
       const stream = new WsStream(ws, {framing: options.framing, rawSocket: socket})
-      resolve({stream, scheme, socket, subprotocol: ws.protocol || undefined})
+      resolve({stream, scheme, socket: wire ?? socket, subprotocol: ws.protocol || undefined})
     })
   })
 }
