@@ -48,8 +48,16 @@ describe('e2e: mqttws bench', function () {
     assert.equal(r.code, 0, r.stderr)
     const [tls, wss] = JSON.parse(r.stdout).results
     assert.equal(tls.overhead.mqtt_bytes, 34)
-    assert.deepEqual([tls.overhead.pub_wire_bytes, tls.overhead.sub_wire_bytes], [34 + 22, 34 + 22])
-    assert.deepEqual([wss.overhead.pub_wire_bytes, wss.overhead.sub_wire_bytes], [34 + 6 + 22, 34 + 2 + 22])
+    // Mostly one packet per record; now and then two share one (a timer tick late), never plaintext counts.
+    const perRecord = (x: number, floor: number): boolean => x > floor + 11 && x <= floor + 22
+    for (const [name, value, floor] of [
+      ['tls client→broker', tls.overhead.pub_wire_bytes, 34],
+      ['tls broker→client', tls.overhead.sub_wire_bytes, 34],
+      ['wss client→broker', wss.overhead.pub_wire_bytes, 34 + 6],
+      ['wss broker→client', wss.overhead.sub_wire_bytes, 34 + 2],
+    ] as const) {
+      assert.ok(perRecord(value, floor), `${name}: ${value} bytes per message, expected ${floor} + up to 22`)
+    }
   })
 
   it('passes and fails --assert with the right exit code, naming the failed check', async () => {
