@@ -61,7 +61,7 @@ export interface BenchTableInput {
     duplicates: number
     msgs_per_s: number
     recv_per_s: number
-    latency: {p50_ms: number; p99_ms: number; max_ms: number}
+    latency: {p50_ms: number; p90_ms: number; p99_ms: number; p999_ms: number; max_ms: number}
     overhead: {mqtt_bytes: number; pub_wire_bytes: number; sub_wire_bytes: number; pub_min_bytes: number; sub_min_bytes: number}
     connects?: number
     connects_per_s?: number
@@ -110,12 +110,30 @@ export function renderBenchResult(r: BenchTableInput): string {
       r.results.map((t) => [t.transport, t.overhead.mqtt_bytes, t.overhead.pub_wire_bytes, t.overhead.pub_min_bytes, t.overhead.sub_wire_bytes, t.overhead.sub_min_bytes]),
     ),
   ]
+  lines.push('', chalk.bold('Latency distribution') + chalk.dim(' (ms, bar length relative to the largest)'))
+  lines.push(latencyBars(r.results))
   const withSeries = r.results.filter((t) => t.series.length > 1)
   if (withSeries.length > 0) {
     lines.push('', chalk.bold('Deliveries per second'))
     for (const t of withSeries) lines.push(`${t.transport.padEnd(4)} ${sparkline(t.series.map((s) => (s.received || s.sent) / (s.dt > 0 ? s.dt : 1)))}`)
   }
   return lines.join('\n')
+}
+
+/** p50 … max of every transport as horizontal bars on one scale. */
+function latencyBars(results: BenchTableInput['results']): string {
+  const keys = ['p50_ms', 'p90_ms', 'p99_ms', 'p999_ms', 'max_ms'] as const
+  const max = Math.max(0.001, ...results.flatMap((t) => keys.map((k) => t.latency[k])))
+  const width = 40
+  const out: string[] = []
+  for (const t of results) {
+    for (const k of keys) {
+      const v = t.latency[k]
+      const bar = '█'.repeat(Math.max(v > 0 ? 1 : 0, Math.round((v / max) * width)))
+      out.push(`${(k === 'p50_ms' ? t.transport : '').padEnd(4)} ${k.replace('_ms', '').padStart(5)} ${chalk.cyan(bar)} ${v}`)
+    }
+  }
+  return out.join('\n')
 }
 
 export function renderProgress(p: {transport: string; phase: string; elapsed_s: number; sent: number; received: number; rate: number}): string {
