@@ -143,3 +143,82 @@ export function renderProgress(p: {transport: string; phase: string; elapsed_s: 
 export function renderAssertions(results: Array<{text: string; ok: boolean; detail: string}>): string {
   return results.map((a) => `${a.ok ? chalk.green('✓ pass') : chalk.red('✗ FAIL')}  ${a.text}${a.detail ? chalk.dim(`  (${a.detail})`) : ''}`).join('\n')
 }
+
+// ---- listeners and the admin API ----
+
+/** The admin API line of `serve` (text). */
+export function renderAdmin(a: {url: string; token: string; tokenFile: string}): string {
+  return [
+    `  ${chalk.cyan(a.url.padEnd(20))}  ${chalk.dim('admin API (mqttws listeners)')}`,
+    chalk.dim(`  admin token: ${a.token}  (also in ${a.tokenFile}, mode 0600)`),
+  ].join('\n')
+}
+
+/** The admin API line of `serve --json`. */
+export function adminJson(a: {url: string; port: number; host: string; token: string; tokenFile: string}): string {
+  return JSON.stringify({event: 'admin', url: a.url, host: a.host, port: a.port, token: a.token, tokenFile: a.tokenFile})
+}
+
+/** What `mqttws listeners` shows per listener (a subset of the API's JSON). */
+export interface ListenerRow {
+  id: string
+  url: string
+  state: string
+  connections: {current: number; peak: number; rejectedTotal: number; rejected: Record<string, number>}
+  messages: {published: number; delivered: number}
+  bytes: {in: number; out: number}
+}
+
+function bytes(n: number): string {
+  if (n < 1024) return `${n} B`
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`
+  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MiB`
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`
+}
+
+function rejects(r: ListenerRow['connections']): string {
+  if (r.rejectedTotal === 0) return '0'
+  const parts = Object.entries(r.rejected).filter(([, v]) => v > 0).map(([k, v]) => `${v} ${k}`)
+  return `${r.rejectedTotal} (${parts.join(', ')})`
+}
+
+/** Per-second rates between two samples, by listener id. */
+export type ListenerRates = Map<string, {msgsIn: number; msgsOut: number; bytesIn: number; bytesOut: number}>
+
+/** The `mqttws listeners` table; with rates (--watch) each counter gets its per-second rate. */
+export function renderListenersTable(rows: readonly ListenerRow[], rates?: ListenerRates): string {
+  if (rows.length === 0) return chalk.dim('no listeners (add one with `mqttws listeners add URL`)')
+  const state = (s: string): string => (s === 'running' ? chalk.green(s) : chalk.yellow(s))
+  const rate = (v: number, r: number | undefined, fmt: (n: number) => string): string => (r === undefined ? fmt(v) : `${fmt(v)} (${fmt(Math.round(r))}/s)`)
+  return table(
+    ['id', 'url', 'state', 'conns', 'peak', 'msgs in', 'msgs out', 'bytes in', 'bytes out', 'rejects'],
+    rows.map((l) => {
+      const r = rates?.get(l.id)
+      return [
+        l.id,
+        l.url,
+        state(l.state),
+        l.connections.current,
+        l.connections.peak,
+        rate(l.messages.published, r?.msgsIn, String),
+        rate(l.messages.delivered, r?.msgsOut, String),
+        rate(l.bytes.in, r?.bytesIn, bytes),
+        rate(l.bytes.out, r?.bytesOut, bytes),
+        rejects(l.connections),
+      ]
+    }),
+    ['l', 'l', 'l'],
+  )
+}
+
+/** One plain line per listener per tick (`--watch` when stdout is not a terminal). */
+export function renderListenerLine(time: string, l: ListenerRow, rates?: ListenerRates): string {
+  const r = rates?.get(l.id)
+  const rt = r ? ` msgs_in_per_s=${Math.round(r.msgsIn)} msgs_out_per_s=${Math.round(r.msgsOut)} bytes_in_per_s=${Math.round(r.bytesIn)} bytes_out_per_s=${Math.round(r.bytesOut)}` : ''
+  return `${time} ${l.id} ${l.state} conns=${l.connections.current} msgs_in=${l.messages.published} msgs_out=${l.messages.delivered} bytes_in=${l.bytes.in} bytes_out=${l.bytes.out} rejects=${l.connections.rejectedTotal}${rt}`
+}
+
+/** After add/stop/start/restart/remove. */
+export function renderListenerChange(verb: string, l: {id: string; url: string; state: string}): string {
+  return `${chalk.bold(verb)} listener ${chalk.cyan(l.id)} ${l.url} (${l.state === 'running' ? chalk.green(l.state) : chalk.yellow(l.state)})`
+}

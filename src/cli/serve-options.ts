@@ -2,17 +2,24 @@
  * Builds the broker configuration for `serve`: DEFAULTS < --config file < environment
  * (oclif's env on each flag) < flags, then resolveConfig() validates the whole.
  */
-import {writeFile} from 'node:fs/promises'
+import {chmod, mkdir, readFile, unlink, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
-import {join} from 'node:path'
+import {dirname, join} from 'node:path'
 import {Flags} from '@oclif/core'
 import type {BrokerConfig, BrokerConfigInput, Limits, QueueOverflow, SharedStrategy, WsOptions} from '../core/config.js'
 import {DEFAULTS, QUEUE_OVERFLOW, SHARED_STRATEGIES, resolveConfig} from '../core/config.js'
 import type {LogLevelName} from '../core/logger.js'
 import {generateDevCertificate} from '../core/tls/dev-cert.js'
 import {loadConfigFile, readTlsFiles} from './config-file.js'
+import type {Broker} from '../core/broker/broker.js'
+import {generateToken, startAdmin} from '../core/admin/server.js'
+import type {AdminServer} from '../core/admin/server.js'
+import {ErrorCode} from '../core/errors.js'
+import type {MqttwsError} from '../core/errors.js'
+import type {Logger} from '../core/logger.js'
+import {defaultTokenFile} from './admin-client.js'
 
-export interface ServeFlags {
+export interface ServeFlags extends AdminFlags {
   config?: string
   listen?: string[]
   host?: string
@@ -117,6 +124,7 @@ export async function buildServeConfig(flags: ServeFlags): Promise<ServeSetup> {
   set('maxQos', flags['max-qos'] as Limits['maxQos'] | undefined)
   set('retainAvailable', flags['retain-available'])
   if (Object.keys(limits).length > 0) input.limits = limits
+  applyAdminFlags(input, flags)
   if (flags['shared-strategy'] !== undefined) input.sharedStrategy = flags['shared-strategy'] as SharedStrategy
 
   let devCertFile: string | undefined
@@ -131,4 +139,75 @@ export async function buildServeConfig(flags: ServeFlags): Promise<ServeSetup> {
 
   const logLevel = flags['log-level'] ?? file.logLevel ?? 'info'
   return {config: resolveConfig(input), logLevel, devCertFile}
+}
+
+// ---- the admin API ----
+
+/** `serve` flags for the admin API. */
+export const serveAdminFlags = {
+  admin: Flags.string({summary: `Admin API address, http://HOST:PORT (default http://${DEFAULTS.admin.host}:${DEFAULTS.admin.port}); "off" disables it.`, helpGroup: 'ADMIN', env: 'MQTTWS_ADMIN'}),
+  'admin-token': Flags.string({summary: 'Bearer token of the admin API (default: generated at start, written to the token file).', helpGroup: 'ADMIN', env: 'MQTTWS_ADMIN_TOKEN'}),
+  'admin-token-file': Flags.string({summary: 'Where to write the token (default $XDG_RUNTIME_DIR/mqttws/admin-PORT.token or ~/.mqttws/admin-PORT.token).', helpGroup: 'ADMIN', env: 'MQTTWS_ADMIN_TOKEN_FILE'}),
+}
+
+export interface AdminFlags {
+  admin?: string
+  'admin-token'?: string
+  'admin-token-file'?: string
+}
+
+const OFF = new Set(['off', 'false', 'no', 'none', '0'])
+
+/** Applies --admin/--admin-token on top of the file's `admin` setting. */
+export function applyAdminFlags(input: BrokerConfigInput, flags: AdminFlags): void {
+  if (flags.admin !== undefined && OFF.has(flags.admin.toLowerCase())) {
+    input.admin = false
+    return
+  }
+  if (flags.admin === undefined && flags['admin-token'] === undefined) return
+  const base = input.admin === false || input.admin === undefined ? {} : input.admin
+  input.admin = {...base, ...(flags.admin === undefined ? {} : {url: flags.admin}), ...(flags['admin-token'] === undefined ? {} : {token: flags['admin-token']})}
+}
+
+export interface RunningAdmin {
+  server: AdminServer
+  token: string
+  tokenFile: string
+}
+
+/**
+ * Starts the admin API as configured, writes the token to a file only the user can read,
+ * and returns it; undefined when it is off. When the default address is taken (another
+ * serve), it warns through `warn` and carries on; an address that was asked for must work.
+ */
+export async function startServeAdmin(broker: Broker, setup: ServeSetup, flags: AdminFlags, logger: Logger, warn: (msg: string) => void): Promise<RunningAdmin | undefined> {
+  const cfg = setup.config.admin
+  if (cfg === false) return undefined
+  const explicit = cfg !== undefined
+  const {host, port} = cfg ?? DEFAULTS.admin
+  const token = cfg?.token ?? generateToken()
+  let server: AdminServer
+  try {
+    server = await startAdmin(broker, {host, port, token, logger})
+  } catch (error) {
+    if (explicit || (error as MqttwsError).code !== ErrorCode.LISTEN_ADDR_IN_USE) throw error
+    warn(`admin API not started: ${(error as Error).message} (pass --admin http://127.0.0.1:PORT, or --admin off)`)
+    return undefined
+  }
+  const tokenFile = flags['admin-token-file'] ?? defaultTokenFile(server.port)
+  await mkdir(dirname(tokenFile), {recursive: true, mode: 0o700})
+  await writeFile(tokenFile, `${token}\n`, {mode: 0o600})
+  await chmod(tokenFile, 0o600)
+  return {server, token, tokenFile}
+}
+
+/** Stops the admin API and removes its token file (if it still holds our token). */
+export async function stopServeAdmin(admin: RunningAdmin | undefined): Promise<void> {
+  if (!admin) return
+  await admin.server.close()
+  try {
+    if ((await readFile(admin.tokenFile, 'utf8')).trim() === admin.token) await unlink(admin.tokenFile)
+  } catch {
+    // already gone
+  }
 }

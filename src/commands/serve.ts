@@ -3,9 +3,9 @@ import {Broker} from '../core/broker/broker.js'
 import {DEFAULTS} from '../core/config.js'
 import {BaseCommand} from '../cli/base-command.js'
 import {createCliLogger} from '../cli/logger.js'
-import {listeningJson, renderListening} from '../cli/render.js'
+import {adminJson, listeningJson, renderAdmin, renderListening} from '../cli/render.js'
 import {attachBrokerLogging} from '../cli/broker-logging.js'
-import {buildServeConfig, serveLimitFlags} from '../cli/serve-options.js'
+import {buildServeConfig, serveAdminFlags, serveLimitFlags, startServeAdmin, stopServeAdmin} from '../cli/serve-options.js'
 
 export default class Serve extends BaseCommand {
   static override summary = 'Run an MQTT broker with TCP, TLS, WebSocket and secure WebSocket listeners.'
@@ -22,6 +22,7 @@ Limits, slow-consumer handling, MQTT 5 behaviour and shared subscriptions: docs/
     {description: 'TLS and WSS with a self-signed development certificate', command: '<%= config.bin %> <%= command.id %> --dev-cert'},
     {description: 'Your own certificate', command: '<%= config.bin %> <%= command.id %> --tls-cert cert.pem --tls-key key.pem'},
     {description: 'Machine-readable start-up (one JSON line per listener)', command: '<%= config.bin %> <%= command.id %> --listen ws://127.0.0.1:0 --json'},
+    {description: 'Admin API on another port, with your own token (see `mqttws listeners`)', command: '<%= config.bin %> <%= command.id %> --admin http://127.0.0.1:19083 --admin-token s3cret-token'},
     {description: 'Everything from a file', command: '<%= config.bin %> <%= command.id %> --config mqttws.yaml'},
   ]
 
@@ -39,6 +40,7 @@ Limits, slow-consumer handling, MQTT 5 behaviour and shared subscriptions: docs/
     'ws-allow-no-subprotocol': Flags.boolean({summary: 'Accept WebSocket clients that offer no subprotocol (some embedded and mini-program clients).', helpGroup: 'WEBSOCKET', allowNo: true}),
     'ws-piggyback': Flags.boolean({summary: 'Send all packets pending in one event-loop turn in a single WebSocket frame.', helpGroup: 'WEBSOCKET', allowNo: true}),
     ...serveLimitFlags,
+    ...serveAdminFlags,
   }
 
   async run(): Promise<void> {
@@ -48,16 +50,28 @@ Limits, slow-consumer handling, MQTT 5 behaviour and shared subscriptions: docs/
     const broker = new Broker(setup.config, {logger})
     attachBrokerLogging(broker, logger)
     const listeners = await broker.listen()
+    let admin
+    try {
+      admin = await startServeAdmin(broker, setup, flags, logger, (msg) => logger.warn(msg))
+    } catch (error) {
+      await broker.close()
+      throw error
+    }
+    const adminInfo = admin && {url: admin.server.url, host: admin.server.host, port: admin.server.port, token: admin.token, tokenFile: admin.tokenFile}
     if (flags.json) {
       for (const l of listeners) this.log(listeningJson(l))
+      if (adminInfo) this.log(adminJson(adminInfo))
       if (setup.devCertFile) this.log(JSON.stringify({event: 'devCert', file: setup.devCertFile}))
       this.log(JSON.stringify({event: 'ready', pid: process.pid}))
     }
-    else this.log(renderListening(listeners, setup.devCertFile))
+    else {
+      this.log(renderListening(listeners, setup.devCertFile))
+      if (adminInfo) this.log(renderAdmin(adminInfo))
+    }
 
     const signal = await this.untilSignal(() => this.exit(1))
     logger.info('shutting down', {signal})
-    await broker.close()
+    await Promise.all([broker.close(), stopServeAdmin(admin)])
     if (flags.json) this.log(JSON.stringify({event: 'stopped', signal}))
   }
 }

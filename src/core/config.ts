@@ -22,6 +22,8 @@ export interface WsOptions {
   allowNoSubprotocol: boolean
   /** Put all packets pending in one event-loop turn into a single frame (EMQX's mqtt_piggyback=single). */
   piggyback: boolean
+  /** When set, a handshake whose Origin header is not in this list gets 403 (no Origin header: allowed). */
+  origins?: readonly string[]
 }
 
 export interface ListenerConfig {
@@ -91,6 +93,24 @@ export interface BrokerConfig {
   readonly limits: Readonly<Limits>
   /** How shared subscription groups ($share/GROUP/FILTER) pick a member. */
   readonly sharedStrategy: SharedStrategy
+  /** What listeners added at runtime (Broker.createListener) default to: host, WebSocket options, TLS material. */
+  readonly listenerDefaults?: ListenerDefaults
+  /** The HTTP admin API (src/core/admin): where it listens and its token; false turns it off; undefined: the defaults. */
+  readonly admin?: AdminConfig | false
+}
+
+export interface ListenerDefaults {
+  readonly host: string
+  readonly ws: WsOptions
+  readonly tls?: TlsMaterial
+}
+
+export interface AdminConfig {
+  readonly host: string
+  /** 0 picks a free port. */
+  readonly port: number
+  /** The bearer token; undefined: one is generated at start. */
+  readonly token?: string
 }
 
 export const DEFAULT_SUBPROTOCOLS = Object.freeze(['mqtt', 'mqttv3.1', 'mqtt-v3', 'mqtt-v3.1.1', 'mqtt-v5'])
@@ -124,6 +144,7 @@ export const DEFAULTS = Object.freeze({
     retainAvailable: true,
   }),
   sharedStrategy: 'round-robin' as SharedStrategy,
+  admin: Object.freeze({host: '127.0.0.1', port: 18083}),
 })
 
 /** MQTT's own ceiling for a packet: 1 + 4 + 268,435,455 bytes. */
@@ -207,6 +228,8 @@ export interface BrokerConfigInput {
   tls?: TlsMaterial
   limits?: Partial<Limits>
   sharedStrategy?: SharedStrategy
+  /** The admin API: its URL (http://HOST:PORT) and token, or false to turn it off. */
+  admin?: false | {url?: string; token?: string}
 }
 
 export interface ListenerInput {
@@ -248,7 +271,7 @@ function str(where: string, v: unknown): string {
   return v
 }
 
-const WS_KEYS = ['path', 'subprotocols', 'allowNoSubprotocol', 'piggyback'] as const
+const WS_KEYS = ['path', 'subprotocols', 'allowNoSubprotocol', 'piggyback', 'origins'] as const
 const LIMIT_KEYS = Object.keys(DEFAULTS.limits) as Array<keyof Limits>
 
 function resolveWs(where: string, base: WsOptions, input: unknown): WsOptions {
@@ -270,6 +293,13 @@ function resolveWs(where: string, base: WsOptions, input: unknown): WsOptions {
   }
   if (input.allowNoSubprotocol !== undefined) out.allowNoSubprotocol = bool(`${where}.allowNoSubprotocol`, input.allowNoSubprotocol)
   if (input.piggyback !== undefined) out.piggyback = bool(`${where}.piggyback`, input.piggyback)
+  if (input.origins !== undefined) {
+    const list = input.origins
+    if (!Array.isArray(list) || !list.every((s) => typeof s === 'string' && s !== '')) {
+      throw new ConfigError(`setting "${where}.origins" is ${JSON.stringify(list)}: it must be a list of origins such as ["http://localhost:3000"]`)
+    }
+    out.origins = Object.freeze([...list] as string[])
+  }
   return Object.freeze(out)
 }
 
@@ -292,7 +322,7 @@ function resolveTls(where: string, input: unknown): TlsMaterial | undefined {
  */
 export function resolveConfig(input: BrokerConfigInput = {}): BrokerConfig {
   if (!isObj(input)) throw new ConfigError('the configuration must be an object')
-  checkKeys('', input, ['host', 'listeners', 'ws', 'tls', 'limits', 'sharedStrategy'])
+  checkKeys('', input, ['host', 'listeners', 'ws', 'tls', 'limits', 'sharedStrategy', 'admin'])
   const host = input.host === undefined ? DEFAULTS.host : str('host', input.host)
   const ws = resolveWs('ws', DEFAULTS.ws, input.ws)
   const tls = resolveTls('tls', input.tls)
@@ -332,7 +362,57 @@ export function resolveConfig(input: BrokerConfigInput = {}): BrokerConfig {
     }
     bound.set(addr, l.id)
   }
-  return Object.freeze({listeners: Object.freeze(listeners), limits: Object.freeze(limits), sharedStrategy})
+  const admin = input.admin === undefined ? undefined : resolveAdmin(input.admin)
+  const listenerDefaults: ListenerDefaults = Object.freeze(tls ? {host, ws, tls} : {host, ws})
+  return Object.freeze({listeners: Object.freeze(listeners), limits: Object.freeze(limits), sharedStrategy, listenerDefaults, ...(admin === undefined ? {} : {admin})})
+}
+
+function resolveAdmin(input: unknown): AdminConfig | false {
+  if (input === false) return false
+  if (!isObj(input)) throw new ConfigError('setting "admin" must be false or an object with url (http://HOST:PORT) and token')
+  checkKeys('admin', input, ['url', 'token'])
+  const {host, port} = input.url === undefined ? DEFAULTS.admin : parseAdminUrl(str('admin.url', input.url))
+  if (input.token === undefined) return Object.freeze({host, port})
+  const token = str('admin.token', input.token)
+  if (token.length < 8) throw new ConfigError('setting "admin.token" is too short: use at least 8 characters (or leave it out and one is generated)')
+  return Object.freeze({host, port, token})
+}
+
+/** Parses the admin API address, http://HOST:PORT (port 0 picks a free one). */
+export function parseAdminUrl(text: string): {host: string; port: number} {
+  let url: URL
+  try {
+    url = new URL(text.includes('://') ? text : `http://${text}`)
+  } catch {
+    throw new ConfigError(`admin address "${text}" is not a URL: write it as http://127.0.0.1:18083`)
+  }
+  if (url.protocol !== 'http:') throw new ConfigError(`admin address "${text}" must use http:// (the admin API has no TLS; keep it on loopback)`)
+  const portText = /^[a-z]+:\/\/(?:\[[^\]]*\]|[^/:]*)(?::(\d*))?/i.exec(text.includes('://') ? text : `http://${text}`)?.[1]
+  const port = portText === undefined || portText === '' ? DEFAULTS.admin.port : Number(portText)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`admin address "${text}" has port ${portText}: a port is 0 to 65535`)
+  return {host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port}
+}
+
+/**
+ * Validates one listener added at runtime against the broker's defaults (host, WebSocket
+ * options, TLS) and the listeners it already has (`taken`: their ids and bound addresses).
+ */
+export function resolveListenerInput(
+  input: string | ListenerInput,
+  defaults: ListenerDefaults,
+  taken: {ids: ReadonlySet<string>; addresses: ReadonlyMap<string, string>},
+): ListenerConfig {
+  const l = resolveListener('listener', input, {host: defaults.host, ws: defaults.ws, tls: defaults.tls})
+  const explicitId = typeof input === 'object' && input !== null && input.id !== undefined
+  let id = l.id
+  if (taken.ids.has(id)) {
+    if (explicitId) throw new ConfigError(`a listener with id "${id}" exists already: give this one another id, or remove that one first`)
+    for (let n = 2; taken.ids.has(id); n++) id = `${l.id}-${n}`
+  }
+  const addr = `${l.host}:${l.port}`
+  const other = taken.addresses.get(addr)
+  if (l.port !== 0 && other !== undefined) throw new ConfigError(`listener ${other} already binds ${addr}: give this one another port`)
+  return id === l.id ? l : Object.freeze({...l, id})
 }
 
 const NEVER = 0xffffffff

@@ -5,6 +5,8 @@
  */
 import type {Duplex} from 'node:stream'
 import type {Connection} from '../transport/types.js'
+import type {ListenerStats} from '../transport/listener-stats.js'
+import {countRejected, newListenerStats} from '../transport/listener-stats.js'
 import {Decoder, encode} from '../protocol/codec.js'
 import type {DecoderSink, IConnackPacket, IDisconnectPacket, Packet, ProtocolVersion} from '../protocol/codec.js'
 import {ReasonCode, describeReasonCode} from '../protocol/reason-codes.js'
@@ -84,11 +86,16 @@ function destroyStream(stream: Duplex): void {
   stream.destroy()
 }
 
+/** Where a connection without a listener (handle() called directly) counts: nowhere that is read. */
+const UNCOUNTED: ListenerStats = newListenerStats()
+
 export class Client implements DecoderSink {
   readonly broker: Broker
   readonly conn: Connection
   readonly stream: Duplex
   readonly decoder: Decoder
+  /** Its listener's counters (plain increments on the hot path). */
+  readonly stats: ListenerStats
   state: ClientState = ClientState.New
   version: ProtocolVersion = 4
   clientId = ''
@@ -128,6 +135,7 @@ export class Client implements DecoderSink {
     this.broker = broker
     this.conn = conn
     this.stream = conn.stream
+    this.stats = conn.stats ?? UNCOUNTED
     this.decoder = new Decoder(this, broker.limits.maxPacketSize, undefined, {checkClientPackets: true})
     this.outputLimit = Math.max(broker.limits.maxOutputBytes, this.stream.writableHighWaterMark ?? 0)
     const stream = this.stream as TaggedStream
@@ -151,6 +159,7 @@ export class Client implements DecoderSink {
   // ---- DecoderSink ----
 
   onPacket(packet: Packet): void {
+    this.stats.packetsIn++
     if (this.state >= ClientState.Closing) return
     this.dispatch(packet)
   }
@@ -173,6 +182,7 @@ export class Client implements DecoderSink {
       this.protocolViolation(reasonCode, `${reasonCode === ReasonCode.MalformedPacket ? 'malformed packet' : 'protocol error'}: ${message}`)
       return
     }
+    countRejected(this.stats, 'malformed-connect')
     // Before CONNACK: MQTT 5 clients get a CONNACK with the reason code, 3.1.1 clients at most a return code.
     if (reasonCode === ReasonCode.UnsupportedProtocolVersion) {
       // MQTT-3.1.2-2: answer an unsupported protocol level with CONNACK 0x01 (the 3.1.1 form, which every level can read).
@@ -210,6 +220,7 @@ export class Client implements DecoderSink {
       this.stream.cork()
       this.broker.scheduleFlush(this)
     }
+    this.stats.packetsOut++
     this.stream.write(buf)
   }
 
@@ -242,6 +253,7 @@ export class Client implements DecoderSink {
   /** Writes at once, also while closing (CONNACK refusals, DISCONNECT). */
   sendNow(buf: Buffer): void {
     if (this.stream.destroyed || this.stream.writableEnded) return
+    this.stats.packetsOut++
     this.stream.write(buf)
   }
 

@@ -1,21 +1,137 @@
 /**
  * Counters per listener, incremented where things happen. Plain integers on a plain
- * object: no allocation, nothing measurable on the hot path.
+ * object: no allocation, nothing measurable on the hot path. The object outlives the
+ * listener's socket, so a stopped and restarted listener keeps counting on.
+ *
+ * Bytes are read from the sockets themselves (socket.bytesRead/bytesWritten) when someone
+ * asks (listenerSnapshot), not counted per write: open sockets are summed then, and a
+ * socket adds its final counts to bytesIn/bytesOut when it closes.
  */
+import type {Socket} from 'node:net'
+
+/** Why a connection was refused; every reason is always present in a snapshot (0 when none). */
+export const REJECT_REASONS = [
+  'path',
+  'subprotocol',
+  'origin',
+  'upgrade',
+  'http',
+  'tls',
+  'auth',
+  'max-connections',
+  'malformed-connect',
+  'text-frame',
+] as const
+export type RejectReason = (typeof REJECT_REASONS)[number]
+
 export interface ListenerStats {
   connections: number
   peakConnections: number
   accepted: number
-  /** Handshake rejections by reason: wrong path, subprotocol, TLS, text frame... */
+  /** Handshake and connection rejections by reason: wrong path, subprotocol, TLS, auth... */
   rejected: Record<string, number>
   wsFramesIn: number
   wsFramesOut: number
+  /** MQTT packets decoded from, and written to, this listener's connections. */
+  packetsIn: number
+  packetsOut: number
+  /** Application messages published by this listener's clients, and delivered to them. */
+  messagesIn: number
+  messagesOut: number
+  /** Socket bytes of connections already closed (open ones are read at query time). */
+  bytesIn: number
+  bytesOut: number
+  /** The raw TCP/TLS sockets of open connections, to read their byte counts on demand. */
+  readonly sockets: Set<Socket>
 }
 
 export function newListenerStats(): ListenerStats {
-  return {connections: 0, peakConnections: 0, accepted: 0, rejected: {}, wsFramesIn: 0, wsFramesOut: 0}
+  const rejected: Record<string, number> = {}
+  for (const r of REJECT_REASONS) rejected[r] = 0
+  return {
+    connections: 0,
+    peakConnections: 0,
+    accepted: 0,
+    rejected,
+    wsFramesIn: 0,
+    wsFramesOut: 0,
+    packetsIn: 0,
+    packetsOut: 0,
+    messagesIn: 0,
+    messagesOut: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    sockets: new Set(),
+  }
 }
 
 export function countRejected(stats: ListenerStats, reason: string): void {
   stats.rejected[reason] = (stats.rejected[reason] ?? 0) + 1
+}
+
+const kStats = Symbol('listenerStats')
+type TrackedSocket = Socket & {[kStats]?: ListenerStats}
+
+function onTrackedClose(this: TrackedSocket): void {
+  const stats = this[kStats]
+  if (stats === undefined || !stats.sockets.delete(this)) return
+  stats.bytesIn += this.bytesRead
+  stats.bytesOut += this.bytesWritten
+}
+
+/** Counts a connection's socket bytes in `stats` (once per connection, not per message). */
+export function trackSocket(stats: ListenerStats, socket: Socket): void {
+  const s = socket as TrackedSocket
+  if (s[kStats] !== undefined) return
+  s[kStats] = stats
+  stats.sockets.add(socket)
+  socket.once('close', onTrackedClose)
+}
+
+export interface ListenerCounters {
+  connections: {current: number; peak: number; accepted: number; rejected: Record<string, number>; rejectedTotal: number}
+  bytes: {in: number; out: number}
+  packets: {in: number; out: number}
+  wsFrames: {in: number; out: number}
+  messages: {published: number; delivered: number}
+}
+
+/** A JSON-ready copy of the counters, with the bytes of open sockets read now. */
+export function listenerSnapshot(stats: ListenerStats): ListenerCounters {
+  let bytesIn = stats.bytesIn
+  let bytesOut = stats.bytesOut
+  for (const s of stats.sockets) {
+    bytesIn += s.bytesRead
+    bytesOut += s.bytesWritten
+  }
+  let rejectedTotal = 0
+  for (const k in stats.rejected) rejectedTotal += stats.rejected[k]
+  return {
+    connections: {current: stats.connections, peak: stats.peakConnections, accepted: stats.accepted, rejected: {...stats.rejected}, rejectedTotal},
+    bytes: {in: bytesIn, out: bytesOut},
+    packets: {in: stats.packetsIn, out: stats.packetsOut},
+    wsFrames: {in: stats.wsFramesIn, out: stats.wsFramesOut},
+    messages: {published: stats.messagesIn, delivered: stats.messagesOut},
+  }
+}
+
+/** Adds b into a (for broker-wide totals). */
+export function addCounters(a: ListenerCounters, b: ListenerCounters): void {
+  a.connections.current += b.connections.current
+  a.connections.peak += b.connections.peak
+  a.connections.accepted += b.connections.accepted
+  a.connections.rejectedTotal += b.connections.rejectedTotal
+  for (const k in b.connections.rejected) a.connections.rejected[k] = (a.connections.rejected[k] ?? 0) + b.connections.rejected[k]
+  a.bytes.in += b.bytes.in
+  a.bytes.out += b.bytes.out
+  a.packets.in += b.packets.in
+  a.packets.out += b.packets.out
+  a.wsFrames.in += b.wsFrames.in
+  a.wsFrames.out += b.wsFrames.out
+  a.messages.published += b.messages.published
+  a.messages.delivered += b.messages.delivered
+}
+
+export function emptyCounters(): ListenerCounters {
+  return listenerSnapshot(newListenerStats())
 }

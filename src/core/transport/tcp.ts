@@ -21,13 +21,12 @@ export function remoteOf(socket: Socket): string {
 function onTcpConnection(this: TcpServer, socket: Socket): void {
   const {config, stats, hooks} = this[kListener]
   socket.setNoDelay(true)
-  hooks.onConnection({stream: socket, scheme: 'mqtt', remote: remoteOf(socket), listenerId: config.id, stats})
+  hooks.onConnection({stream: socket, scheme: 'mqtt', remote: remoteOf(socket), listenerId: config.id, stats, socket})
 }
 
 /** MQTT over plain TCP. */
-export async function listenTcp(config: ListenerConfig, hooks: ListenHooks): Promise<Listener> {
+export async function listenTcp(config: ListenerConfig, hooks: ListenHooks, stats: ListenerStats = newListenerStats()): Promise<Listener> {
   const server = net.createServer({noDelay: true}) as TcpServer
-  const stats = newListenerStats()
   server[kListener] = {config, stats, hooks}
   server.on('connection', onTcpConnection)
   const port = await bind(server, config)

@@ -33,7 +33,7 @@ export function secureContextOptions(material: TlsMaterial, listenerId: string):
 function onSecureConnection(this: TlsServer, socket: TLSSocket): void {
   const {config, stats, hooks} = this[kListener]
   socket.setNoDelay(true)
-  hooks.onConnection({stream: socket, scheme: 'mqtts', remote: remoteOf(socket), listenerId: config.id, stats})
+  hooks.onConnection({stream: socket, scheme: 'mqtts', remote: remoteOf(socket), listenerId: config.id, stats, socket})
 }
 
 function onTlsClientError(this: TlsServer, error: Error, socket: TLSSocket): void {
@@ -43,10 +43,9 @@ function onTlsClientError(this: TlsServer, error: Error, socket: TLSSocket): voi
 }
 
 /** MQTT over TLS. */
-export async function listenTls(config: ListenerConfig, hooks: ListenHooks): Promise<Listener> {
+export async function listenTls(config: ListenerConfig, hooks: ListenHooks, stats: ListenerStats = newListenerStats()): Promise<Listener> {
   if (!config.tls) throw new TransportError(`listener ${config.id} needs a TLS certificate and key`, {code: ErrorCode.TLS_FILES})
   const server = tls.createServer(secureContextOptions(config.tls, config.id)) as TlsServer
-  const stats = newListenerStats()
   server[kListener] = {config, stats, hooks}
   server.on('secureConnection', onSecureConnection)
   server.on('tlsClientError', onTlsClientError)

@@ -1,3 +1,4 @@
+import type {Socket} from 'node:net'
 import type {Duplex} from 'node:stream'
 import type {ListenerConfig, Scheme} from '../config.js'
 import type {ListenerStats} from './listener-stats.js'
@@ -11,6 +12,8 @@ export interface Connection {
   /** The listener that accepted it, when there is one. */
   listenerId?: string
   stats?: ListenerStats
+  /** The TCP/TLS socket under the stream (under the WebSocket for ws/wss): its byte counts are the listener's. */
+  socket?: Socket
 }
 
 export interface ListenerInfo {

@@ -76,6 +76,10 @@ function onUpgrade(state: WsListenerState, req: IncomingMessage, socket: Socket,
   if (path !== opts.path) {
     return reject(state, socket, 404, 'path', `this broker serves MQTT over WebSocket on ${opts.path}, not on ${path}`)
   }
+  const origin = req.headers.origin
+  if (opts.origins !== undefined && origin !== undefined && !opts.origins.includes(origin)) {
+    return reject(state, socket, 403, 'origin', `origin ${origin} is not allowed here: allowed origins are ${opts.origins.join(', ')}`)
+  }
   if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
     return reject(state, socket, 400, 'upgrade', `expected "Upgrade: websocket", got "${req.headers.upgrade ?? ''}"`)
   }
@@ -101,7 +105,7 @@ function onUpgrade(state: WsListenerState, req: IncomingMessage, socket: Socket,
   }
   state.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
     const stream = new WsStream(ws, {piggyback: opts.piggyback, rawSocket: socket, stats: state.stats})
-    state.hooks.onConnection({stream, scheme: config.scheme, remote: remoteOf(socket), listenerId: config.id, stats: state.stats})
+    state.hooks.onConnection({stream, scheme: config.scheme, remote: remoteOf(socket), listenerId: config.id, stats: state.stats, socket})
   })
 }
 
@@ -123,7 +127,7 @@ function onPlainRequest(state: WsListenerState, req: IncomingMessage, res: Serve
 }
 
 /** MQTT over WebSocket (ws://) or secure WebSocket (wss://). */
-export async function listenWs(config: ListenerConfig, hooks: ListenHooks): Promise<Listener> {
+export async function listenWs(config: ListenerConfig, hooks: ListenHooks, stats: ListenerStats = newListenerStats()): Promise<Listener> {
   const opts = config.ws
   if (!opts) throw new Error(`listener ${config.id} has no WebSocket options`)
   const server =
@@ -139,7 +143,6 @@ export async function listenWs(config: ListenerConfig, hooks: ListenHooks): Prom
       return typeof chosen === 'string' ? chosen : false
     },
   })
-  const stats = newListenerStats()
   const state: WsListenerState = {config, ws: opts, stats, hooks, wss}
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.setNoDelay(true)
