@@ -25,6 +25,8 @@ export async function startEmbeddedBroker(binPath: string, extraArgs: string[] =
     '--log-level',
     'error',
     '--dev-cert',
+    '--admin',
+    'off',
     '--listen',
     'mqtt://127.0.0.1:0',
     '--listen',

@@ -45,7 +45,10 @@ export function runBin(args: string[], options: {timeoutMs?: number; env?: NodeJ
 
 /** Starts `mqttws serve ARGS --json` and resolves once it printed its 'ready' line. */
 export function startServe(args: string[], options: {env?: NodeJS.ProcessEnv} = {}): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [BIN, 'serve', ...args, '--json'], {env: {...process.env, ...options.env}, stdio: ['ignore', 'pipe', 'pipe']})
+  // No admin API unless a test asks for one (--admin URL wins over the environment):
+  // parallel brokers would race for its default port and token file.
+  const env = {...process.env, MQTTWS_ADMIN: 'off', ...options.env}
+  const child = spawn(process.execPath, [BIN, 'serve', ...args, '--json'], {env, stdio: ['ignore', 'pipe', 'pipe']})
   let stderr = ''
   child.stderr!.on('data', (d) => (stderr += d))
   const stdoutLines: string[] = []
