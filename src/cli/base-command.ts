@@ -57,6 +57,9 @@ export abstract class BaseCommand extends Command {
       }
       process.on('SIGINT', handler)
       process.on('SIGTERM', handler)
+      // Started by another process over IPC (bench's embedded broker): stop when it goes away,
+      // even if it was killed without a chance to stop us.
+      if (process.connected) process.once('disconnect', () => handler('SIGTERM'))
     })
   }
 }

@@ -37,7 +37,8 @@ export async function startEmbeddedBroker(binPath: string, extraArgs: string[] =
     'wss://127.0.0.1:0/mqtt',
     ...extraArgs,
   ]
-  const child: ChildProcess = spawn(process.execPath, args, {stdio: ['ignore', 'pipe', 'pipe']})
+  // The IPC channel is the lifeline: if this process dies, serve sees 'disconnect' and stops.
+  const child: ChildProcess = spawn(process.execPath, args, {stdio: ['ignore', 'pipe', 'pipe', 'ipc']})
   let stderr = ''
   child.stderr!.on('data', (d: Buffer) => {
     if (stderr.length < 4000) stderr += d
