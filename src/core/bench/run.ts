@@ -50,6 +50,8 @@ const QOS_WINDOW = 64
  * the subscribers sharing this process); with it, the rate is what the broker sustains.
  */
 const DELIVERY_WINDOW = 20_000
+/** Parked this long without the backlog halving, the missing deliveries count as lost (dropped by the broker). */
+const STALL_MS = 250
 
 /** Bench topics without %i/%c become a wildcard level for the subscribers. */
 export function subscriptionFilter(template: string): string {
@@ -69,17 +71,34 @@ class Counters {
   fanout = 0
   /** Publishers paused by the delivery window, resumed by the subscribers. */
   readonly parked: Publisher[] = []
+  /** Deliveries given up on: a broker that drops QoS 0 must not stall the window forever. */
+  writtenOff = 0
+  private stallTimer: NodeJS.Timeout | undefined
+  private readonly onStall = (): void => {
+    this.stallTimer = undefined
+    this.writtenOff = this.sent * this.fanout - this.received
+    this.wake()
+  }
 
   ahead(): number {
-    return this.sent * this.fanout - this.received
+    return this.sent * this.fanout - this.received - this.writtenOff
+  }
+
+  park(p: Publisher): void {
+    this.parked.push(p)
+    this.stallTimer ??= setTimeout(this.onStall, STALL_MS)
   }
 
   /** Called per delivery: wakes parked publishers once the backlog has halved. */
   resume(): void {
-    if (this.parked.length > 0 && this.ahead() < DELIVERY_WINDOW / 2) {
-      for (const p of this.parked) setImmediate(p.pump)
-      this.parked.length = 0
-    }
+    if (this.parked.length > 0 && this.ahead() < DELIVERY_WINDOW / 2) this.wake()
+  }
+
+  private wake(): void {
+    if (this.stallTimer) clearTimeout(this.stallTimer)
+    this.stallTimer = undefined
+    for (const p of this.parked) setImmediate(p.pump)
+    this.parked.length = 0
   }
 }
 
@@ -127,7 +146,7 @@ class Publisher {
     while (!this.done() && this.seq < due) {
       if (this.plan.qos > 0 && this.outstanding >= QOS_WINDOW) return // onAck resumes
       if (!paced && this.counters.fanout > 0 && this.counters.ahead() >= DELIVERY_WINDOW) {
-        this.counters.parked.push(this) // a subscriber resumes us
+        this.counters.park(this) // a subscriber (or the stall timer) resumes us
         return
       }
       this.sendOne()
@@ -311,7 +330,8 @@ async function runLoad(transport: BenchTransport, url: string, plan: BenchPlan, 
       pub_errors: counters.pubErrors + (plan.qos > 0 ? pubs.reduce((a, p) => a + p.outstanding, 0) : 0),
       elapsed_s: round(publishSeconds, 3),
       msgs_per_s: round(counters.sent / publishSeconds, 0),
-      recv_per_s: round(received / Math.max(receiveSeconds, 1e-9), 0),
+      // Over the whole run: a subscriber that stops receiving early must not look fast.
+      recv_per_s: round(received / Math.max(receiveSeconds, publishSeconds, 1e-9), 0),
       latency: summarize(histogram),
       overhead: {
         mqtt_bytes: mqttBytes,
