@@ -60,6 +60,18 @@ describe('e2e: mqttws bench', function () {
     }
   })
 
+  it('spreads publishers over worker threads (-w) with the same exact accounting', async () => {
+    const r = await runBin(['bench', 'compare', '--transports', 'tcp,ws', '-n', '250', '-P', '4', '-q', '1', '-w', '2', '--json'], {timeoutMs: 45000})
+    assert.equal(r.code, 0, r.stderr)
+    const doc = JSON.parse(r.stdout)
+    assert.equal(doc.settings.workers, 2)
+    for (const t of doc.results) {
+      assert.deepEqual([t.sent, t.received, t.lost, t.duplicates, t.pub_errors], [1000, 1000, 0, 0, 0], t.transport)
+    }
+    const [tcp, ws] = doc.results
+    assert.deepEqual([tcp.overhead.pub_wire_bytes, ws.overhead.pub_wire_bytes, ws.overhead.sub_wire_bytes], [36, 42, 38])
+  })
+
   it('passes and fails --assert with the right exit code, naming the failed check', async () => {
     const pass = await runBin(['bench', 'fan-in', '-n', '50', '-P', '1', '--assert', 'lost == 0', '--assert', 'received == sent'])
     assert.equal(pass.code, 0, pass.stderr)

@@ -53,6 +53,7 @@ Exit codes: 0 ok, 1 an --assert or --max-regression failed (or the run failed), 
     count: Flags.integer({char: 'n', summary: 'Messages per publisher instead of a duration.', min: 1}),
     topic: Flags.string({char: 't', summary: 'Topic template: %i publisher index, %c client id (default mqttws/bench/%i).'}),
     'protocol-version': Flags.string({char: 'V', summary: 'MQTT version: 3.1, 3.1.1 or 5 (default 3.1.1).', default: '3.1.1'}),
+    workers: Flags.integer({char: 'w', summary: 'Threads to spread the publishers over (default 1; try the number of cores when the generator is the bottleneck).', min: 1, max: 64}),
     'ws-framing': Flags.option({options: ['packet', 'piggyback'] as const, summary: 'Frames of the load generator: one per packet, or one per batch.'})(),
     cafile: Flags.string({summary: 'CA to trust for tls/wss URLs.'}),
     insecure: Flags.boolean({summary: 'Do not verify tls/wss certificates.'}),
@@ -88,6 +89,7 @@ Exit codes: 0 ok, 1 an --assert or --max-regression failed (or the run failed), 
       topic: flags.topic,
       protocolVersion: parseProtocolVersion(flags['protocol-version']),
       wsFraming: flags['ws-framing'],
+      workers: flags.workers,
     })
     const abort = new AbortController()
     const stop = (): void => abort.abort()

@@ -37,6 +37,8 @@ export interface BenchPlan {
   wsFraming: 'packet' | 'piggyback'
   /** Time allowed after the last publish for messages still in flight. */
   drainMs: number
+  /** Threads the publishers are spread over (1: all on the main thread with the subscribers). */
+  workers: number
 }
 
 export const BENCH_HEADER_BYTES = 16
@@ -57,6 +59,7 @@ export const PLAN_DEFAULTS: Readonly<BenchPlan> = Object.freeze<BenchPlan>({
   protocolVersion: 4,
   wsFraming: 'packet',
   drainMs: 2000,
+  workers: 1,
 })
 
 function positive(name: string, v: number, min: number, max: number): number {
@@ -106,6 +109,7 @@ export function resolvePlan(input: Partial<BenchPlan>): BenchPlan {
   positive('--duration', p.durationMs, 100, 24 * 3600 * 1000)
   positive('--count', p.count, 0, 1_000_000_000)
   positive('--drain', p.drainMs, 0, 600_000)
+  positive('--workers', p.workers, 1, 64)
   if (p.topic === '') throw new ConfigError('--topic is empty')
   return Object.freeze(p)
 }

@@ -7,7 +7,6 @@ import os from 'node:os'
 import {createHistogram} from 'node:perf_hooks'
 import type {RecordableHistogram} from 'node:perf_hooks'
 import {MqttClient} from '../client/client.js'
-import type {PublishOptions} from '../client/client.js'
 import type {DialTls} from '../transport/dial.js'
 import {encodePublish} from '../protocol/encode.js'
 import type {IPublishPacket, QoS} from '../protocol/codec.js'
@@ -16,7 +15,13 @@ import type {BenchPlan, BenchTransport} from './plan.js'
 import {topicFor} from './plan.js'
 import {summarize} from './result.js'
 import type {BenchResult, TransportResult} from './result.js'
-import {SeqTracker, STAMP_BYTES, stamp, stampPublisher, stampSeq, stampTime} from './stamp.js'
+import {SeqTracker, STAMP_BYTES, stampPublisher, stampSeq, stampTime} from './stamp.js'
+import {connectAll} from './connect.js'
+import {SHARED_RECEIVED} from './shared-counters.js'
+import {DELIVERY_WINDOW, PACE_MS, STALL_MS} from './publisher.js'
+import {LocalPool, WorkerPool} from './publisher-pool.js'
+import type {PublisherPool} from './publisher-pool.js'
+import type {Publisher, PublisherCounters} from './publisher.js'
 
 export interface BenchTarget {
   /** Broker URL per transport the plan uses. */
@@ -40,19 +45,6 @@ export interface BenchHooks {
   signal?: AbortSignal
 }
 
-const PACE_MS = 10
-const YIELD_EVERY = 256
-/** Outstanding QoS 1/2 publishes per publisher when running flat out. */
-const QOS_WINDOW = 64
-/**
- * Flat out, publishers may run at most this many deliveries ahead of the subscribers.
- * Without it a fast publisher measures only how fast the broker's queues grow (and starves
- * the subscribers sharing this process); with it, the rate is what the broker sustains.
- */
-const DELIVERY_WINDOW = 20_000
-/** Parked this long without the backlog halving, the missing deliveries count as lost (dropped by the broker). */
-const STALL_MS = 250
-
 /** Bench topics without %i/%c become a wildcard level for the subscribers. */
 export function subscriptionFilter(template: string): string {
   return template
@@ -61,7 +53,7 @@ export function subscriptionFilter(template: string): string {
     .join('/')
 }
 
-class Counters {
+class Counters implements PublisherCounters {
   sent = 0
   received = 0
   pubErrors = 0
@@ -69,6 +61,8 @@ class Counters {
   lastReceiveNs = 0n
   /** Deliveries each message makes (the number of subscribers), for the window. */
   fanout = 0
+  /** With publisher workers: memory they read the received count from. */
+  shared: Int32Array | undefined
   /** Publishers paused by the delivery window, resumed by the subscribers. */
   readonly parked: Publisher[] = []
   /** Deliveries given up on: a broker that drops QoS 0 must not stall the window forever. */
@@ -102,88 +96,6 @@ class Counters {
   }
 }
 
-class Publisher {
-  seq = 0
-  outstanding = 0
-  stopped = false
-  readonly payload: Buffer
-  readonly options: PublishOptions
-  readonly pump = (): void => this.run()
-  readonly onAck = (error: Error | undefined): void => this.ack(error)
-  private paceTimer: NodeJS.Timeout | undefined
-  private startNs = 0n
-
-  constructor(
-    readonly client: MqttClient,
-    readonly index: number,
-    readonly topic: string,
-    readonly plan: BenchPlan,
-    readonly counters: Counters,
-  ) {
-    this.payload = Buffer.alloc(plan.payloadSize, 0x61)
-    this.options = {qos: plan.qos, retain: false}
-  }
-
-  start(): void {
-    this.startNs = process.hrtime.bigint()
-    if (this.plan.rate > 0) this.paceTimer = setInterval(this.pump, PACE_MS)
-    else this.run()
-  }
-
-  stop(): void {
-    this.stopped = true
-    if (this.paceTimer) clearInterval(this.paceTimer)
-  }
-
-  private done(): boolean {
-    return this.stopped || (this.plan.count > 0 && this.seq >= this.plan.count) || !this.client.connected
-  }
-
-  private run(): void {
-    const paced = this.plan.rate > 0
-    const due = paced ? Math.floor((Number(process.hrtime.bigint() - this.startNs) / 1e9) * this.plan.rate) : Infinity
-    let n = 0
-    while (!this.done() && this.seq < due) {
-      if (this.plan.qos > 0 && this.outstanding >= QOS_WINDOW) return // onAck resumes
-      if (!paced && this.counters.fanout > 0 && this.counters.ahead() >= DELIVERY_WINDOW) {
-        this.counters.park(this) // a subscriber (or the stall timer) resumes us
-        return
-      }
-      this.sendOne()
-      if (!paced) {
-        if (this.client.stream.writableNeedDrain) {
-          this.client.stream.once('drain', this.pump)
-          return
-        }
-        if (++n === YIELD_EVERY) {
-          setImmediate(this.pump)
-          return
-        }
-      }
-    }
-    if (this.done() && this.paceTimer) clearInterval(this.paceTimer)
-  }
-
-  private sendOne(): void {
-    stamp(this.payload, this.index, this.seq, process.hrtime.bigint())
-    this.seq++
-    this.counters.sent++
-    if (this.plan.qos === 0) {
-      this.client.publish(this.topic, this.payload, this.options)
-    } else {
-      this.outstanding++
-      this.client.publish(this.topic, this.payload, this.options, this.onAck)
-    }
-  }
-
-  private ack(error: Error | undefined): void {
-    this.outstanding--
-    if (error) this.counters.pubErrors++
-    else this.counters.acked++
-    if (this.plan.rate === 0 && this.outstanding === QOS_WINDOW - 1) this.run()
-  }
-}
-
 class Subscriber {
   readonly onMessage = (p: IPublishPacket): void => this.receive(p)
   /** What this subscriber got from each publisher: every subscriber should get everything. */
@@ -200,7 +112,8 @@ class Subscriber {
   private receive(p: IPublishPacket): void {
     const c = this.counters
     c.received++
-    if (c.parked.length > 0) c.resume()
+    if (c.shared !== undefined) c.shared[SHARED_RECEIVED] = c.received
+    else if (c.parked.length > 0) c.resume()
     const now = process.hrtime.bigint()
     c.lastReceiveNs = now
     const b = p.payload as Buffer
@@ -216,28 +129,6 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
-async function connectAll(n: number, url: string, plan: BenchPlan, target: BenchTarget, prefix: string): Promise<MqttClient[]> {
-  const clients: MqttClient[] = []
-  try {
-    for (let i = 0; i < n; i += 50) {
-      const batch = Array.from({length: Math.min(50, n - i)}, (_, j) =>
-        MqttClient.connect({
-          url,
-          protocolVersion: plan.protocolVersion,
-          clientId: `${prefix}-${process.pid}-${i + j}`,
-          keepalive: 0,
-          dial: {tls: target.tls, framing: plan.wsFraming, countTlsBytes: true},
-        }),
-      )
-      clients.push(...(await Promise.all(batch)))
-    }
-  } catch (error) {
-    await Promise.all(clients.map((c) => c.end()))
-    throw error
-  }
-  return clients
-}
-
 function wireBytes(clients: MqttClient[], which: 'bytesWritten' | 'bytesRead'): number {
   let total = 0
   for (const c of clients) total += c[which]
@@ -251,19 +142,20 @@ function round(n: number, digits = 1): number {
 
 /** One transport, one scenario (all but conn). */
 async function runLoad(transport: BenchTransport, url: string, plan: BenchPlan, target: BenchTarget, hooks: BenchHooks): Promise<TransportResult> {
-  const progress = (phase: BenchProgress['phase'], elapsed: number, rate: number): void =>
-    hooks.onProgress?.({transport, phase, elapsed_s: elapsed, sent: counters.sent, received: counters.received, rate})
   const counters = new Counters()
   counters.fanout = plan.subscribers
+  const workers = Math.min(plan.workers, plan.publishers)
+  const workerPool = workers > 1 ? new WorkerPool(plan, url, target, workers) : undefined
+  const pool: PublisherPool = workerPool ?? new LocalPool(plan, url, target, counters)
+  if (workerPool) counters.shared = workerPool.shared
+  const progress = (phase: BenchProgress['phase'], elapsed: number, rate: number): void =>
+    hooks.onProgress?.({transport, phase, elapsed_s: elapsed, sent: pool.sent(), received: counters.received, rate})
   progress('connect', 0, 0)
   const subscribers = await connectAll(plan.subscribers, url, plan, target, 'bench-sub')
-  const publishers = await connectAll(plan.publishers, url, plan, target, 'bench-pub').catch(async (error: Error) => {
-    await Promise.all(subscribers.map((c) => c.end()))
-    throw error
-  })
   const histogram = createHistogram()
   const subs: Subscriber[] = []
   try {
+    await pool.connect()
     const filter = subscriptionFilter(plan.topic)
     for (const s of subscribers) {
       const codes = await s.subscribe([{topic: filter, qos: plan.qos}])
@@ -273,39 +165,37 @@ async function runLoad(transport: BenchTransport, url: string, plan: BenchPlan, 
       s.on('message', sub.onMessage)
     }
     // Byte counters start after connect and subscribe: only the messages count.
-    const pubBytes0 = wireBytes(publishers, 'bytesWritten')
     const subBytes0 = wireBytes(subscribers, 'bytesRead')
-    const pubs = publishers.map((c, i) => new Publisher(c, i, topicFor(plan.topic, i, c.clientId), plan, counters))
     const t0 = process.hrtime.bigint()
     const elapsed = (): number => Number(process.hrtime.bigint() - t0) / 1e9
-    for (const p of pubs) p.start()
+    pool.start()
     const series: TransportResult['series'] = []
     let last = {sent: 0, received: 0}
     let lastT = 0
     const sample = (): void => {
       const t = elapsed()
-      series.push({t: round(t, 3), dt: round(t - lastT, 3), sent: counters.sent - last.sent, received: counters.received - last.received})
+      const sent = pool.sent()
+      series.push({t: round(t, 3), dt: round(t - lastT, 3), sent: sent - last.sent, received: counters.received - last.received})
       lastT = t
-      last = {sent: counters.sent, received: counters.received}
+      last = {sent, received: counters.received}
       progress('run', elapsed(), series.at(-1)!.received || series.at(-1)!.sent)
     }
     const sampler = setInterval(sample, 1000)
     const deadline = Date.now() + plan.durationMs
-    const allDone = (): boolean => pubs.every((p) => p.client.connected === false || (plan.count > 0 && p.seq >= plan.count))
-    while (Date.now() < deadline && !hooks.signal?.aborted && !(pubs.length > 0 && allDone())) await sleep(20)
-    for (const p of pubs) p.stop()
+    while (Date.now() < deadline && !hooks.signal?.aborted && !(plan.publishers > 0 && pool.allDone())) await sleep(20)
     const publishSeconds = elapsed()
+    await pool.stop()
+    const sent = pool.sent()
     // Let what is in flight arrive (bounded by drainMs).
     progress('drain', publishSeconds, 0)
-    const expected = counters.sent * plan.subscribers
+    const expected = sent * plan.subscribers
     const drainUntil = Date.now() + plan.drainMs
     while (Date.now() < drainUntil && !hooks.signal?.aborted) {
-      const acksDone = plan.qos === 0 || pubs.every((p) => p.outstanding === 0)
-      if (acksDone && counters.received >= expected) break
+      if ((plan.qos === 0 || pool.outstanding() === 0) && counters.received >= expected) break
       await sleep(10)
     }
     clearInterval(sampler)
-    if (series.length === 0 || counters.sent !== last.sent || counters.received !== last.received) sample()
+    if (series.length === 0 || sent !== last.sent || counters.received !== last.received) sample()
     const mqttBytes = encodePublish(plan.protocolVersion, topicFor(plan.topic, 0, 'x'), Buffer.alloc(plan.payloadSize), plan.qos as QoS, false, false, 1, undefined).length
     const min = minimumWireBytes(transport, mqttBytes)
     const received = counters.received
@@ -317,25 +207,25 @@ async function runLoad(transport: BenchTransport, url: string, plan: BenchPlan, 
         unique += t.unique
         duplicates += t.duplicates
       }
-      if (plan.publishers > 0) lost += Math.max(0, counters.sent - unique)
+      if (plan.publishers > 0) lost += Math.max(0, sent - unique)
     }
     const receiveSeconds = counters.lastReceiveNs > 0n ? Number(counters.lastReceiveNs - t0) / 1e9 : publishSeconds
     return {
       transport,
       url,
-      sent: counters.sent,
+      sent,
       received,
       lost,
       duplicates,
-      pub_errors: counters.pubErrors + (plan.qos > 0 ? pubs.reduce((a, p) => a + p.outstanding, 0) : 0),
+      pub_errors: pool.pubErrors() + (plan.qos > 0 ? pool.outstanding() : 0),
       elapsed_s: round(publishSeconds, 3),
-      msgs_per_s: round(counters.sent / publishSeconds, 0),
+      msgs_per_s: round(sent / publishSeconds, 0),
       // Over the whole run: a subscriber that stops receiving early must not look fast.
       recv_per_s: round(received / Math.max(receiveSeconds, publishSeconds, 1e-9), 0),
       latency: summarize(histogram),
       overhead: {
         mqtt_bytes: mqttBytes,
-        pub_wire_bytes: counters.sent > 0 ? round((wireBytes(publishers, 'bytesWritten') - pubBytes0) / counters.sent, 2) : 0,
+        pub_wire_bytes: sent > 0 ? round(pool.bytesWritten() / sent, 2) : 0,
         sub_wire_bytes: received > 0 ? round((wireBytes(subscribers, 'bytesRead') - subBytes0) / received, 2) : 0,
         pub_min_bytes: min.clientToBroker,
         sub_min_bytes: min.brokerToClient,
@@ -345,7 +235,7 @@ async function runLoad(transport: BenchTransport, url: string, plan: BenchPlan, 
     }
   } finally {
     progress('done', 0, 0)
-    await Promise.all([...publishers, ...subscribers].map((c) => c.end()))
+    await Promise.all([pool.close(), ...subscribers.map((c) => c.end())])
   }
 }
 

@@ -1,0 +1,212 @@
+/**
+ * Where the bench's publishers run: on this thread (LocalPool), or spread over worker
+ * threads (WorkerPool) so that the generator can use every core and the subscribers on
+ * this thread are not starved by the send loops.
+ */
+import {Worker} from 'node:worker_threads'
+import type {MqttClient} from '../client/client.js'
+import {connectAll} from './connect.js'
+import type {BenchPlan} from './plan.js'
+import {topicFor} from './plan.js'
+import {DELIVERY_WINDOW, Publisher, STALL_MS} from './publisher.js'
+import type {PublisherCounters} from './publisher.js'
+import type {BenchTarget} from './run.js'
+import {SHARED_RECEIVED, SHARED_SENT, SHARED_WRITTEN_OFF} from './shared-counters.js'
+import type {WorkerReport} from './shared-counters.js'
+
+export interface PublisherPool {
+  connect(): Promise<void>
+  start(): void
+  /** Every publisher reached --count (or lost its connection). */
+  allDone(): boolean
+  /** Messages sent so far. */
+  sent(): number
+  /** Stops sending; resolves once the final figures are known. */
+  stop(): Promise<void>
+  /** QoS 1/2 publishes still unacknowledged. */
+  outstanding(): number
+  pubErrors(): number
+  /** Wire bytes the publishers wrote since connect() finished. */
+  bytesWritten(): number
+  close(): Promise<void>
+}
+
+export class LocalPool implements PublisherPool {
+  private clients: MqttClient[] = []
+  private pubs: Publisher[] = []
+  private bytes0 = 0
+
+  constructor(
+    private readonly plan: BenchPlan,
+    private readonly url: string,
+    private readonly target: BenchTarget,
+    private readonly counters: PublisherCounters,
+  ) {}
+
+  async connect(): Promise<void> {
+    this.clients = await connectAll(this.plan.publishers, this.url, this.plan, this.target, 'bench-pub')
+    this.pubs = this.clients.map((c, i) => new Publisher(c, i, topicFor(this.plan.topic, i, c.clientId), this.plan, this.counters))
+    this.bytes0 = this.clients.reduce((a, c) => a + c.bytesWritten, 0)
+  }
+
+  start(): void {
+    for (const p of this.pubs) p.start()
+  }
+
+  allDone(): boolean {
+    return this.pubs.length > 0 && this.pubs.every((p) => !p.client.connected || (this.plan.count > 0 && p.seq >= this.plan.count))
+  }
+
+  sent(): number {
+    return this.counters.sent
+  }
+
+  async stop(): Promise<void> {
+    for (const p of this.pubs) p.stop()
+  }
+
+  outstanding(): number {
+    return this.pubs.reduce((a, p) => a + p.outstanding, 0)
+  }
+
+  pubErrors(): number {
+    return this.counters.pubErrors
+  }
+
+  bytesWritten(): number {
+    return this.clients.reduce((a, c) => a + c.bytesWritten, 0) - this.bytes0
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.clients.map((c) => c.end()))
+  }
+}
+
+interface WorkerState {
+  worker: Worker
+  ready?: {bytes: number}
+  done?: Extract<WorkerReport, {type: 'done'}>
+  finished: boolean
+  error?: string
+}
+
+export class WorkerPool implements PublisherPool {
+  readonly shared: Int32Array
+  private readonly states: WorkerState[] = []
+  private monitor: NodeJS.Timeout | undefined
+  private lastReceived = -1
+  private stalledSince = 0
+
+  constructor(
+    private readonly plan: BenchPlan,
+    private readonly url: string,
+    private readonly target: BenchTarget,
+    private readonly workers: number,
+    /** The subscribers' live delivery count (written by them into shared[SHARED_RECEIVED]). */
+  ) {
+    this.shared = new Int32Array(new SharedArrayBuffer(4 * (SHARED_SENT + workers)))
+  }
+
+  async connect(): Promise<void> {
+    const per = Math.floor(this.plan.publishers / this.workers)
+    const extra = this.plan.publishers % this.workers
+    let first = 0
+    const readies: Array<Promise<void>> = []
+    for (let w = 0; w < this.workers; w++) {
+      const count = per + (w < extra ? 1 : 0)
+      const worker = new Worker(new URL('./publisher-worker.js', import.meta.url), {
+        workerData: {plan: this.plan, url: this.url, tls: this.target.tls, first, count, worker: w, workers: this.workers, shared: this.shared.buffer},
+      })
+      first += count
+      const state: WorkerState = {worker, finished: false}
+      this.states.push(state)
+      readies.push(
+        new Promise((resolve, reject) => {
+          worker.on('message', (m: WorkerReport) => {
+            if (m.type === 'ready') {
+              state.ready = {bytes: m.bytes}
+              resolve()
+            } else if (m.type === 'error') {
+              state.error = m.message
+              reject(new Error(m.message))
+            } else if (m.type === 'finished') state.finished = true
+            else if (m.type === 'done') state.done = m
+          })
+          worker.once('error', reject)
+          worker.once('exit', (code) => {
+            if (!state.ready) reject(new Error(`a publisher worker exited with ${code}`))
+          })
+        }),
+      )
+    }
+    try {
+      await Promise.all(readies)
+    } catch (error) {
+      await this.close()
+      throw error
+    }
+  }
+
+  start(): void {
+    for (const s of this.states) s.worker.postMessage('start')
+    // A broker that drops QoS 0 would leave the window full forever: write the gap off.
+    this.monitor = setInterval(() => this.checkStall(), 50)
+  }
+
+  private checkStall(): void {
+    const received = this.shared[SHARED_RECEIVED]
+    const ahead = this.sent() * this.plan.subscribers - received - this.shared[SHARED_WRITTEN_OFF]
+    if (ahead < DELIVERY_WINDOW || received !== this.lastReceived) {
+      this.lastReceived = received
+      this.stalledSince = Date.now()
+      return
+    }
+    if (Date.now() - this.stalledSince >= STALL_MS) this.shared[SHARED_WRITTEN_OFF] = this.sent() * this.plan.subscribers - received
+  }
+
+  allDone(): boolean {
+    return this.states.every((s) => s.finished)
+  }
+
+  sent(): number {
+    let n = 0
+    for (let w = 0; w < this.workers; w++) n += this.shared[SHARED_SENT + w]
+    return n
+  }
+
+  async stop(): Promise<void> {
+    if (this.monitor) clearInterval(this.monitor)
+    for (const s of this.states) s.worker.postMessage('stop')
+    const until = Date.now() + this.plan.drainMs + 5000
+    while (this.states.some((s) => !s.done) && Date.now() < until) await new Promise((r) => setTimeout(r, 10))
+  }
+
+  outstanding(): number {
+    return this.states.reduce((a, s) => a + (s.done?.outstanding ?? 0), 0)
+  }
+
+  pubErrors(): number {
+    return this.states.reduce((a, s) => a + (s.done?.pubErrors ?? 0), 0)
+  }
+
+  bytesWritten(): number {
+    return this.states.reduce((a, s) => a + (s.done && s.ready ? s.done.bytes - s.ready.bytes : 0), 0)
+  }
+
+  async close(): Promise<void> {
+    if (this.monitor) clearInterval(this.monitor)
+    await Promise.all(
+      this.states.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            const timer = setTimeout(() => void s.worker.terminate().then(() => resolve()), 3000)
+            s.worker.once('exit', () => {
+              clearTimeout(timer)
+              resolve()
+            })
+            s.worker.postMessage('close')
+          }),
+      ),
+    )
+  }
+}

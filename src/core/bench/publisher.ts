@@ -1,0 +1,117 @@
+/**
+ * One bench publisher: a state object whose bound methods drive the send loop, so the
+ * loop allocates no promise or closure per message. Runs in the main thread or in a
+ * publisher worker (publisher-worker.ts) alike.
+ */
+import type {MqttClient, PublishOptions} from '../client/client.js'
+import type {BenchPlan} from './plan.js'
+import {stamp} from './stamp.js'
+
+export const PACE_MS = 10
+export const YIELD_EVERY = 256
+/** Outstanding QoS 1/2 publishes per publisher when running flat out. */
+export const QOS_WINDOW = 64
+/**
+ * Flat out, publishers may run at most this many deliveries ahead of the subscribers.
+ * Without it a fast publisher measures only how fast the broker's queues grow (and starves
+ * the subscribers sharing this process); with it, the rate is what the broker sustains.
+ */
+export const DELIVERY_WINDOW = 20_000
+/** Parked this long without the backlog halving, the missing deliveries count as lost (dropped by the broker). */
+export const STALL_MS = 250
+
+/** What a publisher counts into and asks before sending flat out. */
+export interface PublisherCounters {
+  sent: number
+  pubErrors: number
+  acked: number
+  /** Deliveries per message (subscribers); 0 disables the delivery window. */
+  fanout: number
+  /** Deliveries sent but not yet received (less those written off). */
+  ahead(): number
+  /** The window is full: resume `p.pump` later. */
+  park(p: Publisher): void
+}
+
+export class Publisher {
+  seq = 0
+  outstanding = 0
+  stopped = false
+  readonly payload: Buffer
+  readonly options: PublishOptions
+  readonly pump = (): void => this.run()
+  readonly onAck = (error: Error | undefined): void => this.ack(error)
+  private paceTimer: NodeJS.Timeout | undefined
+  private startNs = 0n
+
+  constructor(
+    readonly client: MqttClient,
+    readonly index: number,
+    readonly topic: string,
+    readonly plan: BenchPlan,
+    readonly counters: PublisherCounters,
+  ) {
+    this.payload = Buffer.alloc(plan.payloadSize, 0x61)
+    this.options = {qos: plan.qos, retain: false}
+  }
+
+  start(): void {
+    this.startNs = process.hrtime.bigint()
+    if (this.plan.rate > 0) this.paceTimer = setInterval(this.pump, PACE_MS)
+    else this.run()
+  }
+
+  stop(): void {
+    this.stopped = true
+    if (this.paceTimer) clearInterval(this.paceTimer)
+  }
+
+  private done(): boolean {
+    return this.stopped || (this.plan.count > 0 && this.seq >= this.plan.count) || !this.client.connected
+  }
+
+  private run(): void {
+    const paced = this.plan.rate > 0
+    const due = paced ? Math.floor((Number(process.hrtime.bigint() - this.startNs) / 1e9) * this.plan.rate) : Infinity
+    let n = 0
+    while (!this.done() && this.seq < due) {
+      if (this.plan.qos > 0 && this.outstanding >= QOS_WINDOW) return // onAck resumes
+      if (!paced && this.counters.fanout > 0 && this.counters.ahead() >= DELIVERY_WINDOW) {
+        this.counters.park(this) // a subscriber (or the stall timer) resumes us
+        return
+      }
+      this.sendOne()
+      if (!paced) {
+        if (this.client.stream.writableNeedDrain) {
+          this.client.stream.once('drain', this.pump)
+          return
+        }
+        if (++n === YIELD_EVERY) {
+          setImmediate(this.pump)
+          return
+        }
+      }
+    }
+    if (this.done() && this.paceTimer) clearInterval(this.paceTimer)
+  }
+
+  private sendOne(): void {
+    stamp(this.payload, this.index, this.seq, process.hrtime.bigint())
+    this.seq++
+    this.counters.sent++
+    if (this.plan.qos === 0) {
+      this.client.publish(this.topic, this.payload, this.options)
+    } else {
+      this.outstanding++
+      this.client.publish(this.topic, this.payload, this.options, this.onAck)
+    }
+  }
+
+  private ack(error: Error | undefined): void {
+    this.outstanding--
+    if (error) this.counters.pubErrors++
+    else this.counters.acked++
+    if (this.plan.rate === 0 && this.outstanding === QOS_WINDOW - 1) this.run()
+  }
+}
+
