@@ -20,7 +20,12 @@ export interface ResolvedTarget {
  * With URLs: one per transport, the transports are the URLs' schemes. Without: start
  * `mqttws serve` in its own process and measure the transports asked for.
  */
-export async function resolveTarget(urls: string[], transports: BenchTransport[], tls: {cafile?: string; insecure?: boolean}): Promise<ResolvedTarget> {
+export async function resolveTarget(
+  urls: string[],
+  transports: BenchTransport[],
+  tls: {cafile?: string; insecure?: boolean},
+  serveArgs: string[] = [],
+): Promise<ResolvedTarget> {
   const ca = tls.cafile ? await readFile(tls.cafile, 'utf8').catch(() => Promise.reject(new ConfigError(`--cafile ${tls.cafile}: no such file`))) : undefined
   if (urls.length > 0) {
     const map: Partial<Record<BenchTransport, string>> = {}
@@ -39,7 +44,7 @@ export async function resolveTarget(urls: string[], transports: BenchTransport[]
     return {target: {urls: map, tls: {ca, insecure: tls.insecure}}, transports: Object.keys(map) as BenchTransport[], description: urls.join(', '), stop: async () => {}}
   }
   const bin = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
-  const broker = await startEmbeddedBroker(bin)
+  const broker = await startEmbeddedBroker(bin, serveArgs)
   return {
     target: {urls: broker.urls, tls: {ca: broker.ca}},
     transports,

@@ -47,6 +47,7 @@ export const connectionFlags = {
   insecure: Flags.boolean({summary: 'Do not verify the server certificate (development only).', helpGroup: 'TLS'}),
   header: Flags.string({char: 'H', summary: 'Extra WebSocket handshake header "Name: value" (repeatable).', helpGroup: 'WEBSOCKET', multiple: true}),
   'ws-subprotocol': Flags.string({summary: 'Sec-WebSocket-Protocol to offer, comma-separated (default mqtt).', helpGroup: 'WEBSOCKET'}),
+  'ws-deflate': Flags.boolean({summary: 'Offer permessage-deflate compression (used if the broker accepts it).', helpGroup: 'WEBSOCKET'}),
   'ws-framing': Flags.string({summary: 'Outgoing frames: packet (one per packet), piggyback (one per batch), split:N (N bytes per frame).', helpGroup: 'WEBSOCKET', default: 'packet'}),
 }
 
@@ -76,6 +77,7 @@ export interface ConnectionFlagValues {
   header?: string[]
   'ws-subprotocol'?: string
   'ws-framing': string
+  'ws-deflate'?: boolean
 }
 
 async function readPem(path: string, flag: string): Promise<string> {
@@ -149,6 +151,7 @@ export async function clientOptionsFromFlags(f: ConnectionFlagValues): Promise<C
       headers: Object.keys(headers).length > 0 ? headers : undefined,
       subprotocols: f['ws-subprotocol']?.split(',').map((s) => s.trim()).filter(Boolean),
       framing: parseFraming(f['ws-framing']),
+      deflate: f['ws-deflate'] === true,
       tls: {
         ca: f.cafile ? await readPem(f.cafile, '--cafile') : undefined,
         cert: f.cert ? await readPem(f.cert, '--cert') : undefined,

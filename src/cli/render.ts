@@ -62,7 +62,7 @@ export interface BenchTableInput {
     msgs_per_s: number
     recv_per_s: number
     latency: {p50_ms: number; p90_ms: number; p99_ms: number; p999_ms: number; max_ms: number}
-    overhead: {mqtt_bytes: number; pub_wire_bytes: number; sub_wire_bytes: number; pub_min_bytes: number; sub_min_bytes: number}
+    overhead: {mqtt_bytes: number; pub_wire_bytes: number; sub_wire_bytes: number; pub_min_bytes: number; sub_min_bytes: number; deflate?: boolean}
     connects?: number
     connects_per_s?: number
     connect_failures?: Record<string, number>
@@ -107,7 +107,14 @@ export function renderBenchResult(r: BenchTableInput): string {
     chalk.bold('Bytes on the wire per message') + chalk.dim(' (counted at the TCP socket; min = one packet per frame/record)'),
     table(
       ['transport', 'MQTT packet', 'client→broker', 'min', 'broker→client', 'min'],
-      r.results.map((t) => [t.transport, t.overhead.mqtt_bytes, t.overhead.pub_wire_bytes, t.overhead.pub_min_bytes, t.overhead.sub_wire_bytes, t.overhead.sub_min_bytes]),
+      r.results.map((t) => [
+        t.overhead.deflate ? `${t.transport} (deflate)` : t.transport,
+        t.overhead.mqtt_bytes,
+        t.overhead.pub_wire_bytes,
+        t.overhead.pub_min_bytes,
+        t.overhead.sub_wire_bytes,
+        t.overhead.sub_min_bytes,
+      ]),
     ),
   ]
   lines.push('', chalk.bold('Latency distribution') + chalk.dim(' (ms, bar length relative to the largest)'))

@@ -31,6 +31,7 @@ export interface ServeFlags extends AdminFlags {
   'ws-subprotocols'?: string
   'ws-allow-no-subprotocol'?: boolean
   'ws-piggyback'?: boolean
+  'ws-deflate'?: boolean
   'max-packet-size'?: number
   'connect-timeout'?: number
   'max-inflight'?: number
@@ -100,6 +101,7 @@ export async function buildServeConfig(flags: ServeFlags): Promise<ServeSetup> {
   if (flags['ws-subprotocols'] !== undefined) ws.subprotocols = flags['ws-subprotocols'].split(',').map((s) => s.trim()).filter(Boolean)
   if (flags['ws-allow-no-subprotocol'] !== undefined) ws.allowNoSubprotocol = flags['ws-allow-no-subprotocol']
   if (flags['ws-piggyback'] !== undefined) ws.piggyback = flags['ws-piggyback']
+  if (flags['ws-deflate'] !== undefined) ws.deflate = flags['ws-deflate']
   if (Object.keys(ws).length > 0) input.ws = ws
 
   const limits: Partial<Limits> = {...input.limits}

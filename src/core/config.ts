@@ -22,6 +22,8 @@ export interface WsOptions {
   allowNoSubprotocol: boolean
   /** Put all packets pending in one event-loop turn into a single frame (EMQX's mqtt_piggyback=single). */
   piggyback: boolean
+  /** Accept permessage-deflate (RFC 7692) when a client offers it (EMQX's compress); off by default. */
+  deflate: boolean
   /** When set, a handshake whose Origin header is not in this list gets 403 (no Origin header: allowed). */
   origins?: readonly string[]
 }
@@ -123,6 +125,7 @@ export const DEFAULTS = Object.freeze({
     subprotocols: DEFAULT_SUBPROTOCOLS,
     allowNoSubprotocol: false,
     piggyback: false,
+    deflate: false,
   }),
   limits: Object.freeze<Limits>({
     maxPacketSize: 1024 * 1024,
@@ -271,7 +274,7 @@ function str(where: string, v: unknown): string {
   return v
 }
 
-const WS_KEYS = ['path', 'subprotocols', 'allowNoSubprotocol', 'piggyback', 'origins'] as const
+const WS_KEYS = ['path', 'subprotocols', 'allowNoSubprotocol', 'piggyback', 'deflate', 'origins'] as const
 const LIMIT_KEYS = Object.keys(DEFAULTS.limits) as Array<keyof Limits>
 
 function resolveWs(where: string, base: WsOptions, input: unknown): WsOptions {
@@ -293,6 +296,7 @@ function resolveWs(where: string, base: WsOptions, input: unknown): WsOptions {
   }
   if (input.allowNoSubprotocol !== undefined) out.allowNoSubprotocol = bool(`${where}.allowNoSubprotocol`, input.allowNoSubprotocol)
   if (input.piggyback !== undefined) out.piggyback = bool(`${where}.piggyback`, input.piggyback)
+  if (input.deflate !== undefined) out.deflate = bool(`${where}.deflate`, input.deflate)
   if (input.origins !== undefined) {
     const list = input.origins
     if (!Array.isArray(list) || !list.every((s) => typeof s === 'string' && s !== '')) {

@@ -6,7 +6,7 @@ import {ConfigError, ErrorCode} from '../../src/core/errors.js'
 // Not a real key pair: resolveConfig only checks that the text is PEM.
 const TLS = {cert: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n', key: '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n'}
 
-const DEFAULT_WS = {path: '/mqtt', subprotocols: [...DEFAULT_SUBPROTOCOLS], allowNoSubprotocol: false, piggyback: false}
+const DEFAULT_WS = {path: '/mqtt', subprotocols: [...DEFAULT_SUBPROTOCOLS], allowNoSubprotocol: false, piggyback: false, deflate: false}
 
 /** Asserts that `fn` throws a ConfigError whose message contains every one of `parts`. */
 function assertConfigError(fn: () => unknown, ...parts: string[]): void {
@@ -293,6 +293,7 @@ describe('config', () => {
       ['empty subprotocols', {ws: {subprotocols: []}}, ['"ws.subprotocols" is []']],
       ['a subprotocol with a space', {ws: {subprotocols: ['mq tt']}}, ['"ws.subprotocols" is ["mq tt"]']],
       ['a non-boolean piggyback', {ws: {piggyback: 'yes'}}, ['"ws.piggyback" is "yes"', 'true or false']],
+      ['a non-boolean deflate', {ws: {deflate: 1}}, ['"ws.deflate" is 1', 'true or false']],
       ['a cert that is not PEM', {tls: {cert: 'x', key: TLS.key}}, ['"tls.cert" is not a PEM certificate']],
       ['a key that is not PEM', {tls: {cert: TLS.cert, key: 'y'}}, ['"tls.key" is not a PEM private key']],
       ['a listener cert that is not PEM', {listeners: [{url: 'mqtts://h:1', tls: {cert: 'x', key: TLS.key}}]}, ['"listeners[0].tls.cert"']],

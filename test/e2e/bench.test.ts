@@ -72,6 +72,19 @@ describe('e2e: mqttws bench', function () {
     assert.deepEqual([tcp.overhead.pub_wire_bytes, ws.overhead.pub_wire_bytes, ws.overhead.sub_wire_bytes], [36, 42, 38])
   })
 
+  it('measures what permessage-deflate saves (--ws-deflate, with serve accepting it)', async () => {
+    const r = await runBin(['bench', 'latency', '--transports', 'ws', '-n', '100', '-r', '500', '--ws-deflate', '--json'])
+    assert.equal(r.code, 0, r.stderr)
+    const [ws] = JSON.parse(r.stdout).results
+    assert.equal(ws.overhead.deflate, true)
+    assert.equal(ws.received, 100)
+    // Repeated topics and payloads compress well below the uncompressed 34 + 6 / 34 + 2 bytes.
+    assert.ok(ws.overhead.pub_wire_bytes < 34, `client→broker ${ws.overhead.pub_wire_bytes}`)
+    assert.ok(ws.overhead.sub_wire_bytes < 34, `broker→client ${ws.overhead.sub_wire_bytes}`)
+    const plain = await runBin(['bench', 'latency', '--transports', 'ws', '-n', '20', '-r', '500', '--json'])
+    assert.equal(JSON.parse(plain.stdout).results[0].overhead.deflate, undefined)
+  })
+
   it('passes and fails --assert with the right exit code, naming the failed check', async () => {
     const pass = await runBin(['bench', 'fan-in', '-n', '50', '-P', '1', '--assert', 'lost == 0', '--assert', 'received == sent'])
     assert.equal(pass.code, 0, pass.stderr)

@@ -53,6 +53,7 @@ Exit codes: 0 ok, 1 an --assert or --max-regression failed (or the run failed), 
     count: Flags.integer({char: 'n', summary: 'Messages per publisher instead of a duration.', min: 1}),
     topic: Flags.string({char: 't', summary: 'Topic template: %i publisher index, %c client id (default mqttws/bench/%i).'}),
     'protocol-version': Flags.string({char: 'V', summary: 'MQTT version: 3.1, 3.1.1 or 5 (default 3.1.1).', default: '3.1.1'}),
+    'ws-deflate': Flags.boolean({summary: 'Offer permessage-deflate (used where the broker accepts it, e.g. serve --ws-deflate) to measure the bytes it saves.'}),
     workers: Flags.integer({char: 'w', summary: 'Threads to spread the publishers over (default 1; try the number of cores when the generator is the bottleneck).', min: 1, max: 64}),
     'ws-framing': Flags.option({options: ['packet', 'piggyback'] as const, summary: 'Frames of the load generator: one per packet, or one per batch.'})(),
     cafile: Flags.string({summary: 'CA to trust for tls/wss URLs.'}),
@@ -73,7 +74,8 @@ Exit codes: 0 ok, 1 an --assert or --max-regression failed (or the run failed), 
     const assertions = (flags.assert ?? []).map(parseAssertion)
     const maxRegression = parseRegression(flags['max-regression'])
     const baseline = flags.baseline ? asBenchResult(JSON.parse(await readFile(flags.baseline, 'utf8').catch(() => Promise.reject(new ConfigError(`--baseline ${flags.baseline}: no such file`)))), flags.baseline) : undefined
-    const target = await resolveTarget(flags.url ?? [], transports, {cafile: flags.cafile, insecure: flags.insecure})
+    // The embedded broker accepts deflate only when it is being measured.
+    const target = await resolveTarget(flags.url ?? [], transports, {cafile: flags.cafile, insecure: flags.insecure}, flags['ws-deflate'] ? ['--ws-deflate'] : [])
     const plan = resolvePlan({
       scenario,
       transports: target.transports,
@@ -90,6 +92,7 @@ Exit codes: 0 ok, 1 an --assert or --max-regression failed (or the run failed), 
       protocolVersion: parseProtocolVersion(flags['protocol-version']),
       wsFraming: flags['ws-framing'],
       workers: flags.workers,
+      wsDeflate: flags['ws-deflate'],
     })
     const abort = new AbortController()
     const stop = (): void => abort.abort()

@@ -13,7 +13,7 @@ export async function connectAll(n: number, url: string, plan: BenchPlan, target
           protocolVersion: plan.protocolVersion,
           clientId: `${prefix}-${process.pid}-${i + j}`,
           keepalive: 0,
-          dial: {tls: target.tls, framing: plan.wsFraming, countTlsBytes: true},
+          dial: {tls: target.tls, framing: plan.wsFraming, deflate: plan.wsDeflate, countTlsBytes: true},
         }),
       )
       clients.push(...(await Promise.all(batch)))

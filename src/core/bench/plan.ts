@@ -35,6 +35,8 @@ export interface BenchPlan {
   protocolVersion: 3 | 4 | 5
   /** WebSocket framing of the load generator's clients. */
   wsFraming: 'packet' | 'piggyback'
+  /** Offer permessage-deflate (used where the broker accepts it). */
+  wsDeflate: boolean
   /** Time allowed after the last publish for messages still in flight. */
   drainMs: number
   /** Threads the publishers are spread over (1: all on the main thread with the subscribers). */
@@ -58,6 +60,7 @@ export const PLAN_DEFAULTS: Readonly<BenchPlan> = Object.freeze<BenchPlan>({
   topic: 'mqttws/bench/%i',
   protocolVersion: 4,
   wsFraming: 'packet',
+  wsDeflate: false,
   drainMs: 2000,
   workers: 1,
 })

@@ -24,6 +24,8 @@ export interface OverheadSummary {
   sub_min_bytes: number
   /** How the minimum is made up, for humans. */
   note: string
+  /** permessage-deflate was negotiated (the minimum then does not apply: compression can go below it). */
+  deflate?: boolean
 }
 
 export interface TransportResult {

@@ -198,6 +198,7 @@ async function runLoad(transport: BenchTransport, url: string, plan: BenchPlan, 
     if (series.length === 0 || sent !== last.sent || counters.received !== last.received) sample()
     const mqttBytes = encodePublish(plan.protocolVersion, topicFor(plan.topic, 0, 'x'), Buffer.alloc(plan.payloadSize), plan.qos as QoS, false, false, 1, undefined).length
     const min = minimumWireBytes(transport, mqttBytes)
+    const deflate = subscribers.some((c) => c.wsExtensions?.includes('permessage-deflate'))
     const received = counters.received
     let lost = 0
     let duplicates = 0
@@ -229,7 +230,8 @@ async function runLoad(transport: BenchTransport, url: string, plan: BenchPlan, 
         sub_wire_bytes: received > 0 ? round((wireBytes(subscribers, 'bytesRead') - subBytes0) / received, 2) : 0,
         pub_min_bytes: min.clientToBroker,
         sub_min_bytes: min.brokerToClient,
-        note: min.note,
+        note: deflate ? `permessage-deflate on; ${min.note}` : min.note,
+        ...(deflate ? {deflate} : {}),
       },
       series,
     }

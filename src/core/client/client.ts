@@ -134,6 +134,8 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
   connack: IConnackPacket | undefined
   /** Subprotocol the WebSocket server chose. */
   subprotocol: string | undefined
+  /** WebSocket extensions the server accepted (e.g. "permessage-deflate"). */
+  wsExtensions: string | undefined
   corked = false
   failure: Error | undefined
   closed = false
@@ -186,6 +188,7 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
     const started = Date.now()
     const dialed = await dial(url, {timeoutMs, ...options.dial})
     const client = new MqttClient(options, dialed.stream, dialed.socket, dialed.scheme, dialed.subprotocol)
+    client.wsExtensions = dialed.extensions
     // One budget for the transport and CONNACK together, as documented.
     await client.handshake(options, Math.max(1, timeoutMs - (Date.now() - started)))
     return client

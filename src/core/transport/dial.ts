@@ -39,6 +39,8 @@ export interface DialOptions {
   timeoutMs?: number
   /** Count TLS bytes as encrypted on the wire (slightly slower; bench turns it on). */
   countTlsBytes?: boolean
+  /** Offer permessage-deflate; used when the server accepts it (see Dialed.extensions). */
+  deflate?: boolean
 }
 
 export interface Dialed {
@@ -51,6 +53,8 @@ export interface Dialed {
   socket: WireCounter
   /** The subprotocol the server chose (WebSocket only). */
   subprotocol?: string
+  /** WebSocket extensions the server accepted, e.g. "permessage-deflate". */
+  extensions?: string
 }
 
 const DEFAULT_PORTS: Record<Scheme, number> = {mqtt: 1883, mqtts: 8883, ws: 8083, wss: 8084}
@@ -171,7 +175,7 @@ function dialWs(url: URL, scheme: Scheme, options: DialOptions, timeoutMs: numbe
     /** wss with countTlsBytes: the counting stream under TLS. */
     let wire: CountingStream | undefined
     const ws = new WebSocket(target.href, subprotocols, {
-      perMessageDeflate: false,
+      perMessageDeflate: options.deflate ? {threshold: 0} : false,
       headers: options.headers,
       handshakeTimeout: timeoutMs,
       maxPayload: 268_435_460,
@@ -225,7 +229,7 @@ function dialWs(url: URL, scheme: Scheme, options: DialOptions, timeoutMs: numbe
       const socket = rawSocket ?? ((ws as unknown as {_socket: Socket})._socket)
       socket.setNoDelay(true)
       const stream = new WsStream(ws, {framing: options.framing, rawSocket: socket})
-      resolve({stream, scheme, socket: wire ?? socket, subprotocol: ws.protocol || undefined})
+      resolve({stream, scheme, socket: wire ?? socket, subprotocol: ws.protocol || undefined, extensions: ws.extensions || undefined})
     })
   })
 }

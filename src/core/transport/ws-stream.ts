@@ -37,6 +37,8 @@ export const WS_CLOSE_UNSUPPORTED_DATA = 1003
 type TaggedWs = WebSocket & {[kStream]: WsStream}
 
 const SEND_OPTS = {binary: true, compress: false}
+/** When permessage-deflate was negotiated: every message compressed (MQTT packets are small). */
+const SEND_OPTS_DEFLATE = {binary: true, compress: true}
 
 function onWsMessage(this: TaggedWs, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
   const stream = this[kStream]
@@ -74,6 +76,7 @@ export class WsStream extends Duplex {
   readonly piggyback: boolean
   /** 0, or the largest frame payload when packets are split over frames. */
   readonly splitBytes: number
+  private readonly sendOpts: {binary: boolean; compress: boolean}
   readonly rawSocket?: Socket
   readonly stats?: ListenerStats
   /** Set when the peer sent a text frame: the connection is closed with 1003. */
@@ -85,6 +88,7 @@ export class WsStream extends Duplex {
     const framing = options.framing ?? (options.piggyback ? 'piggyback' : 'packet')
     this.piggyback = framing === 'piggyback'
     this.splitBytes = typeof framing === 'object' ? Math.max(1, Math.floor(framing.splitBytes)) : 0
+    this.sendOpts = ws.extensions.includes('permessage-deflate') ? SEND_OPTS_DEFLATE : SEND_OPTS
     this.rawSocket = options.rawSocket
     this.stats = options.stats
     ws.binaryType = 'nodebuffer'
@@ -101,7 +105,7 @@ export class WsStream extends Duplex {
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     if (this.splitBytes > 0) return this.sendSplit([chunk], callback)
     if (this.stats) this.stats.wsFramesOut++
-    this.ws.send(chunk, SEND_OPTS, callback)
+    this.ws.send(chunk, this.sendOpts, callback)
   }
 
   /** Each packet as consecutive binary messages of at most splitBytes (a testing mode; not the hot path). */
@@ -112,8 +116,8 @@ export class WsStream extends Duplex {
     const pieces: Buffer[] = []
     for (const chunk of chunks) for (let off = 0; off < chunk.length; off += size) pieces.push(chunk.subarray(off, off + size))
     const last = pieces.pop()
-    for (const p of pieces) this.ws.send(p, SEND_OPTS)
-    if (last) this.ws.send(last, SEND_OPTS, callback)
+    for (const p of pieces) this.ws.send(p, this.sendOpts)
+    if (last) this.ws.send(last, this.sendOpts, callback)
     else callback()
     if (raw) raw.uncork()
     if (this.stats) this.stats.wsFramesOut += pieces.length + (last ? 1 : 0)
@@ -129,14 +133,14 @@ export class WsStream extends Duplex {
       let off = 0
       for (let i = 0; i < n; i++) off += chunks[i].chunk.copy(one, off)
       if (this.stats) this.stats.wsFramesOut++
-      this.ws.send(one, SEND_OPTS, callback)
+      this.ws.send(one, this.sendOpts, callback)
       return
     }
     // One frame per packet, but all frames of the batch in one write to the socket.
     const raw = this.rawSocket
     if (raw) raw.cork()
-    for (let i = 0; i < n - 1; i++) this.ws.send(chunks[i].chunk, SEND_OPTS)
-    this.ws.send(chunks[n - 1].chunk, SEND_OPTS, callback)
+    for (let i = 0; i < n - 1; i++) this.ws.send(chunks[i].chunk, this.sendOpts)
+    this.ws.send(chunks[n - 1].chunk, this.sendOpts, callback)
     if (raw) raw.uncork()
     if (this.stats) this.stats.wsFramesOut += n
   }

@@ -134,7 +134,8 @@ export async function listenWs(config: ListenerConfig, hooks: ListenHooks, stats
     config.scheme === 'wss' && config.tls ? https.createServer(secureContextOptions(config.tls, config.id)) : http.createServer()
   const wss = new WebSocketServer({
     noServer: true,
-    perMessageDeflate: false,
+    // Off unless asked: compression costs CPU per message; threshold 0 so small MQTT packets count too.
+    perMessageDeflate: opts.deflate ? {threshold: 0} : false,
     maxPayload: hooks.maxPacketSize,
     clientTracking: false,
     // The subprotocol was checked in onUpgrade; echo the client's first supported offer.
