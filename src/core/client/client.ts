@@ -6,7 +6,6 @@
  */
 import {randomBytes} from 'node:crypto'
 import {EventEmitter} from 'node:events'
-import type {Socket} from 'node:net'
 import type {Duplex} from 'node:stream'
 import type {Scheme} from '../config.js'
 import {ErrorCode, MqttwsError, ProtocolError, RefusedError, TimeoutError, TransportError} from '../errors.js'
