@@ -13,7 +13,20 @@ export interface ResolvedTarget {
   transports: BenchTransport[]
   /** What is being measured, for the report. */
   description: string
+  /** The embedded broker's resident memory (Linux /proc), undefined for brokers by URL. */
+  brokerMemory?: () => Promise<number | undefined>
   stop(): Promise<void>
+}
+
+/** VmRSS of a process from /proc (Linux); undefined where that is not available. */
+async function residentBytes(pid: number): Promise<number | undefined> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8')
+    const kb = /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1]
+    return kb === undefined ? undefined : Number(kb) * 1024
+  } catch {
+    return undefined
+  }
 }
 
 /**
@@ -49,6 +62,7 @@ export async function resolveTarget(
     target: {urls: broker.urls, tls: {ca: broker.ca}},
     transports,
     description: `embedded mqttws broker (pid ${broker.pid})`,
+    brokerMemory: () => residentBytes(broker.pid),
     stop: () => broker.stop(),
   }
 }

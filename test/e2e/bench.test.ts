@@ -85,6 +85,16 @@ describe('e2e: mqttws bench', function () {
     assert.equal(JSON.parse(plain.stdout).results[0].overhead.deflate, undefined)
   })
 
+  it('conn opens every connection and reports the embedded broker\'s memory per connection', async () => {
+    const r = await runBin(['bench', 'conn', '--transports', 'tcp,ws', '-c', '60', '--json'])
+    assert.equal(r.code, 0, r.stderr)
+    for (const t of JSON.parse(r.stdout).results) {
+      assert.deepEqual([t.sent, t.connects, t.connect_failures], [60, 60, {}], t.transport)
+      assert.ok(t.connects_per_s > 0)
+      assert.ok(t.broker_rss_after > 0 && Number.isInteger(t.broker_bytes_per_connection), 'memory read from /proc')
+    }
+  })
+
   it('passes and fails --assert with the right exit code, naming the failed check', async () => {
     const pass = await runBin(['bench', 'fan-in', '-n', '50', '-P', '1', '--assert', 'lost == 0', '--assert', 'received == sent'])
     assert.equal(pass.code, 0, pass.stderr)

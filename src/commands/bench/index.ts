@@ -105,7 +105,7 @@ Exit codes: 0 ok, 1 an --assert or --max-regression failed (or the run failed), 
     let result: BenchResult
     try {
       const ceiling = flags.selftest ? await measureCeiling(plan) : undefined
-      result = await runBench(plan, target.target, {signal: abort.signal, onProgress})
+      result = await runBench(plan, target.target, {signal: abort.signal, onProgress, brokerMemory: target.brokerMemory})
       if (ceiling) {
         result.ceiling = ceiling
         result.warnings = nearCeiling(result.results, ceiling).map(

@@ -48,6 +48,10 @@ export interface TransportResult {
   connects?: number
   connect_failures?: Record<string, number>
   connects_per_s?: number
+  /** conn against a local broker: its resident memory before and with every connection open. */
+  broker_rss_before?: number
+  broker_rss_after?: number
+  broker_bytes_per_connection?: number
   /** Sent and received counts per interval of `dt` seconds (about 1 s; the last may be shorter), ending at `t`. */
   series: Array<{t: number; dt: number; sent: number; received: number}>
 }
@@ -109,6 +113,7 @@ export function assertionScope(result: BenchResult): Record<string, number> {
     pub_wire_bytes: r.overhead.pub_wire_bytes,
     sub_wire_bytes: r.overhead.sub_wire_bytes,
     ...(r.connects_per_s === undefined ? {} : {connects_per_s: r.connects_per_s, connects: r.connects ?? 0}),
+    ...(r.broker_bytes_per_connection === undefined ? {} : {broker_bytes_per_connection: r.broker_bytes_per_connection}),
   })
   result.results.forEach((r, i) => {
     const f = flat(r)

@@ -41,6 +41,8 @@ export interface BenchProgress {
 
 export interface BenchHooks {
   onProgress?(p: BenchProgress): void
+  /** The broker's resident memory in bytes, when the caller can read it (a local broker). */
+  brokerMemory?(): Promise<number | undefined>
   /** Stop early (e.g. Ctrl-C): the run ends as if its time were up. */
   signal?: AbortSignal
 }
@@ -244,6 +246,7 @@ async function runLoad(transport: BenchTransport, url: string, plan: BenchPlan, 
 /** conn: open N connections (at a rate), count successes, failures by reason, and connects/s. */
 async function runConnect(transport: BenchTransport, url: string, plan: BenchPlan, target: BenchTarget, hooks: BenchHooks): Promise<TransportResult> {
   const histogram = createHistogram()
+  const memBefore = await hooks.brokerMemory?.()
   const failures: Record<string, number> = {}
   const clients: MqttClient[] = []
   const t0 = process.hrtime.bigint()
@@ -277,6 +280,8 @@ async function runConnect(transport: BenchTransport, url: string, plan: BenchPla
   }
   await Promise.all(attempts)
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9
+  // Memory with every connection open, against before: what one idle connection costs the broker.
+  const memAfter = await hooks.brokerMemory?.()
   await Promise.all(clients.map((c) => c.end()))
   return {
     transport,
@@ -294,6 +299,9 @@ async function runConnect(transport: BenchTransport, url: string, plan: BenchPla
     connects: clients.length,
     connect_failures: failures,
     connects_per_s: round(clients.length / seconds, 0),
+    ...(memBefore !== undefined && memAfter !== undefined
+      ? {broker_rss_before: memBefore, broker_rss_after: memAfter, broker_bytes_per_connection: clients.length > 0 ? Math.round((memAfter - memBefore) / clients.length) : 0}
+      : {}),
     series: [],
   }
 }
