@@ -4,11 +4,10 @@
  * this thread are not starved by the send loops.
  */
 import {Worker} from 'node:worker_threads'
-import type {MqttClient} from '../client/client.js'
-import {connectAll} from './connect.js'
+import {openPublishers} from './load-clients.js'
+import type {ConnectionSet, LoadPublisher} from './load-clients.js'
 import type {BenchPlan} from './plan.js'
-import {topicFor} from './plan.js'
-import {DELIVERY_WINDOW, Publisher, STALL_MS} from './publisher.js'
+import {DELIVERY_WINDOW, STALL_MS} from './publisher.js'
 import type {PublisherCounters} from './publisher.js'
 import type {BenchTarget} from './run.js'
 import {SHARED_RECEIVED, SHARED_SENT, SHARED_WRITTEN_OFF} from './shared-counters.js'
@@ -32,8 +31,8 @@ export interface PublisherPool {
 }
 
 export class LocalPool implements PublisherPool {
-  private clients: MqttClient[] = []
-  private pubs: Publisher[] = []
+  private pubs: LoadPublisher[] = []
+  private connections: ConnectionSet | undefined
   private bytes0 = 0
 
   constructor(
@@ -44,9 +43,10 @@ export class LocalPool implements PublisherPool {
   ) {}
 
   async connect(): Promise<void> {
-    this.clients = await connectAll(this.plan.publishers, this.url, this.plan, this.target, 'bench-pub')
-    this.pubs = this.clients.map((c, i) => new Publisher(c, i, topicFor(this.plan.topic, i, c.clientId), this.plan, this.counters))
-    this.bytes0 = this.clients.reduce((a, c) => a + c.bytesWritten, 0)
+    const opened = await openPublishers(this.plan, this.url, this.target.tls, 0, this.plan.publishers, this.counters, 'bench-pub')
+    this.pubs = opened.publishers
+    this.connections = opened.connections
+    this.bytes0 = opened.connections.bytesWritten()
   }
 
   start(): void {
@@ -54,7 +54,7 @@ export class LocalPool implements PublisherPool {
   }
 
   allDone(): boolean {
-    return this.pubs.length > 0 && this.pubs.every((p) => !p.client.connected || (this.plan.count > 0 && p.seq >= this.plan.count))
+    return this.pubs.length > 0 && this.pubs.every((p) => !p.live() || (this.plan.count > 0 && p.seq >= this.plan.count))
   }
 
   sent(): number {
@@ -74,11 +74,11 @@ export class LocalPool implements PublisherPool {
   }
 
   bytesWritten(): number {
-    return this.clients.reduce((a, c) => a + c.bytesWritten, 0) - this.bytes0
+    return (this.connections?.bytesWritten() ?? 0) - this.bytes0
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.clients.map((c) => c.end()))
+    await this.connections?.close()
   }
 }
 

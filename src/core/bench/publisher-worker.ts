@@ -4,12 +4,10 @@
  * window and the live figures) and reports its totals when told to stop.
  */
 import {parentPort, workerData} from 'node:worker_threads'
-import type {MqttClient} from '../client/client.js'
 import type {DialTls} from '../transport/dial.js'
-import {connectAll} from './connect.js'
+import {openPublishers} from './load-clients.js'
+import type {ConnectionSet, LoadPublisher} from './load-clients.js'
 import type {BenchPlan} from './plan.js'
-import {topicFor} from './plan.js'
-import {Publisher} from './publisher.js'
 import type {PublisherCounters} from './publisher.js'
 import {SHARED_RECEIVED, SHARED_SENT, SHARED_WRITTEN_OFF} from './shared-counters.js'
 import type {WorkerReport} from './shared-counters.js'
@@ -51,22 +49,22 @@ class WorkerCounters implements PublisherCounters {
     return sent * this.fanout - mem[SHARED_RECEIVED] - mem[SHARED_WRITTEN_OFF]
   }
 
-  park(p: Publisher): void {
+  park(p: {readonly pump: () => void}): void {
     // The subscribers live on the main thread: look again shortly.
     setTimeout(p.pump, 1)
   }
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
-const bytes = (clients: MqttClient[]): number => clients.reduce((a, c) => a + c.bytesWritten, 0)
 
 const counters = new WorkerCounters()
-let clients: MqttClient[] = []
-let pubs: Publisher[] = []
+let connections: ConnectionSet | undefined
+let pubs: LoadPublisher[] = []
 try {
-  clients = await connectAll(job.count, job.url, job.plan, {tls: job.tls}, `bench-pub-w${job.worker}`)
-  pubs = clients.map((c, j) => new Publisher(c, job.first + j, topicFor(job.plan.topic, job.first + j, c.clientId), job.plan, counters))
-  post({type: 'ready', bytes: bytes(clients)})
+  const opened = await openPublishers(job.plan, job.url, job.tls, job.first, job.count, counters, `bench-pub-w${job.worker}`)
+  pubs = opened.publishers
+  connections = opened.connections
+  post({type: 'ready', bytes: connections.bytesWritten()})
 } catch (error) {
   post({type: 'error', message: (error as Error).message})
 }
@@ -76,7 +74,7 @@ port.on('message', async (m: 'start' | 'stop' | 'close') => {
   if (m === 'start') {
     for (const p of pubs) p.start()
     finishedTimer = setInterval(() => {
-      if (pubs.every((p) => !p.client.connected || (job.plan.count > 0 && p.seq >= job.plan.count))) {
+      if (pubs.every((p) => !p.live() || (job.plan.count > 0 && p.seq >= job.plan.count))) {
         clearInterval(finishedTimer)
         post({type: 'finished'})
       }
@@ -91,10 +89,10 @@ port.on('message', async (m: 'start' | 'stop' | 'close') => {
       sent: counters.sent,
       pubErrors: counters.pubErrors,
       outstanding: pubs.reduce((a, p) => a + p.outstanding, 0),
-      bytes: bytes(clients),
+      bytes: connections?.bytesWritten() ?? 0,
     })
   } else if (m === 'close') {
-    await Promise.all(clients.map((c) => c.end()))
+    await connections?.close()
     port.close()
   }
 })

@@ -30,7 +30,7 @@ export interface PublisherCounters {
   /** Deliveries sent but not yet received (less those written off). */
   ahead(): number
   /** The window is full: resume `p.pump` later. */
-  park(p: Publisher): void
+  park(p: {readonly pump: () => void}): void
 }
 
 export class Publisher {
@@ -64,6 +64,10 @@ export class Publisher {
   stop(): void {
     this.stopped = true
     if (this.paceTimer) clearInterval(this.paceTimer)
+  }
+
+  live(): boolean {
+    return this.client.connected
   }
 
   private done(): boolean {

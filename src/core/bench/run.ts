@@ -9,19 +9,20 @@ import type {RecordableHistogram} from 'node:perf_hooks'
 import {MqttClient} from '../client/client.js'
 import type {DialTls} from '../transport/dial.js'
 import {encodePublish} from '../protocol/encode.js'
-import type {IPublishPacket, QoS} from '../protocol/codec.js'
+import type {QoS} from '../protocol/codec.js'
 import {minimumWireBytes} from './overhead.js'
 import type {BenchPlan, BenchTransport} from './plan.js'
 import {topicFor} from './plan.js'
 import {summarize} from './result.js'
 import type {BenchResult, TransportResult} from './result.js'
 import {SeqTracker, STAMP_BYTES, stampPublisher, stampSeq, stampTime} from './stamp.js'
-import {connectAll} from './connect.js'
+import {openSubscribers} from './load-clients.js'
+import type {Receiver} from './wire/stamp-subscriber.js'
 import {SHARED_RECEIVED} from './shared-counters.js'
 import {DELIVERY_WINDOW, PACE_MS, STALL_MS} from './publisher.js'
 import {LocalPool, WorkerPool} from './publisher-pool.js'
 import type {PublisherPool} from './publisher-pool.js'
-import type {Publisher, PublisherCounters} from './publisher.js'
+import type {PublisherCounters} from './publisher.js'
 
 export interface BenchTarget {
   /** Broker URL per transport the plan uses. */
@@ -66,7 +67,7 @@ class Counters implements PublisherCounters {
   /** With publisher workers: memory they read the received count from. */
   shared: Int32Array | undefined
   /** Publishers paused by the delivery window, resumed by the subscribers. */
-  readonly parked: Publisher[] = []
+  readonly parked: Array<{readonly pump: () => void}> = []
   /** Deliveries given up on: a broker that drops QoS 0 must not stall the window forever. */
   writtenOff = 0
   private stallTimer: NodeJS.Timeout | undefined
@@ -80,7 +81,7 @@ class Counters implements PublisherCounters {
     return this.sent * this.fanout - this.received - this.writtenOff
   }
 
-  park(p: Publisher): void {
+  park(p: {readonly pump: () => void}): void {
     this.parked.push(p)
     this.stallTimer ??= setTimeout(this.onStall, STALL_MS)
   }
@@ -98,8 +99,8 @@ class Counters implements PublisherCounters {
   }
 }
 
-class Subscriber {
-  readonly onMessage = (p: IPublishPacket): void => this.receive(p)
+/** Counts one subscriber's deliveries: latency from the stamp, loss and duplicates per publisher. */
+class Subscriber implements Receiver {
   /** What this subscriber got from each publisher: every subscriber should get everything. */
   readonly trackers: SeqTracker[]
 
@@ -111,30 +112,23 @@ class Subscriber {
     this.trackers = Array.from({length: publishers}, () => new SeqTracker())
   }
 
-  private receive(p: IPublishPacket): void {
+  deliver(buf: Buffer, start: number, end: number): void {
     const c = this.counters
     c.received++
     if (c.shared !== undefined) c.shared[SHARED_RECEIVED] = c.received
     else if (c.parked.length > 0) c.resume()
     const now = process.hrtime.bigint()
     c.lastReceiveNs = now
-    const b = p.payload as Buffer
-    if (b.length < STAMP_BYTES) return
-    const latency = now - stampTime(b)
+    if (end - start < STAMP_BYTES) return
+    const latency = now - stampTime(buf, start)
     this.histogram.record(latency > 0n ? latency : 1n)
-    const tracker = this.trackers[stampPublisher(b)]
-    if (tracker) tracker.add(stampSeq(b))
+    const tracker = this.trackers[stampPublisher(buf, start)]
+    if (tracker) tracker.add(stampSeq(buf, start))
   }
 }
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
-}
-
-function wireBytes(clients: MqttClient[], which: 'bytesWritten' | 'bytesRead'): number {
-  let total = 0
-  for (const c of clients) total += c[which]
-  return total
 }
 
 function round(n: number, digits = 1): number {
@@ -153,21 +147,17 @@ async function runLoad(transport: BenchTransport, url: string, plan: BenchPlan, 
   const progress = (phase: BenchProgress['phase'], elapsed: number, rate: number): void =>
     hooks.onProgress?.({transport, phase, elapsed_s: elapsed, sent: pool.sent(), received: counters.received, rate})
   progress('connect', 0, 0)
-  const subscribers = await connectAll(plan.subscribers, url, plan, target, 'bench-sub')
   const histogram = createHistogram()
   const subs: Subscriber[] = []
+  const subscribers = await openSubscribers(plan, url, target.tls, plan.subscribers, subscriptionFilter(plan.topic), () => {
+    const sub = new Subscriber(counters, histogram, plan.publishers)
+    subs.push(sub)
+    return sub
+  })
   try {
     await pool.connect()
-    const filter = subscriptionFilter(plan.topic)
-    for (const s of subscribers) {
-      const codes = await s.subscribe([{topic: filter, qos: plan.qos}])
-      if (codes[0] >= 0x80) throw new Error(`the broker refused the subscription to ${filter} (0x${codes[0].toString(16)})`)
-      const sub = new Subscriber(counters, histogram, plan.publishers)
-      subs.push(sub)
-      s.on('message', sub.onMessage)
-    }
     // Byte counters start after connect and subscribe: only the messages count.
-    const subBytes0 = wireBytes(subscribers, 'bytesRead')
+    const subBytes0 = subscribers.bytesRead()
     const t0 = process.hrtime.bigint()
     const elapsed = (): number => Number(process.hrtime.bigint() - t0) / 1e9
     pool.start()
@@ -200,7 +190,7 @@ async function runLoad(transport: BenchTransport, url: string, plan: BenchPlan, 
     if (series.length === 0 || sent !== last.sent || counters.received !== last.received) sample()
     const mqttBytes = encodePublish(plan.protocolVersion, topicFor(plan.topic, 0, 'x'), Buffer.alloc(plan.payloadSize), plan.qos as QoS, false, false, 1, undefined).length
     const min = minimumWireBytes(transport, mqttBytes)
-    const deflate = subscribers.some((c) => c.wsExtensions?.includes('permessage-deflate'))
+    const deflate = subscribers.extensions()?.includes('permessage-deflate') ?? false
     const received = counters.received
     let lost = 0
     let duplicates = 0
@@ -229,7 +219,7 @@ async function runLoad(transport: BenchTransport, url: string, plan: BenchPlan, 
       overhead: {
         mqtt_bytes: mqttBytes,
         pub_wire_bytes: sent > 0 ? round(pool.bytesWritten() / sent, 2) : 0,
-        sub_wire_bytes: received > 0 ? round((wireBytes(subscribers, 'bytesRead') - subBytes0) / received, 2) : 0,
+        sub_wire_bytes: received > 0 ? round((subscribers.bytesRead() - subBytes0) / received, 2) : 0,
         pub_min_bytes: min.clientToBroker,
         sub_min_bytes: min.brokerToClient,
         note: deflate ? `permessage-deflate on; ${min.note}` : min.note,
@@ -239,7 +229,7 @@ async function runLoad(transport: BenchTransport, url: string, plan: BenchPlan, 
     }
   } finally {
     progress('done', 0, 0)
-    await Promise.all([pool.close(), ...subscribers.map((c) => c.end())])
+    await Promise.all([pool.close(), subscribers.close()])
   }
 }
 

@@ -12,16 +12,17 @@ export function stamp(buf: Buffer, publisher: number, seq: number, nowNs: bigint
   buf.writeBigUInt64BE(nowNs, 8)
 }
 
-export function stampPublisher(buf: Buffer): number {
-  return buf.readUInt32BE(0)
+/** The fields of a stamp at buf[at]. */
+export function stampPublisher(buf: Buffer, at = 0): number {
+  return buf.readUInt32BE(at)
 }
 
-export function stampSeq(buf: Buffer): number {
-  return buf.readUInt32BE(4)
+export function stampSeq(buf: Buffer, at = 0): number {
+  return buf.readUInt32BE(at + 4)
 }
 
-export function stampTime(buf: Buffer): bigint {
-  return buf.readBigUInt64BE(8)
+export function stampTime(buf: Buffer, at = 0): bigint {
+  return buf.readBigUInt64BE(at + 8)
 }
 
 /** Which sequence numbers of one publisher arrived: counts uniques and duplicates without a Set. */

@@ -57,7 +57,7 @@ export interface Dialed {
   extensions?: string
 }
 
-const DEFAULT_PORTS: Record<Scheme, number> = {mqtt: 1883, mqtts: 8883, ws: 8083, wss: 8084}
+export const DEFAULT_PORTS: Record<Scheme, number> = {mqtt: 1883, mqtts: 8883, ws: 8083, wss: 8084}
 const SCHEMES: Record<string, Scheme> = {'mqtt:': 'mqtt', 'tcp:': 'mqtt', 'mqtts:': 'mqtts', 'ssl:': 'mqtts', 'tls:': 'mqtts', 'ws:': 'ws', 'wss:': 'wss'}
 
 export function schemeOf(url: URL): Scheme {
@@ -88,8 +88,15 @@ function tlsOptions(o: DialTls | undefined, host: string): tls.ConnectionOptions
   return out
 }
 
-function dialSocket(scheme: Scheme, host: string, port: number, options: DialOptions, timeoutMs: number): Promise<Dialed> {
-  const where = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`
+/** TCP, or TLS over TCP: the socket under every transport. `where` names it in errors. */
+export function dialSocket(
+  scheme: Scheme,
+  host: string,
+  port: number,
+  options: DialOptions,
+  timeoutMs: number,
+  where = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`,
+): Promise<Dialed> {
   return new Promise((resolve, reject) => {
     const tcp = net.connect({host, port})
     const counter = scheme === 'mqtts' && options.countTlsBytes ? new CountingStream(tcp) : undefined

@@ -1,0 +1,288 @@
+/**
+ * A bare MQTT connection for the bench's load loops: TCP or TLS, and for ws/wss the
+ * WebSocket handshake and framing done here (ws-frames.ts). Setup packets (CONNECT,
+ * SUBSCRIBE, DISCONNECT) go through the codec; after that the owner writes pre-built
+ * bytes and reads packets through its own PacketSink, one scan and no object per packet.
+ */
+import {createHash, randomBytes} from 'node:crypto'
+import type {Duplex} from 'node:stream'
+import {encode} from '../../protocol/codec.js'
+import type {ProtocolVersion, QoS} from '../../protocol/codec.js'
+import {describeReasonCode} from '../../protocol/reason-codes.js'
+import {DEFAULT_PORTS, dialSocket, handshakeError, schemeOf} from '../../transport/dial.js'
+import type {DialTls} from '../../transport/dial.js'
+import type {WireCounter} from '../../transport/wire-counter.js'
+import {ProtocolError, RefusedError, TimeoutError, TransportError} from '../../errors.js'
+import {MaskKey, ServerFrameReader, clientFrame, pongFrame} from './ws-frames.js'
+import type {FrameSink} from './ws-frames.js'
+import {PacketScanner} from './packet-scanner.js'
+import type {PacketSink} from './packet-scanner.js'
+
+const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
+const SETUP_TIMEOUT_MS = 10_000
+const MAX_HANDSHAKE_BYTES = 16 * 1024
+
+export interface WireConnOptions {
+  url: string
+  clientId: string
+  protocolVersion: ProtocolVersion
+  tls?: DialTls
+}
+
+export class WireConn implements FrameSink, PacketSink {
+  /** WebSocket framing (ws://, wss://) rather than bare MQTT. */
+  readonly ws: boolean
+  readonly key = new MaskKey()
+  connected = true
+  /** Receives every packet once setup is over. */
+  handler: PacketSink | undefined
+  /** Why the connection ended, when it did not end by our DISCONNECT. */
+  closeReason: string | undefined
+  private readonly frames: ServerFrameReader | undefined
+  private readonly scanner = new PacketScanner(this)
+  private waiter: {type: number; resolve: (p: Buffer) => void; reject: (e: Error) => void} | undefined
+  private readonly onSocketData = (chunk: Buffer): void => this.receive(chunk)
+
+  private constructor(
+    readonly socket: Duplex,
+    readonly counter: WireCounter,
+    readonly options: WireConnOptions,
+    ws: boolean,
+    leftover: Buffer | undefined,
+  ) {
+    this.ws = ws
+    this.frames = ws ? new ServerFrameReader(this) : undefined
+    socket.on('data', this.onSocketData)
+    socket.on('error', (e: Error) => this.lost(e.message))
+    socket.on('close', () => this.lost('the broker closed the connection'))
+    if (leftover && leftover.length > 0) this.receive(leftover)
+  }
+
+  /** Dials, upgrades (ws/wss), sends CONNECT and waits for a successful CONNACK. */
+  static async open(options: WireConnOptions): Promise<WireConn> {
+    const url = new URL(options.url)
+    const scheme = schemeOf(url)
+    const ws = scheme === 'ws' || scheme === 'wss'
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1') || 'localhost'
+    const port = url.port === '' ? DEFAULT_PORTS[scheme] : Number(url.port)
+    const dialed = await dialSocket(scheme === 'wss' || scheme === 'mqtts' ? 'mqtts' : 'mqtt', host, port, {tls: options.tls, countTlsBytes: true}, SETUP_TIMEOUT_MS, url.href)
+    let leftover: Buffer | undefined
+    try {
+      if (ws) leftover = await upgrade(dialed.stream, url, `${host}:${port}`)
+    } catch (error) {
+      dialed.stream.destroy()
+      throw error
+    }
+    const conn = new WireConn(dialed.stream, dialed.socket, options, ws, leftover)
+    try {
+      await conn.connect()
+    } catch (error) {
+      conn.socket.destroy()
+      throw error
+    }
+    return conn
+  }
+
+  private async connect(): Promise<void> {
+    const v = this.options.protocolVersion
+    const connack = this.expect(0x20, 'CONNACK')
+    this.send(encode({cmd: 'connect', protocolId: v === 3 ? 'MQIsdp' : 'MQTT', protocolVersion: v, clientId: this.options.clientId, clean: true, keepalive: 0}, v))
+    const p = await connack
+    const code = p[3]
+    if (code !== 0) throw new RefusedError(`${this.options.url}: the broker refused the connection: ${describeReasonCode(code)} (0x${code.toString(16)})`, {reasonCode: code})
+  }
+
+  /** Subscribes to one filter; resolves with the granted QoS or rejects with the reason. */
+  async subscribe(topic: string, qos: QoS): Promise<number> {
+    const v = this.options.protocolVersion
+    const suback = this.expect(0x90, 'SUBACK')
+    this.send(encode({cmd: 'subscribe', messageId: 1, subscriptions: [{topic, qos}]}, v))
+    const p = await suback
+    // Fixed header (2), packet id (2), MQTT 5 properties (length, then that many), codes.
+    let off = 4
+    if (v === 5) {
+      let len = 0
+      let mul = 1
+      let b: number
+      do {
+        b = p[off++]
+        len += (b & 0x7f) * mul
+        mul *= 128
+      } while (b & 0x80)
+      off += len
+    }
+    const code = p[off]
+    if (code >= 0x80) throw new RefusedError(`${this.options.url}: the broker refused the subscription to ${topic}: ${describeReasonCode(code)} (0x${code.toString(16)})`, {reasonCode: code})
+    return code
+  }
+
+  /** Writes one encoded packet (framed on WebSocket). */
+  send(packet: Buffer): void {
+    this.socket.write(this.ws ? clientFrame(packet, this.key) : packet)
+  }
+
+  /** PUBACK, PUBREC, PUBREL or PUBCOMP for `packetId`. */
+  sendAck(type: number, packetId: number): void {
+    const packet = Buffer.allocUnsafe(4)
+    packet[0] = type
+    packet[1] = 2
+    packet[2] = packetId >> 8
+    packet[3] = packetId & 0xff
+    this.send(packet)
+  }
+
+  /** Writes bytes the caller framed itself (see publisher templates). */
+  write(bytes: Buffer): boolean {
+    return this.socket.write(bytes)
+  }
+
+  get bytesWritten(): number {
+    return this.counter.bytesWritten
+  }
+
+  get bytesRead(): number {
+    return this.counter.bytesRead
+  }
+
+  get writableNeedDrain(): boolean {
+    return this.socket.writableNeedDrain
+  }
+
+  /** DISCONNECT, then close; resolves when the socket is gone (at most 2 s). */
+  end(): Promise<void> {
+    if (!this.connected) return Promise.resolve()
+    this.connected = false
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.socket.destroy()
+        resolve()
+      }, 2000)
+      this.socket.once('close', () => {
+        clearTimeout(timer)
+        resolve()
+      })
+      this.send(Buffer.from([0xe0, 0x00]))
+      this.socket.end()
+    })
+  }
+
+  // --- receive path
+
+  private receive(chunk: Buffer): void {
+    // Acknowledgements written while this chunk is read leave in one write.
+    this.socket.cork()
+    try {
+      if (this.frames) this.frames.feed(chunk)
+      else this.scanner.feed(chunk, 0, chunk.length)
+    } catch (error) {
+      this.lost((error as Error).message)
+      this.socket.destroy()
+    } finally {
+      this.socket.uncork()
+    }
+  }
+
+  onData(buf: Buffer, start: number, end: number): void {
+    this.scanner.feed(buf, start, end)
+  }
+
+  onPing(payload: Buffer): void {
+    this.socket.write(pongFrame(payload, this.key))
+  }
+
+  onClose(code: number, reason: string): void {
+    this.lost(`the broker closed the WebSocket (${code}${reason ? ` ${reason}` : ''})`)
+    this.socket.end()
+  }
+
+  onPacket(buf: Buffer, start: number, body: number, end: number): void {
+    const w = this.waiter
+    if (w && (buf[start] & 0xf0) === w.type) {
+      this.waiter = undefined
+      w.resolve(Buffer.from(buf.subarray(start, end)))
+      return
+    }
+    this.handler?.onPacket(buf, start, body, end)
+  }
+
+  private expect(type: number, name: string): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiter = undefined
+        reject(new TimeoutError(`${this.options.url}: no ${name} within ${SETUP_TIMEOUT_MS} ms`))
+      }, SETUP_TIMEOUT_MS)
+      this.waiter = {
+        type,
+        resolve: (p) => {
+          clearTimeout(timer)
+          resolve(p)
+        },
+        reject: (e) => {
+          clearTimeout(timer)
+          reject(e)
+        },
+      }
+    })
+  }
+
+  private lost(reason: string): void {
+    if (!this.connected) return
+    this.connected = false
+    this.closeReason = reason
+    const w = this.waiter
+    this.waiter = undefined
+    w?.reject(new TransportError(`${this.options.url}: ${reason}`))
+  }
+}
+
+/**
+ * The client side of the WebSocket opening handshake, subprotocol "mqtt". Resolves with
+ * the bytes that followed the response headers (the first frames, if any).
+ */
+function upgrade(socket: Duplex, url: URL, hostHeader: string): Promise<Buffer> {
+  const key = randomBytes(16).toString('base64')
+  const path = (url.pathname === '/' ? '/mqtt' : url.pathname) + url.search
+  const where = url.href
+  return new Promise((resolve, reject) => {
+    let head = Buffer.alloc(0)
+    const timer = setTimeout(() => done(new TimeoutError(`${where}: WebSocket handshake timed out after ${SETUP_TIMEOUT_MS} ms`)), SETUP_TIMEOUT_MS)
+    const done = (error: Error | undefined, rest?: Buffer): void => {
+      clearTimeout(timer)
+      socket.off('data', onData)
+      socket.off('close', onClose)
+      if (error) reject(error)
+      else resolve(rest!)
+    }
+    const onClose = (): void => done(new TransportError(`${where}: the server closed the connection during the WebSocket handshake: is this a plain MQTT port (use mqtt://)?`))
+    const onData = (chunk: Buffer): void => {
+      head = Buffer.concat([head, chunk])
+      const end = head.indexOf('\r\n\r\n')
+      if (end < 0) {
+        if (head.length > MAX_HANDSHAKE_BYTES) done(new ProtocolError(`${where}: the handshake response has no end: not a WebSocket endpoint?`))
+        return
+      }
+      const lines = head.subarray(0, end).toString('latin1').split('\r\n')
+      const status = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0])
+      if (!status) return done(new ProtocolError(`${where}: the server did not answer with HTTP: is this an MQTT TCP port? use mqtt:// for it`))
+      const headers = new Map<string, string>()
+      for (const line of lines.slice(1)) {
+        const colon = line.indexOf(':')
+        if (colon > 0) headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim())
+      }
+      const code = Number(status[1])
+      if (code !== 101) return done(handshakeError(where, code, head.subarray(end + 4).toString('utf8').trim(), ['mqtt']))
+      const accept = createHash('sha1').update(key + WS_GUID).digest('base64')
+      if (headers.get('sec-websocket-accept') !== accept) return done(new ProtocolError(`${where}: wrong Sec-WebSocket-Accept in the handshake response`))
+      if (headers.get('sec-websocket-protocol') !== 'mqtt') {
+        return done(new ProtocolError(`${where}: the server did not accept subprotocol mqtt (it answered ${headers.get('sec-websocket-protocol') ?? 'none'})`))
+      }
+      done(undefined, head.subarray(end + 4))
+    }
+    socket.on('data', onData)
+    socket.once('close', onClose)
+    socket.write(
+      `GET ${path} HTTP/1.1\r\nHost: ${hostHeader}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n`,
+    )
+  })
+}
