@@ -89,6 +89,9 @@ function destroyStream(stream: Duplex): void {
 /** Where a connection without a listener (handle() called directly) counts: nowhere that is read. */
 const UNCOUNTED: ListenerStats = newListenerStats()
 
+/** RFC 6455 close code 1009 (Message Too Big). */
+const WS_CLOSE_TOO_BIG = 1009
+
 export class Client implements DecoderSink {
   readonly broker: Broker
   readonly conn: Connection
@@ -198,6 +201,9 @@ export class Client implements DecoderSink {
   }
 
   onPacketTooLarge(declared: number): void {
+    // On WebSocket the close frame says it too: 1009, Message Too Big.
+    const ws = this.stream as {closeCode?: number}
+    if (ws.closeCode !== undefined) ws.closeCode = WS_CLOSE_TOO_BIG
     this.protocolViolation(
       ReasonCode.PacketTooLarge,
       `packet of ${declared} bytes exceeds the maximum packet size of ${this.broker.limits.maxPacketSize} bytes`,

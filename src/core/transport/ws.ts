@@ -1,7 +1,9 @@
 /**
  * MQTT over WebSocket (and over secure WebSocket). The HTTP server checks the path and
  * the subprotocol itself, so that a refused handshake gets a status and a one-line body
- * that says what to change; only then does `ws` complete the upgrade.
+ * that says what to change. Then it completes the upgrade itself and runs the
+ * connection on WsServerStream (our own framing: the fast path); only a listener with
+ * permessage-deflate hands the upgrade to `ws` (WsStream over a ws WebSocket).
  */
 import http from 'node:http'
 import https from 'node:https'
@@ -18,6 +20,7 @@ import {remoteOf} from './tcp.js'
 import {secureContextOptions} from './tls.js'
 import type {ListenHooks, Listener} from './types.js'
 import {WsStream} from './ws-stream.js'
+import {WsServerStream, upgradeResponse} from './ws-server-stream.js'
 
 /** Splits a Sec-WebSocket-Protocol header (it may arrive as a comma-separated list). */
 export function parseSubprotocols(header: string | undefined): string[] {
@@ -47,7 +50,8 @@ interface WsListenerState {
   ws: WsOptions
   stats: ListenerStats
   hooks: ListenHooks
-  wss: WebSocketServer
+  /** Only with permessage-deflate: `ws` negotiates and runs the extension. */
+  wss: WebSocketServer | undefined
 }
 
 function reject(state: WsListenerState, socket: Socket, status: number, reason: string, body: string): void {
@@ -103,10 +107,28 @@ function onUpgrade(state: WsListenerState, req: IncomingMessage, socket: Socket,
       `none of the offered subprotocols (${offered.join(', ')}) is supported: offer one of ${opts.subprotocols.join(', ')}`,
     )
   }
+  if (!state.wss) return upgradeOwn(state, req, socket, head, chosen)
   state.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
     const stream = new WsStream(ws, {piggyback: opts.piggyback, rawSocket: socket, stats: state.stats})
     state.hooks.onConnection({stream, scheme: config.scheme, remote: remoteOf(socket), listenerId: config.id, stats: state.stats, socket})
   })
+}
+
+/** Completes the handshake itself and hands the socket to WsServerStream (no permessage-deflate). */
+function upgradeOwn(state: WsListenerState, req: IncomingMessage, socket: Socket, head: Buffer, protocol: string | null): void {
+  if (req.method !== 'GET') return reject(state, socket, 405, 'upgrade', `a WebSocket handshake is a GET request, not ${req.method}`)
+  const version = req.headers['sec-websocket-version']
+  if (version !== '13') return reject(state, socket, 400, 'upgrade', `Sec-WebSocket-Version must be 13, got "${version ?? ''}"`)
+  const key = req.headers['sec-websocket-key']
+  if (key === undefined || !/^[+/0-9A-Za-z]{22}==$/.test(key)) return reject(state, socket, 400, 'upgrade', 'missing or malformed Sec-WebSocket-Key')
+  if (!socket.writable) {
+    socket.destroy()
+    return
+  }
+  socket.write(upgradeResponse(key, protocol))
+  const stream = new WsServerStream(socket, {piggyback: state.ws.piggyback, maxPayload: state.hooks.maxPacketSize, stats: state.stats})
+  state.hooks.onConnection({stream, scheme: state.config.scheme, remote: remoteOf(socket), listenerId: state.config.id, stats: state.stats, socket})
+  stream.start(head)
 }
 
 function onPlainRequest(state: WsListenerState, req: IncomingMessage, res: ServerResponse): void {
@@ -132,10 +154,10 @@ export async function listenWs(config: ListenerConfig, hooks: ListenHooks, stats
   if (!opts) throw new Error(`listener ${config.id} has no WebSocket options`)
   const server =
     config.scheme === 'wss' && config.tls ? https.createServer(secureContextOptions(config.tls, config.id)) : http.createServer()
-  const wss = new WebSocketServer({
+  const wss = opts.deflate ? new WebSocketServer({
     noServer: true,
-    // Off unless asked: compression costs CPU per message; threshold 0 so small MQTT packets count too.
-    perMessageDeflate: opts.deflate ? {threshold: 0} : false,
+    // Compression costs CPU per message; threshold 0 so small MQTT packets count too.
+    perMessageDeflate: {threshold: 0},
     maxPayload: hooks.maxPacketSize,
     clientTracking: false,
     // The subprotocol was checked in onUpgrade; echo the client's first supported offer.
@@ -143,7 +165,7 @@ export async function listenWs(config: ListenerConfig, hooks: ListenHooks, stats
       const chosen = chooseSubprotocol([...protocols], opts.subprotocols)
       return typeof chosen === 'string' ? chosen : false
     },
-  })
+  }) : undefined
   const state: WsListenerState = {config, ws: opts, stats, hooks, wss}
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.setNoDelay(true)

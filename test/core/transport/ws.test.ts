@@ -10,7 +10,7 @@ import {DEFAULT_SUBPROTOCOLS} from '../../../src/core/config.js'
 import type {Auth} from '../../../src/core/broker/auth.js'
 import type {BrokerOptions} from '../../../src/core/broker/broker.js'
 import type {BrokerConfigInput} from '../../../src/core/config.js'
-import type {WsStream} from '../../../src/core/transport/ws-stream.js'
+import type {WsServerStream} from '../../../src/core/transport/ws-server-stream.js'
 import {chooseSubprotocol, parseSubprotocols} from '../../../src/core/transport/ws.js'
 import {startBroker} from '../../helpers/broker.js'
 import type {TestBroker} from '../../helpers/broker.js'
@@ -611,8 +611,8 @@ describe('transport/ws', () => {
             if (c.clientId.startsWith('slow-')) {
               const client = [...get().broker.connections].find((x) => x.remote === c.remote)
               assert.ok(client, `no connection from ${c.remote}`)
-              const ws = (client.stream as WsStream).ws
-              if (ws.readyState !== ws.CLOSED) await new Promise((resolve) => ws.once('close', resolve))
+              const {socket} = client.stream as WsServerStream
+              if (!socket.destroyed) await new Promise((resolve) => socket.once('close', resolve))
             }
             return {ok: true}
           },
