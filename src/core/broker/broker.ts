@@ -129,6 +129,17 @@ class FanOut {
     this.epoch = epoch
     this.targets = targets
   }
+
+  /** Makes the broker's reusable FanOut ready for the next message (no allocation per publish). */
+  reset(message: Message, from: Client | null, epoch: number): this {
+    this.message = message
+    this.from = from
+    this.epoch = epoch
+    this.matched = 0
+    this.qos0.fill(undefined)
+    this.qosN.fill(undefined)
+    return this
+  }
 }
 
 function collect(fan: FanOut, s: Subscriber, opts: SubOpts): void {
@@ -192,6 +203,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
   flushScheduled = false
   private epoch = 0
   private readonly scratch: Session[] = []
+  /** The FanOut of the outermost publish (a Will or retained message published during delivery nests). */
+  private readonly scratchFan: FanOut
   private fanDepth = 0
   private closing = false
   private readonly hooks: ListenHooks
@@ -202,6 +215,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     super()
     this.config = config
     this.limits = config.limits
+    this.scratchFan = new FanOut(this, undefined as unknown as Message, null, 0, this.scratch)
     this.log = options.logger ?? noopLogger
     this.auth = countAuthRejects(options.auth ?? allowAll, this)
     this.sessions = options.sessions ?? new MemorySessionStore()
@@ -660,8 +674,9 @@ export class Broker extends EventEmitter<BrokerEvents> {
   publish(message: Message, from: Client | null): number {
     if (from !== null) from.stats.messagesIn++
     if (message.retain && this.limits.retainAvailable) void this.retained.set(message)
-    const targets = this.fanDepth++ === 0 ? this.scratch : []
-    const fan = new FanOut(this, message, from, ++this.epoch, targets)
+    const outer = this.fanDepth++ === 0
+    const targets = outer ? this.scratch : []
+    const fan = outer ? this.scratchFan.reset(message, from, ++this.epoch) : new FanOut(this, message, from, ++this.epoch, targets)
     try {
       this.router.match(message.topic, collect, fan)
       for (let i = 0; i < targets.length; i++) {

@@ -1,7 +1,9 @@
 /**
  * Topic trie. `match` is synchronous and visitor-style: no arrays or closures per
  * message. Exact filters (no wildcard) also sit in a map, so the common case of a
- * subscription to a concrete topic costs one lookup.
+ * subscription to a concrete topic costs one lookup. What the wildcard filters match is
+ * remembered per topic (until any wildcard subscription changes), so a topic published
+ * again costs one lookup too instead of a walk that slices the topic level by level.
  */
 export type Visitor<C, S, O> = (ctx: C, subscriber: S, options: O) => void
 
@@ -18,6 +20,13 @@ class Node<S, O> {
   }
 }
 
+/** Topics whose wildcard matches are remembered; past this the memory starts over. */
+export const MATCH_CACHE_TOPICS = 10_000
+
+function remember<S, O>(hits: Array<S | O>, s: S, o: O): void {
+  hits.push(s, o)
+}
+
 function hasWildcard(filter: string): boolean {
   return filter.includes('+') || filter.includes('#')
 }
@@ -27,6 +36,8 @@ export class Router<S, O> {
   private readonly exact = new Map<string, Map<S, O>>()
   private wildcardCount = 0
   private subscriptionCount = 0
+  /** topic → what the wildcard filters match, flat: subscriber, options, subscriber, options… */
+  private readonly wildcardHits = new Map<string, Array<S | O>>()
 
   get size(): number {
     return this.subscriptionCount
@@ -61,6 +72,7 @@ export class Router<S, O> {
     }
     const isNew = !map.has(s)
     map.set(s, o)
+    if (hasWildcard(filter)) this.wildcardHits.clear()
     if (isNew) {
       this.subscriptionCount++
       if (hasWildcard(filter)) this.wildcardCount++
@@ -78,6 +90,7 @@ export class Router<S, O> {
     }
     const removed = this.removeAt(this.root, filter.split('/'), 0, s)
     if (removed) {
+      this.wildcardHits.clear()
       this.subscriptionCount--
       this.wildcardCount--
     }
@@ -110,9 +123,15 @@ export class Router<S, O> {
     const exact = this.exact.get(topic)
     if (exact) for (const [s, o] of exact) visit(ctx, s, o)
     if (this.wildcardCount === 0) return
-    // A leading wildcard does not match a $-topic (MQTT-4.7.2-1).
-    const dollar = topic.charCodeAt(0) === 0x24
-    this.walk(this.root, topic, 0, visit, ctx, dollar)
+    let hits = this.wildcardHits.get(topic)
+    if (hits === undefined) {
+      hits = []
+      // A leading wildcard does not match a $-topic (MQTT-4.7.2-1).
+      this.walk(this.root, topic, 0, remember as Visitor<Array<S | O>, S, O>, hits, topic.charCodeAt(0) === 0x24)
+      if (this.wildcardHits.size >= MATCH_CACHE_TOPICS) this.wildcardHits.clear()
+      this.wildcardHits.set(topic, hits)
+    }
+    for (let i = 0; i < hits.length; i += 2) visit(ctx, hits[i] as S, hits[i + 1] as O)
   }
 
   private walk<C>(node: Node<S, O>, topic: string, start: number, visit: Visitor<C, S, O>, ctx: C, noWildcard: boolean): void {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {Router} from '../../../src/core/broker/router.js'
+import {MATCH_CACHE_TOPICS, Router} from '../../../src/core/broker/router.js'
 
 type Visit = [subscriber: string, options: number]
 
@@ -217,5 +217,39 @@ describe('Router', () => {
     assert.deepEqual(matches(router, 'a/b/c/d'), [['s', 0]])
     router.remove('a/b/#', 's')
     assert.equal(router['root'].isEmpty(), true)
+  })
+
+  describe('remembered wildcard matches', () => {
+    it('a topic matched again sees subscriptions added, replaced and removed since', () => {
+      const router = new Router<string, number>()
+      router.add('s/+', 'a', 1)
+      assert.deepEqual(matches(router, 's/x'), [['a', 1]])
+      router.add('s/#', 'b', 2)
+      assert.deepEqual(matches(router, 's/x'), [['a', 1], ['b', 2]])
+      router.add('s/+', 'a', 7)
+      assert.deepEqual(matches(router, 's/x'), [['a', 7], ['b', 2]])
+      router.remove('s/#', 'b')
+      assert.deepEqual(matches(router, 's/x'), [['a', 7]])
+      router.remove('s/+', 'a')
+      assert.deepEqual(matches(router, 's/x'), [])
+    })
+
+    it('an exact subscription added later is seen next to the remembered wildcard ones', () => {
+      const router = new Router<string, number>()
+      router.add('s/+', 'a', 1)
+      assert.deepEqual(matches(router, 's/x'), [['a', 1]])
+      router.add('s/x', 'c', 3)
+      assert.deepEqual(matches(router, 's/x'), [['a', 1], ['c', 3]])
+    })
+
+    it('stays right past the number of topics it remembers', () => {
+      const router = new Router<string, number>()
+      router.add('t/+', 'a', 1)
+      router.add('$SYS/#', 's', 9)
+      for (let i = 0; i < MATCH_CACHE_TOPICS + 10; i++) assert.equal(matches(router, `t/${i}`).length, 1)
+      assert.deepEqual(matches(router, 't/0'), [['a', 1]])
+      assert.deepEqual(matches(router, '$SYS/x'), [['s', 9]])
+      assert.deepEqual(matches(router, '$t/0'), [])
+    })
   })
 })
