@@ -245,7 +245,13 @@ export class Decoder {
       this.sink.onDecodeError(problem.message, problem.reasonCode, problem.connectVersion)
       return
     }
-    if (packet[0] >> 4 === 3 && this.emitPublish(packet)) return
+    const type = packet[0] >> 4
+    if (type === 3 && this.emitPublish(packet)) return
+    // Exact first bytes only: reserved flags set take the general path (and its error).
+    if (packet.length === 4 && (packet[0] === 0x40 || packet[0] === 0x50 || packet[0] === 0x62 || packet[0] === 0x70)) {
+      this.emitAck(type, packet)
+      return
+    }
     try {
       // MQTT 5 §3.15.2.1 lets AUTH with reason 0 and no properties be empty; mqtt-packet wants the long form.
       this.parser.parse(packet.length === 2 && packet[0] === 0xf0 && packet[1] === 0 ? AUTH_SUCCESS_LONG : packet)
@@ -292,12 +298,24 @@ export class Decoder {
     return true
   }
 
+  /**
+   * PUBACK, PUBREC, PUBREL, PUBCOMP without a reason code (the usual 4 bytes): the other
+   * half of every QoS 1/2 message, so also decoded here rather than by mqtt-packet.
+   */
+  private emitAck(type: number, packet: Buffer): void {
+    const p = {cmd: ACK_COMMANDS[type - 4], retain: false, qos: type === 6 ? 1 : 0, dup: false, length: 2, topic: null, payload: null, messageId: (packet[2] << 8) | packet[3]} as unknown as Packet & {reasonCode?: number}
+    if (this.parser.settings.protocolVersion === 5) p.reasonCode = 0
+    this.sink.onPacket(p)
+  }
+
   private fail(message: string): void {
     if (this.failed) return
     this.failed = true
     this.sink.onDecodeError(message, ReasonCode.MalformedPacket)
   }
 }
+
+const ACK_COMMANDS = ['puback', 'pubrec', 'pubrel', 'pubcomp'] as const
 
 /** Bytes of the Remaining Length field of an encoded packet (which starts at offset 1). */
 function varintLength(packet: Buffer): number {
