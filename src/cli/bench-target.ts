@@ -13,7 +13,7 @@ export interface ResolvedTarget {
   transports: BenchTransport[]
   /** What is being measured, for the report. */
   description: string
-  /** The embedded broker's resident memory (Linux /proc), undefined for brokers by URL. */
+  /** The broker's resident memory (Linux /proc): the embedded one, or --broker-pid with --url. */
   brokerMemory?: () => Promise<number | undefined>
   stop(): Promise<void>
 }
@@ -29,6 +29,16 @@ async function residentBytes(pid: number): Promise<number | undefined> {
   }
 }
 
+/** --broker-pid: the memory of a local broker given by URL; fails early when there is no such process. */
+async function brokerMemoryOf(pid: number | undefined): Promise<ResolvedTarget['brokerMemory']> {
+  if (pid === undefined) return undefined
+  if ((await residentBytes(pid)) === undefined) {
+    const why = (await residentBytes(process.pid)) === undefined ? 'it is read from /proc, which this system does not have' : 'no such process'
+    throw new ConfigError(`--broker-pid ${pid}: ${why}`)
+  }
+  return () => residentBytes(pid)
+}
+
 /**
  * With URLs: one per transport, the transports are the URLs' schemes. Without: start
  * `mqttws serve` in its own process and measure the transports asked for.
@@ -38,7 +48,9 @@ export async function resolveTarget(
   transports: BenchTransport[],
   tls: {cafile?: string; insecure?: boolean},
   serveArgs: string[] = [],
+  brokerPid?: number,
 ): Promise<ResolvedTarget> {
+  const brokerMemory = await brokerMemoryOf(brokerPid)
   const ca = tls.cafile ? await readFile(tls.cafile, 'utf8').catch(() => Promise.reject(new ConfigError(`--cafile ${tls.cafile}: no such file`))) : undefined
   if (urls.length > 0) {
     const map: Partial<Record<BenchTransport, string>> = {}
@@ -54,7 +66,7 @@ export async function resolveTarget(
       if (map[t]) throw new ConfigError(`two --url values for ${t}: give one URL per transport`)
       map[t] = u
     }
-    return {target: {urls: map, tls: {ca, insecure: tls.insecure}}, transports: Object.keys(map) as BenchTransport[], description: urls.join(', '), stop: async () => {}}
+    return {target: {urls: map, tls: {ca, insecure: tls.insecure}}, transports: Object.keys(map) as BenchTransport[], description: urls.join(', ') + (brokerPid === undefined ? '' : ` (pid ${brokerPid})`), brokerMemory, stop: async () => {}}
   }
   const bin = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
   const broker = await startEmbeddedBroker(bin, serveArgs)

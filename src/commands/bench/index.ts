@@ -56,6 +56,7 @@ Exit codes: 0 ok, 1 an --assert or --max-regression failed (or the run failed), 
     'ws-deflate': Flags.boolean({summary: 'Offer permessage-deflate (used where the broker accepts it, e.g. serve --ws-deflate) to measure the bytes it saves.'}),
     workers: Flags.integer({char: 'w', summary: 'Threads to spread the publishers over (default 1; try the number of cores when the generator is the bottleneck).', min: 1, max: 64}),
     'ws-framing': Flags.option({options: ['packet', 'piggyback'] as const, summary: 'Frames of the load generator: one per packet, or one per batch.'})(),
+    'broker-pid': Flags.integer({summary: "With --url: the local broker's process id, so conn reports its memory per connection (Linux /proc).", min: 1, dependsOn: ['url']}),
     cafile: Flags.string({summary: 'CA to trust for tls/wss URLs.'}),
     insecure: Flags.boolean({summary: 'Do not verify tls/wss certificates.'}),
     assert: Flags.string({char: 'a', summary: "Fail (exit 1) unless EXPR holds, e.g. 'ws.recv_per_s >= 0.5 * tcp.recv_per_s' (repeatable).", multiple: true}),
@@ -75,7 +76,7 @@ Exit codes: 0 ok, 1 an --assert or --max-regression failed (or the run failed), 
     const maxRegression = parseRegression(flags['max-regression'])
     const baseline = flags.baseline ? asBenchResult(JSON.parse(await readFile(flags.baseline, 'utf8').catch(() => Promise.reject(new ConfigError(`--baseline ${flags.baseline}: no such file`)))), flags.baseline) : undefined
     // The embedded broker accepts deflate only when it is being measured.
-    const target = await resolveTarget(flags.url ?? [], transports, {cafile: flags.cafile, insecure: flags.insecure}, flags['ws-deflate'] ? ['--ws-deflate'] : [])
+    const target = await resolveTarget(flags.url ?? [], transports, {cafile: flags.cafile, insecure: flags.insecure}, flags['ws-deflate'] ? ['--ws-deflate'] : [], flags['broker-pid'])
     const plan = resolvePlan({
       scenario,
       transports: target.transports,

@@ -1,0 +1,106 @@
+/** The ratio table: one row per figure, a column per broker, the ratios, losses, target and verdict. */
+import type {BrokerName} from '../peers/start.js'
+import type {Sample} from './measure.js'
+import type {Row, Scenario, Unit} from './scenarios.js'
+import {brokerLabel, combine, Figures} from './targets.js'
+import type {Verdict} from './targets.js'
+
+/** scenario id → broker → one sample per round (without the figures of runs that failed). */
+export type Results = Map<string, Map<BrokerName, Sample[]>>
+
+export interface Table {
+  markdown: string
+  /** "scenario transport" of each row that missed a target. */
+  failed: string[]
+  /** Rows with targets that were checked. */
+  checked: number
+}
+
+const NONE = '–'
+
+function formatValue(unit: Unit, v: number | undefined): string {
+  if (v === undefined) return 'failed'
+  if (unit === 'msg/s') return Math.round(v).toLocaleString('en-US')
+  if (unit === 'KiB/conn') return (v / 1024).toFixed(2)
+  if (unit === 'B/msg') return v.toFixed(2)
+  return v.toFixed(0)
+}
+
+function formatLoss(row: Row, rounds: Sample[]): string {
+  if (!row.loss || rounds.length === 0) return NONE
+  let lost = 0
+  let expected = 0
+  for (const s of rounds) {
+    const [l, e] = row.loss(s)
+    lost += l
+    expected += e
+  }
+  if (lost === 0) return '0'
+  const pct = (100 * lost) / Math.max(expected, 1)
+  return pct < 0.1 ? '<0.1%' : `${pct.toPrecision(2)}%`
+}
+
+function ratio(ours: number | undefined, theirs: number | undefined): string {
+  if (ours === undefined || theirs === undefined || theirs === 0) return NONE
+  return `${(ours / theirs).toFixed(2)}×`
+}
+
+interface RenderedRow {
+  cells: string[]
+  verdict: Verdict | 'info'
+  details: string[]
+}
+
+function renderRow(scenario: Scenario, row: Row, figures: Figures, brokers: readonly BrokerName[]): RenderedRow {
+  const present = (b: BrokerName): boolean => scenario.brokers.includes(b)
+  const value = (b: BrokerName): string => (present(b) ? formatValue(row.unit, figures.median(b, row.key)) : NONE)
+  const ours = figures.median('mqttws', row.key)
+  const peers = brokers.filter((b) => b !== 'mqttws')
+  const verdict = combine(row.targets.map((t) => t.check(figures, row.key)))
+  const details = row.targets.flatMap((t) => (t.detail ? [t.detail(figures)] : [])).filter((d) => d !== '')
+  return {
+    cells: [
+      scenario.title,
+      row.transport,
+      row.unit,
+      ...brokers.map(value),
+      ...peers.map((p) => (present(p) ? ratio(ours, figures.median(p, row.key)) : NONE)),
+      brokers.map((b) => (present(b) ? formatLoss(row, figures.rounds(b)) : NONE)).join(' / '),
+      row.targets.map((t) => t.text).join(', ') || NONE,
+      verdict,
+    ],
+    verdict,
+    details,
+  }
+}
+
+/** A markdown table, padded so that it also reads well in a terminal. */
+function markdownTable(header: string[], rows: string[][]): string {
+  const width = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+  const line = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(width[i]!)).join(' | ')} |`
+  return [line(header), `|${width.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n')
+}
+
+export function buildTable(scenarios: Scenario[], results: Results, brokers: readonly BrokerName[], rowsOf: (s: Scenario) => Row[]): Table {
+  const peers = brokers.filter((b) => b !== 'mqttws')
+  const header = [
+    'Scenario',
+    'Transport',
+    'Unit',
+    ...brokers.map(brokerLabel),
+    ...peers.map((p) => `mqttws/${brokerLabel(p)}`),
+    `Lost (${brokers.map(brokerLabel).join(' / ')})`,
+    'Target (mqttws)',
+    'Result',
+  ]
+  const rendered = scenarios.flatMap((s) => {
+    const figures = new Figures(results.get(s.id) ?? new Map())
+    return rowsOf(s).map((row) => ({id: `${s.id} ${row.transport}`, ...renderRow(s, row, figures, brokers)}))
+  })
+  const details = rendered.flatMap((r) => r.details.map((d) => `- ${r.id}: ${d}`))
+  return {
+    markdown: [markdownTable(header, rendered.map((r) => r.cells)), ...(details.length > 0 ? ['', ...details] : [])].join('\n'),
+    failed: rendered.filter((r) => r.verdict === 'FAIL').map((r) => r.id),
+    checked: rendered.filter((r) => r.verdict === 'PASS' || r.verdict === 'FAIL').length,
+  }
+}
