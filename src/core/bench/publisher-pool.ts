@@ -7,7 +7,7 @@ import {Worker} from 'node:worker_threads'
 import {openPublishers} from './load-clients.js'
 import type {ConnectionSet, LoadPublisher} from './load-clients.js'
 import type {BenchPlan} from './plan.js'
-import {DELIVERY_WINDOW, STALL_MS} from './publisher.js'
+import {STALL_MS, deliveryWindow} from './publisher.js'
 import type {PublisherCounters} from './publisher.js'
 import type {BenchTarget} from './run.js'
 import {SHARED_RECEIVED, SHARED_SENT, SHARED_WRITTEN_OFF} from './shared-counters.js'
@@ -156,7 +156,7 @@ export class WorkerPool implements PublisherPool {
   private checkStall(): void {
     const received = this.shared[SHARED_RECEIVED]
     const ahead = this.sent() * this.plan.subscribers - received - this.shared[SHARED_WRITTEN_OFF]
-    if (ahead < DELIVERY_WINDOW || received !== this.lastReceived) {
+    if (ahead < deliveryWindow(this.plan.qos, this.plan.subscribers) || received !== this.lastReceived) {
       this.lastReceived = received
       this.stalledSince = Date.now()
       return

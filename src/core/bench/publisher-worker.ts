@@ -8,6 +8,7 @@ import type {DialTls} from '../transport/dial.js'
 import {openPublishers} from './load-clients.js'
 import type {ConnectionSet, LoadPublisher} from './load-clients.js'
 import type {BenchPlan} from './plan.js'
+import {deliveryWindow} from './publisher.js'
 import type {PublisherCounters} from './publisher.js'
 import {SHARED_RECEIVED, SHARED_SENT, SHARED_WRITTEN_OFF} from './shared-counters.js'
 import type {WorkerReport} from './shared-counters.js'
@@ -33,6 +34,7 @@ class WorkerCounters implements PublisherCounters {
   pubErrors = 0
   acked = 0
   readonly fanout = job.plan.subscribers
+  readonly window = deliveryWindow(job.plan.qos, job.plan.subscribers)
 
   get sent(): number {
     return this.n

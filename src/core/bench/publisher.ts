@@ -17,6 +17,18 @@ export const QOS_WINDOW = 64
  * the subscribers sharing this process); with it, the rate is what the broker sustains.
  */
 export const DELIVERY_WINDOW = 20_000
+/**
+ * With QoS 1/2, per subscriber. Brokers keep about 1000 such messages per subscriber by
+ * default (Mosquitto max_queued_messages, EMQX max_mqueue_len, mqttws maxQueuedMessages)
+ * and drop the rest after acknowledging them to the publisher: a generator running further
+ * ahead would measure the drop policy instead of the throughput.
+ */
+export const QOS_DELIVERY_WINDOW = 500
+
+/** Deliveries the publishers may run ahead of the subscribers, flat out. */
+export function deliveryWindow(qos: number, subscribers: number): number {
+  return qos === 0 ? DELIVERY_WINDOW : QOS_DELIVERY_WINDOW * Math.max(1, subscribers)
+}
 /** Parked this long without the backlog halving, the missing deliveries count as lost (dropped by the broker). */
 export const STALL_MS = 250
 
@@ -27,6 +39,8 @@ export interface PublisherCounters {
   acked: number
   /** Deliveries per message (subscribers); 0 disables the delivery window. */
   fanout: number
+  /** How far ahead of the deliveries the publishers may run (deliveryWindow()). */
+  readonly window: number
   /** Deliveries sent but not yet received (less those written off). */
   ahead(): number
   /** The window is full: resume `p.pump` later. */
@@ -80,7 +94,7 @@ export class Publisher {
     let n = 0
     while (!this.done() && this.seq < due) {
       if (this.plan.qos > 0 && this.outstanding >= QOS_WINDOW) return // onAck resumes
-      if (!paced && this.counters.fanout > 0 && this.counters.ahead() >= DELIVERY_WINDOW) {
+      if (!paced && this.counters.fanout > 0 && this.counters.ahead() >= this.counters.window) {
         this.counters.park(this) // a subscriber (or the stall timer) resumes us
         return
       }

@@ -19,7 +19,7 @@ import {SeqTracker, STAMP_BYTES, stampPublisher, stampSeq, stampTime} from './st
 import {openSubscribers} from './load-clients.js'
 import type {Receiver} from './wire/stamp-subscriber.js'
 import {SHARED_RECEIVED} from './shared-counters.js'
-import {DELIVERY_WINDOW, PACE_MS, STALL_MS} from './publisher.js'
+import {PACE_MS, STALL_MS, deliveryWindow} from './publisher.js'
 import {LocalPool, WorkerPool} from './publisher-pool.js'
 import type {PublisherPool} from './publisher-pool.js'
 import type {PublisherCounters} from './publisher.js'
@@ -64,6 +64,7 @@ class Counters implements PublisherCounters {
   lastReceiveNs = 0n
   /** Deliveries each message makes (the number of subscribers), for the window. */
   fanout = 0
+  window = 0
   /** With publisher workers: memory they read the received count from. */
   shared: Int32Array | undefined
   /** Publishers paused by the delivery window, resumed by the subscribers. */
@@ -71,10 +72,23 @@ class Counters implements PublisherCounters {
   /** Deliveries given up on: a broker that drops QoS 0 must not stall the window forever. */
   writtenOff = 0
   private stallTimer: NodeJS.Timeout | undefined
+  /** Deliveries when the stall timer was armed: any progress since means not stalled. */
+  private stallMark = 0
   private readonly onStall = (): void => {
     this.stallTimer = undefined
+    if (this.parked.length === 0) return
+    if (this.received !== this.stallMark) {
+      // Deliveries still arrive (publishers may also have been resumed by acknowledgements): look again later.
+      this.armStall()
+      return
+    }
     this.writtenOff = this.sent * this.fanout - this.received
     this.wake()
+  }
+
+  private armStall(): void {
+    this.stallMark = this.received
+    this.stallTimer = setTimeout(this.onStall, STALL_MS)
   }
 
   ahead(): number {
@@ -82,13 +96,13 @@ class Counters implements PublisherCounters {
   }
 
   park(p: {readonly pump: () => void}): void {
-    this.parked.push(p)
-    this.stallTimer ??= setTimeout(this.onStall, STALL_MS)
+    if (!this.parked.includes(p)) this.parked.push(p)
+    if (this.stallTimer === undefined) this.armStall()
   }
 
   /** Called per delivery: wakes parked publishers once the backlog has halved. */
   resume(): void {
-    if (this.parked.length > 0 && this.ahead() < DELIVERY_WINDOW / 2) this.wake()
+    if (this.parked.length > 0 && this.ahead() < this.window / 2) this.wake()
   }
 
   private wake(): void {
@@ -140,6 +154,7 @@ function round(n: number, digits = 1): number {
 async function runLoad(transport: BenchTransport, url: string, plan: BenchPlan, target: BenchTarget, hooks: BenchHooks): Promise<TransportResult> {
   const counters = new Counters()
   counters.fanout = plan.subscribers
+  counters.window = deliveryWindow(plan.qos, plan.subscribers)
   const workers = Math.min(plan.workers, plan.publishers)
   const workerPool = workers > 1 ? new WorkerPool(plan, url, target, workers) : undefined
   const pool: PublisherPool = workerPool ?? new LocalPool(plan, url, target, counters)

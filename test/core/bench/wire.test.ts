@@ -146,7 +146,7 @@ describe('bench wire', () => {
             },
           })
           const conn = await WireConn.open({url, clientId: `wire-pub-${scheme}-${qos}`, protocolVersion: 4, tls})
-          const counters: PublisherCounters = {sent: 0, pubErrors: 0, acked: 0, fanout: 0, ahead: () => 0, park: () => {}}
+          const counters: PublisherCounters = {sent: 0, pubErrors: 0, acked: 0, fanout: 0, window: 0, ahead: () => 0, park: () => {}}
           const pub = new BatchPublisher(conn, 3, `wire/${scheme}/${qos}/3`, plan, counters)
           pub.start()
           const until = Date.now() + 5000

@@ -8,7 +8,7 @@
 import {encodePublish} from '../../protocol/encode.js'
 import type {QoS} from '../../protocol/codec.js'
 import type {BenchPlan} from '../plan.js'
-import {DELIVERY_WINDOW, PACE_MS, QOS_WINDOW} from '../publisher.js'
+import {PACE_MS, QOS_WINDOW} from '../publisher.js'
 import type {PublisherCounters} from '../publisher.js'
 import type {PacketSink} from './packet-scanner.js'
 import {clientHeaderSize, maskInPlace, writeClientHeader} from './ws-frames.js'
@@ -100,12 +100,15 @@ export class BatchPublisher implements PacketSink {
     const qos = this.plan.qos
     let batches = 0
     while (!this.done() && this.seq < limit) {
-      if (!paced && this.counters.fanout > 0 && this.counters.ahead() >= DELIVERY_WINDOW) {
+      // Room left in the delivery window, in messages (each makes `fanout` deliveries).
+      const fanout = this.counters.fanout
+      const windowRoom = !paced && fanout > 0 ? Math.floor((this.counters.window - this.counters.ahead()) / fanout) : BATCH
+      if (windowRoom <= 0) {
         this.counters.park(this) // a subscriber (or the stall timer) resumes us
         return
       }
       const room = qos > 0 ? QOS_WINDOW - this.outstanding : BATCH
-      const k = Math.min(BATCH, room, limit - this.seq)
+      const k = Math.min(BATCH, room, windowRoom, limit - this.seq)
       if (k <= 0) return // acknowledgements resume us
       this.send(k)
       if (!paced) {
