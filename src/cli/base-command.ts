@@ -52,8 +52,11 @@ export abstract class BaseCommand extends Command {
     return new Promise((resolve) => {
       let count = 0
       const handler = (signal: NodeJS.Signals): void => {
-        if (++count === 1) resolve(signal)
-        else onForce()
+        if (++count === 1) {
+          // An open IPC channel would keep the process alive after a graceful stop.
+          if (process.connected) process.disconnect()
+          resolve(signal)
+        } else onForce()
       }
       process.on('SIGINT', handler)
       process.on('SIGTERM', handler)
