@@ -110,7 +110,7 @@ export async function openSubscribers(
         const codes = await c.subscribe([{topic: filter, qos: plan.qos}])
         if (codes[0] >= 0x80) throw describe(codes[0])
         const r = receiverFor(i)
-        c.on('message', (p) => r.deliver(p.payload as Buffer, 0, (p.payload as Buffer).length))
+        c.on('message', (p) => r.deliver(p.payload as Buffer, 0, (p.payload as Buffer).length, Number(process.hrtime.bigint())))
       }
     } catch (error) {
       await set.close()

@@ -1,5 +1,5 @@
 /** The figures a bench run produces, per transport, and their flat names for --assert and CSV. */
-import type {RecordableHistogram} from 'node:perf_hooks'
+import type {Percentiles} from './latency.js'
 import type {BenchTransport, Scenario} from './plan.js'
 
 export interface LatencySummary {
@@ -74,7 +74,7 @@ export interface BenchResult {
 
 const NS_PER_MS = 1e6
 
-export function summarize(h: RecordableHistogram): LatencySummary {
+export function summarize(h: Percentiles): LatencySummary {
   if (h.count === 0) return {count: 0, p50_ms: 0, p90_ms: 0, p99_ms: 0, p999_ms: 0, max_ms: 0, mean_ms: 0}
   const ms = (ns: number): number => Math.round((ns / NS_PER_MS) * 1000) / 1000
   return {

@@ -4,8 +4,6 @@
  * is a state object with bound methods, made once.
  */
 import os from 'node:os'
-import {createHistogram} from 'node:perf_hooks'
-import type {RecordableHistogram} from 'node:perf_hooks'
 import {MqttClient} from '../client/client.js'
 import type {DialTls} from '../transport/dial.js'
 import {encodePublish} from '../protocol/encode.js'
@@ -15,7 +13,8 @@ import type {BenchPlan, BenchTransport} from './plan.js'
 import {topicFor} from './plan.js'
 import {summarize} from './result.js'
 import type {BenchResult, TransportResult} from './result.js'
-import {SeqTracker, STAMP_BYTES, stampPublisher, stampSeq, stampTime} from './stamp.js'
+import {SeqTracker, STAMP_BYTES, stampPublisher, stampSeq, stampTimeNs} from './stamp.js'
+import {LatencyHistogram} from './latency.js'
 import {openSubscribers} from './load-clients.js'
 import type {Receiver} from './wire/stamp-subscriber.js'
 import {SHARED_RECEIVED} from './shared-counters.js'
@@ -61,7 +60,8 @@ class Counters implements PublisherCounters {
   received = 0
   pubErrors = 0
   acked = 0
-  lastReceiveNs = 0n
+  /** hrtime of the last delivery, in ns (a Number: exact for 104 days of uptime, then within a few ns). */
+  lastReceiveNs = 0
   /** Deliveries each message makes (the number of subscribers), for the window. */
   fanout = 0
   window = 0
@@ -120,22 +120,20 @@ class Subscriber implements Receiver {
 
   constructor(
     readonly counters: Counters,
-    readonly histogram: RecordableHistogram,
+    readonly histogram: LatencyHistogram,
     publishers: number,
   ) {
     this.trackers = Array.from({length: publishers}, () => new SeqTracker())
   }
 
-  deliver(buf: Buffer, start: number, end: number): void {
+  deliver(buf: Buffer, start: number, end: number, nowNs: number): void {
     const c = this.counters
     c.received++
     if (c.shared !== undefined) c.shared[SHARED_RECEIVED] = c.received
     else if (c.parked.length > 0) c.resume()
-    const now = process.hrtime.bigint()
-    c.lastReceiveNs = now
+    c.lastReceiveNs = nowNs
     if (end - start < STAMP_BYTES) return
-    const latency = now - stampTime(buf, start)
-    this.histogram.record(latency > 0n ? latency : 1n)
+    this.histogram.record(nowNs - stampTimeNs(buf, start))
     const tracker = this.trackers[stampPublisher(buf, start)]
     if (tracker) tracker.add(stampSeq(buf, start))
   }
@@ -162,7 +160,7 @@ async function runLoad(transport: BenchTransport, url: string, plan: BenchPlan, 
   const progress = (phase: BenchProgress['phase'], elapsed: number, rate: number): void =>
     hooks.onProgress?.({transport, phase, elapsed_s: elapsed, sent: pool.sent(), received: counters.received, rate})
   progress('connect', 0, 0)
-  const histogram = createHistogram()
+  const histogram = new LatencyHistogram()
   const subs: Subscriber[] = []
   const subscribers = await openSubscribers(plan, url, target.tls, plan.subscribers, subscriptionFilter(plan.topic), () => {
     const sub = new Subscriber(counters, histogram, plan.publishers)
@@ -217,7 +215,7 @@ async function runLoad(transport: BenchTransport, url: string, plan: BenchPlan, 
       }
       if (plan.publishers > 0) lost += Math.max(0, sent - unique)
     }
-    const receiveSeconds = counters.lastReceiveNs > 0n ? Number(counters.lastReceiveNs - t0) / 1e9 : publishSeconds
+    const receiveSeconds = counters.lastReceiveNs > 0 ? (counters.lastReceiveNs - Number(t0)) / 1e9 : publishSeconds
     return {
       transport,
       url,
@@ -250,7 +248,7 @@ async function runLoad(transport: BenchTransport, url: string, plan: BenchPlan, 
 
 /** conn: open N connections (at a rate), count successes, failures by reason, and connects/s. */
 async function runConnect(transport: BenchTransport, url: string, plan: BenchPlan, target: BenchTarget, hooks: BenchHooks): Promise<TransportResult> {
-  const histogram = createHistogram()
+  const histogram = new LatencyHistogram()
   const memBefore = await hooks.brokerMemory?.()
   const failures: Record<string, number> = {}
   const clients: MqttClient[] = []
@@ -262,7 +260,7 @@ async function runConnect(transport: BenchTransport, url: string, plan: BenchPla
     const s = process.hrtime.bigint()
     try {
       const c = await MqttClient.connect({url, protocolVersion: plan.protocolVersion, clientId: `bench-conn-${process.pid}-${i}`, keepalive: 0, dial: {tls: target.tls}})
-      histogram.record(process.hrtime.bigint() - s)
+      histogram.record(Number(process.hrtime.bigint() - s))
       clients.push(c)
     } catch (error) {
       const reason = (error as {code?: string}).code ?? 'error'

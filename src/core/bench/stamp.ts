@@ -25,6 +25,11 @@ export function stampTime(buf: Buffer, at = 0): bigint {
   return buf.readBigUInt64BE(at + 8)
 }
 
+/** The send time as a Number of ns (no BigInt on the receive path). */
+export function stampTimeNs(buf: Buffer, at = 0): number {
+  return buf.readUInt32BE(at + 8) * 4_294_967_296 + buf.readUInt32BE(at + 12)
+}
+
 /** Which sequence numbers of one publisher arrived: counts uniques and duplicates without a Set. */
 export class SeqTracker {
   private bits = new Uint8Array(1024)

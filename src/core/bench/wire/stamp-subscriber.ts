@@ -8,7 +8,8 @@ import type {WireConn} from './wire-conn.js'
 
 /** Takes the payload of each delivered message. */
 export interface Receiver {
-  deliver(buf: Buffer, start: number, end: number): void
+  /** `nowNs`: when the bytes were read (process.hrtime, ns), for the latency. */
+  deliver(buf: Buffer, start: number, end: number, nowNs: number): void
 }
 
 export class StampSubscriber implements PacketSink {
@@ -47,6 +48,6 @@ export class StampSubscriber implements PacketSink {
       } while (b & 0x80)
       off += len
     }
-    this.receiver.deliver(buf, off, end)
+    this.receiver.deliver(buf, off, end, this.conn.readAtNs)
   }
 }

@@ -36,6 +36,8 @@ export class WireConn implements FrameSink, PacketSink {
   connected = true
   /** Receives every packet once setup is over. */
   handler: PacketSink | undefined
+  /** When the chunk being parsed was read (process.hrtime, ns): one clock read per chunk, not per packet. */
+  readAtNs = 0
   /** Why the connection ended, when it did not end by our DISCONNECT. */
   closeReason: string | undefined
   private readonly frames: ServerFrameReader | undefined
@@ -169,6 +171,7 @@ export class WireConn implements FrameSink, PacketSink {
   // --- receive path
 
   private receive(chunk: Buffer): void {
+    this.readAtNs = Number(process.hrtime.bigint())
     // Acknowledgements written while this chunk is read leave in one write.
     this.socket.cork()
     try {

@@ -131,13 +131,14 @@ export class ServerFrameReader {
   }
 
   private endFrame(): void {
+    if (this.opcode < OP_CLOSE) return // data: nothing to finish
     if (this.opcode === OP_PING) this.sink.onPing(Buffer.concat(this.control))
     else if (this.opcode === OP_CLOSE) {
       const body = Buffer.concat(this.control)
       this.closed = true
       this.sink.onClose(body.length >= 2 ? body.readUInt16BE(0) : 1005, body.subarray(2).toString('utf8'))
     }
-    this.control.length = 0
+    this.control = []
   }
 
   private fail(code: number, reason: string): void {
