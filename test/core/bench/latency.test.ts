@@ -10,7 +10,7 @@ describe('LatencyHistogram', () => {
     assert.equal(h.mean, 0)
   })
 
-  it('agrees with node’s histogram within 1/64 on every percentile (node's own are within 1/1000), over nine decades', () => {
+  it('agrees with node’s histogram within 1/64 on every percentile (node’s own are within 1/1000), over nine decades', () => {
     const ours = new LatencyHistogram()
     const node = createHistogram()
     let seed = 7
