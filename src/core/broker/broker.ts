@@ -117,6 +117,10 @@ class FanOut {
   targets: Session[]
   /** Subscriptions (and groups) that matched, No Local ones excepted. */
   matched = 0
+  /** The inbound PUBLISH's own bytes, when subscribers of its protocol class get exactly those at QoS 0 (Decoder.publishWire). */
+  wire: Buffer | undefined = undefined
+  /** Whether `wire` is MQTT 5 (with its empty property length) or 3.1/3.1.1. */
+  wireV5 = false
   /** Encoded QoS 0 copies: index (v5 ? 2 : 0) + (retain ? 1 : 0). */
   readonly qos0: Array<Buffer | undefined> = [undefined, undefined, undefined, undefined]
   /** Encoded QoS 1/2 templates: index (v5 ? 4 : 0) + (qos - 1) * 2 + (retain ? 1 : 0). */
@@ -131,13 +135,17 @@ class FanOut {
   }
 
   /** Makes the broker's reusable FanOut ready for the next message (no allocation per publish). */
-  reset(message: Message, from: Client | null, epoch: number): this {
+  reset(message: Message, from: Client | null, epoch: number, wire: Buffer | undefined): this {
     this.message = message
     this.from = from
     this.epoch = epoch
     this.matched = 0
-    this.qos0.fill(undefined)
-    this.qosN.fill(undefined)
+    this.wire = wire
+    this.wireV5 = from !== null && from.version === 5
+    const q0 = this.qos0
+    q0[0] = q0[1] = q0[2] = q0[3] = undefined
+    const qn = this.qosN
+    qn[0] = qn[1] = qn[2] = qn[3] = qn[4] = qn[5] = qn[6] = qn[7] = undefined
     return this
   }
 }
@@ -671,12 +679,12 @@ export class Broker extends EventEmitter<BrokerEvents> {
    * Routes one application message to every matching subscription (each shared group:
    * one member). Synchronous. Returns how many subscriptions matched.
    */
-  publish(message: Message, from: Client | null): number {
+  publish(message: Message, from: Client | null, wire?: Buffer): number {
     if (from !== null) from.stats.messagesIn++
     if (message.retain && this.limits.retainAvailable) void this.retained.set(message)
     const outer = this.fanDepth++ === 0
     const targets = outer ? this.scratch : []
-    const fan = outer ? this.scratchFan.reset(message, from, ++this.epoch) : new FanOut(this, message, from, ++this.epoch, targets)
+    const fan = outer ? this.scratchFan.reset(message, from, ++this.epoch, wire) : new FanOut(this, message, from, ++this.epoch, targets).reset(message, from, this.epoch, wire)
     try {
       this.router.match(message.topic, collect, fan)
       for (let i = 0; i < targets.length; i++) {
@@ -794,6 +802,9 @@ export class Broker extends EventEmitter<BrokerEvents> {
     const idx = (client.version === 5 ? 2 : 0) + (retain ? 1 : 0)
     let buf = fan.qos0[idx]
     if (buf === undefined) {
+      // Forward the bytes as received where they are what this client gets: no encoding, no copy.
+      const wire = fan.wire
+      if (wire !== undefined && !retain && (client.version === 5) === fan.wireV5) return (fan.qos0[idx] = wire)
       buf = encodePublish(client.version, message.topic, message.payload as Buffer, 0, retain, false, 0, outProperties(client, message, undefined))
       fan.qos0[idx] = buf
     }

@@ -104,6 +104,12 @@ export class Decoder {
    * first byte, before its length is even read (so a huge declared length costs nothing).
    */
   private connectFirst: boolean
+  /**
+   * While a QoS 0, not retained PUBLISH without properties is handed to onPacket: its bytes
+   * as received, which is byte for byte what a subscriber of the same protocol class (5, or
+   * 3.1/3.1.1) gets at QoS 0 — so the broker can forward them instead of encoding anew.
+   */
+  publishWire: Buffer | undefined
   /** Set by pause(): the rest of the input waits here until resume(). */
   private paused = false
   private held: Buffer | undefined
@@ -294,7 +300,9 @@ export class Decoder {
     // The same shape mqtt-packet produces, so handlers cannot tell the paths apart.
     const p: IPublishPacket = {cmd: 'publish', retain, qos: qos as QoS, dup: (b0 & 8) !== 0, length: end - headerLength, topic, payload}
     if (messageId !== undefined) p.messageId = messageId
+    if (qos === 0 && !retain) this.publishWire = packet
     this.sink.onPacket(p)
+    this.publishWire = undefined
     return true
   }
 

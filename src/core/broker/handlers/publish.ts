@@ -48,7 +48,7 @@ export function handlePublish(client: Client, packet: IPublishPacket): void {
   }
   if (packet.properties?.messageExpiryInterval !== undefined) stampExpiry(packet as Message, Date.now())
   if (qos === 0) {
-    broker.publish(packet, client)
+    broker.publish(packet, client, client.decoder.publishWire)
   } else if (qos === 1) {
     const matched = broker.publish(packet, client)
     client.send(encodeAck(PacketType.PUBACK, id, client.version, matched === 0 ? ReasonCode.NoMatchingSubscribers : 0))
