@@ -54,13 +54,14 @@ Exit codes: 0 sent, 1 connection failure, 2 usage error, 3 refused by the broker
 
   async run(): Promise<{url: string; clientId: string; count: number; messages: Array<Omit<SentMessage, 'payload'> & {bytes: number}>}> {
     const {flags} = await this.parse(Pub)
-    const interactive = canPrompt(this.jsonEnabled())
-    const topic = flags.topic ?? topicFromUrl(flags.url) ?? (interactive ? await askText('Topic to publish to:', (v) => topicNameProblem(v) ?? true) : undefined)
+    // Asked only when needed: the first look at process.stdin sets it up, which takes a few ms.
+    const interactive = (): boolean => canPrompt(this.jsonEnabled())
+    const topic = flags.topic ?? topicFromUrl(flags.url) ?? (interactive() ? await askText('Topic to publish to:', (v) => topicNameProblem(v) ?? true) : undefined)
     if (topic === undefined) throw new ConfigError('no topic: give one with -t TOPIC')
     const problem = topicNameProblem(topic)
     if (problem) throw new ConfigError(`-t ${topic}: ${problem}`)
     if (countPayloadSources(flags) > 1) throw new ConfigError('give only one of -m, -f, -s, -l, -n')
-    if (countPayloadSources(flags) === 0 && interactive) flags.message = await askText('Message:', () => true)
+    if (countPayloadSources(flags) === 0 && interactive()) flags.message = await askText('Message:', () => true)
     const payloads = await payloadsFrom(flags)
     const properties = publishProperties(flags)
     const options = await clientOptionsFromFlags(flags)
