@@ -509,7 +509,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     session ??= await this.sessions.open(client.clientId)
     if (client.state !== ClientState.Connecting) {
       // The client left while its session was being opened: a session made for it goes too.
-      if (!present && session.client === undefined && session.subscriptions.size === 0) void this.sessions.delete(client.clientId)
+      if (!present && session.client === undefined && session.subscriptionCount === 0) void this.sessions.delete(client.clientId)
       return false
     }
     session.expiryTimer?.cancel()
@@ -557,10 +557,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
   /** Ends a session: its subscriptions and queued messages are gone; a delayed Will is published now. */
   discardSession(session: Session): void {
     this.releaseShared(session, true)
-    for (const [filter, opts] of session.subscriptions) this.removeSubscription(session, filter, opts)
-    session.subscriptions.clear()
-    session.queue.clear()
-    session.inflight.clear()
+    if (session.subscriptionCount > 0) for (const [filter, opts] of session.subscriptions) this.removeSubscription(session, filter, opts)
+    session.clearState()
     session.expiryTimer?.cancel()
     session.expiryTimer = undefined
     const will = session.pendingWill
@@ -658,6 +656,11 @@ export class Broker extends EventEmitter<BrokerEvents> {
   /** After CONNACK on a resumed session: resend what was unacknowledged (DUP), then the queue. */
   resumeDelivery(client: Client): void {
     const session = client.session!
+    if (session.inflightCount > 0) this.resendInflight(client, session)
+    this.drainQueue(client)
+  }
+
+  private resendInflight(client: Client, session: Session): void {
     for (const [id, entry] of session.inflight) {
       if (entry.state === 'pubrel') {
         client.send(encodeAck(PacketType.PUBREL, entry.packetId, client.version))
@@ -672,7 +675,6 @@ export class Broker extends EventEmitter<BrokerEvents> {
       }
       client.send(buf)
     }
-    this.drainQueue(client)
   }
 
   /**
@@ -733,7 +735,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       client.send(buf)
       return
     }
-    if (isOnline && !client.congested && session.queue.length === 0 && session.inflight.size < client.inflightMax) {
+    if (isOnline && !client.congested && session.queuedCount === 0 && session.inflightCount < client.inflightMax) {
       this.sendOutgoing(client, {message, qos, retain, subscriptionIds, group, packetId: 0, state: 'publish'}, fan)
     } else {
       this.enqueue(session, {message, qos, retain, subscriptionIds, group})
@@ -751,7 +753,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
   /** Moves queued messages into the inflight window while there is room and the socket keeps up. */
   drainQueue(client: Client): void {
     const session = client.session!
-    if (session.queue.length === 0) return
+    if (session.queuedCount === 0) return
     const now = Date.now()
     while (session.queue.length > 0 && session.inflight.size < client.inflightMax && client.state === ClientState.Connected && !client.congested) {
       const q = session.queue.shift()!
@@ -817,7 +819,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
    * online one; when the session ends, to any other member. Without one they stay.
    */
   private releaseShared(session: Session, ending: boolean): void {
-    if (session.inflight.size === 0 && session.queue.length === 0) return
+    if (session.inflightCount === 0 && session.queuedCount === 0) return
     for (const [id, e] of session.inflight) {
       if (e.group === undefined || e.state !== 'publish') continue
       const other = this.otherMember(e.group, session, ending)

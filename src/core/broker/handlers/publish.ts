@@ -34,8 +34,9 @@ export function handlePublish(client: Client, packet: IPublishPacket): void {
     client.protocolViolation(ReasonCode.RetainNotSupported, 'PUBLISH with retain set; this broker does not support retained messages')
     return
   }
-  const awaiting = client.session!.awaitingRel
-  if (qos === 2 && client.version === 5 && awaiting.size >= limits.receiveMaximum && !awaiting.has(id)) {
+  // Only QoS 2 needs the set (made on first use: most sessions never see QoS 2).
+  const awaiting = qos === 2 ? client.session!.awaitingRel : undefined
+  if (awaiting !== undefined && client.version === 5 && awaiting.size >= limits.receiveMaximum && !awaiting.has(id)) {
     // MQTT-3.3.4-9: more unreleased QoS 2 messages than the Receive Maximum we announced.
     client.protocolViolation(ReasonCode.ReceiveMaximumExceeded, `more than ${limits.receiveMaximum} QoS 2 messages awaiting PUBREL (the Receive Maximum)`)
     return
@@ -52,9 +53,9 @@ export function handlePublish(client: Client, packet: IPublishPacket): void {
   } else if (qos === 1) {
     const matched = broker.publish(packet, client)
     client.send(encodeAck(PacketType.PUBACK, id, client.version, matched === 0 ? ReasonCode.NoMatchingSubscribers : 0))
-  } else if (!awaiting.has(id)) {
+  } else if (!awaiting!.has(id)) {
     // Exactly once: route on first receipt; a duplicate (same id before PUBREL) is only acknowledged.
-    awaiting.add(id)
+    awaiting!.add(id)
     const matched = broker.publish(packet, client)
     client.send(encodeAck(PacketType.PUBREC, id, client.version, matched === 0 ? ReasonCode.NoMatchingSubscribers : 0))
   } else {
