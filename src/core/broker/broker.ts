@@ -1,6 +1,7 @@
 /**
- * The broker: listeners in, clients, sessions, routing and fan-out. It knows nothing of
- * transports beyond `Connection` (any Duplex); `handle()` accepts one from anywhere.
+ * The broker: clients, sessions, routing and fan-out. It knows nothing of transports
+ * beyond `Connection` (any Duplex); `handle()` accepts one from anywhere. Its listeners
+ * (configured and added at runtime) are managed by listener-manager.ts.
  *
  * Hot path (one PUBLISH): handlers/publish.ts → publish() → router.match() visits each
  * subscription synchronously → deliver() → Client.send(), which corks the stream and
@@ -16,17 +17,14 @@
  * the broker buffer without bound or wait for it.
  */
 import {EventEmitter} from 'node:events'
-import type {BrokerConfig, Limits, ListenerConfig, ListenerDefaults, ListenerInput, WsOptions} from '../config.js'
-import {DEFAULTS, listenerUrl, resolveListenerInput} from '../config.js'
-import {ConfigError, ErrorCode, MqttwsError} from '../errors.js'
+import type {BrokerConfig, Limits, ListenerInput} from '../config.js'
 import type {Logger} from '../logger.js'
 import {noopLogger} from '../logger.js'
 import {PacketType, encodeAck, encodePublish, withPacketId} from '../protocol/encode.js'
 import type {QoS} from '../protocol/codec.js'
 import {ReasonCode} from '../protocol/reason-codes.js'
-import {addCounters, countRejected, emptyCounters, listenerSnapshot, newListenerStats, trackSocket} from '../transport/listener-stats.js'
-import type {ListenerCounters, ListenerStats} from '../transport/listener-stats.js'
-import {listen} from '../transport/registry.js'
+import {countRejected, trackSocket} from '../transport/listener-stats.js'
+import type {ListenerCounters} from '../transport/listener-stats.js'
 import type {Connection, ListenHooks, Listener, ListenerInfo} from '../transport/types.js'
 import type {Auth} from './auth.js'
 import {allowAll} from './auth.js'
@@ -43,6 +41,11 @@ import type {SessionStore} from './session-store.js'
 import {MemorySessionStore} from './session-store.js'
 import {SharedGroup, sharedKey} from './shared.js'
 import {Deadline} from './timers.js'
+import {ListenerManager} from './listener-manager.js'
+import type {ListenerStatus, ListenerUpdate, ManagedListener} from './listener-manager.js'
+
+export {ListenerManager, ListenerOpError} from './listener-manager.js'
+export type {ListenerState, ListenerStatus, ListenerUpdate, ManagedListener} from './listener-manager.js'
 
 export interface BrokerOptions {
   logger?: Logger
@@ -60,44 +63,6 @@ export interface BrokerEvents {
   clientError: [client: Client, error: Error]
   /** A handshake failed before MQTT started (wrong WS path or subprotocol, TLS). */
   rejected: [listenerId: string, reason: string, detail: string]
-}
-
-/** One listener the broker manages, running or stopped; its counters survive stop and start. */
-export interface ManagedListener {
-  config: ListenerConfig
-  readonly stats: ListenerStats
-  /** The running socket server; undefined while stopped. */
-  listener: Listener | undefined
-  /** The port it last bound (a port-0 listener restarts on the same port). */
-  lastPort: number
-}
-
-export type ListenerState = 'running' | 'stopped'
-
-/** A listener as the admin API shows it: configuration, state and counters. */
-export interface ListenerStatus extends ListenerCounters {
-  id: string
-  url: string
-  scheme: ListenerConfig['scheme']
-  host: string
-  port: number
-  path?: string
-  state: ListenerState
-  tls: boolean
-  ws?: WsOptions
-}
-
-/** Patch for Broker.updateListener: a new URL and/or WebSocket options and/or TLS material. */
-export type ListenerUpdate = Omit<ListenerInput, 'id' | 'url'> & {url?: string}
-
-/** Why a listener operation cannot be done: unknown id (404) or a state conflict (409). */
-export class ListenerOpError extends MqttwsError {
-  readonly status: 404 | 409
-  constructor(message: string, status: 404 | 409) {
-    super(status === 404 ? ErrorCode.CONFIG : ErrorCode.LISTEN, message)
-    this.name = 'ListenerOpError'
-    this.status = status
-  }
 }
 
 /** What the router holds: a session's own subscription, or a shared subscription group. */
@@ -202,10 +167,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
   readonly clients = new Map<string, Client>()
   /** Every open connection, connected or not. */
   readonly connections = new Set<Client>()
-  /** Running listeners (named so as not to shadow EventEmitter.listeners()). */
-  readonly servers: Listener[] = []
-  /** Every listener, running or stopped, by id, in the order they were added. */
-  readonly listenerTable = new Map<string, ManagedListener>()
+  readonly listenerManager: ListenerManager
   /** Clients written to in this turn, uncorked together by flushAll(). */
   readonly dirty: Client[] = []
   flushScheduled = false
@@ -215,9 +177,6 @@ export class Broker extends EventEmitter<BrokerEvents> {
   private readonly scratchFan: FanOut
   private fanDepth = 0
   private closing = false
-  private readonly hooks: ListenHooks
-  /** Listener operations run one at a time (the admin API may send them concurrently). */
-  private listenerOps: Promise<unknown> = Promise.resolve()
 
   constructor(config: BrokerConfig, options: BrokerOptions = {}) {
     super()
@@ -228,7 +187,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.auth = countAuthRejects(options.auth ?? allowAll, this)
     this.sessions = options.sessions ?? new MemorySessionStore()
     this.retained = options.retained ?? new MemoryRetainedStore()
-    this.hooks = {
+    const hooks: ListenHooks = {
       onConnection: (conn: Connection) => {
         this.handle(conn)
       },
@@ -238,6 +197,11 @@ export class Broker extends EventEmitter<BrokerEvents> {
       },
       maxPacketSize: this.limits.maxPacketSize,
     }
+    this.listenerManager = new ListenerManager(config, hooks, this.log, (stats, reason) => {
+      const waits: Array<Promise<void>> = []
+      for (const c of this.connections) if (c.stats === stats) waits.push(closeClient(c, reason))
+      return waits
+    })
     // Reported through events; an EventEmitter 'error'-style crash must never come from a client.
     this.on('clientError', (client, error) => {
       if (this.log.debugEnabled) this.log.debug('client error', {clientId: client.clientId, remote: client.remote, error: error.message})
@@ -245,209 +209,60 @@ export class Broker extends EventEmitter<BrokerEvents> {
   }
 
   /** Starts every configured listener. On failure, those already started are closed again. */
-  async listen(): Promise<ListenerInfo[]> {
-    const started: ManagedListener[] = []
-    try {
-      for (const config of this.config.listeners) {
-        const m = this.manage(config)
-        await this.startManaged(m)
-        started.push(m)
-      }
-    } catch (error) {
-      await Promise.all(started.map((m) => this.stopManaged(m)))
-      for (const config of this.config.listeners) this.listenerTable.delete(config.id)
-      throw error
-    }
-    return started.map((m) => m.listener!.info)
+  listen(): Promise<ListenerInfo[]> {
+    return this.listenerManager.listenAll(this.config.listeners)
   }
 
-  // ---- listeners at runtime ----
+  // ---- listeners at runtime (listener-manager.ts) ----
 
-  private manage(config: ListenerConfig): ManagedListener {
-    const m: ManagedListener = {config, stats: newListenerStats(), listener: undefined, lastPort: config.port}
-    this.listenerTable.set(config.id, m)
-    return m
+  /** Every listener, running or stopped, by id, in the order they were added. */
+  get listenerTable(): ReadonlyMap<string, ManagedListener> {
+    return this.listenerManager.table
   }
 
-  private serial<T>(op: () => Promise<T>): Promise<T> {
-    const next = this.listenerOps.then(op, op)
-    this.listenerOps = next.catch(ignore)
-    return next
-  }
-
-  private managed(id: string): ManagedListener {
-    const m = this.listenerTable.get(id)
-    if (m === undefined) {
-      const known = [...this.listenerTable.keys()]
-      throw new ListenerOpError(`no listener "${id}": ${known.length > 0 ? `the listeners are ${known.join(', ')}` : 'this broker has no listeners'}`, 404)
-    }
-    return m
-  }
-
-  private async startManaged(m: ManagedListener): Promise<void> {
-    const config = m.config.port === 0 && m.lastPort !== 0 ? {...m.config, port: m.lastPort} : m.config
-    const l = await listen(config, this.hooks, m.stats)
-    m.listener = l
-    m.lastPort = l.info.port
-    this.servers.push(l)
-  }
-
-  /** Closes the listener's socket and disconnects its clients (MQTT 5: DISCONNECT 0x8B), and waits for both. */
-  private async stopManaged(m: ManagedListener): Promise<void> {
-    const l = m.listener
-    if (l === undefined) return
-    m.listener = undefined
-    const i = this.servers.indexOf(l)
-    if (i !== -1) this.servers.splice(i, 1)
-    const waits: Array<Promise<void>> = []
-    for (const c of this.connections) {
-      if (c.stats === m.stats) waits.push(closeClient(c, `listener ${m.config.id} stopped`))
-    }
-    await Promise.all([l.close(), ...waits])
-  }
-
-  private defaults(): ListenerDefaults {
-    return this.config.listenerDefaults ?? {host: DEFAULTS.host, ws: DEFAULTS.ws}
-  }
-
-  private taken(except?: string): {ids: Set<string>; addresses: Map<string, string>} {
-    const ids = new Set<string>()
-    const addresses = new Map<string, string>()
-    for (const [id, m] of this.listenerTable) {
-      if (id === except) continue
-      ids.add(id)
-      addresses.set(`${m.config.host}:${m.listener?.info.port ?? m.lastPort}`, id)
-    }
-    return {ids, addresses}
+  /** Running listeners (named so as not to shadow EventEmitter.listeners()). */
+  get servers(): readonly Listener[] {
+    return this.listenerManager.running
   }
 
   /** Every listener with its state and counters. */
   listenerStatuses(): ListenerStatus[] {
-    return [...this.listenerTable.values()].map(status)
+    return this.listenerManager.statuses()
   }
 
   /** One listener's state and counters; throws ListenerOpError (404) for an unknown id. */
   listenerStatus(id: string): ListenerStatus {
-    return status(this.managed(id))
+    return this.listenerManager.status(id)
   }
 
   /** Broker-wide totals: every listener's counters summed, plus the broker's own metrics. */
   totals(): ListenerCounters & {listeners: number; running: number; clients: number; metrics: BrokerMetrics} {
-    const sum = emptyCounters()
-    let running = 0
-    for (const m of this.listenerTable.values()) {
-      addCounters(sum, listenerSnapshot(m.stats))
-      if (m.listener) running++
-    }
-    return {listeners: this.listenerTable.size, running, clients: this.clients.size, ...sum, metrics: {...this.metrics}}
+    return {...this.listenerManager.totals(), clients: this.clients.size, metrics: {...this.metrics}}
   }
 
-  /**
-   * Adds a listener at runtime (a URL, or a URL with id, ws and tls options) and starts it
-   * unless `start` is false. Throws ConfigError for a bad URL or option, or an id or address
-   * already taken, and TransportError when the port cannot be bound (the listener is then not added).
-   */
+  /** See ListenerManager.create. */
   createListener(input: string | ListenerInput, options: {start?: boolean} = {}): Promise<ListenerStatus> {
-    return this.serial(async () => {
-      if (this.closing) throw new ListenerOpError('the broker is shutting down', 409)
-      const config = resolveListenerInput(input, this.defaults(), this.taken())
-      const m = this.manage(config)
-      if (options.start !== false) {
-        try {
-          await this.startManaged(m)
-        } catch (error) {
-          this.listenerTable.delete(config.id)
-          throw error
-        }
-      }
-      this.log.info('listener added', {listener: config.id, url: listenerUrl(config)})
-      return status(m)
-    })
+    return this.listenerManager.create(input, options)
   }
 
-  /** Stops a listener and forgets it (its clients are disconnected first). */
   deleteListener(id: string): Promise<ListenerStatus> {
-    return this.serial(async () => {
-      const m = this.managed(id)
-      await this.stopManaged(m)
-      this.listenerTable.delete(id)
-      this.log.info('listener removed', {listener: id})
-      return status(m)
-    })
+    return this.listenerManager.delete(id)
   }
 
-  /** Closes a listener's socket and disconnects its clients; other listeners are untouched. */
   stopListener(id: string): Promise<ListenerStatus> {
-    return this.serial(async () => {
-      const m = this.managed(id)
-      if (m.listener === undefined) throw new ListenerOpError(`listener ${id} is already stopped`, 409)
-      await this.stopManaged(m)
-      this.log.info('listener stopped', {listener: id})
-      return status(m)
-    })
+    return this.listenerManager.stop(id)
   }
 
-  /** Starts a stopped listener again (a port-0 listener takes the port it had). */
   startListener(id: string): Promise<ListenerStatus> {
-    return this.serial(async () => {
-      const m = this.managed(id)
-      if (this.closing) throw new ListenerOpError('the broker is shutting down', 409)
-      if (m.listener !== undefined) throw new ListenerOpError(`listener ${id} is already running`, 409)
-      await this.startManaged(m)
-      this.log.info('listener started', {listener: id})
-      return status(m)
-    })
+    return this.listenerManager.start(id)
   }
 
-  /** Stops (if running) and starts a listener. */
   restartListener(id: string): Promise<ListenerStatus> {
-    return this.serial(async () => {
-      const m = this.managed(id)
-      if (this.closing) throw new ListenerOpError('the broker is shutting down', 409)
-      await this.stopManaged(m)
-      await this.startManaged(m)
-      this.log.info('listener restarted', {listener: id})
-      return status(m)
-    })
+    return this.listenerManager.restart(id)
   }
 
-  /**
-   * Changes a listener's URL, WebSocket options or TLS material. A running listener is
-   * restarted with them; if that fails it comes back with its old settings and the error is thrown.
-   */
   updateListener(id: string, update: ListenerUpdate): Promise<ListenerStatus> {
-    return this.serial(async () => {
-      const m = this.managed(id)
-      if (typeof update !== 'object' || update === null || Array.isArray(update)) throw new ConfigError('a listener update must be an object with url, ws or tls')
-      const old = m.config
-      const port = old.port === 0 ? m.lastPort : old.port
-      const input: ListenerInput = {
-        url: update.url ?? listenerUrl({...old, port}),
-        id,
-        ...(update.ws !== undefined || old.ws !== undefined ? {ws: {...old.ws, ...update.ws}} : {}),
-        ...(update.tls !== undefined ? {tls: update.tls} : old.tls !== undefined ? {tls: old.tls} : {}),
-      }
-      for (const key of Object.keys(update)) {
-        if (key !== 'url' && key !== 'ws' && key !== 'tls') throw new ConfigError(`unknown setting "${key}" in a listener update: known settings are url, ws, tls`)
-      }
-      const config = resolveListenerInput(input, this.defaults(), this.taken(id))
-      const wasRunning = m.listener !== undefined
-      await this.stopManaged(m)
-      m.config = config
-      m.lastPort = config.port
-      if (wasRunning) {
-        try {
-          await this.startManaged(m)
-        } catch (error) {
-          m.config = old
-          m.lastPort = port
-          await this.startManaged(m).catch(ignore)
-          throw error
-        }
-      }
-      this.log.info('listener updated', {listener: id, url: listenerUrl(config)})
-      return status(m)
-    })
+    return this.listenerManager.update(id, update)
   }
 
   /**
@@ -859,11 +674,9 @@ export class Broker extends EventEmitter<BrokerEvents> {
     if (this.closing) return
     this.closing = true
     // Wait for listener operations under way, so none starts a socket after this.
-    await this.listenerOps
-    const listeners = this.servers.splice(0)
-    for (const m of this.listenerTable.values()) m.listener = undefined
+    await this.listenerManager.quiesce()
     const waits = [...this.connections].map((c) => closeClient(c, 'the broker is shutting down'))
-    await Promise.all([...listeners.map((l) => l.close()), ...waits])
+    await Promise.all([this.listenerManager.closeAll(), ...waits])
   }
 }
 
@@ -877,23 +690,6 @@ function closeClient(c: Client, reason: string): Promise<void> {
     c.graceful = true // a server-side stop is not the client's failure: no Will
     c.close(ReasonCode.ServerShuttingDown, reason)
   })
-}
-
-function status(m: ManagedListener): ListenerStatus {
-  const c = m.config
-  const port = m.listener?.info.port ?? (c.port === 0 ? m.lastPort : c.port)
-  return {
-    id: c.id,
-    url: listenerUrl({...c, port}),
-    scheme: c.scheme,
-    host: c.host,
-    port,
-    ...(c.ws ? {path: c.ws.path} : {}),
-    state: m.listener ? 'running' : 'stopped',
-    tls: c.tls !== undefined,
-    ...(c.ws ? {ws: c.ws} : {}),
-    ...listenerSnapshot(m.stats),
-  }
 }
 
 /** Wraps the Auth hooks so that a refused authentication counts on its listener (CONNECT only; publish/subscribe checks are the originals). */

@@ -161,6 +161,23 @@ describe('bench wire', () => {
       }
     }
 
+    it('MQTT 5: subscribes, and finds payloads past the property length, over ws', async () => {
+      const url = broker.urls.ws
+      const plan = resolvePlan({scenario: 'fan-in', transports: ['ws'], publishers: 1, qos: 1, count: 40, topic: 'wire/v5/%i', protocolVersion: 5})
+      const sub = await WireConn.open({url, clientId: 'wire-sub-v5', protocolVersion: 5})
+      assert.equal(await sub.subscribe('wire/v5/+', 1), 1)
+      const seen: number[] = []
+      sub.handler = new StampSubscriber(sub, 5, {deliver: (buf, start) => seen.push(stampSeq(buf, start))})
+      const conn = await WireConn.open({url, clientId: 'wire-pub-v5', protocolVersion: 5})
+      const counters: PublisherCounters = {sent: 0, pubErrors: 0, acked: 0, fanout: 0, window: 0, ahead: () => 0, park: () => {}}
+      new BatchPublisher(conn, 0, 'wire/v5/0', plan, counters).start()
+      const until = Date.now() + 5000
+      while ((seen.length < 40 || counters.acked < 40) && Date.now() < until) await new Promise((r) => setTimeout(r, 10))
+      assert.deepEqual(seen, Array.from({length: 40}, (_, i) => i))
+      assert.equal(counters.acked, 40)
+      await Promise.all([conn.end(), sub.end()])
+    })
+
     it('says what to fix when the WebSocket path is wrong', async () => {
       const wrong = broker.urls.ws.replace('/mqtt', '/nope')
       await assert.rejects(WireConn.open({url: wrong, clientId: 'x', protocolVersion: 4}), /answered 404.*\/mqtt/)

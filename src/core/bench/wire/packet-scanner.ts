@@ -10,6 +10,19 @@ export interface PacketSink {
   onPacket(buf: Buffer, start: number, body: number, end: number): void
 }
 
+/** The offset after an MQTT 5 property block at `off` (its variable-length size, then that many bytes). */
+export function skipProperties(buf: Buffer, off: number): number {
+  let len = 0
+  let mul = 1
+  let b: number
+  do {
+    b = buf[off++]
+    len += (b & 0x7f) * mul
+    mul *= 128
+  } while (b & 0x80)
+  return off + len
+}
+
 /** Far above anything the bench receives; a stream claiming more is garbage. */
 const MAX_PACKET = 16 * 1024 * 1024
 

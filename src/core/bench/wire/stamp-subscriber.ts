@@ -3,6 +3,7 @@
  * acknowledges QoS 1/2, and hands the payload to the delivery counter (Receiver).
  */
 import type {ProtocolVersion} from '../../protocol/codec.js'
+import {skipProperties} from './packet-scanner.js'
 import type {PacketSink} from './packet-scanner.js'
 import type {WireConn} from './wire-conn.js'
 
@@ -37,17 +38,7 @@ export class StampSubscriber implements PacketSink {
       this.conn.sendAck(qos === 1 ? 0x40 : 0x50, buf.readUInt16BE(off))
       off += 2
     }
-    if (this.v5) {
-      let len = 0
-      let mul = 1
-      let b: number
-      do {
-        b = buf[off++]
-        len += (b & 0x7f) * mul
-        mul *= 128
-      } while (b & 0x80)
-      off += len
-    }
+    if (this.v5) off = skipProperties(buf, off)
     this.receiver.deliver(buf, off, end, this.conn.readAtNs)
   }
 }

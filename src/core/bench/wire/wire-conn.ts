@@ -15,7 +15,7 @@ import type {WireCounter} from '../../transport/wire-counter.js'
 import {ProtocolError, RefusedError, TimeoutError, TransportError} from '../../errors.js'
 import {MaskKey, ServerFrameReader, clientFrame, pongFrame} from './ws-frames.js'
 import type {FrameSink} from './ws-frames.js'
-import {PacketScanner} from './packet-scanner.js'
+import {PacketScanner, skipProperties} from './packet-scanner.js'
 import type {PacketSink} from './packet-scanner.js'
 
 const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
@@ -101,19 +101,7 @@ export class WireConn implements FrameSink, PacketSink {
     this.send(encode({cmd: 'subscribe', messageId: 1, subscriptions: [{topic, qos}]}, v))
     const p = await suback
     // Fixed header (2), packet id (2), MQTT 5 properties (length, then that many), codes.
-    let off = 4
-    if (v === 5) {
-      let len = 0
-      let mul = 1
-      let b: number
-      do {
-        b = p[off++]
-        len += (b & 0x7f) * mul
-        mul *= 128
-      } while (b & 0x80)
-      off += len
-    }
-    const code = p[off]
+    const code = p[v === 5 ? skipProperties(p, 4) : 4]
     if (code >= 0x80) throw new RefusedError(`${this.options.url}: the broker refused the subscription to ${topic}: ${describeReasonCode(code)} (0x${code.toString(16)})`, {reasonCode: code})
     return code
   }
