@@ -7,7 +7,10 @@
  * subscription synchronously → deliver() → Client.send(), which corks the stream and
  * lets flushAll() uncork every written-to client once per event-loop turn. A QoS 0
  * message is encoded once per (protocol family, retain flag) and the same Buffer goes
- * to every subscriber; QoS 1/2 copies one encoding and patches the packet id. A shared
+ * to every subscriber — or not encoded at all: a QoS 0 PUBLISH without properties goes
+ * out as the bytes it came in (Decoder.publishWire) to subscribers of its protocol family.
+ * QoS 1/2 copies one encoding and patches the packet id. The router remembers what the
+ * wildcard filters match per topic, and the outermost publish reuses one FanOut. A shared
  * subscription group is one subscriber in the router that hands each message to one
  * member (shared.ts).
  *
