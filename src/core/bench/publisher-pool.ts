@@ -156,7 +156,7 @@ export class WorkerPool implements PublisherPool {
   private checkStall(): void {
     const received = this.shared[SHARED_RECEIVED]
     const ahead = this.sent() * this.plan.subscribers - received - this.shared[SHARED_WRITTEN_OFF]
-    if (ahead < deliveryWindow(this.plan.qos, this.plan.subscribers) || received !== this.lastReceived) {
+    if (ahead < deliveryWindow(this.plan) || received !== this.lastReceived) {
       this.lastReceived = received
       this.stalledSince = Date.now()
       return

@@ -34,7 +34,7 @@ class WorkerCounters implements PublisherCounters {
   pubErrors = 0
   acked = 0
   readonly fanout = job.plan.subscribers
-  readonly window = deliveryWindow(job.plan.qos, job.plan.subscribers)
+  readonly window = deliveryWindow(job.plan)
 
   get sent(): number {
     return this.n

@@ -25,9 +25,20 @@ export const DELIVERY_WINDOW = 20_000
  */
 export const QOS_DELIVERY_WINDOW = 500
 
+/**
+ * And at most this many bytes of messages ahead: brokers protect themselves from slow
+ * consumers by bytes (mqttws drops QoS 0 to a connection with 1 MiB unsent, counting what a
+ * socket is still writing), so a window of 20,000 large messages would measure that drop.
+ */
+export const DELIVERY_WINDOW_BYTES = 512 * 1024
+
 /** Deliveries the publishers may run ahead of the subscribers, flat out. */
-export function deliveryWindow(qos: number, subscribers: number): number {
-  return qos === 0 ? DELIVERY_WINDOW : QOS_DELIVERY_WINDOW * Math.max(1, subscribers)
+export function deliveryWindow(plan: Pick<BenchPlan, 'qos' | 'subscribers' | 'payloadSize' | 'topic'>): number {
+  // Fixed header, topic length, topic (a few bytes more for %i), packet id, payload, WS frame header.
+  const messageBytes = 2 + 2 + plan.topic.length + 4 + 2 + plan.payloadSize + 2
+  const byBytes = Math.max(64, Math.floor(DELIVERY_WINDOW_BYTES / messageBytes))
+  const subscribers = Math.max(1, plan.subscribers)
+  return plan.qos === 0 ? Math.min(DELIVERY_WINDOW, byBytes) : Math.min(QOS_DELIVERY_WINDOW, byBytes) * subscribers
 }
 /** Parked this long without the backlog halving, the missing deliveries count as lost (dropped by the broker). */
 export const STALL_MS = 250

@@ -152,7 +152,7 @@ function round(n: number, digits = 1): number {
 async function runLoad(transport: BenchTransport, url: string, plan: BenchPlan, target: BenchTarget, hooks: BenchHooks): Promise<TransportResult> {
   const counters = new Counters()
   counters.fanout = plan.subscribers
-  counters.window = deliveryWindow(plan.qos, plan.subscribers)
+  counters.window = deliveryWindow(plan)
   const workers = Math.min(plan.workers, plan.publishers)
   const workerPool = workers > 1 ? new WorkerPool(plan, url, target, workers) : undefined
   const pool: PublisherPool = workerPool ?? new LocalPool(plan, url, target, counters)
