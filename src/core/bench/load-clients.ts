@@ -82,14 +82,8 @@ export async function openPublishers(
     return {publishers: clients.map((c, j) => new Publisher(c, first + j, topicFor(plan.topic, first + j, c.clientId), plan, counters)), connections: connectionSet(clients)}
   }
   const conns = await openWire(count, url, plan, tls, prefix)
-  const publishers = conns.map((c, j) => new WirePublisher(c, first + j, topicFor(plan.topic, first + j, c.options.clientId), plan, counters))
+  const publishers = conns.map((c, j) => new BatchPublisher(c, first + j, topicFor(plan.topic, first + j, c.options.clientId), plan, counters))
   return {publishers, connections: connectionSet(conns)}
-}
-
-class WirePublisher extends BatchPublisher implements LoadPublisher {
-  live(): boolean {
-    return this.conn.connected
-  }
 }
 
 /** n subscribers to `filter`, each delivering into the receiver made for it. */

@@ -58,27 +58,16 @@ export interface PublisherCounters {
   park(p: {readonly pump: () => void}): void
 }
 
-export class Publisher {
+/** What every bench publisher shares: pacing, start and stop, and when it is done. */
+export abstract class SendLoop {
   seq = 0
   outstanding = 0
   stopped = false
-  readonly payload: Buffer
-  readonly options: PublishOptions
   readonly pump = (): void => this.run()
-  readonly onAck = (error: Error | undefined): void => this.ack(error)
-  private paceTimer: NodeJS.Timeout | undefined
-  private startNs = 0n
+  protected paceTimer: NodeJS.Timeout | undefined
+  protected startNs = 0n
 
-  constructor(
-    readonly client: MqttClient,
-    readonly index: number,
-    readonly topic: string,
-    readonly plan: BenchPlan,
-    readonly counters: PublisherCounters,
-  ) {
-    this.payload = Buffer.alloc(plan.payloadSize, 0x61)
-    this.options = {qos: plan.qos, retain: false}
-  }
+  constructor(readonly plan: BenchPlan) {}
 
   start(): void {
     this.startNs = process.hrtime.bigint()
@@ -91,15 +80,39 @@ export class Publisher {
     if (this.paceTimer) clearInterval(this.paceTimer)
   }
 
+  /** Still connected. */
+  abstract live(): boolean
+
+  done(): boolean {
+    return this.stopped || (this.plan.count > 0 && this.seq >= this.plan.count) || !this.live()
+  }
+
+  protected abstract run(): void
+}
+
+/** A publisher on a full MqttClient (the --ws-deflate path): one publish() per message. */
+export class Publisher extends SendLoop {
+  readonly payload: Buffer
+  readonly options: PublishOptions
+  readonly onAck = (error: Error | undefined): void => this.ack(error)
+
+  constructor(
+    readonly client: MqttClient,
+    readonly index: number,
+    readonly topic: string,
+    plan: BenchPlan,
+    readonly counters: PublisherCounters,
+  ) {
+    super(plan)
+    this.payload = Buffer.alloc(plan.payloadSize, 0x61)
+    this.options = {qos: plan.qos, retain: false}
+  }
+
   live(): boolean {
     return this.client.connected
   }
 
-  private done(): boolean {
-    return this.stopped || (this.plan.count > 0 && this.seq >= this.plan.count) || !this.client.connected
-  }
-
-  private run(): void {
+  protected run(): void {
     const paced = this.plan.rate > 0
     const due = paced ? Math.floor((Number(process.hrtime.bigint() - this.startNs) / 1e9) * this.plan.rate) : Infinity
     let n = 0

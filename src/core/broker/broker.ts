@@ -4,8 +4,8 @@
  * (configured and added at runtime) are managed by listener-manager.ts.
  *
  * Hot path (one PUBLISH): handlers/publish.ts → publish() → router.match() visits each
- * subscription synchronously → deliver() → Client.send(), which corks the stream and
- * lets flushAll() uncork every written-to client once per event-loop turn. A QoS 0
+ * subscription synchronously → deliver() → Client.send(), which holds the packets until
+ * flushAll() flushes every written-to client once per event-loop turn (one write each). A QoS 0
  * message is encoded once per (protocol family, retain flag) and the same Buffer goes
  * to every subscriber — or not encoded at all: a QoS 0 PUBLISH without properties goes
  * out as the bytes it came in (Decoder.publishWire) to subscribers of its protocol family.
@@ -143,11 +143,7 @@ function collect(fan: FanOut, s: Subscriber, opts: SubOpts): void {
 function flushAll(broker: Broker): void {
   broker.flushScheduled = false
   const list = broker.dirty
-  for (let i = 0; i < list.length; i++) {
-    const c = list[i]
-    c.corked = false
-    c.stream.uncork()
-  }
+  for (let i = 0; i < list.length; i++) list[i].flush()
   list.length = 0
 }
 

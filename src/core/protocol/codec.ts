@@ -137,6 +137,10 @@ export class Decoder {
    * 3.1/3.1.1) gets at QoS 0 — so the broker can forward them instead of encoding anew.
    */
   publishWire: Buffer | undefined
+  /** The last PUBLISH topic: its bytes (made on the first PUBLISH), their length, and its string. */
+  private lastTopicBytes: Buffer | undefined
+  private lastTopicLength = -1
+  private lastTopic = ''
   /** Set by pause(): the rest of the input waits here until resume(). */
   private paused = false
   private held: Buffer | undefined
@@ -328,7 +332,7 @@ export class Decoder {
     if (off + 2 > end) return false
     const topicEnd = off + 2 + ((packet[off] << 8) | packet[off + 1])
     if (topicEnd > end) return false
-    const topic = packet.toString('utf8', off + 2, topicEnd)
+    const topic = this.topicAt(packet, off + 2, topicEnd)
     off = topicEnd
     let messageId: number | undefined
     if (qos > 0) {
@@ -353,6 +357,25 @@ export class Decoder {
   }
 
   /**
+   * The topic of a PUBLISH as a string: the same string object as last time when the bytes
+   * are the same (a client usually publishes to a few topics again and again). That saves
+   * decoding and allocating it, and lets later checks and lookups see it is the same topic.
+   */
+  private topicAt(packet: Buffer, start: number, end: number): string {
+    const length = end - start
+    const last = this.lastTopicBytes
+    if (length === this.lastTopicLength && last !== undefined && sameBytes(packet, start, last, length)) return this.lastTopic
+    const topic = packet.toString('utf8', start, end)
+    if (length <= LAST_TOPIC_BYTES) {
+      const bytes = (this.lastTopicBytes ??= Buffer.allocUnsafe(LAST_TOPIC_BYTES))
+      packet.copy(bytes, 0, start, end)
+      this.lastTopicLength = length
+      this.lastTopic = topic
+    }
+    return topic
+  }
+
+  /**
    * PUBACK, PUBREC, PUBREL, PUBCOMP without a reason code (the usual 4 bytes): the other
    * half of every QoS 1/2 message, so also decoded here rather than by mqtt-packet.
    */
@@ -370,6 +393,14 @@ export class Decoder {
 }
 
 const ACK_COMMANDS = ['puback', 'pubrec', 'pubrel', 'pubcomp'] as const
+/** a[start, start+length) equals b[0, length): a loop beats Buffer.compare's checks for topic-sized runs. */
+function sameBytes(a: Buffer, start: number, b: Buffer, length: number): boolean {
+  for (let i = 0; i < length; i++) if (a[start + i] !== b[i]) return false
+  return true
+}
+
+/** Topics up to this many bytes are remembered for reuse (Decoder.topicAt). */
+const LAST_TOPIC_BYTES = 128
 
 /** Bytes of the Remaining Length field of an encoded packet (which starts at offset 1). */
 function varintLength(packet: Buffer): number {

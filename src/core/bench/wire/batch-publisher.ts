@@ -8,7 +8,7 @@
 import {encodePublish} from '../../protocol/encode.js'
 import type {QoS} from '../../protocol/codec.js'
 import type {BenchPlan} from '../plan.js'
-import {PACE_MS, QOS_WINDOW} from '../publisher.js'
+import {QOS_WINDOW, SendLoop} from '../publisher.js'
 import type {PublisherCounters} from '../publisher.js'
 import type {PacketSink} from './packet-scanner.js'
 import {clientHeaderSize, maskInPlace, writeClientHeader} from './ws-frames.js'
@@ -19,19 +19,13 @@ export const BATCH = 32
 /** Flat out, yield to the event loop after this many batches so receivers get their turn. */
 const YIELD_BATCHES = 8
 
-export class BatchPublisher implements PacketSink {
-  seq = 0
-  outstanding = 0
-  stopped = false
-  readonly pump = (): void => this.run()
+export class BatchPublisher extends SendLoop implements PacketSink {
   private readonly onDrain = (): void => {
     this.waitingDrain = false
     this.run()
   }
 
   private waitingDrain = false
-  private paceTimer: NodeJS.Timeout | undefined
-  private startNs = 0n
   private nextPid = 1
   /** One message as it goes on the wire (a frame on WebSocket), and BATCH of them back to back. */
   private readonly packet: Buffer
@@ -48,9 +42,10 @@ export class BatchPublisher implements PacketSink {
     readonly conn: WireConn,
     readonly index: number,
     readonly topic: string,
-    readonly plan: BenchPlan,
+    plan: BenchPlan,
     readonly counters: PublisherCounters,
   ) {
+    super(plan)
     const payload = Buffer.alloc(plan.payloadSize, 0x61)
     this.packet = encodePublish(plan.protocolVersion, topic, payload, plan.qos as QoS, false, false, 1, undefined)
     const payloadAt = this.packet.length - payload.length
@@ -77,22 +72,11 @@ export class BatchPublisher implements PacketSink {
     conn.handler = this
   }
 
-  start(): void {
-    this.startNs = process.hrtime.bigint()
-    if (this.plan.rate > 0) this.paceTimer = setInterval(this.pump, PACE_MS)
-    else this.run()
+  live(): boolean {
+    return this.conn.connected
   }
 
-  stop(): void {
-    this.stopped = true
-    if (this.paceTimer) clearInterval(this.paceTimer)
-  }
-
-  done(): boolean {
-    return this.stopped || (this.plan.count > 0 && this.seq >= this.plan.count) || !this.conn.connected
-  }
-
-  private run(): void {
+  protected run(): void {
     if (this.waitingDrain) return
     const paced = this.plan.rate > 0
     const due = paced ? Math.floor((Number(process.hrtime.bigint() - this.startNs) / 1e9) * this.plan.rate) : Infinity

@@ -17,11 +17,15 @@ export function handlePublish(client: Client, packet: IPublishPacket): void {
   const alias = packet.properties?.topicAlias
   if (alias !== undefined && !resolveTopicAlias(client, packet, alias)) return
   const topic = packet.topic
-  const problem = topicNameProblem(topic) ?? topicLimitProblem(topic, limits.maxTopicLength, limits.maxTopicLevels)
-  if (problem !== undefined) {
-    // Without a topic alias an empty topic is a protocol error (MQTT 5 §3.3.2.3.4); a wildcard makes the name invalid.
-    client.protocolViolation(topic.length === 0 ? ReasonCode.ProtocolError : ReasonCode.TopicNameInvalid, `PUBLISH: ${problem}`)
-    return
+  // The decoder hands over the same string for a topic used again (Decoder.topicAt): checked once.
+  if (topic !== client.lastCheckedTopic) {
+    const problem = topicNameProblem(topic) ?? topicLimitProblem(topic, limits.maxTopicLength, limits.maxTopicLevels)
+    if (problem !== undefined) {
+      // Without a topic alias an empty topic is a protocol error (MQTT 5 §3.3.2.3.4); a wildcard makes the name invalid.
+      client.protocolViolation(topic.length === 0 ? ReasonCode.ProtocolError : ReasonCode.TopicNameInvalid, `PUBLISH: ${problem}`)
+      return
+    }
+    client.lastCheckedTopic = topic
   }
   const qos = packet.qos
   const id = packet.messageId ?? 0
