@@ -183,6 +183,10 @@ describe('bench wire', () => {
       await assert.rejects(WireConn.open({url: wrong, clientId: 'x', protocolVersion: 4}), /answered 404.*\/mqtt/)
     })
 
+    it('points at the scheme when an mqtt:// URL reaches a WebSocket port', async () => {
+      await assert.rejects(WireConn.open({url: `mqtt://127.0.0.1:${broker.ports.ws}`, clientId: 'x', protocolVersion: 4}), /before CONNACK.*ws:\/\/ for a WebSocket port/)
+    })
+
     it('says the connection was refused on a closed port', async () => {
       const s = net.createServer()
       await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()))

@@ -222,7 +222,9 @@ export class WireConn implements FrameSink, PacketSink {
     this.closeReason = reason
     const w = this.waiter
     this.waiter = undefined
-    w?.reject(new TransportError(`${this.options.url}: ${reason}`))
+    // Closed before CONNACK: most often the wrong port or scheme for this broker.
+    const hint = w?.type === 0x20 ? ' before CONNACK: check the protocol version (-V) and the scheme (ws:// for a WebSocket port, mqtts:// or wss:// for a TLS port)' : ''
+    w?.reject(new TransportError(`${this.options.url}: ${reason}${hint}`))
   }
 }
 
