@@ -1,18 +1,56 @@
 /**
  * A trivial forwarding peer for `bench --selftest`: it speaks just enough MQTT to be
  * connected to and subscribed to, and copies every QoS 0 PUBLISH, byte for byte, to every
- * subscriber — no topic matching, no sessions. Measuring it shows the load generator's
- * own ceiling: a broker measured near it is being measured by a tool at its limit.
+ * subscriber — no topic matching, no sessions. What a peer gets in one event-loop turn
+ * leaves in one write (one frame per packet on WebSocket, through the broker's own
+ * WsServerStream). Measuring it shows the load generator's own ceiling: a broker measured
+ * near it is being measured by a tool at its limit.
  */
 import http from 'node:http'
+import type {IncomingMessage} from 'node:http'
 import net from 'node:net'
 import type {Socket} from 'node:net'
-import {WebSocketServer} from 'ws'
-import type WebSocket from 'ws'
+import type {Duplex} from 'node:stream'
+import {WsServerStream, upgradeResponse} from '../transport/ws-server-stream.js'
 
-interface Peer {
-  write(b: Buffer): void
-  version: number
+const pendingFlush: Peer[] = []
+
+function flushAll(): void {
+  for (const p of pendingFlush) p.flush()
+  pendingFlush.length = 0
+}
+
+class Peer {
+  version = 4
+  private readonly out: Buffer[] = []
+
+  constructor(
+    readonly stream: Duplex,
+    /** WebSocket: each packet stays a frame of its own. */
+    readonly framed: boolean,
+  ) {}
+
+  write(b: Buffer): void {
+    if (this.out.push(b) === 1) {
+      if (pendingFlush.push(this) === 1) setImmediate(flushAll)
+    }
+  }
+
+  flush(): void {
+    const out = this.out
+    if (this.stream.destroyed) {
+      out.length = 0
+      return
+    }
+    if (this.framed) {
+      this.stream.cork()
+      for (const b of out) this.stream.write(b)
+      this.stream.uncork()
+    } else {
+      this.stream.write(out.length === 1 ? out[0] : Buffer.concat(out))
+    }
+    out.length = 0
+  }
 }
 
 class Relay {
@@ -89,26 +127,35 @@ export interface RunningRelay {
 export async function startRelay(): Promise<RunningRelay> {
   const relay = new Relay()
   const sockets = new Set<Socket>()
-  const tcp = net.createServer((socket) => {
-    socket.setNoDelay(true)
+  const attach = (socket: Socket, stream: Duplex, framed: boolean): void => {
     sockets.add(socket)
-    const peer: Peer = {write: (b) => socket.write(b), version: 4}
+    const peer = new Peer(stream, framed)
     const framer = new Framer(relay, peer)
-    socket.on('data', (d: Buffer) => framer.push(d))
+    stream.on('data', (d: Buffer) => framer.push(d))
+    stream.on('error', () => {})
     socket.on('error', () => {})
     socket.on('close', () => {
       relay.subscribers.delete(peer)
       sockets.delete(socket)
     })
+  }
+  const tcp = net.createServer((socket) => {
+    socket.setNoDelay(true)
+    attach(socket, socket, false)
   })
-  const httpServer = http.createServer()
-  const wss = new WebSocketServer({server: httpServer, path: '/mqtt', perMessageDeflate: false, handleProtocols: (p) => [...p][0] ?? false})
-  wss.on('connection', (ws: WebSocket) => {
-    const peer: Peer = {write: (b) => ws.send(b, {binary: true}), version: 4}
-    const framer = new Framer(relay, peer)
-    ws.on('message', (d: Buffer) => framer.push(d))
-    ws.on('error', () => {})
-    ws.on('close', () => relay.subscribers.delete(peer))
+  const httpServer = http.createServer((_req, res) => res.writeHead(426).end())
+  httpServer.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    const key = req.headers['sec-websocket-key']
+    if (req.url?.split('?')[0] !== '/mqtt' || key === undefined) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n')
+      return
+    }
+    socket.setNoDelay(true)
+    const offered = req.headers['sec-websocket-protocol']?.split(',')[0]?.trim()
+    socket.write(upgradeResponse(key, offered ?? null))
+    const stream = new WsServerStream(socket, {maxPayload: 268_435_455})
+    attach(socket, stream, true)
+    stream.start(head)
   })
   const listen = (server: net.Server): Promise<number> =>
     new Promise((resolve, reject) => {
@@ -120,7 +167,6 @@ export async function startRelay(): Promise<RunningRelay> {
     urls: {tcp: `mqtt://127.0.0.1:${tcpPort}`, ws: `ws://127.0.0.1:${wsPort}/mqtt`},
     close: async () => {
       for (const s of sockets) s.destroy()
-      for (const c of wss.clients) c.terminate()
       await Promise.all([new Promise((r) => tcp.close(r)), new Promise((r) => httpServer.close(r))])
     },
   }

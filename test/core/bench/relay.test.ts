@@ -1,0 +1,37 @@
+/** bench --selftest's relay: connectable, subscribable, and it forwards every QoS 0 PUBLISH intact, over TCP and WS. */
+import assert from 'node:assert/strict'
+import {startRelay} from '../../../src/core/bench/relay.js'
+import type {RunningRelay} from '../../../src/core/bench/relay.js'
+import {resolvePlan} from '../../../src/core/bench/plan.js'
+import type {PublisherCounters} from '../../../src/core/bench/publisher.js'
+import {stampSeq} from '../../../src/core/bench/stamp.js'
+import {BatchPublisher} from '../../../src/core/bench/wire/batch-publisher.js'
+import {StampSubscriber} from '../../../src/core/bench/wire/stamp-subscriber.js'
+import {WireConn} from '../../../src/core/bench/wire/wire-conn.js'
+
+describe('bench selftest relay', () => {
+  let relay: RunningRelay
+  before(async () => {
+    relay = await startRelay()
+  })
+  after(() => relay.close())
+
+  for (const t of ['tcp', 'ws'] as const) {
+    it(`${t}: forwards 1000 messages from two publishers, in order per publisher`, async () => {
+      const url = relay.urls[t]
+      const plan = resolvePlan({scenario: 'fan-in', transports: [t], publishers: 2, qos: 0, count: 500})
+      const sub = await WireConn.open({url, clientId: `relay-sub-${t}`, protocolVersion: 4})
+      await sub.subscribe('mqttws/bench/+', 0)
+      const seen: number[][] = [[], []]
+      sub.handler = new StampSubscriber(sub, 4, {deliver: (buf, start) => seen[buf.readUInt32BE(start)].push(stampSeq(buf, start))})
+      const counters: PublisherCounters = {sent: 0, pubErrors: 0, acked: 0, fanout: 0, window: 0, ahead: () => 0, park: () => {}}
+      const pubs = await Promise.all([0, 1].map((i) => WireConn.open({url, clientId: `relay-pub-${t}-${i}`, protocolVersion: 4})))
+      pubs.forEach((c, i) => new BatchPublisher(c, i, `mqttws/bench/${i}`, plan, counters).start())
+      const until = Date.now() + 5000
+      while (seen[0].length + seen[1].length < 1000 && Date.now() < until) await new Promise((r) => setTimeout(r, 10))
+      const expected = Array.from({length: 500}, (_, i) => i)
+      assert.deepEqual(seen, [expected, expected])
+      await Promise.all([sub.end(), ...pubs.map((c) => c.end())])
+    })
+  }
+})
