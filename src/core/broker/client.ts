@@ -4,7 +4,7 @@
  * through a symbol, so a connection allocates no closures per packet.
  */
 import type {Duplex} from 'node:stream'
-import type {Connection} from '../transport/types.js'
+import type {Connection, PacketBatchWriter} from '../transport/types.js'
 import type {ListenerStats} from '../transport/listener-stats.js'
 import {countRejected, newListenerStats} from '../transport/listener-stats.js'
 import {Decoder, encode} from '../protocol/codec.js'
@@ -61,7 +61,7 @@ function onDrainTimeout(client: Client): void {
   client.broker.metrics.slowConsumerDisconnects++
   client.close(
     undefined,
-    `slow consumer: more than ${limits.maxOutputBytes} bytes waited to be sent for ${limits.drainTimeoutMs} ms (${client.stream.writableLength} bytes buffered)`,
+    `slow consumer: more than ${limits.maxOutputBytes} bytes waited to be sent for ${limits.drainTimeoutMs} ms (${client.pendingOutput()} bytes buffered)`,
   )
   // What is buffered will not be read: do not wait for it to flush.
   client.stream.destroy()
@@ -119,8 +119,13 @@ export class Client implements DecoderSink {
   closeReason = ''
   streamError: Error | undefined
   corked = false
-  /** TCP and TLS: this turn's packets, sent together by flush(); undefined on WebSocket (one frame each). */
+  /**
+   * This turn's packets, sent together by flush(): on TCP and TLS as one buffer, on the
+   * broker's WebSocket stream as one frame each in one write (PacketBatchWriter). Undefined
+   * on other streams (e.g. ws with permessage-deflate), which are corked instead.
+   */
   private readonly outbox: Buffer[] | undefined
+  private readonly batchWriter: PacketBatchWriter | undefined
   private outboxBytes = 0
   /** MQTT 5 Request Problem Information: whether reason strings may be sent. */
   requestProblemInformation = true
@@ -148,7 +153,9 @@ export class Client implements DecoderSink {
     this.stream = conn.stream
     this.stats = conn.stats ?? UNCOUNTED
     this.decoder = new Decoder(this, broker.limits.maxPacketSize, undefined, {checkClientPackets: true})
-    this.outbox = conn.scheme === 'mqtt' || conn.scheme === 'mqtts' ? [] : undefined
+    const writer = this.stream as Partial<PacketBatchWriter>
+    this.batchWriter = typeof writer.writePackets === 'function' ? (writer as PacketBatchWriter) : undefined
+    this.outbox = this.batchWriter !== undefined || conn.scheme === 'mqtt' || conn.scheme === 'mqtts' ? [] : undefined
     this.outputLimit = Math.max(broker.limits.maxOutputBytes, this.stream.writableHighWaterMark ?? 0)
     const stream = this.stream as TaggedStream
     stream[kClient] = this
@@ -230,7 +237,7 @@ export class Client implements DecoderSink {
     if (!this.corked) {
       // First write of this turn: what earlier turns left unsent tells a slow consumer
       // (what this turn writes has not had its chance to drain yet).
-      if (!this.congested && this.stream.writableLength >= this.outputLimit) this.becomeCongested()
+      if (!this.congested && this.pendingOutput() >= this.outputLimit) this.becomeCongested()
       this.corked = true
       if (this.outbox === undefined) this.stream.cork()
       this.broker.scheduleFlush(this)
@@ -262,7 +269,8 @@ export class Client implements DecoderSink {
     const n = box.length
     if (n === 0) return
     if (!this.stream.destroyed && !this.stream.writableEnded) {
-      if (n === 1) this.stream.write(box[0])
+      if (this.batchWriter !== undefined) this.batchWriter.writePackets(box, this.outboxBytes)
+      else if (n === 1) this.stream.write(box[0])
       else if (this.outboxBytes <= COMBINE_BYTES) this.stream.write(Buffer.concat(box, this.outboxBytes))
       else {
         this.stream.cork()
@@ -272,6 +280,11 @@ export class Client implements DecoderSink {
     }
     box.length = 0
     this.outboxBytes = 0
+  }
+
+  /** Output bytes not yet handed to the kernel. */
+  pendingOutput(): number {
+    return this.batchWriter !== undefined ? this.batchWriter.pendingBytes : this.stream.writableLength
   }
 
   private becomeCongested(): void {
@@ -306,7 +319,9 @@ export class Client implements DecoderSink {
     // After what this turn already queued, as on a corked stream.
     if (this.outbox !== undefined) this.flush()
     this.stats.packetsOut++
-    this.stream.write(buf)
+    // The same path as flush(), so that nothing overtakes what it wrote.
+    if (this.batchWriter !== undefined) this.batchWriter.writePackets([buf], buf.length)
+    else this.stream.write(buf)
   }
 
   // ---- closing ----

@@ -16,6 +16,16 @@ export interface Connection {
   socket?: Socket
 }
 
+/**
+ * A stream that takes a whole event-loop turn of packets at once and writes them itself,
+ * each in its own frame (WsServerStream): the broker then skips a stream write per packet.
+ */
+export interface PacketBatchWriter {
+  writePackets(packets: readonly Buffer[], bytes: number): void
+  /** Bytes written but not yet handed to the kernel (what writePackets left in the socket, too). */
+  readonly pendingBytes: number
+}
+
 export interface ListenerInfo {
   id: string
   scheme: Scheme

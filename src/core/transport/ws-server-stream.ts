@@ -130,6 +130,7 @@ export class WsServerStream extends Duplex {
       if (!this.readableEnded) this.push(null)
     })
     socket.on('error', (error: Error) => this.destroy(error))
+    socket.on('drain', () => this.emit('drain'))
     // Data not read yet (the reader paused, e.g. while a CONNECT is authenticated, maybe
     // with packets in its decoder) must still reach it, as on a TCP socket: so the stream
     // only ends here; once the reader has seen 'end', autoDestroy closes it.
@@ -326,58 +327,68 @@ export class WsServerStream extends Duplex {
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     if (this.closeSent !== undefined || !this.socket.writable) return callback()
-    if (this.stats) this.stats.wsFramesOut++
-    const length = chunk.length
-    if (length <= COPY_LIMIT) {
-      this.socket.write(frame(OP_BINARY, chunk), callback)
+    this.writeFrames([chunk], chunk.length, callback)
+  }
+
+  /** PacketBatchWriter: bytes not yet handed to the kernel, through the stream or written directly. */
+  get pendingBytes(): number {
+    return this.writableLength + this.socket.writableLength
+  }
+
+  /**
+   * PacketBatchWriter: a turn's packets, one frame each (one frame for all with piggyback),
+   * written to the socket at once — no stream write, buffered entry or callback per packet.
+   * The socket's 'drain' is re-emitted as this stream's, for the broker's flow control.
+   */
+  writePackets(packets: readonly Buffer[], bytes: number): void {
+    if (this.closeSent !== undefined || !this.socket.writable) return
+    this.writeFrames(packets, bytes, undefined)
+  }
+
+  /** Frames `packets` (one frame each, or one for all with piggyback) and writes them to the socket. */
+  private writeFrames(packets: readonly Buffer[], bytes: number, callback: ((error?: Error | null) => void) | undefined): void {
+    const n = packets.length
+    const socket = this.socket
+    if (this.piggyback) {
+      const out = Buffer.allocUnsafe(headerSize(bytes) + bytes)
+      let off = writeHeader(out, 0, OP_BINARY, bytes)
+      for (let i = 0; i < n; i++) off += packets[i].copy(out, off)
+      if (this.stats) this.stats.wsFramesOut++
+      socket.write(out, callback)
       return
     }
-    const header = Buffer.allocUnsafe(headerSize(length))
-    writeHeader(header, 0, OP_BINARY, length)
-    this.socket.cork()
-    this.socket.write(header)
-    this.socket.write(chunk, callback)
-    this.socket.uncork()
+    if (this.stats) this.stats.wsFramesOut += n
+    if (bytes <= COPY_LIMIT) {
+      // Small packets (the common case): every frame of the batch in one buffer, one write.
+      let total = bytes
+      for (let i = 0; i < n; i++) total += headerSize(packets[i].length)
+      const out = Buffer.allocUnsafe(total)
+      let off = 0
+      for (let i = 0; i < n; i++) {
+        const p = packets[i]
+        off = writeHeader(out, off, OP_BINARY, p.length)
+        off += p.copy(out, off)
+      }
+      socket.write(out, callback)
+      return
+    }
+    socket.cork()
+    for (let i = 0; i < n; i++) {
+      const p = packets[i]
+      const header = Buffer.allocUnsafe(headerSize(p.length))
+      writeHeader(header, 0, OP_BINARY, p.length)
+      socket.write(header)
+      socket.write(p, i === n - 1 ? callback : undefined)
+    }
+    socket.uncork()
   }
 
   override _writev(chunks: Array<{chunk: Buffer}>, callback: (error?: Error | null) => void): void {
     if (this.closeSent !== undefined || !this.socket.writable) return callback()
-    const n = chunks.length
-    let payload = 0
-    for (let i = 0; i < n; i++) payload += chunks[i].chunk.length
-    if (this.piggyback) {
-      const out = Buffer.allocUnsafe(headerSize(payload) + payload)
-      let off = writeHeader(out, 0, OP_BINARY, payload)
-      for (let i = 0; i < n; i++) off += chunks[i].chunk.copy(out, off)
-      if (this.stats) this.stats.wsFramesOut++
-      this.socket.write(out, callback)
-      return
-    }
-    if (this.stats) this.stats.wsFramesOut += n
-    if (payload <= COPY_LIMIT) {
-      // Small packets (the common case): every frame of the batch in one buffer, one write.
-      let total = payload
-      for (let i = 0; i < n; i++) total += headerSize(chunks[i].chunk.length)
-      const out = Buffer.allocUnsafe(total)
-      let off = 0
-      for (let i = 0; i < n; i++) {
-        const c = chunks[i].chunk
-        off = writeHeader(out, off, OP_BINARY, c.length)
-        off += c.copy(out, off)
-      }
-      this.socket.write(out, callback)
-      return
-    }
-    const socket = this.socket
-    socket.cork()
-    for (let i = 0; i < n; i++) {
-      const c = chunks[i].chunk
-      const header = Buffer.allocUnsafe(headerSize(c.length))
-      writeHeader(header, 0, OP_BINARY, c.length)
-      socket.write(header)
-      socket.write(c, i === n - 1 ? callback : undefined)
-    }
-    socket.uncork()
+    const packets = chunks.map((c) => c.chunk)
+    let bytes = 0
+    for (const p of packets) bytes += p.length
+    this.writeFrames(packets, bytes, callback)
   }
 
   override _final(callback: (error?: Error | null) => void): void {

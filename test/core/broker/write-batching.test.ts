@@ -8,7 +8,7 @@ import {Decoder, encode} from '../../../src/core/protocol/codec.js'
 import type {Packet} from '../../../src/core/protocol/codec.js'
 import {startBroker} from '../../helpers/broker.js'
 import type {TestBroker} from '../../helpers/broker.js'
-import {rawTcp} from '../../helpers/raw.js'
+import {rawTcp, rawWs} from '../../helpers/raw.js'
 import type {RawPeer} from '../../helpers/raw.js'
 
 function packetsOf(bytes: Buffer): Packet[] {
@@ -28,7 +28,7 @@ async function connected(port: number, clientId: string, filter: string): Promis
 
 const publish = (topic: string, payload: string | Buffer): Buffer => encode({cmd: 'publish', topic, payload, qos: 0, retain: false, dup: false}, 5)
 
-describe('broker: one write per turn on TCP', () => {
+describe('broker: one write per turn', () => {
   let broker: TestBroker
   before(async () => {
     broker = await startBroker()
@@ -45,6 +45,21 @@ describe('broker: one write per turn on TCP', () => {
     assert.deepEqual(
       got.map((p) => (p.cmd === 'publish' ? `${p.topic}=${p.payload.toString()}` : `${p.cmd}:${(p as {reasonCode?: number}).reasonCode}`)),
       ['order/a=one', 'order/b=two', 'disconnect:144'],
+    )
+  })
+
+  it('over WebSocket too: one frame per packet, the DISCONNECT last', async () => {
+    const peer = await rawWs(broker.urls.ws)
+    peer.send(encode({cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 'batch-ws', clean: true, keepalive: 0}, 5))
+    peer.send(encode({cmd: 'subscribe', messageId: 1, subscriptions: [{topic: 'wsorder/#', qos: 0}]}, 5))
+    await peer.waitBytes(4 + 6)
+    const before = peer.frames.length
+    peer.send(Buffer.concat([publish('wsorder/a', 'one'), publish('wsorder/b', 'two'), publish('wsorder/+', 'bad')]))
+    await peer.closed
+    const frames = peer.frames.slice(before)
+    assert.deepEqual(
+      frames.map((f) => packetsOf(f).map((p) => (p.cmd === 'publish' ? `${p.topic}=${p.payload.toString()}` : `${p.cmd}:${(p as {reasonCode?: number}).reasonCode}`))),
+      [['wsorder/a=one'], ['wsorder/b=two'], ['disconnect:144']],
     )
   })
 
