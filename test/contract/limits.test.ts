@@ -78,7 +78,7 @@ for (const scheme of SCHEMES) {
             (await c.inbox.take(3)).map((m) => m.payload.toString()),
             ['message-2.', 'message-3.', 'message-4.'],
           )
-          const session = await b.broker.sessions.load(c.client.options.clientId!)
+          const session = b.broker.sessionState(c.client.options.clientId!)
           assert.equal(session?.dropped, 2)
         })
       })
@@ -182,7 +182,7 @@ for (const scheme of SCHEMES) {
         await withBroker({limits: {...LIMITS, drainTimeoutMs: 0, maxInflight: 65535}}, async (b) => {
           const {slowId} = await scenario(b, 1)
           const c = b.broker.clients.get(slowId)!
-          assert.ok(c.session!.queue.length >= 10, `queued ${c.session!.queue.length}`)
+          assert.ok(c.session!.queuedCount >= 10, `queued ${c.session!.queuedCount}`)
           assert.ok(c.stream.writableLength < BOUND, `the output buffer stays bounded (${c.stream.writableLength} bytes)`)
           assert.equal(b.broker.metrics.slowConsumerDisconnects, 0, 'drainTimeoutMs 0 never disconnects')
         })

@@ -1,25 +1,65 @@
+/**
+ * The authentication and authorization seam. `authenticate` decides at CONNECT and returns
+ * who the client is (a Principal); the checks then ask what that principal may do.
+ * Publishing is checked synchronously on every PUBLISH (and the Will, at CONNECT), against
+ * what the principal holds, so it costs no promise; a subscription may be checked
+ * asynchronously (e.g. by an HTTP authorizer). The default allows everything (a dev box).
+ */
+import type {IncomingHttpHeaders} from 'node:http'
+import type {PeerCertificate} from 'node:tls'
+import type {Scheme} from '../config.js'
 import type {QoS} from '../protocol/codec.js'
 
 export interface ConnectInfo {
   clientId: string
   username?: string
   password?: Buffer
+  /** "127.0.0.1:50412" */
   remote: string
   listenerId?: string
+  scheme: Scheme
   protocolVersion: number
+  /** TLS listeners: the certificate the client presented, if any. */
+  peerCertificate?: PeerCertificate
+  /** WebSocket listeners: the HTTP upgrade request (a browser's cookie or Authorization header). */
+  request?: {url: string; headers: IncomingHttpHeaders}
 }
 
-export type AuthResult = {ok: true} | {ok: false; reasonCode: number; reason: string}
+/** Who a connected client is, as authentication decided. */
+export interface Principal {
+  readonly clientId: string
+  readonly username: string | undefined
+  /** Bypasses authorization. */
+  readonly superuser: boolean
+  /** What an authorizer needs: permissions or token claims granted at authentication. */
+  readonly attributes: Readonly<Record<string, unknown>> | undefined
+}
 
-/** Authentication and authorization hooks. The default allows everything (a dev box). */
+export type AuthResult =
+  | {ok: true; principal?: {username?: string; superuser?: boolean; attributes?: Record<string, unknown>}}
+  | {ok: false; reasonCode: number; reason: string}
+
 export interface Auth {
   authenticate(c: ConnectInfo): Promise<AuthResult>
-  canPublish(clientId: string, topic: string): boolean
-  canSubscribe(clientId: string, filter: string, qos: QoS): QoS | false
+  /** Whether the principal may publish to `topic` (PUBLISH and the Will). */
+  canPublish(principal: Principal, topic: string, qos: QoS, retain: boolean): boolean
+  /** The QoS granted for a subscription, or false when it is refused. */
+  canSubscribe(principal: Principal, filter: string, qos: QoS): QoS | false | Promise<QoS | false>
 }
 
 export const allowAll: Auth = Object.freeze({
   authenticate: () => Promise.resolve({ok: true} as const),
   canPublish: () => true,
-  canSubscribe: (_c: string, _f: string, qos: QoS) => qos,
+  canSubscribe: (_p: Principal, _f: string, qos: QoS) => qos,
 })
+
+/** The principal of a client that authenticated with `result` (clientId and username as it connected, unless the authenticator says otherwise). */
+export function principalOf(info: ConnectInfo, result: AuthResult & {ok: true}): Principal {
+  const p = result.principal
+  return Object.freeze({
+    clientId: info.clientId,
+    username: p?.username ?? info.username,
+    superuser: p?.superuser === true,
+    attributes: p?.attributes === undefined ? undefined : Object.freeze({...p.attributes}),
+  })
+}

@@ -1,5 +1,4 @@
-import type {IPublishPacket, QoS} from '../protocol/codec.js'
-import type {SharedGroup} from './shared.js'
+import type {IPublishPacket} from '../protocol/codec.js'
 
 /**
  * An application message as the broker keeps it: the inbound PUBLISH, shared by every
@@ -8,29 +7,6 @@ import type {SharedGroup} from './shared.js'
 export type Message = IPublishPacket & {
   /** MQTT 5 Message Expiry: when the message expires (ms since the epoch); absent when it never does. */
   expiresAt?: number
-}
-
-/** A message on its way to one client: QoS and retain as that client gets them. */
-export interface Outgoing {
-  message: Message
-  qos: QoS
-  retain: boolean
-  /** Subscription identifiers of the matching subscriptions (MQTT 5). */
-  subscriptionIds?: number[]
-  /** Set when the message came through a shared subscription: another member may take it over. */
-  group?: SharedGroup
-  packetId: number
-  /** 'publish': waiting for PUBACK/PUBREC; 'pubrel': PUBREL sent, waiting for PUBCOMP. */
-  state: 'publish' | 'pubrel'
-}
-
-/** A queued message for an offline or congested client. */
-export interface Queued {
-  message: Message
-  qos: QoS
-  retain: boolean
-  subscriptionIds?: number[]
-  group?: SharedGroup
 }
 
 /** Starts the Message Expiry clock of a message that carries a Message Expiry Interval. */

@@ -18,6 +18,8 @@ export interface BrokerMetrics {
   connectionsRefused: number
   /** Messages published to a topic nobody subscribes to. */
   noSubscribers: number
+  /** Store commits that failed (their acknowledgements were refused). */
+  storeErrors: number
 }
 
 export function newBrokerMetrics(): BrokerMetrics {
@@ -29,5 +31,6 @@ export function newBrokerMetrics(): BrokerMetrics {
     expired: 0,
     connectionsRefused: 0,
     noSubscribers: 0,
+    storeErrors: 0,
   }
 }

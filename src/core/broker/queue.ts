@@ -4,7 +4,7 @@
  * so a queue of a million messages drains as fast as one of ten.
  */
 import type {QueueOverflow} from '../config.js'
-import type {Queued} from './message.js'
+import type {Queued} from './session-state.js'
 import {queuedSize} from './message.js'
 
 export interface QueueLimits {

@@ -2,26 +2,39 @@ import {topicMatches} from '../protocol/topic.js'
 import type {Message} from './message.js'
 import {isExpired} from './message.js'
 
-/** Where retained messages live. In memory by default; a durable store plugs in here. */
+/**
+ * Where retained messages live. As with SessionStore, `set` is synchronous (it records the
+ * change) and `commit()` writes what one event-loop turn recorded; the memory store has
+ * nothing to write.
+ */
 export interface RetainedStore {
+  readonly durable: boolean
+  readonly size: number
+  /** Reads what is stored, at start. */
+  restore(): Promise<void>
   /** Stores the message, or clears the topic when its payload is empty. */
-  set(message: Message): Promise<void>
+  set(message: Message): void
   /** The retained messages matching `filter`; expired ones (MQTT 5 Message Expiry) are left out. */
   forFilter(filter: string): AsyncIterable<Message>
-  readonly size: number
+  commit(): Promise<void> | undefined
+  close(): Promise<void>
 }
 
 export class MemoryRetainedStore implements RetainedStore {
-  private readonly byTopic = new Map<string, Message>()
+  readonly durable: boolean = false
+  protected readonly byTopic = new Map<string, Message>()
 
   get size(): number {
     return this.byTopic.size
   }
 
-  set(message: Message): Promise<void> {
+  restore(): Promise<void> {
+    return Promise.resolve()
+  }
+
+  set(message: Message): void {
     if (message.payload.length === 0) this.byTopic.delete(message.topic)
     else this.byTopic.set(message.topic, message)
-    return Promise.resolve()
   }
 
   async *forFilter(filter: string): AsyncIterable<Message> {
@@ -33,6 +46,14 @@ export class MemoryRetainedStore implements RetainedStore {
       return
     }
     for (const [topic, message] of this.byTopic) if (topicMatches(filter, topic) && this.live(message, now)) yield message
+  }
+
+  commit(): Promise<void> | undefined {
+    return undefined
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve()
   }
 
   /** Whether a message is still valid; an expired one is removed (MQTT-3.3.2-5). */

@@ -5,23 +5,24 @@
  * that are online (an offline member's session only when none is).
  */
 import type {SharedStrategy} from '../config.js'
-import {ClientState} from './client.js'
-import type {Session, SubOpts} from './session.js'
+import type {Session} from './session.js'
+import type {SubscriptionOptions} from './session-state.js'
+import {ConnState} from './types.js'
 
 function online(s: Session): boolean {
-  return s.client !== undefined && s.client.state === ClientState.Connected
+  return s.client !== undefined && s.client.state === ConnState.Connected
 }
 
 export class SharedGroup {
   /** Tells a group from a Session in the router's visitor. */
   readonly isGroup = true
-  /** "$share/GROUP/FILTER" (also for $queue/FILTER), the key of Broker.sharedGroups. */
+  /** "$share/GROUP/FILTER" (also for $queue/FILTER), the key of Subscriptions.groups. */
   readonly key: string
   readonly name: string
   readonly filter: string
   readonly members: Session[] = []
   /** Each member's own subscription options (QoS, subscription id, retain as published). */
-  readonly options = new Map<Session, SubOpts>()
+  readonly options = new Map<Session, SubscriptionOptions>()
   private next = 0
   private sticky: Session | undefined
 
@@ -35,7 +36,7 @@ export class SharedGroup {
     return this.members.length
   }
 
-  add(session: Session, opts: SubOpts): void {
+  add(session: Session, opts: SubscriptionOptions): void {
     if (!this.options.has(session)) this.members.push(session)
     this.options.set(session, opts)
   }

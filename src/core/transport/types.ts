@@ -14,6 +14,14 @@ export interface Connection {
   stats?: ListenerStats
   /** The TCP/TLS socket under the stream (under the WebSocket for ws/wss): its byte counts are the listener's. */
   socket?: Socket
+  /** How the broker writes one event-loop turn of packets: 'concat' = copy into one buffer (TCP/TLS), 'batch' = stream implements PacketBatchWriter (our WS stream), 'cork' = cork/uncork (others, e.g. ws with permessage-deflate). Absent: 'batch' if the stream has writePackets, else 'cork'. */
+  writeMode?: 'concat' | 'batch' | 'cork'
+  /** Called just before the broker closes the connection because a packet exceeded the maximum size (WebSocket: close code 1009). */
+  onPacketTooLarge?(): void
+  /** TLS (mqtts, wss): the client's certificate when it presented one (lazily read is fine: a getter or function). */
+  peerCertificate?(): import('node:tls').PeerCertificate | undefined
+  /** WebSocket: the HTTP upgrade request (so authentication can read a cookie, Authorization header or query string). */
+  request?: {url: string; headers: import('node:http').IncomingHttpHeaders}
 }
 
 /**

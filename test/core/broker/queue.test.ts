@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
-import type {Message, Queued} from '../../../src/core/broker/message.js'
+import type {Message} from '../../../src/core/broker/message.js'
+import type {Queued} from '../../../src/core/broker/session-state.js'
 import {MessageQueue} from '../../../src/core/broker/queue.js'
 import type {QueueLimits} from '../../../src/core/broker/queue.js'
 

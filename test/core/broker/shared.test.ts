@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict'
 import {Session} from '../../../src/core/broker/session.js'
-import type {SubOpts} from '../../../src/core/broker/session.js'
+import {newSessionState} from '../../../src/core/broker/session-state.js'
+import type {SubscriptionOptions} from '../../../src/core/broker/session-state.js'
 import {SharedGroup} from '../../../src/core/broker/shared.js'
-import {ClientState} from '../../../src/core/broker/client.js'
-import type {Client} from '../../../src/core/broker/client.js'
+import type {ClientConnection} from '../../../src/core/broker/connection.js'
+import {ConnState} from '../../../src/core/broker/types.js'
 
-const OPTS: SubOpts = {qos: 1, noLocal: false, retainAsPublished: false, retainHandling: 0}
+const OPTS: SubscriptionOptions = {qos: 1, noLocal: false, retainAsPublished: false, retainHandling: 0}
 
 function member(id: string, isOnline: boolean): Session {
-  const s = new Session(id)
-  if (isOnline) s.client = {state: ClientState.Connected} as Client
+  const s = new Session(newSessionState(id, 0))
+  if (isOnline) s.client = {state: ConnState.Connected} as ClientConnection
   return s
 }
 
@@ -51,7 +52,7 @@ describe('SharedGroup.pick', () => {
     assert.deepEqual(picks(g, 'sticky', 4), ['a', 'a', 'a', 'a'])
     a.client = undefined
     assert.deepEqual(picks(g, 'sticky', 3), ['b', 'b', 'b'])
-    a.client = {state: ClientState.Connected} as Client
+    a.client = {state: ConnState.Connected} as ClientConnection
     assert.deepEqual(picks(g, 'sticky', 2), ['b', 'b'], 'the returning member does not take over')
     g.remove(b)
     assert.deepEqual(picks(g, 'sticky', 2), ['a', 'a'])

@@ -1,47 +1,62 @@
-/** PUBACK, PUBREC, PUBREL, PUBCOMP: the QoS 1 and QoS 2 handshakes (MQTT 3.1.1 §4.3, 5.0 §4.3). */
+/**
+ * PUBACK, PUBREC, PUBREL, PUBCOMP: the QoS 1 and QoS 2 handshakes (MQTT 3.1.1 §4.3, 5.0 §4.3).
+ * Each acknowledgement must fit the stage of its packet id: PUBACK only for QoS 1,
+ * PUBREC and PUBCOMP only for QoS 2 in their turn; one of the wrong kind is a protocol
+ * error (an unknown id is ignored, as MQTT 5 allows, or answered with 0x92).
+ */
 import type {IPubackPacket, IPubcompPacket, IPubrecPacket, IPubrelPacket} from '../../protocol/codec.js'
-import {PacketType, encodeAck} from '../../protocol/encode.js'
+import {PacketType} from '../../protocol/encode.js'
 import {ReasonCode} from '../../protocol/reason-codes.js'
-import type {Client} from '../client.js'
+import type {ClientConnection} from '../connection.js'
 
-export function handlePuback(client: Client, packet: IPubackPacket): void {
-  const session = client.session!
+export function handlePuback(client: ClientConnection, packet: IPubackPacket): void {
+  const state = client.session!.state
   const id = packet.messageId ?? 0
-  const entry = session.inflight.get(id)
-  if (entry === undefined || entry.qos !== 1) return // unknown id: nothing to release (MQTT 5 allows ignoring)
-  session.inflight.delete(id)
-  client.broker.drainQueue(client)
+  const entry = state.inflight?.get(id)
+  if (entry === undefined) return // unknown id: nothing to release
+  if (entry.qos !== 1) return wrongAck(client, 'PUBACK', id, 'a QoS 2 message (expected PUBREC)')
+  client.ctx.store.inflightAck(state, id)
+  client.ctx.delivery.drainQueue(client)
 }
 
-export function handlePubrec(client: Client, packet: IPubrecPacket): void {
-  const session = client.session!
+export function handlePubrec(client: ClientConnection, packet: IPubrecPacket): void {
+  const ctx = client.ctx
+  const state = client.session!.state
   const id = packet.messageId ?? 0
-  const entry = session.inflight.get(id)
-  if (entry === undefined || entry.qos !== 2) {
-    client.send(encodeAck(PacketType.PUBREL, id, client.version, ReasonCode.PacketIdentifierNotFound))
+  const entry = state.inflight?.get(id)
+  if (entry === undefined) {
+    ctx.flush.ack(client, PacketType.PUBREL, id, ReasonCode.PacketIdentifierNotFound)
     return
   }
+  if (entry.qos !== 2) return wrongAck(client, 'PUBREC', id, 'a QoS 1 message (expected PUBACK)')
   if ((packet.reasonCode ?? 0) >= 0x80) {
     // MQTT 5: the receiver refused the message; the exchange ends here (MQTT-4.3.3-4 note).
-    session.inflight.delete(id)
-    client.broker.drainQueue(client)
+    ctx.store.inflightAck(state, id)
+    ctx.delivery.drainQueue(client)
     return
   }
-  entry.state = 'pubrel'
-  client.send(encodeAck(PacketType.PUBREL, id, client.version))
+  // A PUBREC repeated after PUBREL (e.g. on a resumed session) is answered with PUBREL again.
+  if (entry.stage === 'publish') ctx.store.inflightRelease(state, id)
+  ctx.flush.ack(client, PacketType.PUBREL, id, 0)
 }
 
-export function handlePubcomp(client: Client, packet: IPubcompPacket): void {
-  const session = client.session!
+export function handlePubcomp(client: ClientConnection, packet: IPubcompPacket): void {
+  const state = client.session!.state
   const id = packet.messageId ?? 0
-  const entry = session.inflight.get(id)
-  if (entry === undefined || entry.state !== 'pubrel') return
-  session.inflight.delete(id)
-  client.broker.drainQueue(client)
+  const entry = state.inflight?.get(id)
+  if (entry === undefined) return
+  if (entry.qos !== 2) return wrongAck(client, 'PUBCOMP', id, 'a QoS 1 message (expected PUBACK)')
+  if (entry.stage !== 'pubrel') return wrongAck(client, 'PUBCOMP', id, 'a QoS 2 message not yet released (expected PUBREC)')
+  client.ctx.store.inflightAck(state, id)
+  client.ctx.delivery.drainQueue(client)
 }
 
-export function handlePubrel(client: Client, packet: IPubrelPacket): void {
+export function handlePubrel(client: ClientConnection, packet: IPubrelPacket): void {
   const id = packet.messageId ?? 0
-  const known = client.session!.awaitingRel.delete(id)
-  client.send(encodeAck(PacketType.PUBCOMP, id, client.version, known ? 0 : ReasonCode.PacketIdentifierNotFound))
+  const known = client.ctx.store.released(client.session!.state, id)
+  client.ctx.flush.ack(client, PacketType.PUBCOMP, id, known ? 0 : ReasonCode.PacketIdentifierNotFound)
+}
+
+function wrongAck(client: ClientConnection, what: string, id: number, forWhat: string): void {
+  client.protocolViolation(ReasonCode.ProtocolError, `${what} for packet id ${id}, which is ${forWhat}`)
 }

@@ -8,10 +8,13 @@ import {encode} from '../../protocol/codec.js'
 import type {IConnackPacket, IConnectPacket, ProtocolVersion} from '../../protocol/codec.js'
 import {ReasonCode, describeReasonCode, toV3ConnackCode} from '../../protocol/reason-codes.js'
 import {topicLimitProblem, topicNameProblem} from '../../protocol/topic.js'
-import {type Client, ClientState} from '../client.js'
+import {ErrorCode, ProtocolError} from '../../errors.js'
+import {principalOf} from '../auth.js'
+import type {ConnectInfo} from '../auth.js'
+import type {ClientConnection} from '../connection.js'
+import {ConnState} from '../types.js'
 
-/** Session Expiry Interval meaning "never expires" (MQTT 5 §3.1.2.11.2). */
-const NEVER = 0xffffffff
+import {NEVER_EXPIRES} from '../session-state.js'
 
 /**
  * Response Information sent to clients that ask for it (MQTT 5 §3.2.2.3.15): a topic
@@ -19,15 +22,15 @@ const NEVER = 0xffffffff
  */
 export const RESPONSE_PREFIX = 'mqttws/response/'
 
-export function handleConnect(client: Client, packet: IConnectPacket): void {
-  if (client.state !== ClientState.New) {
+export function handleConnect(client: ClientConnection, packet: IConnectPacket): void {
+  if (client.state !== ConnState.New) {
     // MQTT-3.1.0-2: a second CONNECT is a protocol violation.
     client.protocolViolation(ReasonCode.ProtocolError, 'a second CONNECT on the same connection')
     return
   }
   if (client.timer) clearTimeout(client.timer)
   client.timer = undefined
-  client.state = ClientState.Connecting
+  client.state = ConnState.Connecting
   client.version = (packet.protocolVersion ?? 4) as ProtocolVersion
   client.decoder.pause()
   client.stream.pause()
@@ -36,20 +39,24 @@ export function handleConnect(client: Client, packet: IConnectPacket): void {
   })
 }
 
-function refuse(client: Client, reasonCode: number, reason: string): void {
-  if (client.state >= ClientState.Closing) return
+/** Refusals that are about who the client is, not how it speaks MQTT. */
+const AUTH_CODES: ReadonlySet<number> = new Set([ReasonCode.BadUserNameOrPassword, ReasonCode.NotAuthorized, ReasonCode.BadAuthenticationMethod, ReasonCode.Banned])
+
+function refuse(client: ClientConnection, reasonCode: number, reason: string): void {
+  if (client.state >= ConnState.Closing) return
   if (client.version === 5) {
     client.sendNow(client.encodeWithReason({cmd: 'connack', sessionPresent: false, reasonCode, properties: {reasonString: reason.slice(0, 200)}}))
   } else {
     const returnCode = toV3ConnackCode(reasonCode)
     if (returnCode !== undefined) client.sendNow(encode({cmd: 'connack', sessionPresent: false, returnCode}, client.version))
   }
-  client.broker.emit('clientError', client, new Error(`CONNECT refused with ${describeReasonCode(reasonCode)}: ${reason}`))
+  const code = AUTH_CODES.has(reasonCode) ? ErrorCode.AUTH : ErrorCode.PROTOCOL
+  client.ctx.emit('clientError', client, new ProtocolError(`CONNECT refused with ${describeReasonCode(reasonCode)}: ${reason}`, {reasonCode, code}))
   client.close(undefined, `CONNECT refused: ${reason}`)
 }
 
-async function connect(client: Client, packet: IConnectPacket): Promise<void> {
-  const broker = client.broker
+async function connect(client: ClientConnection, packet: IConnectPacket): Promise<void> {
+  const ctx = client.ctx
   const v5 = client.version === 5
   const props = packet.properties
   if (v5 && props?.requestProblemInformation === false) client.requestProblemInformation = false
@@ -75,7 +82,7 @@ async function connect(client: Client, packet: IConnectPacket): Promise<void> {
     assigned = true
   }
 
-  const limits = broker.limits
+  const limits = ctx.limits
   if (packet.will) {
     const will = packet.will
     const problem = topicNameProblem(will.topic) ?? topicLimitProblem(will.topic, limits.maxTopicLength, limits.maxTopicLevels)
@@ -100,16 +107,27 @@ async function connect(client: Client, packet: IConnectPacket): Promise<void> {
     serverKeepAlive = keepalive
   }
 
-  const auth = await broker.auth.authenticate({
+  const transport = client.conn
+  const info: ConnectInfo = {
     clientId,
     username: packet.username,
     password: packet.password,
     remote: client.remote,
-    listenerId: client.conn.listenerId,
+    listenerId: transport.listenerId,
+    scheme: transport.scheme,
     protocolVersion: client.version,
-  })
-  if (client.state !== ClientState.Connecting) return // closed meanwhile
+    peerCertificate: transport.peerCertificate?.(),
+    request: transport.request,
+  }
+  const auth = await ctx.auth.authenticate(info)
+  if (client.state !== ConnState.Connecting) return // closed meanwhile
   if (!auth.ok) return refuse(client, auth.reasonCode, auth.reason)
+  const principal = principalOf(info, auth)
+  // The Will is a PUBLISH the client makes in advance: it needs the same permission, checked now.
+  if (packet.will && !ctx.auth.canPublish(principal, packet.will.topic, packet.will.qos ?? 0, packet.will.retain === true)) {
+    return refuse(client, ReasonCode.NotAuthorized, `the Will topic "${packet.will.topic}" is not allowed for this client`)
+  }
+  client.principal = principal
 
   client.clientId = clientId
   client.username = packet.username
@@ -126,13 +144,13 @@ async function connect(client: Client, packet: IConnectPacket): Promise<void> {
       properties: v5 ? forwardableWillProperties(packet.will.properties) : undefined,
     }
   }
-  const requested = v5 ? (props?.sessionExpiryInterval ?? 0) : packet.clean ? 0 : NEVER
+  const requested = v5 ? (props?.sessionExpiryInterval ?? 0) : packet.clean ? 0 : NEVER_EXPIRES
   const expiry = Math.min(requested, limits.maxSessionExpiry)
   const receiveMaximum = v5 ? (props?.receiveMaximum ?? 65535) : 65535
   client.inflightMax = Math.min(receiveMaximum, limits.maxInflight)
 
-  const sessionPresent = await broker.attachSession(client, packet.clean !== false, expiry)
-  if (client.state !== ClientState.Connecting) return
+  const sessionPresent = await ctx.sessions.attach(client, packet.clean !== false, expiry)
+  if (client.state !== ConnState.Connecting) return
 
   const connack: IConnackPacket = {cmd: 'connack', sessionPresent}
   if (v5) {
@@ -156,15 +174,15 @@ async function connect(client: Client, packet: IConnectPacket): Promise<void> {
   } else {
     connack.returnCode = 0
   }
-  client.state = ClientState.Connected
+  client.state = ConnState.Connected
   client.send(encode(connack, client.version))
   client.lastSeen = Date.now()
   client.startKeepalive()
-  broker.emit('client', client)
-  broker.resumeDelivery(client)
+  ctx.emit('client', client)
+  ctx.delivery.resume(client)
 
   client.decoder.resume()
-  if (client.state === ClientState.Connected) client.stream.resume()
+  if (client.state === ConnState.Connected) client.stream.resume()
 }
 
 type WillProps = NonNullable<NonNullable<IConnectPacket['will']>['properties']>

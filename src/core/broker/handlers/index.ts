@@ -1,7 +1,8 @@
 /** Packet dispatch: one handler file per packet type, as in Aedes. */
 import type {Packet} from '../../protocol/codec.js'
 import {ReasonCode} from '../../protocol/reason-codes.js'
-import {type Client, ClientState} from '../client.js'
+import type {ClientConnection} from '../connection.js'
+import {ConnState} from '../types.js'
 import {handlePuback, handlePubcomp, handlePubrec, handlePubrel} from './ack.js'
 import {handleAuth} from './auth.js'
 import {handleConnect} from './connect.js'
@@ -11,12 +12,12 @@ import {handlePublish} from './publish.js'
 import {handleSubscribe} from './subscribe.js'
 import {handleUnsubscribe} from './unsubscribe.js'
 
-export function dispatch(client: Client, packet: Packet): void {
+export function dispatch(client: ClientConnection, packet: Packet): void {
   if (packet.cmd === 'connect') {
     handleConnect(client, packet)
     return
   }
-  if (client.state !== ClientState.Connected) {
+  if (client.state !== ConnState.Connected) {
     // MQTT-3.1.0-1: the first packet must be CONNECT.
     client.close(undefined, `first packet was ${packet.cmd.toUpperCase()}, not CONNECT`)
     return

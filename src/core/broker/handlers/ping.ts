@@ -1,7 +1,7 @@
 import {PINGRESP} from '../../protocol/encode.js'
-import type {Client} from '../client.js'
+import type {ClientConnection} from '../connection.js'
 
 /** MQTT-3.12.4-1: the server MUST answer PINGREQ with PINGRESP. */
-export function handlePingreq(client: Client): void {
+export function handlePingreq(client: ClientConnection): void {
   client.send(PINGRESP)
 }

@@ -4,16 +4,16 @@
  * properties) were checked by protocol/validate.ts before the packet got here.
  */
 import type {IPublishPacket} from '../../protocol/codec.js'
-import {PacketType, encodeAck} from '../../protocol/encode.js'
+import {PacketType} from '../../protocol/encode.js'
 import {ReasonCode} from '../../protocol/reason-codes.js'
 import {topicLimitProblem, topicNameProblem} from '../../protocol/topic.js'
-import type {Client} from '../client.js'
+import type {ClientConnection} from '../connection.js'
 import type {Message} from '../message.js'
 import {stampExpiry} from '../message.js'
 
-export function handlePublish(client: Client, packet: IPublishPacket): void {
-  const broker = client.broker
-  const limits = broker.limits
+export function handlePublish(client: ClientConnection, packet: IPublishPacket): void {
+  const ctx = client.ctx
+  const limits = ctx.limits
   const alias = packet.properties?.topicAlias
   if (alias !== undefined && !resolveTopicAlias(client, packet, alias)) return
   const topic = packet.topic
@@ -38,32 +38,33 @@ export function handlePublish(client: Client, packet: IPublishPacket): void {
     client.protocolViolation(ReasonCode.RetainNotSupported, 'PUBLISH with retain set; this broker does not support retained messages')
     return
   }
-  // Only QoS 2 needs the set (made on first use: most sessions never see QoS 2).
-  const awaiting = qos === 2 ? client.session!.awaitingRel : undefined
-  if (awaiting !== undefined && client.version === 5 && awaiting.size >= limits.receiveMaximum && !awaiting.has(id)) {
+  const state = client.session!.state
+  const awaiting = qos === 2 ? state.awaitingRel : undefined
+  const duplicate = awaiting !== undefined && awaiting.has(id)
+  if (awaiting !== undefined && client.version === 5 && awaiting.size >= limits.receiveMaximum && !duplicate) {
     // MQTT-3.3.4-9: more unreleased QoS 2 messages than the Receive Maximum we announced.
     client.protocolViolation(ReasonCode.ReceiveMaximumExceeded, `more than ${limits.receiveMaximum} QoS 2 messages awaiting PUBREL (the Receive Maximum)`)
     return
   }
-  if (!broker.auth.canPublish(client.clientId, topic)) {
+  if (!ctx.auth.canPublish(client.principal!, topic, qos, packet.retain)) {
     // MQTT 5 says why; 3.1.1 has no negative acknowledgement, so the message is dropped quietly.
-    if (qos === 1) client.send(encodeAck(PacketType.PUBACK, id, client.version, ReasonCode.NotAuthorized))
-    else if (qos === 2) client.send(encodeAck(PacketType.PUBREC, id, client.version, ReasonCode.NotAuthorized))
+    if (qos === 1) ctx.flush.ack(client, PacketType.PUBACK, id, ReasonCode.NotAuthorized)
+    else if (qos === 2) ctx.flush.ack(client, PacketType.PUBREC, id, ReasonCode.NotAuthorized)
     return
   }
   if (packet.properties?.messageExpiryInterval !== undefined) stampExpiry(packet as Message, Date.now())
   if (qos === 0) {
-    broker.publish(packet, client, client.decoder.publishWire)
+    ctx.delivery.publish(packet, client, client.decoder.publishWire)
   } else if (qos === 1) {
-    const matched = broker.publish(packet, client)
-    client.send(encodeAck(PacketType.PUBACK, id, client.version, matched === 0 ? ReasonCode.NoMatchingSubscribers : 0))
-  } else if (!awaiting!.has(id)) {
+    const matched = ctx.delivery.publish(packet, client)
+    ctx.flush.ack(client, PacketType.PUBACK, id, matched === 0 ? ReasonCode.NoMatchingSubscribers : 0)
+  } else if (!duplicate) {
     // Exactly once: route on first receipt; a duplicate (same id before PUBREL) is only acknowledged.
-    awaiting!.add(id)
-    const matched = broker.publish(packet, client)
-    client.send(encodeAck(PacketType.PUBREC, id, client.version, matched === 0 ? ReasonCode.NoMatchingSubscribers : 0))
+    ctx.store.awaitRelease(state, id)
+    const matched = ctx.delivery.publish(packet, client)
+    ctx.flush.ack(client, PacketType.PUBREC, id, matched === 0 ? ReasonCode.NoMatchingSubscribers : 0)
   } else {
-    client.send(encodeAck(PacketType.PUBREC, id, client.version))
+    ctx.flush.ack(client, PacketType.PUBREC, id, 0)
   }
 }
 
@@ -72,8 +73,8 @@ export function handlePublish(client: Client, packet: IPublishPacket): void {
  * empty topic uses it. The alias belongs to this connection, so it is removed from the
  * properties that subscribers get. Returns false when the connection was closed.
  */
-function resolveTopicAlias(client: Client, packet: IPublishPacket, alias: number): boolean {
-  const max = client.broker.limits.topicAliasMaximum
+function resolveTopicAlias(client: ClientConnection, packet: IPublishPacket, alias: number): boolean {
+  const max = client.ctx.limits.topicAliasMaximum
   if (alias === 0 || alias > max) {
     // MQTT-3.3.2-8/9
     client.protocolViolation(ReasonCode.TopicAliasInvalid, max === 0 ? `topic alias ${alias} used, but the broker allows none` : `topic alias ${alias} is outside 1..${max}`)

@@ -1,7 +1,9 @@
 /**
- * One network connection of one MQTT client: decoding, write batching, keepalive,
- * and closing. Stream listeners are module-level functions that reach their Client
- * through a symbol, so a connection allocates no closures per packet.
+ * One network connection of one MQTT client, on the broker's side: decoding, write
+ * batching, keepalive, and closing. Stream listeners are module-level functions that reach
+ * their connection through a symbol, so a connection allocates no closures per packet.
+ * The packets go to the handler table the broker gave (BrokerContext.dispatch); this file
+ * knows nothing of the handlers or of the Broker class.
  */
 import type {Duplex} from 'node:stream'
 import type {Connection, PacketBatchWriter} from '../transport/types.js'
@@ -10,55 +12,45 @@ import {countRejected, newListenerStats} from '../transport/listener-stats.js'
 import {Decoder, encode} from '../protocol/codec.js'
 import type {DecoderSink, IConnackPacket, IDisconnectPacket, Packet, ProtocolVersion} from '../protocol/codec.js'
 import {ReasonCode, describeReasonCode} from '../protocol/reason-codes.js'
-import type {Broker} from './broker.js'
+import {ErrorCode, ProtocolError} from '../errors.js'
+import type {Principal} from './auth.js'
 import type {Message} from './message.js'
 import type {Session} from './session.js'
-import {dispatch} from './handlers/index.js'
+import type {BrokerContext} from './types.js'
+import {ConnState} from './types.js'
 
-export const ClientState = {
-  /** Socket open, waiting for CONNECT. */
-  New: 0,
-  /** CONNECT received, authentication and session restore under way. */
-  Connecting: 1,
-  Connected: 2,
-  /** Closing: nothing more is read or written. */
-  Closing: 3,
-  Closed: 4,
-} as const
-export type ClientState = (typeof ClientState)[keyof typeof ClientState]
-
-const kClient = Symbol('client')
-type TaggedStream = Duplex & {[kClient]: Client}
+const kConn = Symbol('connection')
+type TaggedStream = Duplex & {[kConn]: ClientConnection}
 
 function onStreamData(this: TaggedStream, chunk: Buffer): void {
-  const client = this[kClient]
+  const client = this[kConn]
   client.lastSeen = Date.now()
   client.decoder.write(chunk)
 }
 
 function onStreamError(this: TaggedStream, error: Error): void {
-  this[kClient].streamError = error
+  this[kConn].streamError = error
 }
 
 function onStreamClose(this: TaggedStream): void {
-  this[kClient].finalize()
+  this[kConn].finalize()
 }
 
 /** The output buffer emptied: a congested client takes messages again (its queue first). */
 function onStreamDrain(this: TaggedStream): void {
-  const client = this[kClient]
+  const client = this[kConn]
   if (!client.congested) return
   client.congested = false
   if (client.drainTimer !== undefined) clearTimeout(client.drainTimer)
   client.drainTimer = undefined
-  if (client.state === ClientState.Connected && client.session !== undefined) client.broker.drainQueue(client)
+  if (client.state === ConnState.Connected && client.session !== undefined) client.ctx.delivery.drainQueue(client)
 }
 
-function onDrainTimeout(client: Client): void {
+function onDrainTimeout(client: ClientConnection): void {
   client.drainTimer = undefined
-  if (!client.congested || client.state >= ClientState.Closing) return
-  const limits = client.broker.limits
-  client.broker.metrics.slowConsumerDisconnects++
+  if (!client.congested || client.state >= ConnState.Closing) return
+  const limits = client.ctx.limits
+  client.ctx.metrics.slowConsumerDisconnects++
   client.close(
     undefined,
     `slow consumer: more than ${limits.maxOutputBytes} bytes waited to be sent for ${limits.drainTimeoutMs} ms (${client.pendingOutput()} bytes buffered)`,
@@ -67,12 +59,12 @@ function onDrainTimeout(client: Client): void {
   client.stream.destroy()
 }
 
-function onConnectTimeout(client: Client): void {
-  if (client.state === ClientState.New) client.close(undefined, `no CONNECT within ${client.broker.limits.connectTimeoutMs} ms`)
+function onConnectTimeout(client: ClientConnection): void {
+  if (client.state === ConnState.New) client.close(undefined, `no CONNECT within ${client.ctx.limits.connectTimeoutMs} ms`)
 }
 
-function onKeepaliveTimer(client: Client): void {
-  if (client.state !== ClientState.Connected) return
+function onKeepaliveTimer(client: ClientConnection): void {
+  if (client.state !== ConnState.Connected) return
   const idle = Date.now() - client.lastSeen
   const limit = client.keepaliveMs * 1.5
   if (idle >= limit) {
@@ -92,20 +84,19 @@ const UNCOUNTED: ListenerStats = newListenerStats()
 /** A turn's packets up to this many bytes are copied into one buffer (flush()); more go out as they are. */
 const COMBINE_BYTES = 64 * 1024
 
-/** RFC 6455 close code 1009 (Message Too Big). */
-const WS_CLOSE_TOO_BIG = 1009
-
-export class Client implements DecoderSink {
-  readonly broker: Broker
+export class ClientConnection implements DecoderSink {
+  readonly ctx: BrokerContext
   readonly conn: Connection
   readonly stream: Duplex
   readonly decoder: Decoder
   /** Its listener's counters (plain increments on the hot path). */
   readonly stats: ListenerStats
-  state: ClientState = ClientState.New
+  state: ConnState = ConnState.New
   version: ProtocolVersion = 4
   clientId = ''
   username: string | undefined
+  /** Who authentication said this client is (set at CONNECT). */
+  principal: Principal | undefined
   session: Session | undefined
   will: Message | undefined
   keepaliveMs = 0
@@ -147,23 +138,25 @@ export class Client implements DecoderSink {
   readonly outputLimit: number
   readonly connectedAt = Date.now()
 
-  constructor(broker: Broker, conn: Connection) {
-    this.broker = broker
+  constructor(ctx: BrokerContext, conn: Connection) {
+    this.ctx = ctx
     this.conn = conn
     this.stream = conn.stream
     this.stats = conn.stats ?? UNCOUNTED
-    this.decoder = new Decoder(this, broker.limits.maxPacketSize, undefined, {checkClientPackets: true})
+    this.decoder = new Decoder(this, ctx.limits.maxPacketSize, undefined, {checkClientPackets: true})
     const writer = this.stream as Partial<PacketBatchWriter>
-    this.batchWriter = typeof writer.writePackets === 'function' ? (writer as PacketBatchWriter) : undefined
-    this.outbox = this.batchWriter !== undefined || conn.scheme === 'mqtt' || conn.scheme === 'mqtts' ? [] : undefined
-    this.outputLimit = Math.max(broker.limits.maxOutputBytes, this.stream.writableHighWaterMark ?? 0)
+    const canBatch = typeof writer.writePackets === 'function'
+    const mode = conn.writeMode ?? (canBatch ? 'batch' : 'cork')
+    this.batchWriter = mode === 'batch' && canBatch ? (writer as PacketBatchWriter) : undefined
+    this.outbox = this.batchWriter !== undefined || mode === 'concat' ? [] : undefined
+    this.outputLimit = Math.max(ctx.limits.maxOutputBytes, this.stream.writableHighWaterMark ?? 0)
     const stream = this.stream as TaggedStream
-    stream[kClient] = this
+    stream[kConn] = this
     stream.on('data', onStreamData)
     stream.on('error', onStreamError)
     stream.on('close', onStreamClose)
     stream.on('drain', onStreamDrain)
-    this.timer = setTimeout(onConnectTimeout, broker.limits.connectTimeoutMs, this)
+    this.timer = setTimeout(onConnectTimeout, ctx.limits.connectTimeoutMs, this)
   }
 
   get remote(): string {
@@ -179,7 +172,7 @@ export class Client implements DecoderSink {
 
   onPacket(packet: Packet): void {
     this.stats.packetsIn++
-    if (this.state >= ClientState.Closing) return
+    if (this.state >= ConnState.Closing) return
     this.dispatch(packet)
   }
 
@@ -189,15 +182,16 @@ export class Client implements DecoderSink {
    */
   dispatch(packet: Packet): void {
     try {
-      dispatch(this, packet)
+      this.ctx.dispatch(this, packet)
     } catch (error) {
-      this.broker.emit('clientError', this, error as Error)
-      this.close(ReasonCode.ImplementationSpecificError, `internal error handling ${packet.cmd.toUpperCase()}: ${(error as Error).message}`)
+      const reason = `internal error handling ${packet.cmd.toUpperCase()}: ${(error as Error).message}`
+      this.ctx.emit('clientError', this, new ProtocolError(reason, {reasonCode: ReasonCode.ImplementationSpecificError, cause: error}))
+      this.close(ReasonCode.ImplementationSpecificError, reason)
     }
   }
 
   onDecodeError(message: string, reasonCode: number, connectVersion?: ProtocolVersion): void {
-    if (this.state !== ClientState.New) {
+    if (this.state !== ConnState.New) {
       this.protocolViolation(reasonCode, `${reasonCode === ReasonCode.MalformedPacket ? 'malformed packet' : 'protocol error'}: ${message}`)
       return
     }
@@ -212,17 +206,17 @@ export class Client implements DecoderSink {
       this.sendNow(Buffer.from([0x20, 0x02, 0x00, 0x02]))
     }
     const what = connectVersion === undefined && reasonCode !== ReasonCode.UnsupportedProtocolVersion ? 'before CONNECT' : 'in CONNECT'
-    this.broker.emit('clientError', this, new Error(`${message} (${describeReasonCode(reasonCode)}) ${what}`))
+    this.ctx.emit('clientError', this, new ProtocolError(`${message} (${describeReasonCode(reasonCode)}) ${what}`, {reasonCode}))
     this.close(undefined, `refused ${what}: ${message}`)
   }
 
   onPacketTooLarge(declared: number): void {
-    // On WebSocket the close frame says it too: 1009, Message Too Big.
-    const ws = this.stream as {closeCode?: number}
-    if (ws.closeCode !== undefined) ws.closeCode = WS_CLOSE_TOO_BIG
+    // The transport says it too (WebSocket: close code 1009, Message Too Big).
+    this.conn.onPacketTooLarge?.()
     this.protocolViolation(
       ReasonCode.PacketTooLarge,
-      `packet of ${declared} bytes exceeds the maximum packet size of ${this.broker.limits.maxPacketSize} bytes`,
+      `packet of ${declared} bytes exceeds the maximum packet size of ${this.ctx.limits.maxPacketSize} bytes`,
+      ErrorCode.PACKET_TOO_LARGE,
     )
   }
 
@@ -233,14 +227,14 @@ export class Client implements DecoderSink {
    * (flush()), in one syscall (one frame each on WS).
    */
   send(buf: Buffer): void {
-    if (this.state >= ClientState.Closing) return
+    if (this.state >= ConnState.Closing) return
     if (!this.corked) {
       // First write of this turn: what earlier turns left unsent tells a slow consumer
       // (what this turn writes has not had its chance to drain yet).
       if (!this.congested && this.pendingOutput() >= this.outputLimit) this.becomeCongested()
       this.corked = true
       if (this.outbox === undefined) this.stream.cork()
-      this.broker.scheduleFlush(this)
+      this.ctx.flush.schedule(this)
     }
     this.stats.packetsOut++
     if (this.outbox === undefined) {
@@ -289,7 +283,7 @@ export class Client implements DecoderSink {
 
   private becomeCongested(): void {
     this.congested = true
-    const ms = this.broker.limits.drainTimeoutMs
+    const ms = this.ctx.limits.drainTimeoutMs
     if (ms > 0) this.drainTimer = setTimeout(onDrainTimeout, ms, this)
   }
 
@@ -327,8 +321,8 @@ export class Client implements DecoderSink {
   // ---- closing ----
 
   /** A protocol violation: MQTT 5 clients get DISCONNECT with the reason code, then the socket closes. */
-  protocolViolation(reasonCode: number, reason: string): void {
-    this.broker.emit('clientError', this, new Error(`${reason} (${describeReasonCode(reasonCode)})`))
+  protocolViolation(reasonCode: number, reason: string, code: ErrorCode = ErrorCode.PROTOCOL): void {
+    this.ctx.emit('clientError', this, new ProtocolError(`${reason} (${describeReasonCode(reasonCode)})`, {reasonCode, code}))
     this.close(reasonCode, reason)
   }
 
@@ -338,9 +332,9 @@ export class Client implements DecoderSink {
    * client disconnected gracefully.
    */
   close(reasonCode: number | undefined, reason: string): void {
-    if (this.state >= ClientState.Closing) return
-    const wasConnected = this.state === ClientState.Connected || this.state === ClientState.Connecting
-    this.state = ClientState.Closing
+    if (this.state >= ConnState.Closing) return
+    const wasConnected = this.state === ConnState.Connected || this.state === ConnState.Connecting
+    this.state = ConnState.Closing
     this.closeReason ||= reason
     if (this.timer) clearTimeout(this.timer)
     this.timer = undefined
@@ -360,14 +354,14 @@ export class Client implements DecoderSink {
 
   /** Runs once, when the stream has closed: Will, session bookkeeping, events. */
   finalize(): void {
-    if (this.state === ClientState.Closed) return
-    const wasConnected = this.state === ClientState.Connected || (this.state === ClientState.Closing && this.session !== undefined)
-    this.state = ClientState.Closed
+    if (this.state === ConnState.Closed) return
+    const wasConnected = this.state === ConnState.Connected || (this.state === ConnState.Closing && this.session !== undefined)
+    this.state = ConnState.Closed
     if (this.timer) clearTimeout(this.timer)
     this.timer = undefined
     if (this.drainTimer !== undefined) clearTimeout(this.drainTimer)
     this.drainTimer = undefined
     this.closeReason ||= this.streamError ? `socket error: ${this.streamError.message}` : 'connection closed by the client'
-    this.broker.onClientClosed(this, wasConnected)
+    this.ctx.connectionClosed(this, wasConnected)
   }
 }

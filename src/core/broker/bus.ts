@@ -1,0 +1,58 @@
+/**
+ * The fan-out seam (as mqemitter is Aedes's): how a message reaches the namespace. The
+ * broker publishes every application message to its Bus, and the Bus hands messages for
+ * this node's subscriptions back to the node. A cluster Bus (e.g. on NATS) sends the
+ * message to the nodes whose filters match and hands over sessions between nodes; the
+ * LocalBus is one node: publish is a direct call to local delivery, at the same speed as
+ * routing without a seam.
+ */
+import type {ClientConnection} from './connection.js'
+import type {Message} from './message.js'
+
+/** What a Bus calls on the node it serves. */
+export interface BusNode {
+  /** Routes a message to this node's subscriptions; returns how many matched. */
+  deliver(message: Message, from: ClientConnection | null, wire: Buffer | undefined): number
+  /** Another node took over this client id: close the local connection (MQTT 5: DISCONNECT 0x8E). */
+  takeOver(clientId: string, by: string): void
+}
+
+export interface Bus {
+  start(node: BusNode): Promise<void>
+  /**
+   * Publishes a message to the namespace; `wire` is its inbound PUBLISH bytes when they may
+   * be forwarded as they are. Synchronous; returns the subscriptions it matched on this node.
+   */
+  publish(message: Message, from: ClientConnection | null, wire: Buffer | undefined): number
+  /** This node has (one more) subscription to `filter`. */
+  addInterest(filter: string): void
+  /** This node has one subscription less to `filter`. */
+  removeInterest(filter: string): void
+  /** A client with this id connected here: any other node holding it must let go. */
+  claim(clientId: string): void
+  close(): Promise<void>
+}
+
+export class LocalBus implements Bus {
+  private node: BusNode | undefined
+
+  start(node: BusNode): Promise<void> {
+    this.node = node
+    return Promise.resolve()
+  }
+
+  publish(message: Message, from: ClientConnection | null, wire: Buffer | undefined): number {
+    return this.node === undefined ? 0 : this.node.deliver(message, from, wire)
+  }
+
+  addInterest(): void {}
+
+  removeInterest(): void {}
+
+  claim(): void {}
+
+  close(): Promise<void> {
+    this.node = undefined
+    return Promise.resolve()
+  }
+}
