@@ -16,6 +16,8 @@ export const ErrorCode = {
   REFUSED: 'MQTTWS_ERR_REFUSED',
   TRANSPORT: 'MQTTWS_ERR_TRANSPORT',
   TIMEOUT: 'MQTTWS_ERR_TIMEOUT',
+  /** A session or retained store failed to write (or read) what the broker gave it. */
+  STORE: 'MQTTWS_ERR_STORE',
 } as const
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 
@@ -76,5 +78,13 @@ export class TimeoutError extends MqttwsError {
   constructor(message: string, options?: MqttwsErrorOptions) {
     super(ErrorCode.TIMEOUT, message, options)
     this.name = 'TimeoutError'
+  }
+}
+
+/** A store's commit failed: what it was to write is not stored, and was not acknowledged. */
+export class StoreError extends MqttwsError {
+  constructor(message: string, options?: MqttwsErrorOptions) {
+    super(ErrorCode.STORE, message, options)
+    this.name = 'StoreError'
   }
 }

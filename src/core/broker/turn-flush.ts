@@ -12,6 +12,7 @@
  */
 import {PacketType, encodeAck} from '../protocol/encode.js'
 import {ReasonCode} from '../protocol/reason-codes.js'
+import {StoreError} from '../errors.js'
 import type {ClientConnection} from './connection.js'
 import type {RetainedStore} from './retained-store.js'
 import type {SessionStore} from './session-store.js'
@@ -40,9 +41,9 @@ export class TurnFlush {
   /** Commits started and not yet settled; they settle in order (chained). */
   private inFlight = 0
   private chain: Promise<void> = Promise.resolve()
-  private readonly onError: (error: Error) => void
+  private readonly onError: (error: StoreError) => void
 
-  constructor(sessions: SessionStore, retained: RetainedStore, onError: (error: Error) => void) {
+  constructor(sessions: SessionStore, retained: RetainedStore, onError: (error: StoreError) => void) {
     this.sessions = sessions
     this.retained = retained
     this.durable = sessions.durable || retained.durable
@@ -102,12 +103,12 @@ export class TurnFlush {
       () =>
         settle.then(
           () => this.settled(held, undefined),
-          (error: unknown) => this.settled(held, error instanceof Error ? error : new Error(String(error))),
+          (error: unknown) => this.settled(held, storeError(error)),
         ),
     )
   }
 
-  private settled(held: HeldAck[], error: Error | undefined): void {
+  private settled(held: HeldAck[], error: StoreError | undefined): void {
     this.inFlight--
     if (error === undefined) release(held)
     else {
@@ -119,6 +120,11 @@ export class TurnFlush {
 
 function noop(): void {}
 
+function storeError(error: unknown): StoreError {
+  const message = error instanceof Error ? error.message : String(error)
+  return new StoreError(`the store could not write this turn's changes: ${message}`, {cause: error})
+}
+
 function release(held: HeldAck[]): void {
   for (let i = 0; i < held.length; i++) {
     const h = held[i]
@@ -127,7 +133,7 @@ function release(held: HeldAck[]): void {
 }
 
 /** Nothing was stored: no acknowledgement says it was. */
-function refuse(held: HeldAck[], error: Error): void {
+function refuse(held: HeldAck[], error: StoreError): void {
   for (let i = 0; i < held.length; i++) {
     const {conn, type, id} = held[i]
     if (conn.version === 5 && (type === PacketType.PUBACK || type === PacketType.PUBREC)) conn.send(encodeAck(type, id, 5, ReasonCode.UnspecifiedError))
