@@ -25,18 +25,26 @@ export class MessageQueue {
 
   /**
    * Appends a message. When that would exceed a limit, the policy drops the oldest
-   * messages until it fits, or the new one. Returns how many messages were dropped.
+   * messages until it fits, or the new one. Returns how many messages were dropped; with
+   * `droppedOut`, the dropped messages are appended to it (a durable store deletes them).
    */
-  push(item: Queued, limits: QueueLimits): number {
+  push(item: Queued, limits: QueueLimits, droppedOut?: Queued[]): number {
     const size = queuedSize(item.message)
-    if (limits.maxQueuedMessages === 0 || size > limits.maxQueuedBytes) return 1
+    if (limits.maxQueuedMessages === 0 || size > limits.maxQueuedBytes) {
+      droppedOut?.push(item)
+      return 1
+    }
     const maxMessages = limits.maxQueuedMessages
     const maxBytes = limits.maxQueuedBytes - size
     let dropped = 0
     if (this.length >= maxMessages || this.bytes > maxBytes) {
-      if (limits.queueOverflow === 'drop-newest') return 1
+      if (limits.queueOverflow === 'drop-newest') {
+        droppedOut?.push(item)
+        return 1
+      }
       while (this.length > 0 && (this.length >= maxMessages || this.bytes > maxBytes)) {
-        this.shift()
+        const old = this.shift()!
+        droppedOut?.push(old)
         dropped++
       }
     }
@@ -75,6 +83,11 @@ export class MessageQueue {
     this.bytes = 0
     for (const q of keep) this.bytes += queuedSize(q.message)
     return out
+  }
+
+  /** The messages in order, oldest first (for a store that writes a whole session). */
+  *[Symbol.iterator](): IterableIterator<Queued> {
+    for (let i = this.head; i < this.items.length; i++) yield this.items[i]!
   }
 
   clear(): void {

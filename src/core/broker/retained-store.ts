@@ -59,7 +59,12 @@ export class MemoryRetainedStore implements RetainedStore {
   /** Whether a message is still valid; an expired one is removed (MQTT-3.3.2-5). */
   private live(message: Message, now: number): boolean {
     if (!isExpired(message, now)) return true
-    this.byTopic.delete(message.topic)
+    this.forget(message.topic)
     return false
+  }
+
+  /** Removes an expired message. */
+  protected forget(topic: string): void {
+    this.byTopic.delete(topic)
   }
 }

@@ -31,6 +31,8 @@ export interface Queued {
   subscriptionIds?: number[]
   /** "$share/GROUP/FILTER" when it came through a shared subscription: another member may take it over. */
   group?: string
+  /** A durable store's position for it (its row), set by the store. */
+  seq?: number
 }
 
 /** 'publish': sent, waiting for PUBACK/PUBREC; 'pubrel': PUBREL sent, waiting for PUBCOMP (MQTT 4.3.3). */

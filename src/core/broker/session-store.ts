@@ -98,8 +98,8 @@ export class MemorySessionStore implements SessionStore {
     return state.subscriptions?.delete(filter) === true
   }
 
-  enqueue(state: SessionState, item: Queued, limits: QueueLimits): number {
-    const dropped = (state.queue ??= new MessageQueue()).push(item, limits)
+  enqueue(state: SessionState, item: Queued, limits: QueueLimits, droppedOut?: Queued[]): number {
+    const dropped = (state.queue ??= new MessageQueue()).push(item, limits, droppedOut)
     state.dropped += dropped
     return dropped
   }

@@ -1,0 +1,68 @@
+/**
+ * Retained messages in SQLite: all of them are also kept in memory (as the memory store
+ * does, and as Mosquitto does), so a subscribe reads no disk; each change is a row write
+ * committed with the turn's transaction.
+ */
+import {MemoryRetainedStore} from '../broker/retained-store.js'
+import type {Message} from '../broker/message.js'
+import {messageFromBlob, messageToBlob} from './message-blob.js'
+import type {Rewriter, SqliteDatabase} from './sqlite-db.js'
+
+export class SqliteRetainedStore extends MemoryRetainedStore implements Rewriter {
+  override readonly durable = true
+  readonly database: SqliteDatabase
+
+  constructor(database: SqliteDatabase) {
+    super()
+    this.database = database
+    database.addRewriter(this)
+  }
+
+  override restore(): Promise<void> {
+    this.byTopic.clear()
+    const now = Date.now()
+    for (const r of this.database.db.prepare('SELECT * FROM retained').all() as Array<{topic: string; message: Buffer; expires_at: number | null}>) {
+      if (r.expires_at !== null && r.expires_at <= now) {
+        this.database.retained(r.topic, 'deleteRetained', [r.topic])
+        continue
+      }
+      this.byTopic.set(r.topic, messageFromBlob(r.message, r.expires_at))
+    }
+    return Promise.resolve()
+  }
+
+  override set(message: Message): void {
+    super.set(message)
+    this.write(message.topic, 'journal')
+  }
+
+  /** Both stores share one database: the session store's commit writes everything. */
+  override commit(): Promise<void> | undefined {
+    return this.database.commit()
+  }
+
+  override close(): Promise<void> {
+    this.database.close()
+    return Promise.resolve()
+  }
+
+  rewriteSession(): void {}
+
+  rewriteRetained(topic: string): void {
+    this.write(topic, 'now')
+  }
+
+  /** An expired message found while reading is gone from the disk too. */
+  protected override forget(topic: string): void {
+    super.forget(topic)
+    this.database.retained(topic, 'deleteRetained', [topic])
+  }
+
+  private write(topic: string, when: 'journal' | 'now'): void {
+    const m = this.byTopic.get(topic)
+    const name = m === undefined ? 'deleteRetained' : 'putRetained'
+    const params = m === undefined ? [topic] : [topic, messageToBlob(m), m.expiresAt ?? null]
+    if (when === 'now') this.database.run(name, params)
+    else this.database.retained(topic, name, params)
+  }
+}
