@@ -20,7 +20,8 @@ import {remoteOf} from './tcp.js'
 import {secureContextOptions} from './tls.js'
 import type {ListenHooks, Listener} from './types.js'
 import {WsStream} from './ws-stream.js'
-import {WsServerStream, upgradeResponse} from './ws-server-stream.js'
+import {WsServerStream} from './ws-server-stream.js'
+import {upgradeResponse} from './ws-handshake.js'
 
 /** Splits a Sec-WebSocket-Protocol header (it may arrive as a comma-separated list). */
 export function parseSubprotocols(header: string | undefined): string[] {
