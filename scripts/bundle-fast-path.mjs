@@ -14,7 +14,8 @@
  *     fast-path.ts leaves flag errors to the normal path, and pub and sub have no help flag);
  *   - ejs, in help/util.js (renders help templates only);
  *   - node:readline in oclif's parser (reads stdin for arguments that allow it: pub and sub have none);
- *   - ws and node:tls in dial.js, loaded on the first ws://, wss:// or mqtts:// dial;
+ *   - node:tls in dial-socket.js, loaded on the first mqtts:// dial (ws and the other transports
+ *     are behind transports.ts's import(), which the bundle keeps lazy);
  *   - bl in mqtt-packet's parser → its BufferList (the parser uses no stream method), so
  *     readable-stream is left out.
  * A stub that is reached anyway throws, naming itself.
@@ -47,26 +48,14 @@ const REPLACEMENTS = [
   [`${oclifLib}/flags.js`, './help', `exports.loadHelpClass = async () => { ${stub('loadHelpClass')} }`],
   [`${oclifLib}/help/util.js`, 'ejs', `exports.render = () => { ${stub('ejs')} }`],
   [`${oclifLib}/parser/parse.js`, 'node:readline', `exports.createInterface = (...args) => require('node:readline').createInterface(...args)`],
-  [
-    'dist/core/transport/dial.js',
-    'ws',
-    `let WebSocket
-     export default class LazyWebSocket {
-       constructor(...args) {
-         WebSocket ??= require('ws')
-         return new WebSocket(...args)
-       }
-     }`,
-  ],
-  ['dist/core/transport/dial.js', 'node:tls', `let tls\nexport default {connect: (...args) => (tls ??= require('node:tls')).connect(...args)}`],
+  ['dist/core/transport/dial-socket.js', 'node:tls', `let tls\nexport default {connect: (...args) => (tls ??= require('node:tls')).connect(...args)}`],
   ['node_modules/mqtt-packet/parser.js', 'bl', `module.exports = require('bl/BufferList.js')`],
 ]
 
-// The lazy ws and node:tls stand in for what dial.js uses of them: `new WebSocket(...)` and `tls.connect(...)`.
-const dial = readFileSync(join(dist, 'core/transport/dial.js'), 'utf8')
-const wsUses = [...dial.matchAll(/\bWebSocket\.\w+|instanceof WebSocket\b/g)].map((m) => m[0])
-const tlsUses = [...dial.matchAll(/\btls\.(\w+)/g)].filter((m) => m[1] !== 'connect').map((m) => m[0])
-if (wsUses.length + tlsUses.length > 0) throw new Error(`bundle-fast-path: dial.js uses ${[...wsUses, ...tlsUses].join(', ')}: extend its ws/node:tls replacements`)
+// The lazy node:tls stands in for what dial-socket.js uses of it: `tls.connect(...)`.
+const dialSocket = readFileSync(join(dist, 'core/transport/dial-socket.js'), 'utf8')
+const tlsUses = [...dialSocket.matchAll(/\btls\.(\w+)/g)].filter((m) => m[1] !== 'connect').map((m) => m[0])
+if (tlsUses.length > 0) throw new Error(`bundle-fast-path: dial-socket.js uses ${tlsUses.join(', ')}: extend its node:tls replacement`)
 
 const replaced = new Set()
 const replacements = {

@@ -26,9 +26,26 @@ export interface MqttwsErrorOptions extends ErrorOptions {
   reasonCode?: number
 }
 
+/** Marks mqttws errors (on the prototype): the same symbol in every copy of this module. */
+const kMqttwsError = Symbol.for('mqttws.error')
+
 export class MqttwsError extends Error {
   readonly code: ErrorCode
   readonly reasonCode?: number
+
+  /**
+   * `instanceof` also holds for an error made by another copy of this module, matching the
+   * class by name: under tsx (mocha, bin/dev.js) a module reached by require and by import()
+   * (the lazily loaded transports) is loaded twice.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true
+    if (typeof value !== 'object' || value === null || !(kMqttwsError in value)) return false
+    for (let p: object | null = Object.getPrototypeOf(value) as object | null; p !== null; p = Object.getPrototypeOf(p) as object | null) {
+      if (Object.prototype.hasOwnProperty.call(p, 'constructor') && (p as {constructor: {name: string}}).constructor.name === this.name) return true
+    }
+    return false
+  }
 
   constructor(code: ErrorCode, message: string, options: MqttwsErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : {cause: options.cause})
@@ -37,6 +54,8 @@ export class MqttwsError extends Error {
     if (options.reasonCode !== undefined) this.reasonCode = options.reasonCode
   }
 }
+
+Object.defineProperty(MqttwsError.prototype, kMqttwsError, {value: true})
 
 export class ConfigError extends MqttwsError {
   constructor(message: string, options?: MqttwsErrorOptions) {

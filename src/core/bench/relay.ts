@@ -11,7 +11,8 @@ import type {IncomingMessage} from 'node:http'
 import net from 'node:net'
 import type {Socket} from 'node:net'
 import type {Duplex} from 'node:stream'
-import {WsServerStream, upgradeResponse} from '../transport/ws-server-stream.js'
+import {WsServerStream} from '../transport/ws-server-stream.js'
+import {upgradeResponse} from '../transport/ws-handshake.js'
 
 const pendingFlush: Peer[] = []
 

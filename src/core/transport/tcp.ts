@@ -3,9 +3,11 @@ import type {Socket} from 'node:net'
 import type {ListenerConfig} from '../config.js'
 import {listenerUrl} from '../config.js'
 import {bind, closeServer} from './bind.js'
+import {dialUrl} from './dial-socket.js'
 import {newListenerStats} from './listener-stats.js'
 import type {ListenerStats} from './listener-stats.js'
-import type {ListenHooks, Listener} from './types.js'
+import {DEFAULT_PORTS} from './schemes.js'
+import type {DialOptions, ListenHooks, Listener, Transport} from './types.js'
 
 const kListener = Symbol('listener')
 
@@ -21,7 +23,7 @@ export function remoteOf(socket: Socket): string {
 function onTcpConnection(this: TcpServer, socket: Socket): void {
   const {config, stats, hooks} = this[kListener]
   socket.setNoDelay(true)
-  hooks.onConnection({stream: socket, scheme: 'mqtt', remote: remoteOf(socket), listenerId: config.id, stats, socket})
+  hooks.onConnection({stream: socket, scheme: 'mqtt', remote: remoteOf(socket), listenerId: config.id, stats, socket, writeMode: 'concat'})
 }
 
 /** MQTT over plain TCP. */
@@ -33,3 +35,12 @@ export async function listenTcp(config: ListenerConfig, hooks: ListenHooks, stat
   const info = {id: config.id, scheme: config.scheme, host: config.host, port, url: listenerUrl({...config, port})}
   return {config, info, stats, close: () => closeServer(server)}
 }
+
+export const mqttTransport: Transport = Object.freeze({
+  scheme: 'mqtt',
+  defaultPort: DEFAULT_PORTS.mqtt,
+  secure: false,
+  websocket: false,
+  listen: listenTcp,
+  dial: (url: URL, options: DialOptions) => dialUrl(url, 'mqtt', options),
+})

@@ -1,13 +1,15 @@
 import tls from 'node:tls'
-import type {TLSSocket} from 'node:tls'
+import type {PeerCertificate, TLSSocket} from 'node:tls'
 import type {ListenerConfig, TlsMaterial} from '../config.js'
 import {listenerUrl} from '../config.js'
 import {ErrorCode, TransportError} from '../errors.js'
 import {bind, closeServer} from './bind.js'
+import {dialUrl} from './dial-socket.js'
 import {countRejected, newListenerStats} from './listener-stats.js'
 import type {ListenerStats} from './listener-stats.js'
+import {DEFAULT_PORTS} from './schemes.js'
 import {remoteOf} from './tcp.js'
-import type {ListenHooks, Listener} from './types.js'
+import type {Connection, DialOptions, ListenHooks, Listener, Transport} from './types.js'
 
 const kListener = Symbol('listener')
 
@@ -30,10 +32,29 @@ export function secureContextOptions(material: TlsMaterial, listenerId: string):
   return options
 }
 
+/**
+ * Connection.peerCertificate on TLS (mqtts, wss): the client's certificate, read when asked,
+ * or undefined when it presented none. A module-level function: no closure per connection.
+ */
+export function tlsPeerCertificate(this: Connection): PeerCertificate | undefined {
+  const cert = (this.socket as TLSSocket | undefined)?.getPeerCertificate()
+  // Node gives {} when the client sent no certificate (and null once the socket is gone).
+  return cert?.raw !== undefined ? cert : undefined
+}
+
 function onSecureConnection(this: TlsServer, socket: TLSSocket): void {
   const {config, stats, hooks} = this[kListener]
   socket.setNoDelay(true)
-  hooks.onConnection({stream: socket, scheme: 'mqtts', remote: remoteOf(socket), listenerId: config.id, stats, socket})
+  hooks.onConnection({
+    stream: socket,
+    scheme: 'mqtts',
+    remote: remoteOf(socket),
+    listenerId: config.id,
+    stats,
+    socket,
+    writeMode: 'concat',
+    peerCertificate: tlsPeerCertificate,
+  })
 }
 
 function onTlsClientError(this: TlsServer, error: Error, socket: TLSSocket): void {
@@ -53,3 +74,12 @@ export async function listenTls(config: ListenerConfig, hooks: ListenHooks, stat
   const info = {id: config.id, scheme: config.scheme, host: config.host, port, url: listenerUrl({...config, port})}
   return {config, info, stats, close: () => closeServer(server)}
 }
+
+export const mqttsTransport: Transport = Object.freeze({
+  scheme: 'mqtts',
+  defaultPort: DEFAULT_PORTS.mqtts,
+  secure: true,
+  websocket: false,
+  listen: listenTls,
+  dial: (url: URL, options: DialOptions) => dialUrl(url, 'mqtts', options),
+})

@@ -1,7 +1,10 @@
+import type {IncomingHttpHeaders} from 'node:http'
 import type {Socket} from 'node:net'
+import type {PeerCertificate} from 'node:tls'
 import type {Duplex} from 'node:stream'
 import type {ListenerConfig, Scheme} from '../config.js'
 import type {ListenerStats} from './listener-stats.js'
+import type {WireCounter} from './wire-counter.js'
 
 /** A byte stream carrying MQTT, whatever the transport: the broker sees only this. */
 export interface Connection {
@@ -14,15 +17,28 @@ export interface Connection {
   stats?: ListenerStats
   /** The TCP/TLS socket under the stream (under the WebSocket for ws/wss): its byte counts are the listener's. */
   socket?: Socket
-  /** How the broker writes one event-loop turn of packets: 'concat' = copy into one buffer (TCP/TLS), 'batch' = stream implements PacketBatchWriter (our WS stream), 'cork' = cork/uncork (others, e.g. ws with permessage-deflate). Absent: 'batch' if the stream has writePackets, else 'cork'. */
-  writeMode?: 'concat' | 'batch' | 'cork'
-  /** Called just before the broker closes the connection because a packet exceeded the maximum size (WebSocket: close code 1009). */
+  /**
+   * How the broker writes one event-loop turn of packets: 'concat' = copy into one buffer
+   * (TCP/TLS), 'batch' = the stream implements PacketBatchWriter (our WS stream), 'cork' =
+   * cork/uncork (others, e.g. ws with permessage-deflate). Absent: 'batch' if the stream has
+   * writePackets, else 'cork'.
+   */
+  writeMode?: WriteMode
+  /**
+   * Called just before the broker closes the connection because a packet exceeded the
+   * maximum size (WebSocket: the close frame then carries 1009). Call it as a method.
+   */
   onPacketTooLarge?(): void
-  /** TLS (mqtts, wss): the client's certificate when it presented one (lazily read is fine: a getter or function). */
-  peerCertificate?(): import('node:tls').PeerCertificate | undefined
+  /**
+   * TLS (mqtts, wss): the client's certificate when it presented one (read when called).
+   * Call it as a method.
+   */
+  peerCertificate?(): PeerCertificate | undefined
   /** WebSocket: the HTTP upgrade request (so authentication can read a cookie, Authorization header or query string). */
-  request?: {url: string; headers: import('node:http').IncomingHttpHeaders}
+  request?: {url: string; headers: IncomingHttpHeaders}
 }
+
+export type WriteMode = 'concat' | 'batch' | 'cork'
 
 /**
  * A stream that takes a whole event-loop turn of packets at once and writes them itself,
@@ -59,4 +75,67 @@ export interface ListenHooks {
   onRejected(listenerId: string, reason: string, detail: string): void
   /** Maximum MQTT packet size: also the WebSocket maximum payload. */
   maxPacketSize: number
+}
+
+export interface DialTls {
+  /** PEM CA certificates to trust instead of the system's. */
+  ca?: string | Buffer
+  cert?: string | Buffer
+  key?: string | Buffer
+  /** Skip certificate verification (development only). */
+  insecure?: boolean
+  servername?: string
+}
+
+/**
+ * How written packets map to WebSocket frames: one frame per packet (the default), one
+ * frame per corked batch ("piggyback"), or every packet cut into frames of at most
+ * `splitBytes` (to test how a peer reassembles packets that span frames).
+ */
+export type WsFraming = 'packet' | 'piggyback' | {splitBytes: number}
+
+export interface DialOptions {
+  tls?: DialTls
+  /** Extra HTTP headers for the WebSocket handshake. */
+  headers?: Record<string, string>
+  /** Sec-WebSocket-Protocol to offer (default "mqtt"). */
+  subprotocols?: string[]
+  /** How outgoing packets map to WebSocket frames (default one frame per packet). */
+  framing?: WsFraming
+  /** Give up connecting after this long (default 10 s). */
+  timeoutMs?: number
+  /** Count TLS bytes as encrypted on the wire (slightly slower; bench turns it on). */
+  countTlsBytes?: boolean
+  /** Offer permessage-deflate; used when the server accepts it (see Dialed.extensions). */
+  deflate?: boolean
+}
+
+export interface Dialed {
+  stream: Duplex
+  scheme: Scheme
+  /**
+   * Byte counters at the wire: the TCP socket, or with countTlsBytes the stream TLS
+   * writes its records to. WebSocket frames (and TLS records, when counted) included.
+   */
+  socket: WireCounter
+  /** The subprotocol the server chose (WebSocket only). */
+  subprotocol?: string
+  /** WebSocket extensions the server accepted, e.g. "permessage-deflate". */
+  extensions?: string
+}
+
+/**
+ * One scheme's listening and dialing in one place. transports.ts maps each scheme to a
+ * loader of its Transport, so that a command loads only the transports it uses.
+ */
+export interface Transport {
+  readonly scheme: Scheme
+  readonly defaultPort: number
+  /** TLS under it. */
+  readonly secure: boolean
+  readonly websocket: boolean
+  /** Starts one listener; `stats` lets a restarted listener keep its counters. */
+  listen(config: ListenerConfig, hooks: ListenHooks, stats: ListenerStats): Promise<Listener>
+  /** Connects to `url` (of this scheme); rejects with a TransportError that says what to check. */
+  dial(url: URL, options: DialOptions): Promise<Dialed>
 }

@@ -8,70 +8,17 @@
  *
  * `ws` still serves listeners with permessage-deflate (ws-stream.ts) and the clients.
  */
-import {createHash} from 'node:crypto'
 import {Duplex} from 'node:stream'
 import type {Socket} from 'node:net'
 import {countRejected} from './listener-stats.js'
 import type {ListenerStats} from './listener-stats.js'
+import {CloseCode, HeaderReader, Opcode, closePayload, frame, headerSize, mask, parseClose, writeHeader} from './ws-frame.js'
 
-const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
 /** As many fragments as `ws` allows in one message; more is an attack, not MQTT. */
 export const MAX_FRAGMENTS = 16_384
 /** Batches larger than this go out as header + payload writes instead of one copied buffer. */
 const COPY_LIMIT = 16 * 1024
 const CLOSE_TIMEOUT_MS = 2000
-
-const OP_CONT = 0x0
-const OP_TEXT = 0x1
-const OP_BINARY = 0x2
-const OP_CLOSE = 0x8
-const OP_PING = 0x9
-const OP_PONG = 0xa
-
-/** Sec-WebSocket-Accept for a client's Sec-WebSocket-Key. */
-export function acceptKey(key: string): string {
-  return createHash('sha1').update(key + WS_GUID).digest('base64')
-}
-
-/** The 101 response that completes the handshake. */
-export function upgradeResponse(key: string, protocol: string | null): string {
-  return (
-    'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-    `Sec-WebSocket-Accept: ${acceptKey(key)}\r\n${protocol ? `Sec-WebSocket-Protocol: ${protocol}\r\n` : ''}\r\n`
-  )
-}
-
-function validCloseCode(code: number): boolean {
-  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999)
-}
-
-/** Header bytes of an unmasked server frame with `length` payload bytes. */
-function headerSize(length: number): number {
-  return length < 126 ? 2 : length < 0x10000 ? 4 : 10
-}
-
-function writeHeader(buf: Buffer, off: number, opcode: number, length: number): number {
-  buf[off++] = 0x80 | opcode
-  if (length < 126) {
-    buf[off++] = length
-  } else if (length < 0x10000) {
-    buf[off++] = 126
-    buf[off++] = length >> 8
-    buf[off++] = length & 0xff
-  } else {
-    buf[off++] = 127
-    buf.writeUInt32BE(Math.floor(length / 0x1_0000_0000), off)
-    buf.writeUInt32BE(length >>> 0, off + 4)
-    off += 8
-  }
-  return off
-}
-
-function frame(opcode: number, payload: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(headerSize(payload.length) + payload.length)
-  payload.copy(out, writeHeader(out, 0, opcode, payload.length))
-  return out
-}
 
 export interface WsServerStreamOptions {
   /** One frame per corked batch instead of one per packet. */
@@ -93,16 +40,13 @@ export class WsServerStream extends Duplex {
   private readonly stats: ListenerStats | undefined
   private readonly onSocketData = (chunk: Buffer): void => this.receive(chunk)
 
-  // Frame parser state. A header may arrive in pieces: it is gathered in `head`.
-  private readonly head = Buffer.allocUnsafe(14)
-  private headLen = 0
+  // Frame parser state. A header may arrive in pieces: HeaderReader gathers it.
+  private readonly reader = new HeaderReader()
   /** Payload bytes of the current frame not yet seen. */
   private remaining = 0
   private opcode = 0
-  private mask0 = 0
-  private mask1 = 0
-  private mask2 = 0
-  private mask3 = 0
+  /** The current frame's mask key (big-endian u32). */
+  private key = 0
   /** Payload bytes of the current frame already unmasked (mask index). */
   private maskPos = 0
   /** A fragmented data message is open (a continuation may follow). */
@@ -154,28 +98,29 @@ export class WsServerStream extends Duplex {
     while (off < n) {
       if (this.remaining > 0) {
         const take = Math.min(this.remaining, n - off)
-        if (this.opcode === OP_BINARY || this.opcode === OP_CONT) {
-          w = this.unmaskInto(chunk, off, take, w)
+        if (this.opcode === Opcode.Binary || this.opcode === Opcode.Continuation) {
+          mask(chunk, off, off + take, w, this.key, this.maskPos)
+          w += take
         } else {
-          const part = Buffer.allocUnsafe(take)
-          for (let i = 0; i < take; i++) part[i] = chunk[off + i] ^ this.maskByte(this.maskPos++)
+          const part = Buffer.from(chunk.subarray(off, off + take))
+          mask(part, 0, take, 0, this.key, this.maskPos)
           this.control.push(part)
         }
+        this.maskPos += take
         off += take
         this.remaining -= take
         if (this.remaining === 0 && !this.endFrame()) break
         continue
       }
-      this.head[this.headLen++] = chunk[off++]
-      if (this.headLen < 2) continue
-      const len7 = this.head[1] & 0x7f
-      const need = 6 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0)
-      if ((this.head[1] & 0x80) === 0) {
-        this.fail(1002, 'client frames must be masked')
+      // Fail an unmasked frame on its second byte, before the rest of its header.
+      if (this.reader.partial === 0 ? n - off >= 2 && (chunk[off + 1] & 0x80) === 0 : this.reader.partial === 1 && (chunk[off] & 0x80) === 0) {
+        this.fail(CloseCode.ProtocolError, 'client frames must be masked')
         break
       }
-      if (this.headLen < need) continue
-      if (!this.startFrame(len7)) break
+      const next = this.reader.read(chunk, off, n)
+      if (next === -1) break
+      off = next
+      if (!this.startFrame()) break
       if (this.remaining === 0 && !this.endFrame()) break
     }
     // The data before a close or a failure still reaches the reader, as on a TCP socket.
@@ -188,107 +133,59 @@ export class WsServerStream extends Duplex {
     }
   }
 
-  private maskByte(i: number): number {
-    const k = i & 3
-    return k === 0 ? this.mask0 : k === 1 ? this.mask1 : k === 2 ? this.mask2 : this.mask3
-  }
-
-  /** Unmasks chunk[off, off+take) into chunk[w…] (w <= off); returns the new w. */
-  private unmaskInto(chunk: Buffer, off: number, take: number, w: number): number {
-    let p = this.maskPos
-    const m0 = this.mask0
-    const m1 = this.mask1
-    const m2 = this.mask2
-    const m3 = this.mask3
-    const end = off + take
-    for (let i = off; i < end; i++) {
-      const k = p++ & 3
-      chunk[w++] = chunk[i] ^ (k === 0 ? m0 : k === 1 ? m1 : k === 2 ? m2 : m3)
-    }
-    this.maskPos = p
-    return w
-  }
-
   /** Validates a complete header; false when the connection was failed. */
-  private startFrame(len7: number): boolean {
-    const h = this.head
-    const first = h[0]
-    const opcode = first & 0x0f
-    const fin = (first & 0x80) !== 0
-    let at = 2
-    let length = len7
-    if (len7 === 126) {
-      length = h.readUInt16BE(2)
-      at = 4
-    } else if (len7 === 127) {
-      const hi = h.readUInt32BE(2)
-      length = hi * 0x1_0000_0000 + h.readUInt32BE(6)
-      at = 10
-      if (hi > 0x1fffff) return this.fail(1009, `a frame of more than ${this.maxPayload} bytes`)
-    }
-    this.mask0 = h[at]
-    this.mask1 = h[at + 1]
-    this.mask2 = h[at + 2]
-    this.mask3 = h[at + 3]
-    this.headLen = 0
+  private startFrame(): boolean {
+    const {fin, rsv, opcode, length, key} = this.reader.header
+    this.key = key
     this.maskPos = 0
-    if (first & 0x70) return this.fail(1002, 'reserved bits set (no extension was negotiated)')
-    if (opcode >= OP_CLOSE) {
-      if (!fin) return this.fail(1002, 'a fragmented control frame')
-      if (length > 125) return this.fail(1002, 'a control frame over 125 bytes')
-      if (opcode !== OP_CLOSE && opcode !== OP_PING && opcode !== OP_PONG) return this.fail(1002, `reserved opcode ${opcode}`)
-    } else if (opcode === OP_TEXT) {
+    if (length > Number.MAX_SAFE_INTEGER) return this.fail(CloseCode.MessageTooBig, `a frame of more than ${this.maxPayload} bytes`)
+    if (rsv !== 0) return this.fail(CloseCode.ProtocolError, 'reserved bits set (no extension was negotiated)')
+    if (opcode >= Opcode.Close) {
+      if (!fin) return this.fail(CloseCode.ProtocolError, 'a fragmented control frame')
+      if (length > 125) return this.fail(CloseCode.ProtocolError, 'a control frame over 125 bytes')
+      if (opcode !== Opcode.Close && opcode !== Opcode.Ping && opcode !== Opcode.Pong) return this.fail(CloseCode.ProtocolError, `reserved opcode ${opcode}`)
+    } else if (opcode === Opcode.Text) {
       this.textFrameReceived = true
       if (this.stats) countRejected(this.stats, 'text-frame')
-      return this.fail(1003, 'MQTT over WebSocket needs binary frames')
-    } else if (opcode === OP_BINARY) {
-      if (this.inMessage) return this.fail(1002, 'a new message inside a fragmented one')
+      return this.fail(CloseCode.UnsupportedData, 'MQTT over WebSocket needs binary frames')
+    } else if (opcode === Opcode.Binary) {
+      if (this.inMessage) return this.fail(CloseCode.ProtocolError, 'a new message inside a fragmented one')
       this.inMessage = !fin
       this.fragments = 1
       this.messageBytes = 0
-    } else if (opcode === OP_CONT) {
-      if (!this.inMessage) return this.fail(1002, 'a continuation frame with nothing to continue')
-      if (++this.fragments > MAX_FRAGMENTS) return this.fail(1008, `more than ${MAX_FRAGMENTS} fragments in one message`)
+    } else if (opcode === Opcode.Continuation) {
+      if (!this.inMessage) return this.fail(CloseCode.ProtocolError, 'a continuation frame with nothing to continue')
+      if (++this.fragments > MAX_FRAGMENTS) return this.fail(CloseCode.PolicyViolation, `more than ${MAX_FRAGMENTS} fragments in one message`)
       if (fin) this.inMessage = false
     } else {
-      return this.fail(1002, `reserved opcode ${opcode}`)
+      return this.fail(CloseCode.ProtocolError, `reserved opcode ${opcode}`)
     }
-    if (opcode <= OP_BINARY) {
+    if (opcode <= Opcode.Binary) {
       // A message may span frames; like ws, the limit applies to the whole message.
       this.messageBytes += length
-      if (this.messageBytes > this.maxPayload) return this.fail(1009, `a message of more than ${this.maxPayload} bytes`)
+      if (this.messageBytes > this.maxPayload) return this.fail(CloseCode.MessageTooBig, `a message of more than ${this.maxPayload} bytes`)
     }
     this.opcode = opcode
     this.remaining = length
-    if (this.stats && opcode <= OP_BINARY) this.stats.wsFramesIn++
+    if (this.stats && opcode <= Opcode.Binary) this.stats.wsFramesIn++
     return true
   }
 
   /** A frame's payload is complete; false when parsing must stop. */
   private endFrame(): boolean {
     const opcode = this.opcode
-    if (opcode < OP_CLOSE) return true
+    if (opcode < Opcode.Close) return true
     const payload = this.control.length === 1 ? this.control[0] : Buffer.concat(this.control)
     this.control = []
-    if (opcode === OP_PING) {
-      this.socket.write(frame(OP_PONG, payload))
+    if (opcode === Opcode.Ping) {
+      this.socket.write(frame(Opcode.Pong, payload))
       return true
     }
-    if (opcode === OP_PONG) return true
-    // Close: echo a valid code, then end the connection.
-    if (payload.length === 1) return this.fail(1002, 'a close frame with a 1-byte payload')
-    if (payload.length >= 2) {
-      const code = payload.readUInt16BE(0)
-      if (!validCloseCode(code)) return this.fail(1002, `invalid close code ${code}`)
-      try {
-        new TextDecoder('utf-8', {fatal: true}).decode(payload.subarray(2))
-      } catch {
-        return this.fail(1007, 'the close reason is not valid UTF-8')
-      }
-      this.stopping = {code, reason: '', failed: false}
-    } else {
-      this.stopping = {code: 1000, reason: '', failed: false}
-    }
+    if (opcode === Opcode.Pong) return true
+    // Close: echo a valid code (1000 for none), then end the connection.
+    const close = parseClose(payload)
+    if (!close.ok) return this.fail(close.code, close.error)
+    this.stopping = {code: close.code === CloseCode.NoStatus ? CloseCode.Normal : close.code, reason: '', failed: false}
     this.halted = true
     return false
   }
@@ -312,10 +209,7 @@ export class WsServerStream extends Duplex {
     if (this.closeSent !== undefined) return
     this.closeSent = code
     if (!this.socket.writable) return
-    const body = Buffer.allocUnsafe(2 + Buffer.byteLength(reason))
-    body.writeUInt16BE(code, 0)
-    body.write(reason, 2)
-    this.socket.end(frame(OP_CLOSE, body))
+    this.socket.end(frame(Opcode.Close, closePayload(code, reason)))
     setTimeout(destroySocket, CLOSE_TIMEOUT_MS, this.socket).unref()
   }
 
@@ -351,7 +245,7 @@ export class WsServerStream extends Duplex {
     const socket = this.socket
     if (this.piggyback) {
       const out = Buffer.allocUnsafe(headerSize(bytes) + bytes)
-      let off = writeHeader(out, 0, OP_BINARY, bytes)
+      let off = writeHeader(out, 0, Opcode.Binary, bytes)
       for (let i = 0; i < n; i++) off += packets[i].copy(out, off)
       if (this.stats) this.stats.wsFramesOut++
       socket.write(out, callback)
@@ -366,7 +260,7 @@ export class WsServerStream extends Duplex {
       let off = 0
       for (let i = 0; i < n; i++) {
         const p = packets[i]
-        off = writeHeader(out, off, OP_BINARY, p.length)
+        off = writeHeader(out, off, Opcode.Binary, p.length)
         off += p.copy(out, off)
       }
       socket.write(out, callback)
@@ -376,7 +270,7 @@ export class WsServerStream extends Duplex {
     for (let i = 0; i < n; i++) {
       const p = packets[i]
       const header = Buffer.allocUnsafe(headerSize(p.length))
-      writeHeader(header, 0, OP_BINARY, p.length)
+      writeHeader(header, 0, Opcode.Binary, p.length)
       socket.write(header)
       socket.write(p, i === n - 1 ? callback : undefined)
     }

@@ -12,15 +12,11 @@ import type {Socket} from 'node:net'
 import type WebSocket from 'ws'
 import {countRejected} from './listener-stats.js'
 import type {ListenerStats} from './listener-stats.js'
+import type {WsFraming} from './types.js'
+
+export type {WsFraming} from './types.js'
 
 const kStream = Symbol('wsStream')
-
-/**
- * How written packets map to WebSocket frames: one frame per packet (the default), one
- * frame per corked batch ("piggyback"), or every packet cut into frames of at most
- * `splitBytes` (to test how a peer reassembles packets that span frames).
- */
-export type WsFraming = 'packet' | 'piggyback' | {splitBytes: number}
 
 export interface WsStreamOptions {
   /** One frame per corked batch instead of one per packet (same as framing: 'piggyback'). */
@@ -81,6 +77,8 @@ export class WsStream extends Duplex {
   readonly stats?: ListenerStats
   /** Set when the peer sent a text frame: the connection is closed with 1003. */
   textFrameReceived = false
+  /** The code our close frame carries when the reader ends or destroys the stream without an error. */
+  closeCode = 1000
 
   constructor(ws: WebSocket, options: WsStreamOptions = {}) {
     super({allowHalfOpen: false, decodeStrings: true})
@@ -146,7 +144,7 @@ export class WsStream extends Duplex {
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    if (this.ws.readyState === this.ws.OPEN) this.ws.close(1000)
+    if (this.ws.readyState === this.ws.OPEN) this.ws.close(this.closeCode)
     callback()
   }
 
@@ -154,7 +152,7 @@ export class WsStream extends Duplex {
     const ws = this.ws
     if (ws.readyState === ws.CONNECTING || ws.readyState === ws.OPEN) {
       // A clean close handshake when we can; ws terminates after its own timeout otherwise.
-      ws.close(error ? 1011 : 1000)
+      ws.close(error ? 1011 : this.closeCode)
       const raw = this.rawSocket
       if (raw) setTimeout(destroySocket, 2000, raw).unref()
     }

@@ -16,11 +16,15 @@ import {listenerUrl} from '../config.js'
 import {bind, closeServer} from './bind.js'
 import {countRejected, newListenerStats} from './listener-stats.js'
 import type {ListenerStats} from './listener-stats.js'
+import {DEFAULT_PORTS} from './schemes.js'
 import {remoteOf} from './tcp.js'
-import {secureContextOptions} from './tls.js'
-import type {ListenHooks, Listener} from './types.js'
+import {secureContextOptions, tlsPeerCertificate} from './tls.js'
+import type {Connection, DialOptions, ListenHooks, Listener, Transport, WriteMode} from './types.js'
+import {dialWs} from './ws-dial.js'
+import {CloseCode} from './ws-frame.js'
 import {WsStream} from './ws-stream.js'
-import {WsServerStream, upgradeResponse} from './ws-server-stream.js'
+import {WsServerStream} from './ws-server-stream.js'
+import {upgradeResponse} from './ws-handshake.js'
 
 /** Splits a Sec-WebSocket-Protocol header (it may arrive as a comma-separated list). */
 export function parseSubprotocols(header: string | undefined): string[] {
@@ -75,7 +79,7 @@ function pathOf(req: IncomingMessage): string {
 }
 
 function onUpgrade(state: WsListenerState, req: IncomingMessage, socket: Socket, head: Buffer): void {
-  const {ws: opts, config} = state
+  const {ws: opts} = state
   const path = pathOf(req)
   if (path !== opts.path) {
     return reject(state, socket, 404, 'path', `this broker serves MQTT over WebSocket on ${opts.path}, not on ${path}`)
@@ -110,8 +114,29 @@ function onUpgrade(state: WsListenerState, req: IncomingMessage, socket: Socket,
   if (!state.wss) return upgradeOwn(state, req, socket, head, chosen)
   state.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
     const stream = new WsStream(ws, {piggyback: opts.piggyback, rawSocket: socket, stats: state.stats})
-    state.hooks.onConnection({stream, scheme: config.scheme, remote: remoteOf(socket), listenerId: config.id, stats: state.stats, socket})
+    state.hooks.onConnection(wsConnection(state, stream, socket, req, 'cork'))
   })
+}
+
+/** Connection.onPacketTooLarge on WebSocket: the close frame says it too (1009, Message Too Big). */
+function wsPacketTooLarge(this: Connection): void {
+  ;(this.stream as WsServerStream | WsStream).closeCode = CloseCode.MessageTooBig
+}
+
+function wsConnection(state: WsListenerState, stream: WsServerStream | WsStream, socket: Socket, req: IncomingMessage, writeMode: WriteMode): Connection {
+  const {config, stats} = state
+  return {
+    stream,
+    scheme: config.scheme,
+    remote: remoteOf(socket),
+    listenerId: config.id,
+    stats,
+    socket,
+    writeMode,
+    onPacketTooLarge: wsPacketTooLarge,
+    ...(config.scheme === 'wss' ? {peerCertificate: tlsPeerCertificate} : {}),
+    request: {url: req.url ?? '/', headers: req.headers},
+  }
 }
 
 /** Completes the handshake itself and hands the socket to WsServerStream (no permessage-deflate). */
@@ -127,7 +152,7 @@ function upgradeOwn(state: WsListenerState, req: IncomingMessage, socket: Socket
   }
   socket.write(upgradeResponse(key, protocol))
   const stream = new WsServerStream(socket, {piggyback: state.ws.piggyback, maxPayload: state.hooks.maxPacketSize, stats: state.stats})
-  state.hooks.onConnection({stream, scheme: state.config.scheme, remote: remoteOf(socket), listenerId: state.config.id, stats: state.stats, socket})
+  state.hooks.onConnection(wsConnection(state, stream, socket, req, 'batch'))
   stream.start(head)
 }
 
@@ -197,3 +222,21 @@ export async function listenWs(config: ListenerConfig, hooks: ListenHooks, stats
     },
   }
 }
+
+export const wsTransport: Transport = Object.freeze({
+  scheme: 'ws',
+  defaultPort: DEFAULT_PORTS.ws,
+  secure: false,
+  websocket: true,
+  listen: listenWs,
+  dial: (url: URL, options: DialOptions) => dialWs(url, 'ws', options),
+})
+
+export const wssTransport: Transport = Object.freeze({
+  scheme: 'wss',
+  defaultPort: DEFAULT_PORTS.wss,
+  secure: true,
+  websocket: true,
+  listen: listenWs,
+  dial: (url: URL, options: DialOptions) => dialWs(url, 'wss', options),
+})

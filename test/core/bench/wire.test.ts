@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict'
 import net from 'node:net'
 import {PacketScanner} from '../../../src/core/bench/wire/packet-scanner.js'
-import {MaskKey, ServerFrameReader, clientFrame, maskInPlace} from '../../../src/core/bench/wire/ws-frames.js'
+import {ServerFrameReader} from '../../../src/core/bench/wire/server-frame-reader.js'
+import {Opcode, mask, maskWord, maskedFrame} from '../../../src/core/transport/ws-frame.js'
 import {WireConn} from '../../../src/core/bench/wire/wire-conn.js'
 import {BatchPublisher, BATCH} from '../../../src/core/bench/wire/batch-publisher.js'
 import {StampSubscriber} from '../../../src/core/bench/wire/stamp-subscriber.js'
@@ -98,24 +99,24 @@ describe('bench wire', () => {
   })
 
   describe('masks', () => {
-    it('word() and half() are the XOR that maskInPlace applies at that payload index', () => {
-      const key = new MaskKey(Buffer.from([0x11, 0x22, 0x33, 0x44]))
+    it('maskWord() (and its top half) is the XOR that mask() applies at that payload index', () => {
+      const key = 0x11223344
       for (let i = 0; i < 8; i++) {
         const b = Buffer.alloc(8)
-        maskInPlace(b, 0, 8, key)
-        assert.equal(key.word(i % 4), b.readUInt32BE(i % 4))
-        assert.equal(key.half(i % 4), b.readUInt16BE(i % 4))
+        mask(b, 0, 8, 0, key, 0)
+        assert.equal(maskWord(key, i % 4), b.readUInt32BE(i % 4))
+        assert.equal(maskWord(key, i % 4) >>> 16, b.readUInt16BE(i % 4))
       }
     })
 
-    it('clientFrame() makes a masked binary frame that unmasks to the packet', () => {
-      const key = new MaskKey()
+    it('maskedFrame() makes a masked binary frame that unmasks to the packet', () => {
+      const key = 0xdeadbeef
       const packet = Buffer.from([0xc0, 0x00])
-      const f = clientFrame(packet, key)
+      const f = maskedFrame(Opcode.Binary, packet, key)
       assert.equal(f[0], 0x82)
       assert.equal(f[1], 0x80 | 2)
       const payload = Buffer.from(f.subarray(6))
-      maskInPlace(payload, 0, 2, new MaskKey(f.subarray(2, 6)))
+      mask(payload, 0, 2, 0, f.readUInt32BE(2), 0)
       assert.deepEqual(payload, packet)
     })
   })

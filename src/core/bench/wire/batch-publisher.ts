@@ -11,7 +11,7 @@ import type {BenchPlan} from '../plan.js'
 import {QOS_WINDOW, SendLoop} from '../publisher.js'
 import type {PublisherCounters} from '../publisher.js'
 import type {PacketSink} from './packet-scanner.js'
-import {clientHeaderSize, maskInPlace, writeClientHeader} from './ws-frames.js'
+import {Opcode, mask, maskWord, maskedHeaderSize, writeMaskedHeader} from '../../transport/ws-frame.js'
 import type {WireConn} from './wire-conn.js'
 
 /** Messages per write: enough to amortise the syscall, few enough to keep latency honest. */
@@ -51,20 +51,20 @@ export class BatchPublisher extends SendLoop implements PacketSink {
     const payloadAt = this.packet.length - payload.length
     const pidAt = payloadAt - (plan.protocolVersion === 5 ? 1 : 0) - 2
     this.piggyback = conn.ws && plan.wsFraming === 'piggyback'
-    const header = conn.ws && !this.piggyback ? clientHeaderSize(this.packet.length) : 0
+    const header = conn.ws && !this.piggyback ? maskedHeaderSize(this.packet.length) : 0
     this.frameLen = header + this.packet.length
     this.stampAt = header + payloadAt
     this.pidAt = header + pidAt
     const framed = conn.ws && !this.piggyback
-    this.stampMask = framed ? conn.key.word(payloadAt) : 0
-    this.pidMask = framed ? conn.key.half(pidAt) : 0
+    this.stampMask = framed ? maskWord(conn.key, payloadAt) : 0
+    this.pidMask = framed ? maskWord(conn.key, pidAt) >>> 16 : 0
     this.template = Buffer.allocUnsafe(this.frameLen * BATCH)
     for (let i = 0; i < BATCH; i++) {
       const at = i * this.frameLen
       if (framed) {
-        const start = writeClientHeader(this.template, at, this.packet.length, conn.key)
+        const start = writeMaskedHeader(this.template, at, Opcode.Binary, this.packet.length, conn.key)
         this.packet.copy(this.template, start)
-        maskInPlace(this.template, start, start + this.packet.length, conn.key)
+        mask(this.template, start, start + this.packet.length, start, conn.key, 0)
       } else {
         this.packet.copy(this.template, at)
       }
@@ -134,7 +134,7 @@ export class BatchPublisher extends SendLoop implements PacketSink {
       }
       this.seq++
     }
-    if (this.piggyback) maskInPlace(out, base, out.length, this.conn.key)
+    if (this.piggyback) mask(out, base, out.length, base, this.conn.key, 0)
     this.counters.sent += k
     if (qos > 0) this.outstanding += k
     this.conn.write(out)
@@ -143,8 +143,8 @@ export class BatchPublisher extends SendLoop implements PacketSink {
   /** One frame for the whole batch (--ws-framing piggyback): header, then k plain packets. */
   private piggybackBatch(k: number): Buffer {
     const length = k * this.frameLen
-    const out = Buffer.allocUnsafe(clientHeaderSize(length) + length)
-    const start = writeClientHeader(out, 0, length, this.conn.key)
+    const out = Buffer.allocUnsafe(maskedHeaderSize(length) + length)
+    const start = writeMaskedHeader(out, 0, Opcode.Binary, length, this.conn.key)
     this.template.copy(out, start, 0, length)
     return out
   }

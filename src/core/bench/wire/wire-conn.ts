@@ -1,24 +1,27 @@
 /**
  * A bare MQTT connection for the bench's load loops: TCP or TLS, and for ws/wss the
- * WebSocket handshake and framing done here (ws-frames.ts). Setup packets (CONNECT,
+ * WebSocket handshake and framing done here (transport/ws-handshake.ts, ws-frame.ts). Setup packets (CONNECT,
  * SUBSCRIBE, DISCONNECT) go through the codec; after that the owner writes pre-built
  * bytes and reads packets through its own PacketSink, one scan and no object per packet.
  */
-import {createHash, randomBytes} from 'node:crypto'
+import {randomBytes} from 'node:crypto'
 import type {Duplex} from 'node:stream'
 import {encode} from '../../protocol/codec.js'
 import type {ProtocolVersion, QoS} from '../../protocol/codec.js'
 import {describeReasonCode} from '../../protocol/reason-codes.js'
-import {DEFAULT_PORTS, dialSocket, handshakeError, schemeOf} from '../../transport/dial.js'
-import type {DialTls} from '../../transport/dial.js'
+import {handshakeError} from '../../transport/dial-errors.js'
+import {dialSocket} from '../../transport/dial-socket.js'
+import {DEFAULT_PORTS, schemeOf} from '../../transport/schemes.js'
+import type {DialTls} from '../../transport/types.js'
 import type {WireCounter} from '../../transport/wire-counter.js'
 import {ProtocolError, RefusedError, TimeoutError, TransportError} from '../../errors.js'
-import {MaskKey, ServerFrameReader, clientFrame, pongFrame} from './ws-frames.js'
-import type {FrameSink} from './ws-frames.js'
+import {Opcode, maskedFrame} from '../../transport/ws-frame.js'
+import {acceptKey, readResponseHead, upgradeRequest} from '../../transport/ws-handshake.js'
+import {ServerFrameReader} from './server-frame-reader.js'
+import type {FrameSink} from './server-frame-reader.js'
 import {PacketScanner, skipProperties} from './packet-scanner.js'
 import type {PacketSink} from './packet-scanner.js'
 
-const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
 const SETUP_TIMEOUT_MS = 10_000
 const MAX_HANDSHAKE_BYTES = 16 * 1024
 
@@ -32,7 +35,12 @@ export interface WireConnOptions {
 export class WireConn implements FrameSink, PacketSink {
   /** WebSocket framing (ws://, wss://) rather than bare MQTT. */
   readonly ws: boolean
-  readonly key = new MaskKey()
+  /**
+   * The mask key (big-endian u32). The generator reuses one key per connection: fresh keys
+   * only protect HTTP proxies from cache poisoning, which loopback has none of, and the
+   * broker still unmasks every byte as it would for a browser.
+   */
+  readonly key = randomBytes(4).readUInt32BE(0)
   connected = true
   /** Receives every packet once setup is over. */
   handler: PacketSink | undefined
@@ -108,7 +116,7 @@ export class WireConn implements FrameSink, PacketSink {
 
   /** Writes one encoded packet (framed on WebSocket). */
   send(packet: Buffer): void {
-    this.socket.write(this.ws ? clientFrame(packet, this.key) : packet)
+    this.socket.write(this.ws ? maskedFrame(Opcode.Binary, packet, this.key) : packet)
   }
 
   /** PUBACK, PUBREC, PUBREL or PUBCOMP for `packetId`. */
@@ -178,7 +186,7 @@ export class WireConn implements FrameSink, PacketSink {
   }
 
   onPing(payload: Buffer): void {
-    this.socket.write(pongFrame(payload, this.key))
+    this.socket.write(maskedFrame(Opcode.Pong, payload, this.key))
   }
 
   onClose(code: number, reason: string): void {
@@ -249,33 +257,22 @@ function upgrade(socket: Duplex, url: URL, hostHeader: string): Promise<Buffer> 
     const onClose = (): void => done(new TransportError(`${where}: the server closed the connection during the WebSocket handshake: is this a plain MQTT port (use mqtt://)?`))
     const onData = (chunk: Buffer): void => {
       head = Buffer.concat([head, chunk])
-      const end = head.indexOf('\r\n\r\n')
-      if (end < 0) {
+      const res = readResponseHead(head)
+      if (res === undefined) {
         if (head.length > MAX_HANDSHAKE_BYTES) done(new ProtocolError(`${where}: the handshake response has no end: not a WebSocket endpoint?`))
         return
       }
-      const lines = head.subarray(0, end).toString('latin1').split('\r\n')
-      const status = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0])
-      if (!status) return done(new ProtocolError(`${where}: the server did not answer with HTTP: is this an MQTT TCP port? use mqtt:// for it`))
-      const headers = new Map<string, string>()
-      for (const line of lines.slice(1)) {
-        const colon = line.indexOf(':')
-        if (colon > 0) headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim())
-      }
-      const code = Number(status[1])
-      if (code !== 101) return done(handshakeError(where, code, head.subarray(end + 4).toString('utf8').trim(), ['mqtt']))
-      const accept = createHash('sha1').update(key + WS_GUID).digest('base64')
-      if (headers.get('sec-websocket-accept') !== accept) return done(new ProtocolError(`${where}: wrong Sec-WebSocket-Accept in the handshake response`))
+      if (res === null) return done(new ProtocolError(`${where}: the server did not answer with HTTP: is this an MQTT TCP port? use mqtt:// for it`))
+      const {status, headers, end} = res
+      if (status !== 101) return done(handshakeError(where, status, head.subarray(end).toString('utf8').trim(), ['mqtt']))
+      if (headers.get('sec-websocket-accept') !== acceptKey(key)) return done(new ProtocolError(`${where}: wrong Sec-WebSocket-Accept in the handshake response`))
       if (headers.get('sec-websocket-protocol') !== 'mqtt') {
         return done(new ProtocolError(`${where}: the server did not accept subprotocol mqtt (it answered ${headers.get('sec-websocket-protocol') ?? 'none'})`))
       }
-      done(undefined, head.subarray(end + 4))
+      done(undefined, head.subarray(end))
     }
     socket.on('data', onData)
     socket.once('close', onClose)
-    socket.write(
-      `GET ${path} HTTP/1.1\r\nHost: ${hostHeader}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-        `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n`,
-    )
+    socket.write(upgradeRequest(path, hostHeader, key, ['mqtt']))
   })
 }
