@@ -70,7 +70,7 @@ export async function loadConfigFile(path: string): Promise<FileConfig> {
     throw new ConfigError(`config file ${path} is not valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`)
   }
   if (data === null || data === undefined) return {broker: {}}
-  if (!isObj(data)) throw new ConfigError(`config file ${path} must hold an object of settings (host, listeners, ws, tls, limits, logLevel, devCert)`)
+  if (!isObj(data)) throw new ConfigError(`config file ${path} must hold an object of settings (host, listeners, ws, tls, limits, persistence, logLevel, devCert)`)
   const baseDir = dirname(resolve(path))
   const {logLevel, devCert, tls, listeners, ...rest} = data
   const out: FileConfig = {broker: rest as BrokerConfigInput}
@@ -85,6 +85,11 @@ export async function loadConfigFile(path: string): Promise<FileConfig> {
     out.devCert = devCert
   }
   if (tls !== undefined) out.broker.tls = await readTlsFiles(tlsPathsOf('tls', tls), baseDir, 'setting "tls"')
+  // A relative data directory is relative to this file, as the TLS paths are.
+  const persistence = rest.persistence
+  if (isObj(persistence) && typeof persistence.dir === 'string' && persistence.dir !== '') {
+    out.broker.persistence = {...(persistence as {dir: string}), dir: resolve(baseDir, persistence.dir)}
+  }
   if (listeners !== undefined) {
     if (!Array.isArray(listeners)) throw new ConfigError('setting "listeners" must be a list of URLs or {url, id, ws, tls} objects')
     out.broker.listeners = await Promise.all(

@@ -4,17 +4,17 @@
  */
 import {chmod, mkdir, readFile, unlink, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
-import {dirname, join} from 'node:path'
+import {dirname, join, resolve} from 'node:path'
 import {Flags} from '@oclif/core'
-import type {BrokerConfig, BrokerConfigInput, Limits, QueueOverflow, SharedStrategy, WsOptions} from '../core/config.js'
-import {DEFAULTS, QUEUE_OVERFLOW, SHARED_STRATEGIES, resolveConfig} from '../core/config.js'
+import type {BrokerConfig, BrokerConfigInput, Limits, PersistenceSync, QueueOverflow, SharedStrategy, WsOptions} from '../core/config.js'
+import {DEFAULTS, PERSISTENCE_SYNC, QUEUE_OVERFLOW, SHARED_STRATEGIES, resolveConfig} from '../core/config.js'
 import type {LogLevelName} from '../core/logger.js'
 import {generateDevCertificate} from '../core/tls/dev-cert.js'
 import {loadConfigFile, readTlsFiles} from './config-file.js'
 import type {Broker} from '../core/broker/broker.js'
 import {generateToken, startAdmin} from '../core/admin/server.js'
 import type {AdminServer} from '../core/admin/server.js'
-import {ErrorCode} from '../core/errors.js'
+import {ConfigError, ErrorCode} from '../core/errors.js'
 import type {MqttwsError} from '../core/errors.js'
 import type {Logger} from '../core/logger.js'
 import {defaultTokenFile} from './admin-client.js'
@@ -50,6 +50,10 @@ export interface ServeFlags extends AdminFlags {
   'max-qos'?: number
   'retain-available'?: boolean
   'shared-strategy'?: string
+  'max-retained'?: number
+  'max-retained-payload'?: number
+  'data-dir'?: string
+  'data-sync'?: string
   'log-level'?: LogLevelName
 }
 
@@ -76,6 +80,24 @@ export const serveLimitFlags = {
   'max-qos': Flags.integer({summary: `Highest QoS accepted and granted (default ${D.maxQos}).`, helpGroup: LIMITS, min: 0, max: 2}),
   'retain-available': Flags.boolean({summary: 'Support retained messages; --no-retain-available refuses them (0x9A).', helpGroup: LIMITS, allowNo: true}),
   'shared-strategy': Flags.option({options: SHARED_STRATEGIES, summary: `How a $share group picks the member for a message (default ${DEFAULTS.sharedStrategy}).`, helpGroup: LIMITS})(),
+  'max-retained': Flags.integer({summary: 'Topics with a retained message; past it a retained PUBLISH to a new topic is delivered, not kept (default 0: no limit).', helpGroup: LIMITS, min: 0}),
+  'max-retained-payload': Flags.integer({summary: 'Largest payload kept as a retained message, in bytes (default 0: no limit).', helpGroup: LIMITS, min: 0}),
+}
+
+const STORAGE = 'STORAGE'
+
+/** `serve` flags for durable sessions and retained messages. */
+export const serveStorageFlags = {
+  'data-dir': Flags.string({
+    summary: 'Keep sessions, offline queues and retained messages in DIR/mqttws.db (SQLite), across restarts and kill -9. Default: in memory.',
+    helpGroup: STORAGE,
+    env: 'MQTTWS_DATA_DIR',
+  }),
+  'data-sync': Flags.option({
+    options: PERSISTENCE_SYNC,
+    summary: 'normal: what was acknowledged survives a crash of the broker; full: also a power loss (slower). Default normal.',
+    helpGroup: STORAGE,
+  })(),
 }
 
 export interface ServeSetup {
@@ -125,7 +147,14 @@ export async function buildServeConfig(flags: ServeFlags): Promise<ServeSetup> {
   set('drainTimeoutMs', seconds(flags['drain-timeout']))
   set('maxQos', flags['max-qos'] as Limits['maxQos'] | undefined)
   set('retainAvailable', flags['retain-available'])
+  set('maxRetainedMessages', flags['max-retained'])
+  set('maxRetainedPayload', flags['max-retained-payload'])
   if (Object.keys(limits).length > 0) input.limits = limits
+  if (flags['data-dir'] !== undefined) input.persistence = {...input.persistence, dir: resolve(flags['data-dir'])}
+  if (flags['data-sync'] !== undefined) {
+    if (input.persistence === undefined) throw new ConfigError('--data-sync needs a data directory: add --data-dir DIR (or persistence.dir in the config file)')
+    input.persistence = {...input.persistence, synchronous: flags['data-sync'] as PersistenceSync}
+  }
   applyAdminFlags(input, flags)
   if (flags['shared-strategy'] !== undefined) input.sharedStrategy = flags['shared-strategy'] as SharedStrategy
 

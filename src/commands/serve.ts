@@ -5,7 +5,8 @@ import {BaseCommand} from '../cli/base-command.js'
 import {createCliLogger} from '../cli/logger.js'
 import {adminJson, listeningJson, renderAdmin, renderListening} from '../cli/render.js'
 import {attachBrokerLogging} from '../cli/broker-logging.js'
-import {buildServeConfig, serveAdminFlags, serveLimitFlags, startServeAdmin, stopServeAdmin} from '../cli/serve-options.js'
+import {buildServeConfig, serveAdminFlags, serveLimitFlags, serveStorageFlags, startServeAdmin, stopServeAdmin} from '../cli/serve-options.js'
+import {openConfiguredStores} from '../core/store/sqlite.js'
 
 export default class Serve extends BaseCommand {
   static override summary = 'Run an MQTT broker with TCP, TLS, WebSocket and secure WebSocket listeners.'
@@ -23,6 +24,7 @@ Limits, slow-consumer handling, MQTT 5 behaviour and shared subscriptions: docs/
     {description: 'Your own certificate', command: '<%= config.bin %> <%= command.id %> --tls-cert cert.pem --tls-key key.pem'},
     {description: 'Machine-readable start-up (one JSON line per listener)', command: '<%= config.bin %> <%= command.id %> --listen ws://127.0.0.1:0 --json'},
     {description: 'Admin API on another port, with your own token (see `mqttws listeners`)', command: '<%= config.bin %> <%= command.id %> --admin http://127.0.0.1:19083 --admin-token s3cret-token'},
+    {description: 'Durable: sessions, offline messages and retained messages survive a restart', command: '<%= config.bin %> <%= command.id %> --data-dir ./mqttws-data'},
     {description: 'Everything from a file', command: '<%= config.bin %> <%= command.id %> --config mqttws.yaml'},
   ]
 
@@ -40,6 +42,7 @@ Limits, slow-consumer handling, MQTT 5 behaviour and shared subscriptions: docs/
     'ws-allow-no-subprotocol': Flags.boolean({summary: 'Accept WebSocket clients that offer no subprotocol (some embedded and mini-program clients).', helpGroup: 'WEBSOCKET', allowNo: true}),
     'ws-piggyback': Flags.boolean({summary: 'Send all packets pending in one event-loop turn in a single WebSocket frame.', helpGroup: 'WEBSOCKET', allowNo: true}),
     'ws-deflate': Flags.boolean({summary: 'Accept permessage-deflate compression when a WebSocket client offers it.', helpGroup: 'WEBSOCKET', allowNo: true}),
+    ...serveStorageFlags,
     ...serveLimitFlags,
     ...serveAdminFlags,
   }
@@ -48,9 +51,17 @@ Limits, slow-consumer handling, MQTT 5 behaviour and shared subscriptions: docs/
     const {flags} = await this.parse(Serve)
     const setup = await buildServeConfig(flags)
     const logger = createCliLogger(setup.logLevel, flags.json, (line) => process.stderr.write(`${line}\n`))
-    const broker = new Broker(setup.config, {logger})
+    const stores = openConfiguredStores(setup.config)
+    const broker = new Broker(setup.config, {logger, sessions: stores.sessions, retained: stores.retained})
     attachBrokerLogging(broker, logger)
-    const listeners = await broker.listen()
+    let listeners
+    try {
+      listeners = await broker.listen()
+    } catch (error) {
+      await broker.close()
+      throw error
+    }
+    if (stores.database) logger.info('data directory', {file: stores.database.file, sessions: broker.sessionCount, synchronous: setup.config.persistence!.synchronous})
     let admin
     try {
       admin = await startServeAdmin(broker, setup, flags, logger, (msg) => logger.warn(msg))

@@ -88,6 +88,21 @@ export interface Limits {
   maxQos: 0 | 1 | 2
   /** Whether retained messages are supported (Retain Available in CONNACK). */
   retainAvailable: boolean
+  /** Topics with a retained message; a retained PUBLISH to a new topic past it is delivered but not retained (counted). 0: no limit. */
+  maxRetainedMessages: number
+  /** Largest payload kept as a retained message, in bytes; a larger one is delivered but not retained (counted). 0: no limit. */
+  maxRetainedPayload: number
+}
+
+/** SQLite's synchronous mode: 'normal' survives a crash of the process, 'full' also a power loss. */
+export type PersistenceSync = 'normal' | 'full'
+export const PERSISTENCE_SYNC: readonly PersistenceSync[] = Object.freeze(['normal', 'full'])
+
+/** Durable sessions and retained messages (serve --data-dir). */
+export interface PersistenceConfig {
+  /** The data directory (it holds mqttws.db). */
+  readonly dir: string
+  readonly synchronous: PersistenceSync
 }
 
 export interface BrokerConfig {
@@ -99,6 +114,8 @@ export interface BrokerConfig {
   readonly listenerDefaults?: ListenerDefaults
   /** The HTTP admin API (src/core/admin): where it listens and its token; false turns it off; undefined: the defaults. */
   readonly admin?: AdminConfig | false
+  /** Where sessions and retained messages are stored; undefined: in memory only. */
+  readonly persistence?: PersistenceConfig
 }
 
 export interface ListenerDefaults {
@@ -145,6 +162,8 @@ export const DEFAULTS = Object.freeze({
     drainTimeoutMs: 30_000,
     maxQos: 2,
     retainAvailable: true,
+    maxRetainedMessages: 0,
+    maxRetainedPayload: 0,
   }),
   sharedStrategy: 'round-robin' as SharedStrategy,
   admin: Object.freeze({host: '127.0.0.1', port: 18083}),
@@ -233,6 +252,8 @@ export interface BrokerConfigInput {
   sharedStrategy?: SharedStrategy
   /** The admin API: its URL (http://HOST:PORT) and token, or false to turn it off. */
   admin?: false | {url?: string; token?: string}
+  /** Durable sessions and retained messages in DIR (absent: in memory). */
+  persistence?: {dir: string; synchronous?: PersistenceSync}
 }
 
 export interface ListenerInput {
@@ -326,7 +347,7 @@ function resolveTls(where: string, input: unknown): TlsMaterial | undefined {
  */
 export function resolveConfig(input: BrokerConfigInput = {}): BrokerConfig {
   if (!isObj(input)) throw new ConfigError('the configuration must be an object')
-  checkKeys('', input, ['host', 'listeners', 'ws', 'tls', 'limits', 'sharedStrategy', 'admin'])
+  checkKeys('', input, ['host', 'listeners', 'ws', 'tls', 'limits', 'sharedStrategy', 'admin', 'persistence'])
   const host = input.host === undefined ? DEFAULTS.host : str('host', input.host)
   const ws = resolveWs('ws', DEFAULTS.ws, input.ws)
   const tls = resolveTls('tls', input.tls)
@@ -367,8 +388,24 @@ export function resolveConfig(input: BrokerConfigInput = {}): BrokerConfig {
     bound.set(addr, l.id)
   }
   const admin = input.admin === undefined ? undefined : resolveAdmin(input.admin)
+  const persistence = input.persistence === undefined ? undefined : resolvePersistence(input.persistence)
   const listenerDefaults: ListenerDefaults = Object.freeze(tls ? {host, ws, tls} : {host, ws})
-  return Object.freeze({listeners: Object.freeze(listeners), limits: Object.freeze(limits), sharedStrategy, listenerDefaults, ...(admin === undefined ? {} : {admin})})
+  return Object.freeze({
+    listeners: Object.freeze(listeners),
+    limits: Object.freeze(limits),
+    sharedStrategy,
+    listenerDefaults,
+    ...(admin === undefined ? {} : {admin}),
+    ...(persistence === undefined ? {} : {persistence}),
+  })
+}
+
+function resolvePersistence(input: unknown): PersistenceConfig {
+  if (!isObj(input)) throw new ConfigError('setting "persistence" must be an object with dir (a directory) and optionally synchronous (normal or full)')
+  checkKeys('persistence', input, ['dir', 'synchronous'])
+  const dir = str('persistence.dir', input.dir)
+  const synchronous = input.synchronous === undefined ? 'normal' : oneOf('persistence.synchronous', input.synchronous, PERSISTENCE_SYNC)
+  return Object.freeze({dir, synchronous})
 }
 
 function resolveAdmin(input: unknown): AdminConfig | false {
@@ -441,6 +478,8 @@ function resolveLimits(input: Obj): Limits {
   int('maxOutputBytes', 1024, Number.MAX_SAFE_INTEGER)
   int('drainTimeoutMs', 0, 3_600_000)
   int('maxQos', 0, 2)
+  int('maxRetainedMessages', 0, Number.MAX_SAFE_INTEGER)
+  int('maxRetainedPayload', 0, MQTT_MAX_PACKET_SIZE)
   if (input.queueOverflow !== undefined) l.queueOverflow = oneOf('limits.queueOverflow', input.queueOverflow, QUEUE_OVERFLOW)
   if (input.retainAvailable !== undefined) l.retainAvailable = bool('limits.retainAvailable', input.retainAvailable)
   return l

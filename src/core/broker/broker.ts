@@ -167,8 +167,9 @@ export class Broker extends EventEmitter<BrokerEvents> {
   }
 
   /** Broker-wide totals: every listener's counters summed, plus the broker's own metrics. */
-  totals(): ListenerCounters & {listeners: number; running: number; clients: number; metrics: BrokerMetrics} {
-    return {...this.listenerManager.totals(), clients: this.clients.size, metrics: {...this.metrics}}
+  totals(): ListenerCounters & {listeners: number; running: number; clients: number; sessions: number; metrics: BrokerMetrics; store?: Record<string, number | string>} {
+    const store = this.engine.store.stats?.()
+    return {...this.listenerManager.totals(), clients: this.clients.size, sessions: this.sessionCount, metrics: {...this.metrics}, ...(store === undefined ? {} : {store})}
   }
 
   /** See ListenerManager.create. */

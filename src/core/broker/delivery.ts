@@ -134,8 +134,19 @@ export class Delivery implements BusNode {
    */
   publish(message: Message, from: ClientConnection | null, wire?: Buffer): number {
     if (from !== null) from.stats.messagesIn++
-    if (message.retain && this.limits.retainAvailable) this.retained.set(message)
+    if (message.retain && this.limits.retainAvailable) this.retain(message)
     return this.bus.publish(message, from, wire)
+  }
+
+  /** Keeps a retained message, within the retained limits (past them it is delivered, not kept). */
+  private retain(message: Message): void {
+    const size = message.payload.length
+    const {maxRetainedMessages: maxCount, maxRetainedPayload: maxBytes} = this.limits
+    if (size > 0 && ((maxBytes > 0 && size > maxBytes) || (maxCount > 0 && this.retained.size >= maxCount && !this.retained.has(message.topic)))) {
+      this.metrics.retainedDropped++
+      return
+    }
+    this.retained.set(message)
   }
 
   /** BusNode: routes one message to every matching subscription here (each shared group: one member). */

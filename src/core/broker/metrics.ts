@@ -20,6 +20,8 @@ export interface BrokerMetrics {
   noSubscribers: number
   /** Store commits that failed (their acknowledgements were refused). */
   storeErrors: number
+  /** Retained PUBLISHes delivered but not kept: over maxRetainedMessages or maxRetainedPayload. */
+  retainedDropped: number
 }
 
 export function newBrokerMetrics(): BrokerMetrics {
@@ -32,5 +34,6 @@ export function newBrokerMetrics(): BrokerMetrics {
     connectionsRefused: 0,
     noSubscribers: 0,
     storeErrors: 0,
+    retainedDropped: 0,
   }
 }

@@ -12,6 +12,8 @@ export interface RetainedStore {
   readonly size: number
   /** Reads what is stored, at start. */
   restore(): Promise<void>
+  /** Whether a message is retained for the topic. */
+  has(topic: string): boolean
   /** Stores the message, or clears the topic when its payload is empty. */
   set(message: Message): void
   /** The retained messages matching `filter`; expired ones (MQTT 5 Message Expiry) are left out. */
@@ -30,6 +32,10 @@ export class MemoryRetainedStore implements RetainedStore {
 
   restore(): Promise<void> {
     return Promise.resolve()
+  }
+
+  has(topic: string): boolean {
+    return this.byTopic.has(topic)
   }
 
   set(message: Message): void {

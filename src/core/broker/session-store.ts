@@ -54,6 +54,8 @@ export interface SessionStore {
   /** Writes what was recorded since the last commit; undefined when there is nothing to write. */
   commit(): Promise<void> | undefined
   close(): Promise<void>
+  /** What a durable store holds (file, size, row counts), for the admin API; absent in memory. */
+  stats?(): Record<string, number | string>
 }
 
 export class MemorySessionStore implements SessionStore {

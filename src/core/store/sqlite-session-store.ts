@@ -210,6 +210,10 @@ export class SqliteSessionStore extends MemorySessionStore implements Rewriter {
     return Promise.resolve()
   }
 
+  stats(): Record<string, number | string> {
+    return {...this.database.stats()}
+  }
+
   /**
    * Writes a session whole from memory (or erases it when it is gone or not kept): at
    * once inside a commit's transaction (a rewrite after a failed commit), or into the

@@ -1,4 +1,5 @@
 /** Durable stores in one SQLite database: `serve --data-dir DIR` (persistence.dir). */
+import type {BrokerConfig} from '../config.js'
 import {SqliteDatabase} from './sqlite-db.js'
 import type {SqliteOptions} from './sqlite-db.js'
 import {SqliteRetainedStore} from './sqlite-retained-store.js'
@@ -19,4 +20,10 @@ export interface SqliteStores {
 export function openSqliteStores(options: SqliteOptions): SqliteStores {
   const database = SqliteDatabase.open(options)
   return {database, sessions: new SqliteSessionStore(database), retained: new SqliteRetainedStore(database)}
+}
+
+/** The stores a configuration asks for: SQLite in persistence.dir, or none (the broker's memory stores). */
+export function openConfiguredStores(config: BrokerConfig): Partial<SqliteStores> {
+  const p = config.persistence
+  return p === undefined ? {} : openSqliteStores({dir: p.dir, synchronous: p.synchronous})
 }
