@@ -48,12 +48,12 @@ function connectionSet(conns: Conn[]): ConnectionSet {
 }
 
 /** Opens n WireConns, 50 handshakes at a time; on any failure closes those already open. */
-async function openWire(n: number, url: string, plan: BenchPlan, tls: DialTls | undefined, prefix: string): Promise<WireConn[]> {
+async function openWire(n: number, url: string, plan: BenchPlan, tls: DialTls | undefined, prefix: string, sessionExpiry = 0): Promise<WireConn[]> {
   const conns: WireConn[] = []
   try {
     for (let i = 0; i < n; i += 50) {
       const batch = Array.from({length: Math.min(50, n - i)}, (_, j) =>
-        WireConn.open({url, clientId: `${prefix}-${process.pid}-${i + j}`, protocolVersion: plan.protocolVersion, tls}),
+        WireConn.open({url, clientId: `${prefix}-${process.pid}-${i + j}`, protocolVersion: plan.protocolVersion, tls, sessionExpiry}),
       )
       const settled = await Promise.allSettled(batch)
       for (const s of settled) if (s.status === 'fulfilled') conns.push(s.value)
@@ -112,7 +112,7 @@ export async function openSubscribers(
     }
     return set
   }
-  const conns = await openWire(n, url, plan, tls, 'bench-sub')
+  const conns = await openWire(n, url, plan, tls, 'bench-sub', plan.sessionExpiry)
   const set = connectionSet(conns)
   try {
     for (const [i, c] of conns.entries()) {

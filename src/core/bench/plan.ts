@@ -41,6 +41,8 @@ export interface BenchPlan {
   drainMs: number
   /** Threads the publishers are spread over (1: all on the main thread with the subscribers). */
   workers: number
+  /** Subscribers keep a persistent session for this many seconds (0: clean), so a durable broker stores what they get. */
+  sessionExpiry: number
 }
 
 export const BENCH_HEADER_BYTES = 16
@@ -63,6 +65,7 @@ export const PLAN_DEFAULTS: Readonly<BenchPlan> = Object.freeze<BenchPlan>({
   wsDeflate: false,
   drainMs: 2000,
   workers: 1,
+  sessionExpiry: 0,
 })
 
 function positive(name: string, v: number, min: number, max: number): number {
@@ -113,6 +116,7 @@ export function resolvePlan(input: Partial<BenchPlan>): BenchPlan {
   positive('--count', p.count, 0, 1_000_000_000)
   positive('--drain', p.drainMs, 0, 600_000)
   positive('--workers', p.workers, 1, 64)
+  positive('--session-expiry', p.sessionExpiry, 0, 0xffffffff)
   if (p.topic === '') throw new ConfigError('--topic is empty')
   return Object.freeze(p)
 }

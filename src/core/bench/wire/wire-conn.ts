@@ -30,6 +30,8 @@ export interface WireConnOptions {
   clientId: string
   protocolVersion: ProtocolVersion
   tls?: DialTls
+  /** Keep a persistent session for this many seconds (3.1.1: clean session 0); absent or 0: a clean session. */
+  sessionExpiry?: number
 }
 
 export class WireConn implements FrameSink, PacketSink {
@@ -96,7 +98,9 @@ export class WireConn implements FrameSink, PacketSink {
   private async connect(): Promise<void> {
     const v = this.options.protocolVersion
     const connack = this.expect(0x20, 'CONNACK')
-    this.send(encode({cmd: 'connect', protocolId: v === 3 ? 'MQIsdp' : 'MQTT', protocolVersion: v, clientId: this.options.clientId, clean: true, keepalive: 0}, v))
+    const expiry = this.options.sessionExpiry ?? 0
+    const properties = v === 5 && expiry > 0 ? {sessionExpiryInterval: expiry} : undefined
+    this.send(encode({cmd: 'connect', protocolId: v === 3 ? 'MQIsdp' : 'MQTT', protocolVersion: v, clientId: this.options.clientId, clean: expiry === 0, keepalive: 0, properties}, v))
     const p = await connack
     const code = p[3]
     if (code !== 0) throw new RefusedError(`${this.options.url}: the broker refused the connection: ${describeReasonCode(code)} (0x${code.toString(16)})`, {reasonCode: code})
