@@ -14,7 +14,7 @@ import {promisify} from 'node:util'
 import mqtt from 'mqtt'
 import type {MqttClient} from 'mqtt'
 import {openSqliteStores} from '../../src/core/store/sqlite.js'
-import {Tracker, openJs, uid} from '../helpers/contract.js'
+import {Tracker, Wire, connectPacket, openJs, rawPublish, rawTcpPeer, uid} from '../helpers/contract.js'
 import {hasMosquitto} from '../helpers/mosquitto.js'
 import {runBin, startServe} from '../helpers/spawn.js'
 import type {ServeProcess} from '../helpers/spawn.js'
@@ -122,6 +122,44 @@ describe('e2e: serve --data-dir (durable sessions)', function () {
     await broker!.stop('SIGTERM')
     assert.equal(integrity(dir), 'ok')
     assert.ok(!storedSessionIds(dir).includes('clean'))
+  })
+
+  it('resends in-flight messages after kill -9: QoS 1 as PUBLISH with DUP, a released QoS 2 as PUBREL (MQTT 4.4.0-1); an inbound QoS 2 id awaiting PUBREL stays known', async function () {
+    await serve()
+    const wire = async (clean: boolean): Promise<Wire> => {
+      const w = t.raw(new Wire(await rawTcpPeer(ports.mqtt), 5))
+      w.send(connectPacket(5, {clientId: 'inflight', clean, properties: {sessionExpiryInterval: 3600}}))
+      await w.expect('connack')
+      return w
+    }
+    const sub = await wire(true)
+    sub.send({cmd: 'subscribe', messageId: 1, subscriptions: [{topic: 'i/#', qos: 2}]} as never)
+    await sub.expect('suback')
+    const pub = await openJs(t, `mqtt://127.0.0.1:${ports.mqtt}`, {clientId: uid('pub')})
+    await pub.client.publishAsync('i/one', 'q1', {qos: 1})
+    await pub.client.publishAsync('i/two', 'q2', {qos: 2})
+    const one = await sub.expect('publish')
+    const two = await sub.expect('publish')
+    assert.deepEqual([one.qos, two.qos], [1, 2])
+    // Acknowledge neither the QoS 1 message nor the release of the QoS 2 one: PUBREC only.
+    sub.send({cmd: 'pubrec', messageId: two.messageId} as never)
+    assert.equal((await sub.expect('pubrel')).messageId, two.messageId)
+    // And as a publisher: a QoS 2 PUBLISH of its own, received (PUBREC) but not released.
+    sub.send(rawPublish(5, {topic: 'elsewhere', payload: 'mine', qos: 2, id: 77}))
+    assert.equal((await sub.expect('pubrec')).messageId, 77)
+
+    await broker!.stop('SIGKILL')
+    await serve()
+    const back = await wire(false)
+    const again = await back.expect('publish')
+    assert.equal(again.messageId, one.messageId)
+    assert.equal(again.dup, true, 'the QoS 1 message again, with DUP')
+    assert.equal(again.payload.toString(), 'q1')
+    assert.equal((await back.expect('pubrel')).messageId, two.messageId, 'the released QoS 2 message as PUBREL, not PUBLISH')
+    back.send({cmd: 'pubrel', messageId: 77} as never)
+    const comp = await back.expect('pubcomp')
+    assert.equal(comp.messageId, 77)
+    assert.equal(comp.reasonCode ?? 0, 0, 'the broker still knew packet id 77')
   })
 
   it('counts session expiry across the downtime: a session that expired while the broker was down is gone', async function () {
