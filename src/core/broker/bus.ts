@@ -45,11 +45,11 @@ export class LocalBus implements Bus {
     return this.node === undefined ? 0 : this.node.deliver(message, from, wire)
   }
 
-  addInterest(): void {}
+  addInterest(_filter: string): void {}
 
-  removeInterest(): void {}
+  removeInterest(_filter: string): void {}
 
-  claim(): void {}
+  claim(_clientId: string): void {}
 
   close(): Promise<void> {
     this.node = undefined
