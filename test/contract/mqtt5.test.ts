@@ -31,12 +31,6 @@ import {hex} from '../helpers/raw.js'
 const SCHEMES: readonly Scheme[] = ['mqtt', 'ws']
 const PINGREQ = hex('c0 00')
 
-async function leave(tb: TestBroker, c: JsClient): Promise<void> {
-  const gone = brokerClosed(tb.broker, c.client.options.clientId!)
-  await c.client.endAsync()
-  await gone
-}
-
 for (const scheme of SCHEMES) {
   describe(`MQTT 5 over ${scheme}`, function () {
     let tb: TestBroker
