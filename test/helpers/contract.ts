@@ -11,7 +11,8 @@ import mqttPacket from 'mqtt-packet'
 import type {Packet} from 'mqtt-packet'
 import WebSocket from 'ws'
 import type {Broker} from '../../src/core/broker/broker.js'
-import type {Scheme} from '../../src/core/config.js'
+import type {BrokerConfigInput, Scheme} from '../../src/core/config.js'
+import {startBroker} from './broker.js'
 import type {TestBroker} from './broker.js'
 import {testCertificate} from './certs.js'
 import type {RawPeer} from './raw.js'
@@ -58,6 +59,53 @@ export class Tracker {
         // already closed
       }
     }
+  }
+}
+
+// ---- brokers -------------------------------------------------------------------------------
+
+/** What useSuiteBroker() gives a describe block. */
+export interface SuiteBroker {
+  /** The block's broker: started in before(), closed in after(). Read it in hooks and tests. */
+  readonly tb: TestBroker
+  /** Its sockets are closed after every test, and in after(). */
+  readonly t: Tracker
+}
+
+/**
+ * The usual contract setup, called inside describe(): one broker with a listener per
+ * transport for the whole block, and a Tracker emptied after every test. Mocha runs hooks
+ * in the order they were registered: a before() the block adds later can use `tb`, and an
+ * after() it adds later runs once the broker is closed.
+ */
+export function useSuiteBroker(input: BrokerConfigInput = {}): SuiteBroker {
+  const t = new Tracker()
+  let tb: TestBroker | undefined
+  before(async () => {
+    tb = await startBroker(input)
+  })
+  afterEach(() => t.closeAll())
+  after(async () => {
+    t.closeAll()
+    await tb?.close()
+  })
+  return {
+    get tb(): TestBroker {
+      if (!tb) throw new Error('the suite broker is started in before(): use it in hooks and tests')
+      return tb
+    },
+    t,
+  }
+}
+
+/** Runs `fn` against a broker of its own with other settings; closes `t` and the broker after. */
+export async function withBroker(t: Tracker, input: BrokerConfigInput, fn: (b: TestBroker) => Promise<void>): Promise<void> {
+  const b = await startBroker(input)
+  try {
+    await fn(b)
+  } finally {
+    t.closeAll()
+    await b.close()
   }
 }
 
