@@ -273,15 +273,24 @@ describe('MQTT 5 timers: Will Delay, Server Keep Alive, Message Expiry', functio
     will: {topic, payload: Buffer.from('gone'), qos: 1, retain: false, properties: {willDelayInterval: delaySeconds}},
   })
 
-  /** A Will with a 1 s delay is published after the delay, not when the connection drops. */
-  async function willDelayed(scheme: Scheme): Promise<void> {
-    const topic = uid('wd')
+  /**
+   * A watcher subscribed to a new topic, and a client with a Will 'gone' on it (Will Delay
+   * and session expiry as given) whose connection drops; resolves once the broker closed it.
+   */
+  async function droppedWithWill(scheme: Scheme, prefix: string, delaySeconds: number, expiry: number): Promise<{w: JsClient; id: string; topic: string}> {
+    const topic = uid(prefix)
     const w = await watcher(scheme, topic)
     const id = uid()
-    const a = await js(tb, scheme, {clientId: id, ...willOpts(topic, 1, 60)})
+    const a = await js(tb, scheme, {clientId: id, ...willOpts(topic, delaySeconds, expiry)})
     const gone = brokerClosed(tb.broker, id)
     a.client.stream.destroy()
     await gone
+    return {w, id, topic}
+  }
+
+  /** A Will with a 1 s delay is published after the delay, not when the connection drops. */
+  async function willDelayed(scheme: Scheme): Promise<void> {
+    const {w, topic} = await droppedWithWill(scheme, 'wd', 1, 60)
     await w.client.publishAsync(topic, 'marker', {qos: 1})
     assert.deepEqual(
       (await w.inbox.take(2, 4000)).map((m) => m.payload.toString()),
@@ -292,13 +301,7 @@ describe('MQTT 5 timers: Will Delay, Server Keep Alive, Message Expiry', functio
 
   /** A client that comes back (clean start 0) within the Will Delay cancels its Will. */
   async function willCancelled(scheme: Scheme): Promise<void> {
-    const topic = uid('wc')
-    const w = await watcher(scheme, topic)
-    const id = uid()
-    const a = await js(tb, scheme, {clientId: id, ...willOpts(topic, 1, 60)})
-    const gone = brokerClosed(tb.broker, id)
-    a.client.stream.destroy()
-    await gone
+    const {w, id, topic} = await droppedWithWill(scheme, 'wc', 1, 60)
     const back = await js(tb, scheme, {clientId: id, clean: false, properties: {sessionExpiryInterval: 60}})
     assert.equal(back.connack.sessionPresent, true)
     await delay(1300)
@@ -308,13 +311,7 @@ describe('MQTT 5 timers: Will Delay, Server Keep Alive, Message Expiry', functio
 
   /** Coming back with clean start 1 ends the session, so the delayed Will is published at once. */
   async function willOnCleanStart(scheme: Scheme): Promise<void> {
-    const topic = uid('wn')
-    const w = await watcher(scheme, topic)
-    const id = uid()
-    const a = await js(tb, scheme, {clientId: id, ...willOpts(topic, 30, 60)})
-    const gone = brokerClosed(tb.broker, id)
-    a.client.stream.destroy()
-    await gone
+    const {w, id, topic} = await droppedWithWill(scheme, 'wn', 30, 60)
     await js(tb, scheme, {clientId: id, clean: true})
     await w.client.publishAsync(topic, 'marker', {qos: 1})
     assert.deepEqual(
@@ -325,13 +322,7 @@ describe('MQTT 5 timers: Will Delay, Server Keep Alive, Message Expiry', functio
 
   /** A session that ends with the connection publishes the Will at once, whatever its delay. */
   async function willSessionEnds(scheme: Scheme): Promise<void> {
-    const topic = uid('we')
-    const w = await watcher(scheme, topic)
-    const id = uid()
-    const a = await js(tb, scheme, {clientId: id, ...willOpts(topic, 30, 0)})
-    const gone = brokerClosed(tb.broker, id)
-    a.client.stream.destroy()
-    await gone
+    const {w, topic} = await droppedWithWill(scheme, 'we', 30, 0)
     await w.client.publishAsync(topic, 'marker', {qos: 1})
     assert.deepEqual(
       (await w.inbox.take(2)).map((m) => m.payload.toString()),
