@@ -20,6 +20,7 @@ import {dial, handshakeError, schemeOf} from '../../../src/core/transport/dial.j
 import {startBroker} from '../../helpers/broker.js'
 import type {TestBroker} from '../../helpers/broker.js'
 import {testCertificate} from '../../helpers/certs.js'
+import {closedPort} from '../../helpers/ports.js'
 import {connackBytes, startFakeBroker} from './fake-broker.js'
 import type {FakeBroker} from './fake-broker.js'
 
@@ -28,13 +29,6 @@ type Server = net.Server | http.Server
 async function listen<S extends Server>(server: S): Promise<{server: S; port: number}> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   return {server, port: (server.address() as AddressInfo).port}
-}
-
-/** A port nothing listens on: bound, then closed. */
-async function closedPort(): Promise<number> {
-  const {server, port} = await listen(net.createServer())
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
 }
 
 /** An HTTP server that answers every request, upgrade or not, with `status` and `body`. */
