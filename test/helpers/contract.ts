@@ -15,6 +15,7 @@ import type {BrokerConfigInput, Scheme} from '../../src/core/config.js'
 import {startBroker} from './broker.js'
 import type {TestBroker} from './broker.js'
 import {testCertificate} from './certs.js'
+import {varint} from './raw.js'
 import type {RawPeer} from './raw.js'
 
 export type Version = 4 | 5
@@ -469,17 +470,6 @@ export async function expectViolation(wire: Wire, reasonCode: number | readonly 
   await wire.closed()
   // Nothing after the DISCONNECT (or, in 3.1.1, nothing at all).
   if (wire.unread().length > 0) throw new Error(`unexpected bytes before close: ${wire.unread().toString('hex')}`)
-}
-
-function varint(n: number): Buffer {
-  const out: number[] = []
-  do {
-    let b = n & 0x7f
-    n >>>= 7
-    if (n > 0) b |= 0x80
-    out.push(b)
-  } while (n > 0)
-  return Buffer.from(out)
 }
 
 export interface RawPublishFields {

@@ -92,3 +92,15 @@ export async function rawWs(url: string, protocols: string | string[] = 'mqtt'):
 export function hex(text: string): Buffer {
   return Buffer.from(text.replace(/\s+/g, ''), 'hex')
 }
+
+/** An MQTT Variable Byte Integer (Remaining Length, property lengths), written independently of src. */
+export function varint(n: number): Buffer {
+  const out: number[] = []
+  do {
+    let b = n & 0x7f
+    n >>>= 7
+    if (n > 0) b |= 0x80
+    out.push(b)
+  } while (n > 0)
+  return Buffer.from(out)
+}
