@@ -4,7 +4,6 @@
  * bytes over any of the four transports, and bookkeeping so that every socket is closed.
  */
 import net from 'node:net'
-import tls from 'node:tls'
 import mqtt from 'mqtt'
 import type {IClientOptions, IConnackPacket, IPublishPacket, MqttClient} from 'mqtt'
 import mqttPacket from 'mqtt-packet'
@@ -15,7 +14,7 @@ import type {BrokerConfigInput, Scheme} from '../../src/core/config.js'
 import {startBroker} from './broker.js'
 import type {TestBroker} from './broker.js'
 import {testCertificate} from './certs.js'
-import {varint} from './raw.js'
+import {rawTcp, rawWs, varint} from './raw.js'
 import type {RawPeer} from './raw.js'
 
 export type Version = 4 | 5
@@ -312,99 +311,8 @@ export type Peer = RawPeer & {socket?: net.Socket; ws?: WebSocket}
 
 /** A raw socket to the broker's listener for `scheme`. */
 export async function rawPeer(tb: TestBroker, scheme: Scheme): Promise<Peer> {
-  if (scheme === 'mqtt' || scheme === 'mqtts') return rawTcpPeer(tb.ports[scheme], scheme === 'mqtts')
-  return rawWsPeer(tb.urls[scheme])
-}
-
-/** What the linear peers share: received data kept as a list of chunks, joined when read. */
-function chunkLog(): {push(d: Buffer): void; received(): Buffer; waitBytes(n: number, timeoutMs?: number): Promise<Buffer>; chunks: Buffer[]} {
-  const chunks: Buffer[] = []
-  let joined = Buffer.alloc(0)
-  let joinedChunks = 0
-  let total = 0
-  const received = (): Buffer => {
-    if (joinedChunks < chunks.length) {
-      joined = Buffer.concat([joined, ...chunks.slice(joinedChunks)])
-      joinedChunks = chunks.length
-    }
-    return joined
-  }
-  const waiters = new Set<() => void>()
-  return {
-    chunks,
-    received,
-    push(d: Buffer): void {
-      chunks.push(d)
-      total += d.length
-      for (const w of [...waiters]) w()
-    },
-    waitBytes: (n: number, timeoutMs = 3000): Promise<Buffer> =>
-      new Promise((resolve, reject) => {
-        if (total >= n) return resolve(received())
-        const timer = setTimeout(() => {
-          waiters.delete(check)
-          reject(new Error(`waited for ${n} bytes, got ${total}: ${received().subarray(0, 64).toString('hex')}`))
-        }, timeoutMs)
-        const check = (): void => {
-          if (total < n) return
-          clearTimeout(timer)
-          waiters.delete(check)
-          resolve(received())
-        }
-        waiters.add(check)
-      }),
-  }
-}
-
-/** A raw TCP (or TLS) peer, linear in what it receives, with its socket exposed. */
-export async function rawTcpPeer(port: number, useTls = false): Promise<RawPeer & {socket: net.Socket}> {
-  const cert = await testCertificate()
-  const socket = useTls ? tls.connect({port, host: '127.0.0.1', ca: cert.cert, servername: 'localhost'}) : net.connect(port, '127.0.0.1')
-  await new Promise<void>((resolve, reject) => {
-    socket.once(useTls ? 'secureConnect' : 'connect', () => resolve())
-    socket.once('error', reject)
-  })
-  socket.setNoDelay(true)
-  const log = chunkLog()
-  socket.on('data', (d: Buffer) => log.push(d))
-  socket.on('error', () => {})
-  const closed = new Promise<{code?: number}>((resolve) => socket.once('close', () => resolve({})))
-  return {
-    socket,
-    received: log.received,
-    frames: [],
-    send: (b) => socket.write(b),
-    waitBytes: log.waitBytes,
-    closed,
-    close: () => socket.destroy(),
-  }
-}
-
-/**
- * A raw WebSocket peer like raw.ts's rawWs, but linear in what it receives: messages are
- * kept as a list and joined only when read, so 100,000 one-packet frames cost no more
- * than one big one.
- */
-export async function rawWsPeer(url: string, protocols: string | string[] = 'mqtt'): Promise<RawPeer & {ws: WebSocket}> {
-  const cert = await testCertificate()
-  const ws = new WebSocket(url, protocols, {ca: cert.cert, perMessageDeflate: false})
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve())
-    ws.once('error', reject)
-  })
-  const log = chunkLog()
-  ws.on('message', (d: Buffer) => log.push(d))
-  ws.on('error', () => {})
-  const closed = new Promise<{code?: number; reason?: string}>((resolve) => ws.once('close', (code, reason) => resolve({code, reason: reason.toString()})))
-  return {
-    ws,
-    received: log.received,
-    frames: log.chunks,
-    send: (b) => ws.send(typeof b === 'string' ? Buffer.from(b) : b, {binary: true}),
-    waitBytes: log.waitBytes,
-    closed,
-    close: () => ws.terminate(),
-  }
+  if (scheme === 'mqtt' || scheme === 'mqtts') return rawTcp(tb.ports[scheme], scheme === 'mqtts', {noDelay: true})
+  return rawWs(tb.urls[scheme])
 }
 
 export async function openWire(tracker: Tracker, tb: TestBroker, scheme: Scheme, version: Version): Promise<Wire> {
