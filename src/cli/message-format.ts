@@ -345,8 +345,14 @@ export function compileFormat(format: string, binary: BinaryMode): (p: IPublishP
     } else if (c === '%') {
       const f: Field = {left: false, zero: false, width: 0, precision: -1, sep: ' '}
       let j = i + 1
-      if (format[j] === '-') (f.left = true), j++
-      if (format[j] === '0') (f.zero = true), j++
+      if (format[j] === '-') {
+        f.left = true
+        j++
+      }
+      if (format[j] === '0') {
+        f.zero = true
+        j++
+      }
       while (j < n && format[j] >= '0' && format[j] <= '9') f.width = f.width * 10 + Number(format[j++])
       if (format[j] === '.') {
         j++

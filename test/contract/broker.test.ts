@@ -27,6 +27,7 @@ import {
   rawSubscribe,
   settle,
   uid,
+  useSuiteBroker,
   versionLabel,
   versionOptions,
   waitForSubscriber,
@@ -43,19 +44,10 @@ for (const scheme of SCHEMES) {
     const v5 = version === 5
 
     describe(`broker over ${scheme}, MQTT ${versionLabel(version)}`, function () {
-      let tb: TestBroker
-      const t = new Tracker()
-      const url = (): string => tb.urls[scheme]
+      const suite = useSuiteBroker()
+      const {t} = suite
+      const url = (): string => suite.tb.urls[scheme]
       const js = (o: IClientOptions = {}): Promise<JsClient> => openJs(t, url(), {clientId: uid(), ...versionOptions(version), ...o})
-
-      before(async () => {
-        tb = await startBroker()
-      })
-      afterEach(() => t.closeAll())
-      after(async () => {
-        t.closeAll()
-        await tb?.close()
-      })
 
       describe('CONNECT and CONNACK', function () {
         it(`accepts CONNECT with ${v5 ? 'reason' : 'return'} code 0 and session present 0`, async function () {
@@ -87,7 +79,7 @@ for (const scheme of SCHEMES) {
 
         if (!v5) {
           it('refuses an empty client id with clean session 0: CONNACK return code 2, then close', async function () {
-            const w = await openWire(t, tb, scheme, 4)
+            const w = await openWire(t, suite.tb, scheme, 4)
             w.send(hex('10 0c 00 04 4d 51 54 54 04 00 00 3c 00 00'))
             const connack = await w.expect('connack')
             assert.equal(connack.raw.toString('hex'), '20020002')
@@ -95,7 +87,7 @@ for (const scheme of SCHEMES) {
           })
         } else {
           it('accepts an empty client id with clean start 0 and assigns one', async function () {
-            const w = await openWire(t, tb, scheme, 5)
+            const w = await openWire(t, suite.tb, scheme, 5)
             w.send(hex('10 0d 00 04 4d 51 54 54 05 00 00 3c 00 00 00'))
             const connack = await w.expect('connack')
             assert.equal(connack.reasonCode, 0)
@@ -103,7 +95,7 @@ for (const scheme of SCHEMES) {
           })
 
           it('refuses an unsupported authentication method with CONNACK 0x8C, then closes', async function () {
-            const w = await openWire(t, tb, scheme, 5)
+            const w = await openWire(t, suite.tb, scheme, 5)
             w.send(connectPacket(5, {properties: {authenticationMethod: 'SCRAM-SHA-256'}}))
             const connack = await w.expect('connack')
             assert.equal(connack.reasonCode, 0x8c)
@@ -112,21 +104,21 @@ for (const scheme of SCHEMES) {
         }
 
         it('answers an unsupported protocol level (6) with CONNACK 0x01, then closes', async function () {
-          const w = await openWire(t, tb, scheme, version)
+          const w = await openWire(t, suite.tb, scheme, version)
           w.send(hex(v5 ? '10 0d 00 04 4d 51 54 54 06 02 00 3c 00 00 00' : '10 0c 00 04 4d 51 54 54 06 02 00 3c 00 00'))
           await w.closed()
           assert.equal(w.peer.received().toString('hex'), '20020001')
         })
 
         it('closes a connection whose first packet is not CONNECT, sending nothing', async function () {
-          const w = await openWire(t, tb, scheme, version)
+          const w = await openWire(t, suite.tb, scheme, version)
           w.send(v5 ? rawPublish(4, {topic: 'a', payload: 'hi'}) : PINGREQ)
           await w.closed()
           assert.equal(w.peer.received().length, 0)
         })
 
         it(`closes the connection on a second CONNECT${v5 ? ', after DISCONNECT 0x82' : ''}`, async function () {
-          const {wire} = await connectWire(t, tb, scheme, version)
+          const {wire} = await connectWire(t, suite.tb, scheme, version)
           wire.send(connectPacket(version))
           await expectViolation(wire, 0x82)
         })
@@ -177,7 +169,7 @@ for (const scheme of SCHEMES) {
           const w = await watcher(topic)
           const id = uid()
           const a = await js({clientId: id, will: will(topic)})
-          const gone = brokerClosed(tb.broker, id)
+          const gone = brokerClosed(suite.tb.broker, id)
           await a.client.endAsync()
           await gone
           await w.client.publishAsync(topic, 'marker', {qos: 1})
@@ -197,7 +189,7 @@ for (const scheme of SCHEMES) {
         it(`publishes the Will after a protocol error${v5 ? ' (DISCONNECT 0x90)' : ''}`, async function () {
           const topic = uid('will')
           const w = await watcher(topic)
-          const {wire} = await connectWire(t, tb, scheme, version, {will: {topic, payload: 'gone'}})
+          const {wire} = await connectWire(t, suite.tb, scheme, version, {will: {topic, payload: 'gone'}})
           wire.send(rawPublish(version, {topic: 'a/+', payload: 'x'}))
           await expectViolation(wire, 0x90)
           assert.equal((await w.inbox.one()).payload.toString(), 'gone')
@@ -260,7 +252,7 @@ for (const scheme of SCHEMES) {
         it(`stops delivery after UNSUBSCRIBE${v5 ? ', with UNSUBACK 0x00 for a subscription and 0x11 for none' : ''}`, async function () {
           const topic = uid('u')
           const marker = uid('m')
-          const {wire} = await connectWire(t, tb, scheme, version)
+          const {wire} = await connectWire(t, suite.tb, scheme, version)
           assert.deepEqual(await rawSubscribe(wire, [topic, marker]), [0, 0])
           wire.send({cmd: 'unsubscribe', messageId: 2, unsubscriptions: [topic, uid('never')]})
           const unsuback = await wire.expect('unsuback')
@@ -273,7 +265,7 @@ for (const scheme of SCHEMES) {
         })
 
         it(`refuses invalid filters in SUBACK with ${v5 ? '0x8F' : '0x80'} and grants the valid ones`, async function () {
-          const {wire} = await connectWire(t, tb, scheme, version)
+          const {wire} = await connectWire(t, suite.tb, scheme, version)
           const codes = await rawSubscribe(wire, [{topic: `${uid('ok')}/#`, qos: 1}, 'a/#/b', 'a+', '#a', 'a/b#', '+a/b', 'a/++', {topic: 'x/+/y', qos: 2}])
           const bad = v5 ? 0x8f : 0x80
           assert.deepEqual(codes, [1, bad, bad, bad, bad, bad, bad, 2])

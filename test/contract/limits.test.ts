@@ -6,10 +6,9 @@
  * same topic keeps getting everything.
  */
 import assert from 'node:assert/strict'
-import type {BrokerConfigInput, Scheme} from '../../src/core/config.js'
-import {startBroker} from '../helpers/broker.js'
+import type {Scheme} from '../../src/core/config.js'
 import type {TestBroker} from '../helpers/broker.js'
-import {Tracker, brokerClosed, connectWire, expectViolation, openJs, rawPeer, rawPublish, rawSubscribe, uid, within} from '../helpers/contract.js'
+import {Tracker, brokerClosed, connectWire, expectViolation, openJs, rawPeer, rawPublish, rawSubscribe, uid, withBroker, within} from '../helpers/contract.js'
 import type {JsClient} from '../helpers/contract.js'
 import {hex} from '../helpers/raw.js'
 
@@ -20,16 +19,6 @@ for (const scheme of SCHEMES) {
   describe(`limits over ${scheme}`, function () {
     const t = new Tracker()
     afterEach(() => t.closeAll())
-
-    async function withBroker(input: BrokerConfigInput, fn: (b: TestBroker) => Promise<void>): Promise<void> {
-      const b = await startBroker(input)
-      try {
-        await fn(b)
-      } finally {
-        t.closeAll()
-        await b.close()
-      }
-    }
 
     /** A persistent subscriber that goes offline; returns how to bring it back. */
     async function offlineSubscriber(b: TestBroker, topic: string): Promise<() => Promise<JsClient>> {
@@ -49,7 +38,7 @@ for (const scheme of SCHEMES) {
         ['drop-newest', ['m1', 'm2', 'm3']],
       ] as const) {
         it(`keeps maxQueuedMessages (3) and drops with ${policy}, counting the drops`, async function () {
-          await withBroker({limits: {maxQueuedMessages: 3, queueOverflow: policy}}, async (b) => {
+          await withBroker(t, {limits: {maxQueuedMessages: 3, queueOverflow: policy}}, async (b) => {
             const topic = uid('q')
             const back = await offlineSubscriber(b, topic)
             const pub = await openJs(t, b.urls[scheme], {clientId: uid(), protocolVersion: 5})
@@ -68,7 +57,7 @@ for (const scheme of SCHEMES) {
 
       it('keeps at most maxQueuedBytes (topic + payload) per session', async function () {
         // Each message is 1 (topic "q") + 10 bytes: 3 fit in 35 bytes, not 4.
-        await withBroker({limits: {maxQueuedBytes: 35}}, async (b) => {
+        await withBroker(t, {limits: {maxQueuedBytes: 35}}, async (b) => {
           const back = await offlineSubscriber(b, 'q')
           const pub = await openJs(t, b.urls[scheme], {clientId: uid(), protocolVersion: 5})
           for (let i = 0; i < 5; i++) await pub.client.publishAsync('q', `message-${i}.`.slice(0, 10), {qos: 1})
@@ -86,7 +75,7 @@ for (const scheme of SCHEMES) {
 
     describe('topics', function () {
       it('refuses a PUBLISH topic over maxTopicLength (DISCONNECT 0x90) and a filter over it (SUBACK 0x8F)', async function () {
-        await withBroker({limits: {maxTopicLength: 16}}, async (b) => {
+        await withBroker(t, {limits: {maxTopicLength: 16}}, async (b) => {
           const {wire} = await connectWire(t, b, scheme, 5)
           assert.deepEqual(await rawSubscribe(wire, ['a'.repeat(16), 'a'.repeat(17), `${'é'.repeat(8)}/`]), [0, 0x8f, 0x8f])
           wire.send(rawPublish(5, {topic: 'b'.repeat(16)}))
@@ -98,7 +87,7 @@ for (const scheme of SCHEMES) {
       })
 
       it('refuses more than maxTopicLevels levels the same way', async function () {
-        await withBroker({limits: {maxTopicLevels: 3}}, async (b) => {
+        await withBroker(t, {limits: {maxTopicLevels: 3}}, async (b) => {
           const {wire} = await connectWire(t, b, scheme, 4)
           assert.deepEqual(await rawSubscribe(wire, ['a/b/c', 'a/b/c/d', '+/+/#', '$share/g/a/b/c']), [0, 0x80, 0, 0])
           wire.send(rawPublish(4, {topic: 'a/b/c/d'}))
@@ -108,7 +97,7 @@ for (const scheme of SCHEMES) {
     })
 
     it('closes new sockets past maxConnections per listener at once; the others stay served', async function () {
-      await withBroker({limits: {maxConnections: 2}}, async (b) => {
+      await withBroker(t, {limits: {maxConnections: 2}}, async (b) => {
         const a = await openJs(t, b.urls[scheme], {clientId: uid(), protocolVersion: 5})
         const {wire: w} = await connectWire(t, b, scheme, 5)
         const third = t.raw(await rawPeer(b, scheme))
@@ -167,7 +156,7 @@ for (const scheme of SCHEMES) {
       }
 
       it('QoS 0: drops what a congested client cannot take, disconnects it after drainTimeoutMs, and never holds up a fast client', async function () {
-        await withBroker({limits: LIMITS}, async (b) => {
+        await withBroker(t, {limits: LIMITS}, async (b) => {
           const client = (id: string) => b.broker.clients.get(id)
           const {slowId} = await scenario(b, 0)
           assert.ok(b.broker.metrics.slowConsumerDropped >= 10, `dropped ${b.broker.metrics.slowConsumerDropped}`)
@@ -179,7 +168,7 @@ for (const scheme of SCHEMES) {
       })
 
       it('QoS 1: holds messages for a congested client in its session queue, not in the socket', async function () {
-        await withBroker({limits: {...LIMITS, drainTimeoutMs: 0, maxInflight: 65535}}, async (b) => {
+        await withBroker(t, {limits: {...LIMITS, drainTimeoutMs: 0, maxInflight: 65535}}, async (b) => {
           const {slowId} = await scenario(b, 1)
           const c = b.broker.clients.get(slowId)!
           assert.ok(c.session!.queuedCount >= 10, `queued ${c.session!.queuedCount}`)

@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict'
 import {SCHEMES, startBroker} from '../helpers/broker.js'
-import type {TestBroker} from '../helpers/broker.js'
 import {
   Tracker,
   VERSIONS,
@@ -16,6 +15,7 @@ import {
   openWire,
   rawPublish,
   uid,
+  useSuiteBroker,
   versionLabel,
   versionOptions,
 } from '../helpers/contract.js'
@@ -92,9 +92,11 @@ for (const scheme of SCHEMES) {
     const v5 = version === 5
 
     describe(`malformed and illegal packets over ${scheme}, MQTT ${versionLabel(version)}`, function () {
-      let tb: TestBroker
-      const t = new Tracker()
       const bystanders = new Tracker()
+      // Registered before the suite broker's after(), so the bystander leaves while the broker still runs.
+      after(() => bystanders.closeAll())
+      const suite = useSuiteBroker()
+      const {t} = suite
       let bystander: JsClient
       const aliveTopic = uid('alive')
       let n = 0
@@ -107,15 +109,8 @@ for (const scheme of SCHEMES) {
       }
 
       before(async () => {
-        tb = await startBroker()
-        bystander = await openJs(bystanders, tb.urls[scheme], {clientId: uid('bystander'), ...versionOptions(version)})
+        bystander = await openJs(bystanders, suite.tb.urls[scheme], {clientId: uid('bystander'), ...versionOptions(version)})
         await bystander.client.subscribeAsync(aliveTopic, {qos: 1})
-      })
-      afterEach(() => t.closeAll())
-      after(async () => {
-        t.closeAll()
-        bystanders.closeAll()
-        await tb?.close()
       })
 
       for (const c of CASES) {
@@ -123,7 +118,7 @@ for (const scheme of SCHEMES) {
         const codes = typeof c.reason === 'number' ? [c.reason] : c.reason
         const how = v5 ? `DISCONNECT ${codes.map((r) => `0x${r.toString(16)}`).join(' or ')}, then close` : 'close'
         it(`${c.title} → ${how}`, async function () {
-          const {wire} = await connectWire(t, tb, scheme, version)
+          const {wire} = await connectWire(t, suite.tb, scheme, version)
           wire.send(c.bytes(version))
           await expectViolation(wire, c.reason)
           await alive()
@@ -131,7 +126,7 @@ for (const scheme of SCHEMES) {
       }
 
       it('closes a CONNECT whose declared Remaining Length exceeds maxPacketSize as soon as the header arrives', async function () {
-        const wire = await openWire(t, tb, scheme, version)
+        const wire = await openWire(t, suite.tb, scheme, version)
         wire.send(headerOnly(0x10, 2 * 1024 * 1024))
         await wire.closed()
         assert.equal(wire.peer.received().length, 0, 'nothing is sent before CONNECT succeeded')

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict'
 import type {IClientOptions} from 'mqtt'
-import type {BrokerConfigInput, Scheme} from '../../src/core/config.js'
+import type {Scheme} from '../../src/core/config.js'
 import {RESPONSE_PREFIX} from '../../src/core/broker/handlers/connect.js'
 import {startBroker} from '../helpers/broker.js'
 import type {TestBroker} from '../helpers/broker.js'
@@ -23,6 +23,8 @@ import {
   rawSubscribe,
   settle,
   uid,
+  useSuiteBroker,
+  withBroker,
 } from '../helpers/contract.js'
 import type {JsClient} from '../helpers/contract.js'
 import {delay} from '../helpers/mqttjs.js'
@@ -31,37 +33,11 @@ import {hex} from '../helpers/raw.js'
 const SCHEMES: readonly Scheme[] = ['mqtt', 'ws']
 const PINGREQ = hex('c0 00')
 
-async function leave(tb: TestBroker, c: JsClient): Promise<void> {
-  const gone = brokerClosed(tb.broker, c.client.options.clientId!)
-  await c.client.endAsync()
-  await gone
-}
-
 for (const scheme of SCHEMES) {
   describe(`MQTT 5 over ${scheme}`, function () {
-    let tb: TestBroker
-    const t = new Tracker()
-    const js = (o: IClientOptions = {}): Promise<JsClient> => openJs(t, tb.urls[scheme], {clientId: uid(), protocolVersion: 5, ...o})
-    /** A broker with other limits, closed after the test. */
-    async function withBroker(input: BrokerConfigInput, fn: (b: TestBroker) => Promise<void>): Promise<void> {
-      const b = await startBroker(input)
-      try {
-        await fn(b)
-      } finally {
-        t.closeAll()
-        await b.close()
-      }
-    }
-
-    before(async () => {
-      tb = await startBroker()
-    })
-    afterEach(() => t.closeAll())
-    after(async () => {
-      t.closeAll()
-      await tb?.close()
-    })
-
+    const suite = useSuiteBroker()
+    const {t} = suite
+    const js = (o: IClientOptions = {}): Promise<JsClient> => openJs(t, suite.tb.urls[scheme], {clientId: uid(), protocolVersion: 5, ...o})
     describe('CONNACK', function () {
       it('announces the broker limits and features', async function () {
         const c = await js()
@@ -85,7 +61,7 @@ for (const scheme of SCHEMES) {
       })
 
       it('caps the keepalive with Server Keep Alive, and the session expiry with its own, when limits say so', async function () {
-        await withBroker({limits: {maxKeepalive: 5, maxSessionExpiry: 60}}, async (b) => {
+        await withBroker(t, {limits: {maxKeepalive: 5, maxSessionExpiry: 60}}, async (b) => {
           const long = await openJs(t, b.urls[scheme], {clientId: uid(), protocolVersion: 5, keepalive: 60, clean: false, properties: {sessionExpiryInterval: 300}})
           assert.equal(long.connack.properties?.serverKeepAlive, 5)
           assert.equal(long.connack.properties?.sessionExpiryInterval, 60)
@@ -104,7 +80,7 @@ for (const scheme of SCHEMES) {
       })
 
       it('announces Maximum QoS 1 and Retain Available 0 when capped, and grants at most QoS 1', async function () {
-        await withBroker({limits: {maxQos: 1, retainAvailable: false}}, async (b) => {
+        await withBroker(t, {limits: {maxQos: 1, retainAvailable: false}}, async (b) => {
           const c = await openJs(t, b.urls[scheme], {clientId: uid(), protocolVersion: 5})
           assert.equal(c.connack.properties?.maximumQoS, 1)
           assert.equal(c.connack.properties?.retainAvailable, false)
@@ -120,7 +96,7 @@ for (const scheme of SCHEMES) {
         const opts = {clientId: id, clean: false, properties: {sessionExpiryInterval: 300}}
         const first = await js(opts)
         await first.client.subscribeAsync(uid('t'), {qos: 1})
-        const gone = brokerClosed(tb.broker, id)
+        const gone = brokerClosed(suite.tb.broker, id)
         await first.client.endAsync(false, {reasonCode: 0, properties: {sessionExpiryInterval: 0}})
         await gone
         const back = await js(opts)
@@ -131,16 +107,16 @@ for (const scheme of SCHEMES) {
         const id = uid()
         const opts = {clientId: id, clean: false, properties: {sessionExpiryInterval: 1}}
         const first = await js(opts)
-        const gone = brokerClosed(tb.broker, id)
+        const gone = brokerClosed(suite.tb.broker, id)
         await first.client.endAsync(false, {reasonCode: 0, properties: {sessionExpiryInterval: 600}})
         await gone
-        assert.equal(tb.broker.sessionState(id)?.expiryInterval, 600)
+        assert.equal(suite.tb.broker.sessionState(id)?.expiryInterval, 600)
         const back = await js(opts)
         assert.equal(back.connack.sessionPresent, true)
       })
 
       it('DISCONNECT setting an expiry on a session that ends with the connection → DISCONNECT 0x82', async function () {
-        const {wire} = await connectWire(t, tb, scheme, 5, {clean: false})
+        const {wire} = await connectWire(t, suite.tb, scheme, 5, {clean: false})
         wire.send({cmd: 'disconnect', reasonCode: 0, properties: {sessionExpiryInterval: 30}})
         await expectViolation(wire, 0x82)
       })
@@ -149,7 +125,7 @@ for (const scheme of SCHEMES) {
     describe('Receive Maximum', function () {
       it('never has more QoS 1 messages in flight to a client than its Receive Maximum', async function () {
         const topic = uid('rm')
-        const {wire: sub} = await connectWire(t, tb, scheme, 5, {properties: {receiveMaximum: 2}})
+        const {wire: sub} = await connectWire(t, suite.tb, scheme, 5, {properties: {receiveMaximum: 2}})
         assert.deepEqual(await rawSubscribe(sub, [{topic, qos: 1}]), [1])
         const pub = await js()
         for (let i = 1; i <= 5; i++) await pub.client.publishAsync(topic, `m${i}`, {qos: 1})
@@ -163,7 +139,7 @@ for (const scheme of SCHEMES) {
       })
 
       it('closes a client with more unreleased QoS 2 messages than the broker announced: DISCONNECT 0x93', async function () {
-        await withBroker({limits: {receiveMaximum: 2}}, async (b) => {
+        await withBroker(t, {limits: {receiveMaximum: 2}}, async (b) => {
           const {wire, connack} = await connectWire(t, b, scheme, 5)
           assert.equal(connack.properties?.receiveMaximum, 2)
           wire.send(rawPublish(5, {topic: 'rm', qos: 2, id: 1}))
@@ -184,21 +160,21 @@ for (const scheme of SCHEMES) {
     describe('Maximum Packet Size', function () {
       it('never sends a client a PUBLISH larger than its Maximum Packet Size; a too-large QoS 1 message does not hold its window', async function () {
         const topic = uid('mps')
-        const {wire: sub} = await connectWire(t, tb, scheme, 5, {properties: {maximumPacketSize: 100, receiveMaximum: 1}})
+        const {wire: sub} = await connectWire(t, suite.tb, scheme, 5, {properties: {maximumPacketSize: 100, receiveMaximum: 1}})
         assert.deepEqual(await rawSubscribe(sub, [{topic, qos: 1}]), [1])
         const pub = await js()
-        const before = tb.broker.metrics.tooLargeDropped
+        const before = suite.tb.broker.metrics.tooLargeDropped
         await pub.client.publishAsync(topic, Buffer.alloc(200, 0x61), {qos: 1})
         await pub.client.publishAsync(topic, Buffer.alloc(200, 0x62), {qos: 0})
         await pub.client.publishAsync(topic, 'small', {qos: 1})
         const got = await sub.expect('publish')
         assert.equal(got.payload.toString(), 'small')
         assert.ok(got.raw.length <= 100)
-        assert.equal(tb.broker.metrics.tooLargeDropped - before, 2)
+        assert.equal(suite.tb.broker.metrics.tooLargeDropped - before, 2)
       })
 
       it('drops the Reason String from a DISCONNECT that would exceed the Maximum Packet Size', async function () {
-        const {wire} = await connectWire(t, tb, scheme, 5, {properties: {maximumPacketSize: 10}})
+        const {wire} = await connectWire(t, suite.tb, scheme, 5, {properties: {maximumPacketSize: 10}})
         wire.send(connectPacket(5))
         const d = await wire.expect('disconnect')
         assert.equal(d.raw.toString('hex'), 'e0028200')
@@ -206,11 +182,11 @@ for (const scheme of SCHEMES) {
       })
 
       it('sends the Reason String when it fits, and none after Request Problem Information 0', async function () {
-        const {wire} = await connectWire(t, tb, scheme, 5)
+        const {wire} = await connectWire(t, suite.tb, scheme, 5)
         wire.send(connectPacket(5))
         const d = await wire.expect('disconnect')
         assert.match(String(d.properties?.reasonString), /second CONNECT/)
-        const {wire: quiet} = await connectWire(t, tb, scheme, 5, {properties: {requestProblemInformation: false}})
+        const {wire: quiet} = await connectWire(t, suite.tb, scheme, 5, {properties: {requestProblemInformation: false}})
         quiet.send(connectPacket(5))
         assert.equal((await quiet.expect('disconnect')).raw.toString('hex'), 'e0028200')
       })
@@ -221,7 +197,7 @@ for (const scheme of SCHEMES) {
         const topic = uid('alias')
         const sub = await js()
         await sub.client.subscribeAsync(topic, {qos: 1})
-        const {wire: pub} = await connectWire(t, tb, scheme, 5)
+        const {wire: pub} = await connectWire(t, suite.tb, scheme, 5)
         pub.send(rawPublish(5, {topic, payload: 'one', qos: 1, id: 1, props: hex('23 00 07')}))
         await pub.expect('puback')
         pub.send(rawPublish(5, {topic: '', payload: 'two', qos: 1, id: 2, props: hex('23 00 07')}))
@@ -260,7 +236,7 @@ for (const scheme of SCHEMES) {
 
       it('PUBACK and PUBREC carry 0x10 when nobody subscribes, 0x00 when somebody does', async function () {
         const topic = uid('nm')
-        const {wire} = await connectWire(t, tb, scheme, 5)
+        const {wire} = await connectWire(t, suite.tb, scheme, 5)
         wire.send(rawPublish(5, {topic, qos: 1, id: 1}))
         assert.equal((await wire.next()).raw.toString('hex'), '4003000110')
         wire.send(rawPublish(5, {topic, qos: 2, id: 2}))
@@ -297,15 +273,24 @@ describe('MQTT 5 timers: Will Delay, Server Keep Alive, Message Expiry', functio
     will: {topic, payload: Buffer.from('gone'), qos: 1, retain: false, properties: {willDelayInterval: delaySeconds}},
   })
 
-  /** A Will with a 1 s delay is published after the delay, not when the connection drops. */
-  async function willDelayed(scheme: Scheme): Promise<void> {
-    const topic = uid('wd')
+  /**
+   * A watcher subscribed to a new topic, and a client with a Will 'gone' on it (Will Delay
+   * and session expiry as given) whose connection drops; resolves once the broker closed it.
+   */
+  async function droppedWithWill(scheme: Scheme, prefix: string, delaySeconds: number, expiry: number): Promise<{w: JsClient; id: string; topic: string}> {
+    const topic = uid(prefix)
     const w = await watcher(scheme, topic)
     const id = uid()
-    const a = await js(tb, scheme, {clientId: id, ...willOpts(topic, 1, 60)})
+    const a = await js(tb, scheme, {clientId: id, ...willOpts(topic, delaySeconds, expiry)})
     const gone = brokerClosed(tb.broker, id)
     a.client.stream.destroy()
     await gone
+    return {w, id, topic}
+  }
+
+  /** A Will with a 1 s delay is published after the delay, not when the connection drops. */
+  async function willDelayed(scheme: Scheme): Promise<void> {
+    const {w, topic} = await droppedWithWill(scheme, 'wd', 1, 60)
     await w.client.publishAsync(topic, 'marker', {qos: 1})
     assert.deepEqual(
       (await w.inbox.take(2, 4000)).map((m) => m.payload.toString()),
@@ -316,13 +301,7 @@ describe('MQTT 5 timers: Will Delay, Server Keep Alive, Message Expiry', functio
 
   /** A client that comes back (clean start 0) within the Will Delay cancels its Will. */
   async function willCancelled(scheme: Scheme): Promise<void> {
-    const topic = uid('wc')
-    const w = await watcher(scheme, topic)
-    const id = uid()
-    const a = await js(tb, scheme, {clientId: id, ...willOpts(topic, 1, 60)})
-    const gone = brokerClosed(tb.broker, id)
-    a.client.stream.destroy()
-    await gone
+    const {w, id, topic} = await droppedWithWill(scheme, 'wc', 1, 60)
     const back = await js(tb, scheme, {clientId: id, clean: false, properties: {sessionExpiryInterval: 60}})
     assert.equal(back.connack.sessionPresent, true)
     await delay(1300)
@@ -332,13 +311,7 @@ describe('MQTT 5 timers: Will Delay, Server Keep Alive, Message Expiry', functio
 
   /** Coming back with clean start 1 ends the session, so the delayed Will is published at once. */
   async function willOnCleanStart(scheme: Scheme): Promise<void> {
-    const topic = uid('wn')
-    const w = await watcher(scheme, topic)
-    const id = uid()
-    const a = await js(tb, scheme, {clientId: id, ...willOpts(topic, 30, 60)})
-    const gone = brokerClosed(tb.broker, id)
-    a.client.stream.destroy()
-    await gone
+    const {w, id, topic} = await droppedWithWill(scheme, 'wn', 30, 60)
     await js(tb, scheme, {clientId: id, clean: true})
     await w.client.publishAsync(topic, 'marker', {qos: 1})
     assert.deepEqual(
@@ -349,13 +322,7 @@ describe('MQTT 5 timers: Will Delay, Server Keep Alive, Message Expiry', functio
 
   /** A session that ends with the connection publishes the Will at once, whatever its delay. */
   async function willSessionEnds(scheme: Scheme): Promise<void> {
-    const topic = uid('we')
-    const w = await watcher(scheme, topic)
-    const id = uid()
-    const a = await js(tb, scheme, {clientId: id, ...willOpts(topic, 30, 0)})
-    const gone = brokerClosed(tb.broker, id)
-    a.client.stream.destroy()
-    await gone
+    const {w, topic} = await droppedWithWill(scheme, 'we', 30, 0)
     await w.client.publishAsync(topic, 'marker', {qos: 1})
     assert.deepEqual(
       (await w.inbox.take(2)).map((m) => m.payload.toString()),

@@ -6,8 +6,7 @@
 import assert from 'node:assert/strict'
 import type {IClientOptions} from 'mqtt'
 import {SCHEMES, startBroker} from '../helpers/broker.js'
-import type {TestBroker} from '../helpers/broker.js'
-import {Tracker, VERSIONS, connectWire, openJs, rawPublish, rawSubscribe, uid, versionLabel, versionOptions} from '../helpers/contract.js'
+import {VERSIONS, connectWire, openJs, rawPublish, rawSubscribe, uid, useSuiteBroker, versionLabel, versionOptions} from '../helpers/contract.js'
 import type {JsClient} from '../helpers/contract.js'
 import {hex} from '../helpers/raw.js'
 
@@ -18,18 +17,9 @@ for (const scheme of SCHEMES) {
     const v5 = version === 5
 
     describe(`delivery over ${scheme}, MQTT ${versionLabel(version)}`, function () {
-      let tb: TestBroker
-      const t = new Tracker()
-      const js = (o: IClientOptions = {}): Promise<JsClient> => openJs(t, tb.urls[scheme], {clientId: uid(), ...versionOptions(version), ...o})
-
-      before(async () => {
-        tb = await startBroker()
-      })
-      afterEach(() => t.closeAll())
-      after(async () => {
-        t.closeAll()
-        await tb?.close()
-      })
+      const suite = useSuiteBroker()
+      const {t} = suite
+      const js = (o: IClientOptions = {}): Promise<JsClient> => openJs(t, suite.tb.urls[scheme], {clientId: uid(), ...versionOptions(version), ...o})
 
       describe('QoS', function () {
         it('delivers QoS 0, 1 and 2 end to end, acknowledging the publisher', async function () {
@@ -130,7 +120,7 @@ for (const scheme of SCHEMES) {
           const topic = uid('eo')
           const sub = await js()
           await sub.client.subscribeAsync(topic, {qos: 2})
-          const {wire: pub} = await connectWire(t, tb, scheme, version)
+          const {wire: pub} = await connectWire(t, suite.tb, scheme, version)
           pub.send(rawPublish(version, {topic, payload: 'once', qos: 2, id: 9}))
           assert.equal((await pub.next()).raw.toString('hex'), '50020009')
           pub.send(rawPublish(version, {topic, payload: 'once', qos: 2, id: 9, dup: true}))

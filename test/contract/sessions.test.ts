@@ -17,6 +17,7 @@ import {
   rawSubscribe,
   settle,
   uid,
+  useSuiteBroker,
   versionLabel,
   versionOptions,
 } from '../helpers/contract.js'
@@ -36,21 +37,12 @@ for (const scheme of SCHEMES) {
     const persistentLabel = v5 ? 'clean start 0, session expiry 300 s' : 'clean session 0'
 
     describe(`sessions over ${scheme}, MQTT ${versionLabel(version)}`, function () {
-      let tb: TestBroker
-      const t = new Tracker()
-      const js = (o: IClientOptions = {}): Promise<JsClient> => openJs(t, tb.urls[scheme], {clientId: uid(), ...versionOptions(version), ...o})
+      const suite = useSuiteBroker()
+      const {t} = suite
+      const js = (o: IClientOptions = {}): Promise<JsClient> => openJs(t, suite.tb.urls[scheme], {clientId: uid(), ...versionOptions(version), ...o})
       /** A raw CONNECT that asks for a persistent session. */
       const persistentRaw = (clientId: string): ConnectFields =>
         v5 ? {clientId, clean: false, properties: {sessionExpiryInterval: 300}} : {clientId, clean: false}
-
-      before(async () => {
-        tb = await startBroker()
-      })
-      afterEach(() => t.closeAll())
-      after(async () => {
-        t.closeAll()
-        await tb?.close()
-      })
 
       it(`a persistent session (${persistentLabel}) keeps its subscriptions and queues QoS 1 and 2 in order while offline`, async function () {
         const id = uid()
@@ -58,7 +50,7 @@ for (const scheme of SCHEMES) {
         const first = await js({clientId: id, ...versionOptions(version, true)})
         assert.equal(first.connack.sessionPresent, false)
         await first.client.subscribeAsync(topic, {qos: 2})
-        await leave(tb, first)
+        await leave(suite.tb, first)
 
         const pub = await js()
         await pub.client.publishAsync(topic, 'q1', {qos: 1})
@@ -88,7 +80,7 @@ for (const scheme of SCHEMES) {
         const topic = uid('q')
         const first = await js({clientId: id, ...versionOptions(version, true)})
         await first.client.subscribeAsync(topic, {qos: 2})
-        await leave(tb, first)
+        await leave(suite.tb, first)
 
         const pub = await js()
         await pub.client.publishAsync(topic, 'zero', {qos: 0})
@@ -106,7 +98,7 @@ for (const scheme of SCHEMES) {
         const marker = uid('m')
         const first = await js({clientId: id, ...versionOptions(version, true)})
         await first.client.subscribeAsync(topic, {qos: 1})
-        await leave(tb, first)
+        await leave(suite.tb, first)
 
         const clean = await js({clientId: id, ...versionOptions(version)})
         assert.equal(clean.connack.sessionPresent, false)
@@ -115,7 +107,7 @@ for (const scheme of SCHEMES) {
         await pub.client.publishAsync(topic, 'old subscription', {qos: 1})
         await pub.client.publishAsync(marker, 'marker', {qos: 1})
         assert.equal((await clean.inbox.one()).topic, marker, 'the old subscription delivered')
-        await leave(tb, clean)
+        await leave(suite.tb, clean)
 
         // Nothing was stored for it either.
         const again = await js({clientId: id, ...versionOptions(version, true)})
@@ -126,7 +118,7 @@ for (const scheme of SCHEMES) {
         const id = uid()
         const first = await js({clientId: id, ...(v5 ? {protocolVersion: 5, clean: false} : {protocolVersion: 4, clean: true})})
         await first.client.subscribeAsync(uid('t'), {qos: 1})
-        await leave(tb, first)
+        await leave(suite.tb, first)
         const back = await js({clientId: id, ...versionOptions(version, true)})
         assert.equal(back.connack.sessionPresent, false)
       })
@@ -134,17 +126,17 @@ for (const scheme of SCHEMES) {
       it('resends an unacknowledged QoS 1 PUBLISH with DUP and the same packet id on reconnect', async function () {
         const id = uid()
         const topic = uid('dup')
-        const {wire: r1} = await connectWire(t, tb, scheme, version, persistentRaw(id))
+        const {wire: r1} = await connectWire(t, suite.tb, scheme, version, persistentRaw(id))
         assert.deepEqual(await rawSubscribe(r1, [{topic, qos: 1}]), [1])
         const pub = await js()
         await pub.client.publishAsync(topic, 'unacked', {qos: 1})
         const sent = await r1.expect('publish')
         assert.equal(sent.raw[0], 0x32, 'QoS 1, no DUP')
-        const gone = brokerClosed(tb.broker, id)
+        const gone = brokerClosed(suite.tb.broker, id)
         r1.close() // no PUBACK
         await gone
 
-        const {wire: r2, connack} = await connectWire(t, tb, scheme, version, persistentRaw(id))
+        const {wire: r2, connack} = await connectWire(t, suite.tb, scheme, version, persistentRaw(id))
         assert.equal(connack.sessionPresent, true)
         const resent = await r2.expect('publish')
         assert.equal(resent.raw[0], 0x3a, 'QoS 1 with DUP')
@@ -162,18 +154,18 @@ for (const scheme of SCHEMES) {
       it('QoS 2: resends PUBLISH with DUP until PUBREC, then PUBREL until PUBCOMP, across reconnects', async function () {
         const id = uid()
         const topic = uid('dup2')
-        const {wire: r1} = await connectWire(t, tb, scheme, version, persistentRaw(id))
+        const {wire: r1} = await connectWire(t, suite.tb, scheme, version, persistentRaw(id))
         assert.deepEqual(await rawSubscribe(r1, [{topic, qos: 2}]), [2])
         const pub = await js()
         await pub.client.publishAsync(topic, 'exactly once', {qos: 2})
         const sent = await r1.expect('publish')
         assert.equal(sent.raw[0], 0x34, 'QoS 2, no DUP')
         const pid = sent.messageId!
-        let gone = brokerClosed(tb.broker, id)
+        let gone = brokerClosed(suite.tb.broker, id)
         r1.close() // no PUBREC
         await gone
 
-        const {wire: r2} = await connectWire(t, tb, scheme, version, persistentRaw(id))
+        const {wire: r2} = await connectWire(t, suite.tb, scheme, version, persistentRaw(id))
         const resent = await r2.expect('publish')
         assert.equal(resent.raw[0], 0x3c, 'QoS 2 with DUP')
         assert.equal(resent.messageId, pid)
@@ -181,11 +173,11 @@ for (const scheme of SCHEMES) {
         r2.send({cmd: 'pubrec', messageId: pid})
         const rel = await r2.expect('pubrel')
         assert.equal(rel.messageId, pid)
-        gone = brokerClosed(tb.broker, id)
+        gone = brokerClosed(suite.tb.broker, id)
         r2.close() // no PUBCOMP
         await gone
 
-        const {wire: r3, connack} = await connectWire(t, tb, scheme, version, persistentRaw(id))
+        const {wire: r3, connack} = await connectWire(t, suite.tb, scheme, version, persistentRaw(id))
         assert.equal(connack.sessionPresent, true)
         const rel2 = await r3.next()
         assert.equal(rel2.packet.cmd, 'pubrel', `expected PUBREL again, got ${rel2.raw.toString('hex')}`)
@@ -203,14 +195,14 @@ for (const scheme of SCHEMES) {
         const topic = uid('eo')
         const sub = await js()
         await sub.client.subscribeAsync(topic, {qos: 2})
-        const {wire: p1} = await connectWire(t, tb, scheme, version, persistentRaw(id))
+        const {wire: p1} = await connectWire(t, suite.tb, scheme, version, persistentRaw(id))
         p1.send(rawPublish(version, {topic, payload: 'once', qos: 2, id: 5}))
         await p1.expect('pubrec')
-        const gone = brokerClosed(tb.broker, id)
+        const gone = brokerClosed(suite.tb.broker, id)
         p1.close() // no PUBREL
         await gone
 
-        const {wire: p2, connack} = await connectWire(t, tb, scheme, version, persistentRaw(id))
+        const {wire: p2, connack} = await connectWire(t, suite.tb, scheme, version, persistentRaw(id))
         assert.equal(connack.sessionPresent, true)
         p2.send(rawPublish(version, {topic, payload: 'once', qos: 2, id: 5, dup: true}))
         assert.equal((await p2.expect('pubrec')).messageId, 5)

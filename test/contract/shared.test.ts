@@ -10,7 +10,7 @@ import type {IClientOptions} from 'mqtt'
 import type {Scheme, SharedStrategy} from '../../src/core/config.js'
 import {startBroker} from '../helpers/broker.js'
 import type {TestBroker} from '../helpers/broker.js'
-import {Tracker, brokerClosed, connectWire, expectViolation, openJs, rawPublish, rawSubscribe, uid, versionOptions} from '../helpers/contract.js'
+import {brokerClosed, connectWire, expectViolation, openJs, rawPublish, rawSubscribe, uid, useSuiteBroker, versionOptions} from '../helpers/contract.js'
 import type {JsClient, Version} from '../helpers/contract.js'
 import {hex} from '../helpers/raw.js'
 
@@ -25,19 +25,10 @@ const MEMBERS: Array<{scheme: Scheme; version: Version}> = [
 ]
 
 describe('shared subscriptions', function () {
-  let tb: TestBroker
-  const t = new Tracker()
+  const suite = useSuiteBroker()
+  const {t} = suite
   const js = (scheme: Scheme, version: Version, o: IClientOptions = {}): Promise<JsClient> =>
-    openJs(t, tb.urls[scheme], {clientId: uid(), ...versionOptions(version), ...o})
-
-  before(async () => {
-    tb = await startBroker()
-  })
-  afterEach(() => t.closeAll())
-  after(async () => {
-    t.closeAll()
-    await tb?.close()
-  })
+    openJs(t, suite.tb.urls[scheme], {clientId: uid(), ...versionOptions(version), ...o})
 
   it('delivers each message to exactly one member of each group, round-robin, across transports; ordinary subscribers get all', async function () {
     const topic = uid('s')
@@ -118,20 +109,20 @@ describe('shared subscriptions', function () {
     for (let i = 0; i < 4; i++) await pub.client.publishAsync(topic, `m${i}`, {qos: 1})
     assert.equal((await b.inbox.take(4)).length, 4)
     assert.equal(a.inbox.all.length, 0)
-    assert.ok(tb.broker.sharedGroups().includes(`$share/g/${topic}`))
+    assert.ok(suite.tb.broker.sharedGroups().includes(`$share/g/${topic}`))
     await b.client.unsubscribeAsync(`$share/g/${topic}`)
-    assert.equal(tb.broker.sharedGroups().includes(`$share/g/${topic}`), false)
+    assert.equal(suite.tb.broker.sharedGroups().includes(`$share/g/${topic}`), false)
   })
 
   it('No Local on a shared subscription: DISCONNECT 0x82 (MQTT-3.8.3-4)', async function () {
-    const {wire} = await connectWire(t, tb, 'ws', 5)
+    const {wire} = await connectWire(t, suite.tb, 'ws', 5)
     wire.send({cmd: 'subscribe', messageId: 1, subscriptions: [{topic: `$share/g/${uid('nl')}`, qos: 1, nl: true}]})
     await expectViolation(wire, 0x82)
   })
 
   it('refuses bad share names with SUBACK 0x8F (0x80 in 3.1.1) and keeps the connection', async function () {
     for (const version of [4, 5] as const) {
-      const {wire} = await connectWire(t, tb, 'mqtt', version)
+      const {wire} = await connectWire(t, suite.tb, 'mqtt', version)
       const bad = version === 5 ? 0x8f : 0x80
       assert.deepEqual(await rawSubscribe(wire, ['$share/g', '$share//t', '$share/a#/t', '$share/g/', '$queue/', {topic: '$share/g/a/+', qos: 1}]), [bad, bad, bad, bad, bad, 1])
     }
@@ -142,7 +133,7 @@ describe('shared subscriptions', function () {
       it(`hands its unacknowledged QoS ${qos} messages, and those still queued, to another member`, async function () {
         const topic = uid('rd')
         // A receives but never acknowledges; its window holds one message, so the second waits in its queue.
-        const {wire: a} = await connectWire(t, tb, 'mqtt', 5, {properties: {receiveMaximum: 1}})
+        const {wire: a} = await connectWire(t, suite.tb, 'mqtt', 5, {properties: {receiveMaximum: 1}})
         assert.deepEqual(await rawSubscribe(a, [{topic: `$share/g/${topic}`, qos}]), [qos])
         const pub = await js('ws', 5)
         await pub.client.publishAsync(topic, 'first', {qos})
@@ -164,15 +155,15 @@ describe('shared subscriptions', function () {
     it('keeps them for its own return when no other member is online (persistent session)', async function () {
       const topic = uid('rk')
       const id = uid()
-      const {wire: a} = await connectWire(t, tb, 'mqtt', 5, {clientId: id, clean: false, properties: {sessionExpiryInterval: 60}})
+      const {wire: a} = await connectWire(t, suite.tb, 'mqtt', 5, {clientId: id, clean: false, properties: {sessionExpiryInterval: 60}})
       assert.deepEqual(await rawSubscribe(a, [{topic: `$share/g/${topic}`, qos: 1}]), [1])
       const pub = await js('ws', 5)
       await pub.client.publishAsync(topic, 'kept', {qos: 1})
       await a.expect('publish')
-      const gone = brokerClosed(tb.broker, id)
+      const gone = brokerClosed(suite.tb.broker, id)
       a.close()
       await gone
-      const {wire: back} = await connectWire(t, tb, 'ws', 5, {clientId: id, clean: false, properties: {sessionExpiryInterval: 60}})
+      const {wire: back} = await connectWire(t, suite.tb, 'ws', 5, {clientId: id, clean: false, properties: {sessionExpiryInterval: 60}})
       const again = await back.expect('publish')
       assert.equal(again.payload.toString(), 'kept')
       assert.equal(again.dup, true)
@@ -247,10 +238,10 @@ describe('shared subscriptions', function () {
     const opts = {clientId: id, clean: false, properties: {sessionExpiryInterval: 60}}
     const a = await js('mqtt', 5, opts)
     await a.client.subscribeAsync(`$share/g/${topic}`, {qos: 1})
-    const gone = brokerClosed(tb.broker, id)
+    const gone = brokerClosed(suite.tb.broker, id)
     await a.client.endAsync()
     await gone
-    const {wire: pub} = await connectWire(t, tb, 'ws', 5)
+    const {wire: pub} = await connectWire(t, suite.tb, 'ws', 5)
     pub.send(rawPublish(5, {topic, payload: 'waiting', qos: 1, id: 1}))
     assert.equal((await pub.next()).raw.toString('hex'), '40020001', 'the group counts as a subscriber')
     pub.send(PINGREQ)

@@ -11,25 +11,15 @@ import {startBroker} from '../helpers/broker.js'
 import type {TestBroker} from '../helpers/broker.js'
 import {Tracker, openJs, rawPeer, settle, uid, within} from '../helpers/contract.js'
 import type {JsClient} from '../helpers/contract.js'
+import {prng, seedFromEnv} from '../helpers/random.js'
 import type {RawPeer} from '../helpers/raw.js'
 import {tryUpgrade, wireConnect} from '../helpers/ws-wire.js'
 import {CAPPED_LIMITS, CONNACK_OK, CORPUS, CORPUS_LIMITS, PINGREQ, PINGRESP, WS_FRAME_CASES, WS_HANDSHAKE_CASES} from './bad-input.js'
 import type {CorpusCase} from './bad-input.js'
 
-const SEED = process.env.CORPUS_SEED === undefined ? (Date.now() ^ (process.pid << 8)) >>> 0 : Number(process.env.CORPUS_SEED)
+const SEED = seedFromEnv('CORPUS_SEED')
 
-/** mulberry32, seeded per case so that a failure can be replayed alone. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
+/** FNV-1a of a case id: each case gets its own seed, so a failure can be replayed alone. */
 function hash(text: string): number {
   let h = 2166136261
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619)

@@ -17,8 +17,9 @@ import type {Packet} from 'mqtt-packet'
 import type {Scheme} from '../../src/core/config.js'
 import {startBroker} from '../helpers/broker.js'
 import type {TestBroker} from '../helpers/broker.js'
-import {Tracker, openJs, rawPeer, rawTcpPeer, uid, within} from '../helpers/contract.js'
+import {Tracker, openJs, rawPeer, uid, within} from '../helpers/contract.js'
 import type {JsClient} from '../helpers/contract.js'
+import {rawTcp} from '../helpers/raw.js'
 
 v8.setFlagsFromString('--expose-gc')
 const gc = vm.runInNewContext('gc') as () => void
@@ -197,7 +198,7 @@ describe('fuzz: random and mutated packets against a running broker', function (
     const rssBefore = process.memoryUsage().rss
     const heapBefore = process.memoryUsage().heapUsed
     const chunk = Buffer.alloc(1024 * 1024, 0x61)
-    const sockets = await Promise.all(Array.from({length: 14}, (_, i) => rawTcpPeer(tb.ports.mqtt)))
+    const sockets = await Promise.all(Array.from({length: 14}, (_, i) => rawTcp(tb.ports.mqtt, false, {noDelay: true})))
     const sent = await Promise.all(
       sockets.map(async (peer, i) => {
         // A PUBLISH header (closed at its first byte) or a CONNECT header declaring 243 MB.

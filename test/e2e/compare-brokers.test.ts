@@ -1,5 +1,5 @@
 /**
- * End-to-end: bench/compare-brokers.ts at its smallest (one round, one second, fan-in only)
+ * End-to-end: tools/compare-brokers/compare-brokers.ts at its smallest (one round, one second, fan-in only)
  * prints a figure per broker per transport and leaves no broker running, also on Ctrl-C.
  * The ratio targets themselves are not judged here: one second is too short for that.
  */
@@ -8,7 +8,7 @@ import {spawn} from 'node:child_process'
 import {fileURLToPath} from 'node:url'
 import {hasMosquitto} from '../helpers/mosquitto.js'
 
-const SCRIPT = fileURLToPath(new URL('../../bench/compare-brokers.ts', import.meta.url))
+const SCRIPT = fileURLToPath(new URL('../../tools/compare-brokers/compare-brokers.ts', import.meta.url))
 
 interface Finished {
   code: number | null
@@ -62,7 +62,7 @@ function tableRow(stdout: string, title: string, transport: string): string[] {
   return line.split('|').slice(1, -1).map((c) => c.trim())
 }
 
-describe('e2e: bench/compare-brokers.ts', function () {
+describe('e2e: tools/compare-brokers/compare-brokers.ts', function () {
   this.timeout(90000)
 
   it('prints a figure per broker for fan-in over tcp and ws, then stops every broker', async () => {

@@ -6,12 +6,11 @@
  */
 import assert from 'node:assert/strict'
 import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import net from 'node:net'
-import type {AddressInfo} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {startBroker} from '../helpers/broker.js'
 import type {TestBroker} from '../helpers/broker.js'
+import {closedPort} from '../helpers/ports.js'
 import {runBin} from '../helpers/spawn.js'
 import type {RunResult} from '../helpers/spawn.js'
 import {connackBytes, startFakeBroker} from '../core/client/fake-broker.js'
@@ -52,14 +51,6 @@ async function both(args: string[], expected: Start): Promise<RunResult> {
   assert.equal(quickStart, expected, expected === 'quick' ? 'the quick start ran (is dist/fast-path.cjs up to date? npm run build)' : 'oclif ran')
   assert.deepEqual(quick, normal, args.join(' '))
   return quick
-}
-
-async function closedPort(): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as AddressInfo).port
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
 }
 
 describe('pub and sub quick start (bin/run.js)', function () {

@@ -11,11 +11,11 @@ import {spawn, spawnSync} from 'node:child_process'
 import type {ChildProcess} from 'node:child_process'
 import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import net from 'node:net'
-import type {AddressInfo} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import mqttPacket from 'mqtt-packet'
 import type {IConnectPacket, IPublishPacket, ISubscribePacket} from 'mqtt-packet'
+import {closedPort} from '../helpers/ports.js'
 import {BIN, startServe} from '../helpers/spawn.js'
 import type {ServeProcess} from '../helpers/spawn.js'
 import {connackBytes, startFakeBroker} from '../core/client/fake-broker.js'
@@ -198,14 +198,6 @@ function scenarios(): {add(title: string, fn: () => Promise<void>): void; startA
   }
 }
 
-async function closedPort(): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as AddressInfo).port
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
-
 /** A scripted broker that accepts CONNECT and answers SUBSCRIBE with `granted` and PUBLISH with PUBACK `pubackCode`. */
 function scripted(o: {connack?: Buffer; granted?: number[]; pubackCode?: number}): Promise<FakeBroker> {
   return startFakeBroker({
@@ -228,10 +220,6 @@ function scripted(o: {connack?: Buffer; granted?: number[]; pubackCode?: number}
 const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/local/sbin/mosquitto'].find((p) => existsSync(p)) ?? (spawnSync('sh', ['-c', 'command -v mosquitto']).stdout?.toString().trim() || undefined)
 const HAS_MOSQUITTO_CLIENTS = spawnSync('mosquitto_sub', ['--help']).error === undefined && spawnSync('mosquitto_pub', ['--help']).error === undefined
 
-async function freePort(): Promise<number> {
-  return closedPort()
-}
-
 interface Mosquitto {
   child: ChildProcess
   tcp: number
@@ -241,8 +229,8 @@ interface Mosquitto {
 
 /** Starts mosquitto on loopback ports with a generated config; resolves once its ports accept connections. */
 async function startMosquitto(withWs: boolean): Promise<Mosquitto> {
-  const tcp = await freePort()
-  const ws = withWs ? await freePort() : undefined
+  const tcp = await closedPort()
+  const ws = withWs ? await closedPort() : undefined
   // log_type subscribe: each SUBSCRIBE is logged (on unbuffered stderr), so a test can wait for mosquitto_sub.
   const lines = ['log_dest stderr', 'log_type error', 'log_type warning', 'log_type notice', 'log_type subscribe', `listener ${tcp} 127.0.0.1`, 'allow_anonymous true']
   if (ws) lines.push(`listener ${ws} 127.0.0.1`, 'protocol websockets', 'allow_anonymous true')

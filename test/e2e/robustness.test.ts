@@ -7,19 +7,8 @@ import mqttPacket from 'mqtt-packet'
 import {startBroker} from '../helpers/broker.js'
 import type {TestBroker} from '../helpers/broker.js'
 import {connectMqttJs, nextMessages} from '../helpers/mqttjs.js'
+import {prng} from '../helpers/random.js'
 import {rawTcp, rawWs} from '../helpers/raw.js'
-
-/** mulberry32: a tiny seeded PRNG so a failing case can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const CONNECT = mqttPacket.generate({cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clean: true, clientId: 'fuzz', keepalive: 0})
 const VALID = [

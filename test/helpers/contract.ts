@@ -4,16 +4,17 @@
  * bytes over any of the four transports, and bookkeeping so that every socket is closed.
  */
 import net from 'node:net'
-import tls from 'node:tls'
 import mqtt from 'mqtt'
 import type {IClientOptions, IConnackPacket, IPublishPacket, MqttClient} from 'mqtt'
 import mqttPacket from 'mqtt-packet'
 import type {Packet} from 'mqtt-packet'
 import WebSocket from 'ws'
 import type {Broker} from '../../src/core/broker/broker.js'
-import type {Scheme} from '../../src/core/config.js'
+import type {BrokerConfigInput, Scheme} from '../../src/core/config.js'
+import {startBroker} from './broker.js'
 import type {TestBroker} from './broker.js'
 import {testCertificate} from './certs.js'
+import {rawTcp, rawWs, varint} from './raw.js'
 import type {RawPeer} from './raw.js'
 
 export type Version = 4 | 5
@@ -58,6 +59,53 @@ export class Tracker {
         // already closed
       }
     }
+  }
+}
+
+// ---- brokers -------------------------------------------------------------------------------
+
+/** What useSuiteBroker() gives a describe block. */
+export interface SuiteBroker {
+  /** The block's broker: started in before(), closed in after(). Read it in hooks and tests. */
+  readonly tb: TestBroker
+  /** Its sockets are closed after every test, and in after(). */
+  readonly t: Tracker
+}
+
+/**
+ * The usual contract setup, called inside describe(): one broker with a listener per
+ * transport for the whole block, and a Tracker emptied after every test. Mocha runs hooks
+ * in the order they were registered: a before() the block adds later can use `tb`, and an
+ * after() it adds later runs once the broker is closed.
+ */
+export function useSuiteBroker(input: BrokerConfigInput = {}): SuiteBroker {
+  const t = new Tracker()
+  let tb: TestBroker | undefined
+  before(async () => {
+    tb = await startBroker(input)
+  })
+  afterEach(() => t.closeAll())
+  after(async () => {
+    t.closeAll()
+    await tb?.close()
+  })
+  return {
+    get tb(): TestBroker {
+      if (!tb) throw new Error('the suite broker is started in before(): use it in hooks and tests')
+      return tb
+    },
+    t,
+  }
+}
+
+/** Runs `fn` against a broker of its own with other settings; closes `t` and the broker after. */
+export async function withBroker(t: Tracker, input: BrokerConfigInput, fn: (b: TestBroker) => Promise<void>): Promise<void> {
+  const b = await startBroker(input)
+  try {
+    await fn(b)
+  } finally {
+    t.closeAll()
+    await b.close()
   }
 }
 
@@ -263,99 +311,8 @@ export type Peer = RawPeer & {socket?: net.Socket; ws?: WebSocket}
 
 /** A raw socket to the broker's listener for `scheme`. */
 export async function rawPeer(tb: TestBroker, scheme: Scheme): Promise<Peer> {
-  if (scheme === 'mqtt' || scheme === 'mqtts') return rawTcpPeer(tb.ports[scheme], scheme === 'mqtts')
-  return rawWsPeer(tb.urls[scheme])
-}
-
-/** What the linear peers share: received data kept as a list of chunks, joined when read. */
-function chunkLog(): {push(d: Buffer): void; received(): Buffer; waitBytes(n: number, timeoutMs?: number): Promise<Buffer>; chunks: Buffer[]} {
-  const chunks: Buffer[] = []
-  let joined = Buffer.alloc(0)
-  let joinedChunks = 0
-  let total = 0
-  const received = (): Buffer => {
-    if (joinedChunks < chunks.length) {
-      joined = Buffer.concat([joined, ...chunks.slice(joinedChunks)])
-      joinedChunks = chunks.length
-    }
-    return joined
-  }
-  const waiters = new Set<() => void>()
-  return {
-    chunks,
-    received,
-    push(d: Buffer): void {
-      chunks.push(d)
-      total += d.length
-      for (const w of [...waiters]) w()
-    },
-    waitBytes: (n: number, timeoutMs = 3000): Promise<Buffer> =>
-      new Promise((resolve, reject) => {
-        if (total >= n) return resolve(received())
-        const timer = setTimeout(() => {
-          waiters.delete(check)
-          reject(new Error(`waited for ${n} bytes, got ${total}: ${received().subarray(0, 64).toString('hex')}`))
-        }, timeoutMs)
-        const check = (): void => {
-          if (total < n) return
-          clearTimeout(timer)
-          waiters.delete(check)
-          resolve(received())
-        }
-        waiters.add(check)
-      }),
-  }
-}
-
-/** A raw TCP (or TLS) peer, linear in what it receives, with its socket exposed. */
-export async function rawTcpPeer(port: number, useTls = false): Promise<RawPeer & {socket: net.Socket}> {
-  const cert = await testCertificate()
-  const socket = useTls ? tls.connect({port, host: '127.0.0.1', ca: cert.cert, servername: 'localhost'}) : net.connect(port, '127.0.0.1')
-  await new Promise<void>((resolve, reject) => {
-    socket.once(useTls ? 'secureConnect' : 'connect', () => resolve())
-    socket.once('error', reject)
-  })
-  socket.setNoDelay(true)
-  const log = chunkLog()
-  socket.on('data', (d: Buffer) => log.push(d))
-  socket.on('error', () => {})
-  const closed = new Promise<{code?: number}>((resolve) => socket.once('close', () => resolve({})))
-  return {
-    socket,
-    received: log.received,
-    frames: [],
-    send: (b) => socket.write(b),
-    waitBytes: log.waitBytes,
-    closed,
-    close: () => socket.destroy(),
-  }
-}
-
-/**
- * A raw WebSocket peer like raw.ts's rawWs, but linear in what it receives: messages are
- * kept as a list and joined only when read, so 100,000 one-packet frames cost no more
- * than one big one.
- */
-export async function rawWsPeer(url: string, protocols: string | string[] = 'mqtt'): Promise<RawPeer & {ws: WebSocket}> {
-  const cert = await testCertificate()
-  const ws = new WebSocket(url, protocols, {ca: cert.cert, perMessageDeflate: false})
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve())
-    ws.once('error', reject)
-  })
-  const log = chunkLog()
-  ws.on('message', (d: Buffer) => log.push(d))
-  ws.on('error', () => {})
-  const closed = new Promise<{code?: number; reason?: string}>((resolve) => ws.once('close', (code, reason) => resolve({code, reason: reason.toString()})))
-  return {
-    ws,
-    received: log.received,
-    frames: log.chunks,
-    send: (b) => ws.send(typeof b === 'string' ? Buffer.from(b) : b, {binary: true}),
-    waitBytes: log.waitBytes,
-    closed,
-    close: () => ws.terminate(),
-  }
+  if (scheme === 'mqtt' || scheme === 'mqtts') return rawTcp(tb.ports[scheme], scheme === 'mqtts', {noDelay: true})
+  return rawWs(tb.urls[scheme])
 }
 
 export async function openWire(tracker: Tracker, tb: TestBroker, scheme: Scheme, version: Version): Promise<Wire> {
@@ -421,17 +378,6 @@ export async function expectViolation(wire: Wire, reasonCode: number | readonly 
   await wire.closed()
   // Nothing after the DISCONNECT (or, in 3.1.1, nothing at all).
   if (wire.unread().length > 0) throw new Error(`unexpected bytes before close: ${wire.unread().toString('hex')}`)
-}
-
-function varint(n: number): Buffer {
-  const out: number[] = []
-  do {
-    let b = n & 0x7f
-    n >>>= 7
-    if (n > 0) b |= 0x80
-    out.push(b)
-  } while (n > 0)
-  return Buffer.from(out)
 }
 
 export interface RawPublishFields {

@@ -5,19 +5,12 @@ import {existsSync, mkdtempSync, writeFileSync} from 'node:fs'
 import net from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {closedPort} from './ports.js'
 
 export const MOSQUITTO = '/usr/sbin/mosquitto'
 
 export function hasMosquitto(): boolean {
   return existsSync(MOSQUITTO)
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer()
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', () => resolve()))
-  const port = (s.address() as net.AddressInfo).port
-  await new Promise((resolve) => s.close(resolve))
-  return port
 }
 
 export interface RunningMosquitto {
@@ -28,7 +21,7 @@ export interface RunningMosquitto {
 
 /** Starts mosquitto with one anonymous TCP listener on 127.0.0.1 and waits until it accepts. */
 export async function startMosquitto(): Promise<RunningMosquitto> {
-  const port = await freePort()
+  const port = await closedPort()
   const dir = mkdtempSync(join(tmpdir(), 'mqttws-mosquitto-'))
   const conf = join(dir, 'mosquitto.conf')
   writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`)

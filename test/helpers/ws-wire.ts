@@ -12,6 +12,7 @@ import {createHash, randomBytes} from 'node:crypto'
 import net from 'node:net'
 import tls from 'node:tls'
 import {testCertificate} from './certs.js'
+import {varint} from './raw.js'
 
 export const Opcode = {
   Continuation: 0x0,
@@ -514,17 +515,6 @@ export class WireWs {
 }
 
 // ---- hand-built MQTT 3.1.1 packets --------------------------------------------------------
-
-function varint(n: number): Buffer {
-  const out: number[] = []
-  do {
-    let byte = n & 0x7f
-    n >>>= 7
-    if (n > 0) byte |= 0x80
-    out.push(byte)
-  } while (n > 0)
-  return Buffer.from(out)
-}
 
 function str16(s: string): Buffer {
   const b = Buffer.from(s, 'utf8')

@@ -12,10 +12,11 @@ import {MqttClient} from '../../../src/core/client/client.js'
 import type {ClientOptions} from '../../../src/core/client/client.js'
 import {ErrorCode, MqttwsError, RefusedError, TimeoutError, TransportError} from '../../../src/core/errors.js'
 import {startBroker} from '../../helpers/broker.js'
+import {useClientSuite} from '../../helpers/client-suite.js'
 import {uid, within} from '../../helpers/contract.js'
 import {hex} from '../../helpers/raw.js'
-import {connackBytes, nextMessages, startFakeBroker} from './fake-broker.js'
-import type {FakeBroker, FakeConnection} from './fake-broker.js'
+import {connackBytes, nextMessages} from './fake-broker.js'
+import type {FakeConnection} from './fake-broker.js'
 
 const gen5 = (p: Packet): Buffer => mqttPacket.generate(p, {protocolVersion: 5})
 const gen4 = (p: Packet): Buffer => mqttPacket.generate(p, {protocolVersion: 4})
@@ -35,22 +36,14 @@ function published(client: MqttClient, topic: string, payload: string, qos: 0 | 
 }
 
 describe('MqttClient protocol details (scripted broker)', function () {
-  let fake: FakeBroker | undefined
-  const clients: MqttClient[] = []
+  const suite = useClientSuite()
 
   /** A fake broker that accepts every CONNECT with `connack`, and a client connected to it. */
   async function setup(version: 4 | 5, connack = connackBytes(version), o: Partial<ClientOptions> = {}): Promise<{client: MqttClient; conn: FakeConnection}> {
-    fake = await startFakeBroker({onConnect: (c) => c.send(connack)})
-    const client = await MqttClient.connect({url: fake.url, protocolVersion: version, connectTimeoutMs: 5000, ...o})
-    clients.push(client)
+    const fake = await suite.fake({onConnect: (c) => c.send(connack)})
+    const client = await suite.connect({url: fake.url, protocolVersion: version, connectTimeoutMs: 5000, ...o})
     return {client, conn: await fake.nextConnection()}
   }
-
-  afterEach(async () => {
-    for (const c of clients.splice(0)) c.destroy()
-    await fake?.close()
-    fake = undefined
-  })
 
   describe('QoS exchanges', function () {
     it('QoS 1 out: PUBLISH with a packet id, done on PUBACK with its reason code', async function () {
@@ -190,8 +183,7 @@ describe('MqttClient protocol details (scripted broker)', function () {
     it('against the mqttws broker advertising receiveMaximum 2: 40 QoS 1/2 messages all acknowledged, none refused', async function () {
       const tb = await startBroker({limits: {receiveMaximum: 2}})
       try {
-        const client = await MqttClient.connect({url: tb.urls.mqtt, protocolVersion: 5})
-        clients.push(client)
+        const client = await suite.connect({url: tb.urls.mqtt})
         assert.equal(client.connack?.properties?.receiveMaximum, 2)
         const topic = uid('rm')
         await client.subscribe([{topic, qos: 2}])

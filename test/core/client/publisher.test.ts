@@ -14,11 +14,9 @@ import type {SentMessage} from '../../../src/core/client/publisher.js'
 import {PacketIdAllocator} from '../../../src/core/client/packet-id.js'
 import {MemoryInflightStore} from '../../../src/core/client/inflight-store.js'
 import {RefusedError, TransportError} from '../../../src/core/errors.js'
-import {startBroker} from '../../helpers/broker.js'
-import type {TestBroker} from '../../helpers/broker.js'
+import {useClientSuite} from '../../helpers/client-suite.js'
 import {uid, within} from '../../helpers/contract.js'
-import {connackBytes, nextMessages, startFakeBroker} from './fake-broker.js'
-import type {FakeBroker} from './fake-broker.js'
+import {connackBytes, nextMessages} from './fake-broker.js'
 
 const isPublish = (p: {cmd: string}): p is IPublishPacket => p.cmd === 'publish'
 
@@ -27,27 +25,8 @@ async function* linesOf(stream: PassThrough): AsyncIterable<Buffer> {
 }
 
 describe('publishAll', function () {
-  let tb: TestBroker
-  let fake: FakeBroker | undefined
-  const clients: MqttClient[] = []
-
-  const connect = async (url = tb.urls.mqtt): Promise<MqttClient> => {
-    const c = await MqttClient.connect({url, protocolVersion: 5})
-    clients.push(c)
-    return c
-  }
-
-  before(async () => {
-    tb = await startBroker()
-  })
-  afterEach(async () => {
-    for (const c of clients.splice(0)) c.destroy()
-    await fake?.close()
-    fake = undefined
-  })
-  after(async () => {
-    await tb?.close()
-  })
+  const suite = useClientSuite({broker: true})
+  const connect = (url?: string): Promise<MqttClient> => suite.connect({url})
 
   for (const qos of [0, 1, 2] as const) {
     it(`QoS ${qos}: every payload × repeat, in order, each reported once acknowledged`, async function () {
@@ -95,7 +74,7 @@ describe('publishAll', function () {
   })
 
   it('rejects with the first refusal (PUBACK >= 0x80)', async function () {
-    fake = await startFakeBroker({onConnect: (c) => c.send(connackBytes(5))})
+    const fake = await suite.fake({onConnect: (c) => c.send(connackBytes(5))})
     const pub = await connect(fake.url)
     const conn = await fake.nextConnection()
     const running = publishAll(pub, [Buffer.from('x')], {topic: 't', qos: 1, retain: false})
@@ -105,7 +84,7 @@ describe('publishAll', function () {
   })
 
   it('rejects when the connection drops while it waits for the next line of input', async function () {
-    fake = await startFakeBroker({onConnect: (c) => c.send(connackBytes(5))})
+    const fake = await suite.fake({onConnect: (c) => c.send(connackBytes(5))})
     const pub = await connect(fake.url)
     const conn = await fake.nextConnection()
     const input = new PassThrough()
@@ -118,7 +97,7 @@ describe('publishAll', function () {
   })
 
   it('waits for every acknowledgement before resolving', async function () {
-    fake = await startFakeBroker({onConnect: (c) => c.send(connackBytes(5))})
+    const fake = await suite.fake({onConnect: (c) => c.send(connackBytes(5))})
     const pub = await connect(fake.url)
     const conn = await fake.nextConnection()
     let done = false

@@ -10,22 +10,13 @@ import {MqttClient} from '../../../src/core/client/client.js'
 import {runSubscriber} from '../../../src/core/client/subscriber.js'
 import type {SubscribePlan} from '../../../src/core/client/subscriber.js'
 import {ErrorCode, RefusedError, TransportError} from '../../../src/core/errors.js'
-import {startBroker} from '../../helpers/broker.js'
-import type {TestBroker} from '../../helpers/broker.js'
+import {useClientSuite} from '../../helpers/client-suite.js'
 import {uid, within} from '../../helpers/contract.js'
-import {connackBytes, startFakeBroker} from './fake-broker.js'
-import type {FakeBroker} from './fake-broker.js'
+import {connackBytes} from './fake-broker.js'
 
 describe('runSubscriber', function () {
-  let tb: TestBroker
-  let fake: FakeBroker | undefined
-  const clients: MqttClient[] = []
-
-  const connect = async (): Promise<MqttClient> => {
-    const c = await MqttClient.connect({url: tb.urls.mqtt, protocolVersion: 5})
-    clients.push(c)
-    return c
-  }
+  const suite = useClientSuite({broker: true})
+  const connect = (): Promise<MqttClient> => suite.connect()
 
   /** Runs the plan on a fresh client; `during` runs once subscribed (SUBACK received). */
   async function run(plan: SubscribePlan, during: (pub: MqttClient) => Promise<void> = async () => {}, signal?: AbortSignal) {
@@ -47,18 +38,6 @@ describe('runSubscriber', function () {
     await driving
     return {result, got, sub, pub}
   }
-
-  before(async () => {
-    tb = await startBroker()
-  })
-  afterEach(async () => {
-    for (const c of clients.splice(0)) c.destroy()
-    await fake?.close()
-    fake = undefined
-  })
-  after(async () => {
-    await tb?.close()
-  })
 
   it('-C: stops after N messages and hands over no more', async function () {
     const topic = uid('count')
@@ -147,7 +126,7 @@ describe('runSubscriber', function () {
   })
 
   it('a refused subscription rejects with a RefusedError naming the filter and reason code', async function () {
-    fake = await startFakeBroker({
+    const fake = await suite.fake({
       onConnect: (c) => {
         c.send(connackBytes(5))
         void c.waitFor('SUBSCRIBE', (p) => p.cmd === 'subscribe').then((p) => {
@@ -155,8 +134,7 @@ describe('runSubscriber', function () {
         })
       },
     })
-    const client = await MqttClient.connect({url: fake.url, protocolVersion: 5})
-    clients.push(client)
+    const client = await suite.connect({url: fake.url})
     await assert.rejects(
       runSubscriber(client, {subscriptions: [{topic: 'ok', qos: 1}, {topic: 'secret/#', qos: 1}]}, () => {}),
       (e: RefusedError) => {
@@ -170,9 +148,8 @@ describe('runSubscriber', function () {
   })
 
   it('sends the subscription options, the subscription identifier and user properties', async function () {
-    fake = await startFakeBroker({onConnect: (c) => c.send(connackBytes(5))})
-    const client = await MqttClient.connect({url: fake.url, protocolVersion: 5})
-    clients.push(client)
+    const fake = await suite.fake({onConnect: (c) => c.send(connackBytes(5))})
+    const client = await suite.connect({url: fake.url})
     const ac = new AbortController()
     const running = runSubscriber(client, {subscriptions: [{topic: 'a/+', qos: 2, nl: true, rap: true, rh: 2}], subscriptionId: 42, userProperties: {who: 'me'}}, () => {}, ac.signal)
     const conn = await fake.nextConnection()

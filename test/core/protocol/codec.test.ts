@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import {Decoder, encode} from '../../../src/core/protocol/codec.js'
 import type {DecoderSink, Packet, ProtocolVersion} from '../../../src/core/protocol/codec.js'
+import {prng, seedFromEnv} from '../../helpers/random.js'
 import {hex} from '../../helpers/raw.js'
 
 // ---- helpers ------------------------------------------------------------------------------
@@ -35,19 +36,7 @@ function byteByByte(bytes: Buffer): Buffer[] {
   return Array.from(bytes, (b) => Buffer.from([b]))
 }
 
-/** mulberry32: a small seeded PRNG, so that a failing run can be repeated with FUZZ_SEED. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-const SEED = process.env.FUZZ_SEED === undefined ? (Date.now() ^ (process.pid << 16)) >>> 0 : Number(process.env.FUZZ_SEED)
+const SEED = seedFromEnv('FUZZ_SEED')
 const seedNote = `(FUZZ_SEED=${SEED})`
 
 function randInt(rand: () => number, n: number): number {

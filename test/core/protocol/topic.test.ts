@@ -1,20 +1,9 @@
 import assert from 'node:assert/strict'
 import {Router} from '../../../src/core/broker/router.js'
 import {parseSharedFilter, topicFilterProblem, topicLimitProblem, topicMatches, topicNameProblem} from '../../../src/core/protocol/topic.js'
+import {prng, seedFromEnv} from '../../helpers/random.js'
 
-/** mulberry32: a small seeded PRNG, so that a failing run can be repeated with FUZZ_SEED. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-const SEED = process.env.FUZZ_SEED === undefined ? (Date.now() ^ (process.pid << 16)) >>> 0 : Number(process.env.FUZZ_SEED)
+const SEED = seedFromEnv('FUZZ_SEED')
 
 describe('topic', () => {
   describe('topicMatches: the examples of MQTT 3.1.1 and 5.0 §4.7', () => {

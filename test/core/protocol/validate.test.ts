@@ -5,7 +5,7 @@ import type {Packet} from 'mqtt-packet'
 import {Decoder} from '../../../src/core/protocol/codec.js'
 import type {DecoderSink, ProtocolVersion} from '../../../src/core/protocol/codec.js'
 import {checkPacket} from '../../../src/core/protocol/validate.js'
-import {hex} from '../../helpers/raw.js'
+import {hex, varint} from '../../helpers/raw.js'
 
 const gen = (p: Packet, version: ProtocolVersion): Buffer => mqttPacket.generate(p, {protocolVersion: version})
 
@@ -237,15 +237,7 @@ describe('validate: strict checks on what a client sends', () => {
 
     /** A whole packet: a random first byte, a correct Remaining Length, random body bytes. */
     const packetArb = fc.tuple(fc.nat({max: 255}), fc.uint8Array({maxLength: 60})).map(([first, body]) => {
-      const len: number[] = []
-      let n = body.length
-      do {
-        let b = n & 0x7f
-        n >>>= 7
-        if (n > 0) b |= 0x80
-        len.push(b)
-      } while (n > 0)
-      return Buffer.concat([Buffer.from([first, ...len]), Buffer.from(body)])
+      return Buffer.concat([Buffer.from([first]), varint(body.length), Buffer.from(body)])
     })
 
     const mutatedValid = fc.tuple(fc.constantFrom(...VALID), fc.nat(), fc.nat({max: 255})).map(([[, version, bytes], at, value]) => {

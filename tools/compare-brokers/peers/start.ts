@@ -1,5 +1,5 @@
 /**
- * The three brokers of bench/compare-brokers.ts, each in its own process on free loopback
+ * The three brokers of tools/compare-brokers/compare-brokers.ts, each in its own process on free loopback
  * ports, each with one TCP and one WebSocket (path /mqtt) listener.
  */
 import type {ChildProcess} from 'node:child_process'
@@ -15,9 +15,9 @@ export const BROKERS = ['mqttws', 'mosquitto', 'aedes'] as const
 export type BrokerName = (typeof BROKERS)[number]
 
 export const MOSQUITTO = '/usr/sbin/mosquitto'
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 export const BIN = join(ROOT, 'bin', 'run.js')
-const AEDES_SERVER = join(ROOT, 'bench', 'peers', 'aedes-server.mjs')
+const AEDES_SERVER = join(ROOT, 'tools', 'compare-brokers', 'peers', 'aedes-server.mjs')
 const START_TIMEOUT_MS = 15_000
 
 export interface Broker {
@@ -108,7 +108,7 @@ async function startMqttws(): Promise<Broker> {
   return {name: 'mqttws', pid, urls: {tcp: urls.tcp, ws: urls.ws}, crashed: watched.crashed, stop: () => stopChild(child)}
 }
 
-/** bench/peers/aedes-server.mjs: Aedes with net and ws, the way its documentation shows. */
+/** tools/compare-brokers/peers/aedes-server.mjs: Aedes with net and ws, the way its documentation shows. */
 async function startAedes(): Promise<Broker> {
   const child = spawnTracked(process.execPath, [AEDES_SERVER, '0', '0'], {stdio: ['ignore', 'pipe', 'pipe', 'ipc']})
   const watched = watch(child)

@@ -1,4 +1,4 @@
-// Aedes (the leading Node.js broker) on loopback, for bench/compare-brokers.ts: one TCP and
+// Aedes (the leading Node.js broker) on loopback, for tools/compare-brokers/compare-brokers.ts: one TCP and
 // one WebSocket listener on the ports given (0 = any free port). Prints one JSON line with the
 // ports it bound, then serves until it is killed or its parent goes away.
 import {createServer} from 'node:net'

@@ -3,7 +3,7 @@
  * each broker on loopback, interleaved and repeated, then the ratio table with the issue's
  * targets. Exits 1 when a target is missed (after printing everything), 2 on bad options.
  *
- *   npx tsx bench/compare-brokers.ts [--rounds N] [--duration S] [--only fan-in,conn,…] [--markdown FILE]
+ *   npx tsx tools/compare-brokers/compare-brokers.ts [--rounds N] [--duration S] [--only fan-in,conn,…] [--markdown FILE]
  *   npm run bench:peers          (builds first)
  */
 import {writeFileSync} from 'node:fs'
@@ -18,7 +18,7 @@ import type {Results} from './compare/table.js'
 import {BROKERS, hasMosquitto, startBroker} from './peers/start.js'
 import type {BrokerName} from './peers/start.js'
 
-const USAGE = `Usage: npx tsx bench/compare-brokers.ts [options]
+const USAGE = `Usage: npx tsx tools/compare-brokers/compare-brokers.ts [options]
   --rounds N        rounds, brokers in rotated order each round; medians are reported (default 3)
   --duration S      seconds per transport per bench run (default 3)
   --connections N   conn: idle connections to open (default 10000)
