@@ -14,7 +14,8 @@ import {promisify} from 'node:util'
 import mqtt from 'mqtt'
 import type {MqttClient} from 'mqtt'
 import {openSqliteStores} from '../../src/core/store/sqlite.js'
-import {Tracker, Wire, connectPacket, openJs, rawPublish, rawTcpPeer, uid} from '../helpers/contract.js'
+import {Tracker, Wire, connectPacket, openJs, rawPublish, uid} from '../helpers/contract.js'
+import {rawTcp} from '../helpers/raw.js'
 import {hasMosquitto} from '../helpers/mosquitto.js'
 import {runBin, startServe} from '../helpers/spawn.js'
 import type {ServeProcess} from '../helpers/spawn.js'
@@ -127,7 +128,7 @@ describe('e2e: serve --data-dir (durable sessions)', function () {
   it('resends in-flight messages after kill -9: QoS 1 as PUBLISH with DUP, a released QoS 2 as PUBREL (MQTT 4.4.0-1); an inbound QoS 2 id awaiting PUBREL stays known', async function () {
     await serve()
     const wire = async (clean: boolean): Promise<Wire> => {
-      const w = t.raw(new Wire(await rawTcpPeer(ports.mqtt), 5))
+      const w = t.raw(new Wire(await rawTcp(ports.mqtt), 5))
       w.send(connectPacket(5, {clientId: 'inflight', clean, properties: {sessionExpiryInterval: 3600}}))
       await w.expect('connack')
       return w
