@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import path from 'node:path'
 import {buildServeConfig, serveLimitFlags} from '../../src/cli/serve-options.js'
 import {DEFAULTS} from '../../src/core/config.js'
 import {ConfigError} from '../../src/core/errors.js'
@@ -25,7 +26,12 @@ describe('serve options: limit flags', () => {
       'max-qos': 1,
       'retain-available': false,
       'shared-strategy': 'sticky',
+      'max-retained': 5,
+      'max-retained-payload': 100,
+      'data-dir': 'some/dir',
+      'data-sync': 'full',
     })
+    assert.deepEqual(config.persistence, {dir: path.resolve('some/dir'), synchronous: 'full'})
     assert.deepEqual({...config.limits}, {
       maxPacketSize: 4096,
       connectTimeoutMs: 3000,
@@ -44,6 +50,8 @@ describe('serve options: limit flags', () => {
       drainTimeoutMs: 5000,
       maxQos: 1,
       retainAvailable: false,
+      maxRetainedMessages: 5,
+      maxRetainedPayload: 100,
     })
     assert.equal(config.sharedStrategy, 'sticky')
   })
@@ -61,5 +69,9 @@ describe('serve options: limit flags', () => {
 
   it('a bad value is refused by the core validator, naming the setting', async () => {
     await assert.rejects(buildServeConfig({listen: ['mqtt://127.0.0.1:0'], 'max-output-bytes': 10}), (e: Error) => e instanceof ConfigError && /limits\.maxOutputBytes/.test(e.message))
+  })
+
+  it('--data-sync without a data directory says what is missing', async () => {
+    await assert.rejects(buildServeConfig({listen: ['mqtt://127.0.0.1:0'], 'data-sync': 'full'}), /--data-sync needs a data directory: add --data-dir DIR/)
   })
 })

@@ -123,8 +123,11 @@ describe('config', () => {
         drainTimeoutMs: 30_000,
         maxQos: 2,
         retainAvailable: true,
+        maxRetainedMessages: 0,
+        maxRetainedPayload: 0,
       })
       assert.equal(config.sharedStrategy, 'round-robin')
+      assert.equal(config.persistence, undefined, 'in memory unless a data directory is given')
     })
 
     it('with TLS material: also MQTT over TLS on 8883 and secure WebSocket on 8084', () => {
@@ -173,11 +176,26 @@ describe('config', () => {
         drainTimeoutMs: 0,
         maxQos: 1 as const,
         retainAvailable: false,
+        maxRetainedMessages: 500,
+        maxRetainedPayload: 4096,
       }
       const config = resolveConfig({limits, sharedStrategy: 'sticky'})
       assert.deepEqual({...config.limits}, limits)
       assert.equal(config.sharedStrategy, 'sticky')
       assert.deepEqual(Object.keys(limits).sort(), Object.keys(DEFAULTS.limits).sort(), 'this test covers every limit')
+    })
+  })
+
+  describe('resolveConfig persistence', () => {
+    it('takes a data directory and a synchronous mode (normal by default)', () => {
+      assert.deepEqual(resolveConfig({persistence: {dir: '/var/lib/mqttws'}}).persistence, {dir: '/var/lib/mqttws', synchronous: 'normal'})
+      assert.deepEqual(resolveConfig({persistence: {dir: 'd', synchronous: 'full'}}).persistence, {dir: 'd', synchronous: 'full'})
+    })
+
+    it('names what is wrong', () => {
+      assert.throws(() => resolveConfig({persistence: {dir: ''}}), /setting "persistence.dir" is "": it must be a non-empty string/)
+      assert.throws(() => resolveConfig({persistence: {dir: 'd', synchronous: 'off' as never}}), /setting "persistence.synchronous" is "off": use one of normal, full/)
+      assert.throws(() => resolveConfig({persistence: {dir: 'd', path: 'x'} as never}), /unknown setting "persistence.path": known settings here are dir, synchronous/)
     })
   })
 
