@@ -231,7 +231,8 @@ export class Delivery implements BusNode {
         this.metrics.expired++
         continue
       }
-      this.sendOutgoing(client, session, {message: q.message, qos: q.qos, retain: q.retain, subscriptionIds: q.subscriptionIds, group: q.group, packetId: 0, stage: 'publish'})
+      // `seq` lets a durable store turn the queued row into the in-flight one.
+      this.sendOutgoing(client, session, {message: q.message, qos: q.qos, retain: q.retain, subscriptionIds: q.subscriptionIds, group: q.group, seq: q.seq, packetId: 0, stage: 'publish'})
     }
   }
 

@@ -56,9 +56,13 @@ const MIGRATIONS: ReadonlyArray<string> = [
      subscription_id INTEGER,
      PRIMARY KEY (client_id, filter)
    ) WITHOUT ROWID;
-   CREATE TABLE queue (
+   -- A session's outbound messages: queued (packet_id NULL) or in flight (packet_id and stage),
+   -- in one table so that sending a queued message updates its row instead of copying it.
+   CREATE TABLE outbound (
      client_id TEXT NOT NULL,
      seq INTEGER NOT NULL,
+     packet_id INTEGER,
+     stage TEXT,
      message BLOB NOT NULL,
      expires_at INTEGER,
      qos INTEGER NOT NULL,
@@ -66,19 +70,6 @@ const MIGRATIONS: ReadonlyArray<string> = [
      subscription_ids TEXT,
      grp TEXT,
      PRIMARY KEY (client_id, seq)
-   ) WITHOUT ROWID;
-   CREATE TABLE inflight (
-     client_id TEXT NOT NULL,
-     packet_id INTEGER NOT NULL,
-     seq INTEGER NOT NULL,
-     stage TEXT NOT NULL,
-     message BLOB NOT NULL,
-     expires_at INTEGER,
-     qos INTEGER NOT NULL,
-     retain INTEGER NOT NULL,
-     subscription_ids TEXT,
-     grp TEXT,
-     PRIMARY KEY (client_id, packet_id)
    ) WITHOUT ROWID;
    CREATE TABLE awaiting_rel (
      client_id TEXT NOT NULL,
@@ -95,8 +86,7 @@ const MIGRATIONS: ReadonlyArray<string> = [
 const SQL = {
   deleteSession: 'DELETE FROM sessions WHERE client_id = ?',
   deleteSubscriptions: 'DELETE FROM subscriptions WHERE client_id = ?',
-  deleteQueue: 'DELETE FROM queue WHERE client_id = ?',
-  deleteInflight: 'DELETE FROM inflight WHERE client_id = ?',
+  deleteOutboundAll: 'DELETE FROM outbound WHERE client_id = ?',
   deleteAwaiting: 'DELETE FROM awaiting_rel WHERE client_id = ?',
   putSession: `INSERT INTO sessions (client_id, expiry, disconnected_at, dropped, will, will_expires_at, will_due) VALUES (?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (client_id) DO UPDATE SET expiry = excluded.expiry, disconnected_at = excluded.disconnected_at, dropped = excluded.dropped,
@@ -107,11 +97,10 @@ const SQL = {
   setWill: 'UPDATE sessions SET will = ?, will_expires_at = ?, will_due = ? WHERE client_id = ?',
   putSubscription: 'INSERT OR REPLACE INTO subscriptions VALUES (?, ?, ?, ?, ?, ?, ?)',
   deleteSubscription: 'DELETE FROM subscriptions WHERE client_id = ? AND filter = ?',
-  putQueued: 'INSERT OR REPLACE INTO queue VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-  deleteQueued: 'DELETE FROM queue WHERE client_id = ? AND seq = ?',
-  putInflight: 'INSERT OR REPLACE INTO inflight VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-  setInflightStage: 'UPDATE inflight SET stage = ? WHERE client_id = ? AND packet_id = ?',
-  deleteInflightOne: 'DELETE FROM inflight WHERE client_id = ? AND packet_id = ?',
+  putOutbound: 'INSERT OR REPLACE INTO outbound VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  deleteOutbound: 'DELETE FROM outbound WHERE client_id = ? AND seq = ?',
+  sendOutbound: 'UPDATE outbound SET packet_id = ?, stage = ? WHERE client_id = ? AND seq = ?',
+  setStage: 'UPDATE outbound SET stage = ? WHERE client_id = ? AND seq = ?',
   putAwaiting: 'INSERT OR IGNORE INTO awaiting_rel VALUES (?, ?)',
   deleteAwaitingOne: 'DELETE FROM awaiting_rel WHERE client_id = ? AND packet_id = ?',
   putRetained: 'INSERT OR REPLACE INTO retained VALUES (?, ?, ?)',
@@ -163,7 +152,7 @@ export class SqliteDatabase {
     const statements = {} as Record<StatementName, Statement>
     for (const name of Object.keys(SQL) as StatementName[]) statements[name] = db.prepare(SQL[name])
     this.statements = statements
-    const max = db.prepare('SELECT MAX(s) AS s FROM (SELECT MAX(seq) AS s FROM queue UNION ALL SELECT MAX(seq) FROM inflight)').get() as {s: number | null}
+    const max = db.prepare('SELECT MAX(seq) AS s FROM outbound').get() as {s: number | null}
     this.seq = max.s ?? 0
     this.transaction = db.transaction(() => this.writeAll())
   }
@@ -208,10 +197,16 @@ export class SqliteDatabase {
     return ++this.seq
   }
 
-  /** Records one write of a session's rows. */
-  session(clientId: string, name: StatementName, params: unknown[]): void {
+  /** Records one write of a session's rows; returns its place in the journal (see replace()). */
+  session(clientId: string, name: StatementName, params: unknown[]): number {
     this.touchedSessions.add(clientId)
-    this.journal.push(this.statements[name], params)
+    return this.journal.push(this.statements[name], params) - 2
+  }
+
+  /** Replaces a write recorded in this turn's journal (e.g. a queued message deleted, then sent: one update instead). */
+  replace(at: number, name: StatementName, params: unknown[]): void {
+    this.journal[at] = this.statements[name]
+    this.journal[at + 1] = params
   }
 
   /** Records one write of a retained topic. */
@@ -223,11 +218,6 @@ export class SqliteDatabase {
   /** Runs a statement now, outside the journal (a rewrite, inside the commit's transaction). */
   run(name: StatementName, params: unknown[]): void {
     this.statements[name].run(...params)
-  }
-
-  /** Removes every row of a session (a rewrite starts from nothing). */
-  eraseSession(clientId: string): void {
-    for (const name of ['deleteSession', 'deleteSubscriptions', 'deleteQueue', 'deleteInflight', 'deleteAwaiting'] as const) this.statements[name].run(clientId)
   }
 
   get pending(): boolean {
@@ -275,8 +265,8 @@ export class SqliteDatabase {
       bytes,
       sessions: count('sessions'),
       subscriptions: count('subscriptions'),
-      queued: count('queue'),
-      inflight: count('inflight'),
+      queued: count('outbound WHERE packet_id IS NULL'),
+      inflight: count('outbound WHERE packet_id IS NOT NULL'),
       retained: count('retained'),
       failedCommits: this.failedCommits,
     }

@@ -56,6 +56,8 @@ export class SqliteSessionStore extends MemorySessionStore implements Rewriter {
   readonly database: SqliteDatabase
   /** Scratch for the messages a full queue drops. */
   private readonly dropped: Queued[] = []
+  /** The message dequeue() took last, and where its row's delete sits in the journal: sent at once, it becomes an update. */
+  private taken: {state: SessionState; seq: number; at: number} | undefined
 
   constructor(database: SqliteDatabase) {
     super()
@@ -85,11 +87,13 @@ export class SqliteSessionStore extends MemorySessionStore implements Rewriter {
       if (r.subscription_id !== null) o.subscriptionId = r.subscription_id
       ;(s.subscriptions ??= new Map()).set(r.filter, o)
     })
-    each<MessageRow>('SELECT * FROM queue ORDER BY client_id, seq', (s, r) => {
-      ;(s.queue ??= new MessageQueue()).push(queuedFromRow(r), UNBOUNDED)
-    })
-    each<MessageRow & {packet_id: number; stage: 'publish' | 'pubrel'}>('SELECT * FROM inflight ORDER BY client_id, seq', (s, r) => {
-      const entry: Inflight = {...queuedFromRow(r), packetId: r.packet_id, stage: r.stage}
+    // In position order: the queue oldest first, messages in flight in the order they were sent.
+    each<MessageRow & {packet_id: number | null; stage: 'publish' | 'pubrel' | null}>('SELECT * FROM outbound ORDER BY client_id, seq', (s, r) => {
+      if (r.packet_id === null) {
+        ;(s.queue ??= new MessageQueue()).push(queuedFromRow(r), UNBOUNDED)
+        return
+      }
+      const entry: Inflight = {...queuedFromRow(r), packetId: r.packet_id, stage: r.stage ?? 'publish'}
       ;(s.inflight ??= new Map()).set(entry.packetId, entry)
     })
     each<{packet_id: number}>('SELECT * FROM awaiting_rel', (s, r) => {
@@ -143,7 +147,7 @@ export class SqliteSessionStore extends MemorySessionStore implements Rewriter {
     if (dropped[dropped.length - 1] !== item) this.putQueued(state, item)
     for (let i = 0; i < dropped.length; i++) {
       const seq = dropped[i].seq
-      if (seq !== undefined && dropped[i] !== item) this.database.session(state.clientId, 'deleteQueued', [state.clientId, seq])
+      if (seq !== undefined && dropped[i] !== item) this.database.session(state.clientId, 'deleteOutbound', [state.clientId, seq])
     }
     dropped.length = 0
     if (n > 0) this.database.session(state.clientId, 'setDropped', [state.dropped, state.clientId])
@@ -152,29 +156,39 @@ export class SqliteSessionStore extends MemorySessionStore implements Rewriter {
 
   override dequeue(state: SessionState): Queued | undefined {
     const q = super.dequeue(state)
-    if (q?.seq !== undefined && persisted(state)) this.database.session(state.clientId, 'deleteQueued', [state.clientId, q.seq])
+    if (q?.seq !== undefined && persisted(state)) this.taken = {state, seq: q.seq, at: this.database.session(state.clientId, 'deleteOutbound', [state.clientId, q.seq])}
     return q
   }
 
   override takeQueued(state: SessionState, take: (q: Queued) => boolean): Queued[] {
     const taken = super.takeQueued(state, take)
-    if (persisted(state)) for (const q of taken) if (q.seq !== undefined) this.database.session(state.clientId, 'deleteQueued', [state.clientId, q.seq])
+    if (persisted(state)) for (const q of taken) if (q.seq !== undefined) this.database.session(state.clientId, 'deleteOutbound', [state.clientId, q.seq])
     return taken
   }
 
   override inflightPut(state: SessionState, entry: Inflight): void {
     super.inflightPut(state, entry)
-    if (persisted(state)) this.putInflight(state, entry)
+    if (!persisted(state)) return
+    const t = this.taken
+    this.taken = undefined
+    if (t !== undefined && t.state === state && t.seq === entry.seq) {
+      // The message just taken from the queue is being sent: its row is updated, not deleted and written again.
+      this.database.replace(t.at, 'sendOutbound', [entry.packetId, entry.stage, state.clientId, entry.seq])
+      return
+    }
+    entry.seq = undefined
+    this.database.session(state.clientId, 'putOutbound', this.outboundParams(state, entry))
   }
 
   override inflightRelease(state: SessionState, packetId: number): void {
     super.inflightRelease(state, packetId)
-    if (persisted(state)) this.database.session(state.clientId, 'setInflightStage', ['pubrel', state.clientId, packetId])
+    const seq = state.inflight?.get(packetId)?.seq
+    if (seq !== undefined && persisted(state)) this.database.session(state.clientId, 'setStage', ['pubrel', state.clientId, seq])
   }
 
   override inflightAck(state: SessionState, packetId: number): Inflight | undefined {
     const entry = super.inflightAck(state, packetId)
-    if (entry !== undefined && persisted(state)) this.database.session(state.clientId, 'deleteInflightOne', [state.clientId, packetId])
+    if (entry?.seq !== undefined && persisted(state)) this.database.session(state.clientId, 'deleteOutbound', [state.clientId, entry.seq])
     return entry
   }
 
@@ -202,6 +216,7 @@ export class SqliteSessionStore extends MemorySessionStore implements Rewriter {
   }
 
   override commit(): Promise<void> | undefined {
+    this.taken = undefined
     return this.database.commit()
   }
 
@@ -222,7 +237,7 @@ export class SqliteSessionStore extends MemorySessionStore implements Rewriter {
   rewriteSession(clientId: string, journal = false): void {
     const db = this.database
     const write = journal ? (name: Parameters<SqliteDatabase['run']>[0], params: unknown[]) => db.session(clientId, name, params) : (name: Parameters<SqliteDatabase['run']>[0], params: unknown[]) => db.run(name, params)
-    for (const name of ['deleteSession', 'deleteSubscriptions', 'deleteQueue', 'deleteInflight', 'deleteAwaiting'] as const) write(name, [clientId])
+    for (const name of ['deleteSession', 'deleteSubscriptions', 'deleteOutboundAll', 'deleteAwaiting'] as const) write(name, [clientId])
     const s = this.sessions.get(clientId)
     if (s === undefined || !persisted(s)) return
     const w = s.will
@@ -230,29 +245,33 @@ export class SqliteSessionStore extends MemorySessionStore implements Rewriter {
     if (s.subscriptions) {
       for (const [filter, o] of s.subscriptions) write('putSubscription', [clientId, filter, o.qos, o.noLocal ? 1 : 0, o.retainAsPublished ? 1 : 0, o.retainHandling, o.subscriptionId ?? null])
     }
-    if (s.queue) for (const q of s.queue) write('putQueued', this.queuedParams(s, q))
-    if (s.inflight) for (const e of s.inflight.values()) write('putInflight', this.inflightParams(s, e))
+    if (s.queue) for (const q of s.queue) write('putOutbound', this.outboundParams(s, q))
+    if (s.inflight) for (const e of s.inflight.values()) write('putOutbound', this.outboundParams(s, e))
     if (s.awaitingRel) for (const id of s.awaitingRel) write('putAwaiting', [clientId, id])
   }
 
   rewriteRetained(): void {}
 
   private putQueued(state: SessionState, q: Queued): void {
-    this.database.session(state.clientId, 'putQueued', this.queuedParams(state, q))
+    q.seq = undefined
+    this.database.session(state.clientId, 'putOutbound', this.outboundParams(state, q))
   }
 
-  private putInflight(state: SessionState, e: Inflight): void {
-    this.database.session(state.clientId, 'putInflight', this.inflightParams(state, e))
-  }
-
-  private queuedParams(state: SessionState, q: Queued): unknown[] {
+  /** A row of `outbound`: a queued message (no packet id yet) or one in flight. Positions are kept once given. */
+  private outboundParams(state: SessionState, q: Queued | Inflight): unknown[] {
     q.seq ??= this.database.nextSeq()
-    return [state.clientId, q.seq, messageToBlob(q.message), q.message.expiresAt ?? null, q.qos, q.retain ? 1 : 0, ids(q.subscriptionIds), q.group ?? null]
-  }
-
-  private inflightParams(state: SessionState, e: Inflight): unknown[] {
-    // The position in sending order (a dequeued message keeps its queue position).
-    e.seq ??= this.database.nextSeq()
-    return [state.clientId, e.packetId, e.seq, e.stage, messageToBlob(e.message), e.message.expiresAt ?? null, e.qos, e.retain ? 1 : 0, ids(e.subscriptionIds), e.group ?? null]
+    const inflight = 'packetId' in q
+    return [
+      state.clientId,
+      q.seq,
+      inflight ? q.packetId : null,
+      inflight ? q.stage : null,
+      messageToBlob(q.message),
+      q.message.expiresAt ?? null,
+      q.qos,
+      q.retain ? 1 : 0,
+      ids(q.subscriptionIds),
+      q.group ?? null,
+    ]
   }
 }

@@ -63,7 +63,7 @@ describe('SQLite store: a full disk', function () {
     // Room again: the next commit rewrites what the failed ones missed, and acknowledges.
     db.pragma('max_page_count = 1073741823')
     await pub.client.publishAsync('f/after', 'ok', {qos: 1})
-    const count = (db.prepare("SELECT COUNT(*) AS n FROM queue WHERE client_id = 'away'").get() as {n: number}).n
+    const count = (db.prepare("SELECT COUNT(*) AS n FROM outbound WHERE client_id = 'away'").get() as {n: number}).n
     assert.equal(count, 21, 'the disk caught up with every message queued for the session')
     assert.equal(db.pragma('integrity_check', {simple: true}), 'ok')
   })
