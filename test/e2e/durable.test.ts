@@ -38,7 +38,7 @@ function freePort(): Promise<number> {
 function integrity(dir: string): string {
   const stores = openSqliteStores({dir, exclusive: false})
   try {
-    return stores.database.db.pragma('integrity_check', {simple: true}) as string
+    return stores.database.reader.pragma('integrity_check', {simple: true}) as string
   } finally {
     stores.database.close()
   }
@@ -47,7 +47,7 @@ function integrity(dir: string): string {
 function storedSessionIds(dir: string): string[] {
   const stores = openSqliteStores({dir, exclusive: false})
   try {
-    return (stores.database.db.prepare('SELECT client_id FROM sessions ORDER BY client_id').all() as Array<{client_id: string}>).map((r) => r.client_id)
+    return (stores.database.reader.prepare('SELECT client_id FROM sessions ORDER BY client_id').all() as Array<{client_id: string}>).map((r) => r.client_id)
   } finally {
     stores.database.close()
   }
@@ -252,7 +252,7 @@ describe('e2e: serve --data-dir (durable sessions)', function () {
     rmSync(path.join(dir, 'mqttws.db'))
 
     const stores = openSqliteStores({dir})
-    stores.database.db.prepare("UPDATE meta SET value = '99' WHERE key = 'schema_version'").run()
+    stores.database.reader.prepare("UPDATE meta SET value = '99' WHERE key = 'schema_version'").run()
     stores.database.close()
     r = await runBin(['serve', '--data-dir', dir, '--listen', 'mqtt://127.0.0.1:0', '--admin', 'off'])
     assert.equal(r.code, 1)

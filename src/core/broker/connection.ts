@@ -113,11 +113,16 @@ export class ClientConnection implements DecoderSink {
   /**
    * This turn's packets, sent together by flush(): on TCP and TLS as one buffer, on the
    * broker's WebSocket stream as one frame each in one write (PacketBatchWriter). Undefined
-   * on other streams (e.g. ws with permessage-deflate), which are corked instead.
+   * on other streams (e.g. ws with permessage-deflate), which are corked instead — except
+   * with a durable store, where what a turn wrote waits here until that turn is committed.
    */
   private readonly outbox: Buffer[] | undefined
   private readonly batchWriter: PacketBatchWriter | undefined
+  /** Whether the outbox may be copied into one buffer (TCP, TLS). */
+  private readonly concat: boolean
   private outboxBytes = 0
+  /** Packets taken out of the outbox so far (the marks of held turns count from the start). */
+  private outboxBase = 0
   /** MQTT 5 Request Problem Information: whether reason strings may be sent. */
   requestProblemInformation = true
   /** MQTT 5 Maximum Packet Size of the client: nothing larger is sent to it (MQTT-3.1.2-24). */
@@ -148,7 +153,8 @@ export class ClientConnection implements DecoderSink {
     const canBatch = typeof writer.writePackets === 'function'
     const mode = conn.writeMode ?? (canBatch ? 'batch' : 'cork')
     this.batchWriter = mode === 'batch' && canBatch ? (writer as PacketBatchWriter) : undefined
-    this.outbox = this.batchWriter !== undefined || mode === 'concat' ? [] : undefined
+    this.concat = mode === 'concat'
+    this.outbox = this.batchWriter !== undefined || this.concat || ctx.flush.holdsOutput ? [] : undefined
     this.outputLimit = Math.max(ctx.limits.maxOutputBytes, this.stream.writableHighWaterMark ?? 0)
     const stream = this.stream as TaggedStream
     stream[kConn] = this
@@ -262,18 +268,51 @@ export class ClientConnection implements DecoderSink {
     }
     const n = box.length
     if (n === 0) return
-    if (!this.stream.destroyed && !this.stream.writableEnded) {
-      if (this.batchWriter !== undefined) this.batchWriter.writePackets(box, this.outboxBytes)
-      else if (n === 1) this.stream.write(box[0])
-      else if (this.outboxBytes <= COMBINE_BYTES) this.stream.write(Buffer.concat(box, this.outboxBytes))
-      else {
-        this.stream.cork()
-        for (let i = 0; i < n; i++) this.stream.write(box[i])
-        this.stream.uncork()
-      }
-    }
+    this.writeOut(box, this.outboxBytes)
+    this.outboxBase += n
     box.length = 0
     this.outboxBytes = 0
+  }
+
+  /**
+   * With a durable store: ends this turn without writing. What the turn wrote stays in the
+   * outbox until its commit; returns its mark for flushTo().
+   */
+  holdTurn(): number {
+    this.corked = false
+    return this.outboxBase + this.outbox!.length
+  }
+
+  /** Writes what the outbox holds up to a mark from holdTurn() (its turn is committed). */
+  flushTo(mark: number): void {
+    const box = this.outbox!
+    const n = Math.min(mark - this.outboxBase, box.length)
+    if (n <= 0) return
+    if (n === box.length) {
+      this.writeOut(box, this.outboxBytes)
+      box.length = 0
+      this.outboxBytes = 0
+    } else {
+      const part = box.splice(0, n)
+      let bytes = 0
+      for (let i = 0; i < n; i++) bytes += part[i].length
+      this.writeOut(part, bytes)
+      this.outboxBytes -= bytes
+    }
+    this.outboxBase += n
+  }
+
+  private writeOut(list: Buffer[], bytes: number): void {
+    if (this.stream.destroyed || this.stream.writableEnded) return
+    const n = list.length
+    if (this.batchWriter !== undefined) this.batchWriter.writePackets(list, bytes)
+    else if (n === 1) this.stream.write(list[0])
+    else if (this.concat && bytes <= COMBINE_BYTES) this.stream.write(Buffer.concat(list, bytes))
+    else {
+      this.stream.cork()
+      for (let i = 0; i < n; i++) this.stream.write(list[i])
+      this.stream.uncork()
+    }
   }
 
   /** Output bytes not yet handed to the kernel. */

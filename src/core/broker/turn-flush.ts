@@ -3,12 +3,16 @@
  * one turn stored (session and retained stores) is committed in one go, and the packets
  * written to each connection in that turn leave in one write (connection.ts flush()).
  *
- * QoS 1/2 acknowledgements (PUBACK, PUBREC, PUBREL, PUBCOMP) go through ack(): with a durable store
- * they are held until the commit of their turn has resolved, so nothing is acknowledged
- * that is not stored; commits run one after another, so acknowledgements keep their order.
- * If a commit fails, its acknowledgements are refused (MQTT 5: reason 0x80; MQTT 3.1.1,
- * which has no negative acknowledgement: the connection is closed) and the error is
- * reported once. With the memory stores (not durable) ack() sends at once: nothing waits.
+ * With the memory stores (not durable) nothing waits: acknowledgements are sent at once
+ * and every turn's packets are flushed at its end.
+ *
+ * With a durable store nothing leaves before it is stored: a turn's packets stay in the
+ * connections' outboxes until that turn's commit has resolved (so a QoS 2 message is never
+ * delivered twice after a crash), and the acknowledgements of that turn (PUBACK, PUBREC,
+ * PUBREL, PUBCOMP, SUBACK, UNSUBACK: ack() and hold()) are sent after it. Commits settle in
+ * order, so packets keep their order. If a commit fails, its acknowledgements are refused
+ * (MQTT 5: PUBACK/PUBREC 0x80; otherwise the connection is closed, MQTT 3.1.1 having no
+ * negative acknowledgement) and the error is reported.
  */
 import {PacketType, encodeAck} from '../protocol/encode.js'
 import {ReasonCode} from '../protocol/reason-codes.js'
@@ -24,6 +28,16 @@ interface HeldAck {
   type: AckType
   id: number
   reasonCode: number
+  /** An acknowledgement encoded already (SUBACK, UNSUBACK), and what follows it (retained messages). */
+  packet?: Buffer
+  then?: () => void
+}
+
+/** One turn whose commit is under way: its connections with their outbox marks, and its acknowledgements. */
+interface HeldTurn {
+  conns: ClientConnection[]
+  marks: number[]
+  acks: HeldAck[]
 }
 
 function runFlush(f: TurnFlush): void {
@@ -35,8 +49,8 @@ export class TurnFlush {
   private scheduled = false
   private readonly sessions: SessionStore
   private readonly retained: RetainedStore
-  /** Either store is durable: acknowledgements wait for commits. */
-  private readonly durable: boolean
+  /** Either store is durable: output and acknowledgements wait for commits. */
+  readonly holdsOutput: boolean
   private held: HeldAck[] = []
   /** Commits started and not yet settled; they settle in order (chained). */
   private inFlight = 0
@@ -46,7 +60,7 @@ export class TurnFlush {
   constructor(sessions: SessionStore, retained: RetainedStore, onError: (error: StoreError) => void) {
     this.sessions = sessions
     this.retained = retained
-    this.durable = sessions.durable || retained.durable
+    this.holdsOutput = sessions.durable || retained.durable
     this.onError = onError
   }
 
@@ -61,29 +75,43 @@ export class TurnFlush {
 
   /** Sends a QoS 1/2 acknowledgement, once what this turn stored is committed. */
   ack(conn: ClientConnection, type: AckType, id: number, reasonCode: number): void {
-    if (!this.durable) {
+    if (!this.holdsOutput) {
       conn.send(encodeAck(type, id, conn.version, reasonCode))
       return
     }
-    this.held.push({conn, type, id, reasonCode})
+    this.holdAck({conn, type, id, reasonCode})
+  }
+
+  /** Sends an acknowledgement (SUBACK, UNSUBACK), then runs `then`, once what this turn stored is committed. */
+  hold(conn: ClientConnection, packet: Buffer, then?: () => void): void {
+    if (!this.holdsOutput) {
+      conn.send(packet)
+      then?.()
+      return
+    }
+    this.holdAck({conn, type: 0 as AckType, id: 0, reasonCode: 0, packet, then})
+  }
+
+  private holdAck(h: HeldAck): void {
+    this.held.push(h)
     if (!this.scheduled) {
       this.scheduled = true
       setImmediate(runFlush, this)
     }
   }
 
-  /** The end of a turn: commit, then flush every connection written to. */
+  /** The end of a turn: commit, then flush every connection written to (with a durable store: once committed). */
   run(): void {
-    if (this.durable) this.commit()
+    if (this.holdsOutput) return this.runHeld()
     this.scheduled = false
     const list = this.dirty
     for (let i = 0; i < list.length; i++) list[i].flush()
     list.length = 0
   }
 
-  private commit(): void {
-    const held = this.held
-    if (held.length > 0) this.held = []
+  private runHeld(): void {
+    const acks = this.held
+    if (acks.length > 0) this.held = []
     let pending: Promise<void> | undefined
     try {
       const a = this.sessions.commit()
@@ -92,28 +120,37 @@ export class TurnFlush {
     } catch (error) {
       pending = Promise.reject(error)
     }
+    const list = this.dirty
     if (pending === undefined && this.inFlight === 0) {
-      // Nothing to write and nothing before it: the acknowledgements go out with this turn's flush.
-      release(held)
+      // Written already (or nothing to write), and nothing before it: everything goes out now.
+      release(acks)
+      this.scheduled = false
+      for (let i = 0; i < list.length; i++) list[i].flush()
+      list.length = 0
       return
     }
+    const turn: HeldTurn = {conns: list.slice(), marks: new Array<number>(list.length), acks}
+    for (let i = 0; i < list.length; i++) turn.marks[i] = list[i].holdTurn()
+    list.length = 0
+    this.scheduled = false
     this.inFlight++
     const settle = pending ?? Promise.resolve()
-    this.chain = this.chain.then(
-      () =>
-        settle.then(
-          () => this.settled(held, undefined),
-          (error: unknown) => this.settled(held, storeError(error)),
-        ),
+    this.chain = this.chain.then(() =>
+      settle.then(
+        () => this.settled(turn, undefined),
+        (error: unknown) => this.settled(turn, storeError(error)),
+      ),
     )
   }
 
-  private settled(held: HeldAck[], error: StoreError | undefined): void {
+  private settled(turn: HeldTurn, error: StoreError | undefined): void {
     this.inFlight--
-    if (error === undefined) release(held)
+    // Delivered and queued packets go out either way: memory holds them as sent.
+    for (let i = 0; i < turn.conns.length; i++) turn.conns[i].flushTo(turn.marks[i])
+    if (error === undefined) release(turn.acks)
     else {
       this.onError(error)
-      refuse(held, error)
+      refuse(turn.acks, error)
     }
   }
 }
@@ -128,15 +165,16 @@ function storeError(error: unknown): StoreError {
 function release(held: HeldAck[]): void {
   for (let i = 0; i < held.length; i++) {
     const h = held[i]
-    h.conn.send(encodeAck(h.type, h.id, h.conn.version, h.reasonCode))
+    h.conn.send(h.packet ?? encodeAck(h.type, h.id, h.conn.version, h.reasonCode))
+    h.then?.()
   }
 }
 
 /** Nothing was stored: no acknowledgement says it was. */
 function refuse(held: HeldAck[], error: StoreError): void {
   for (let i = 0; i < held.length; i++) {
-    const {conn, type, id} = held[i]
-    if (conn.version === 5 && (type === PacketType.PUBACK || type === PacketType.PUBREC)) conn.send(encodeAck(type, id, 5, ReasonCode.UnspecifiedError))
-    else conn.close(ReasonCode.UnspecifiedError, `the broker could not store the message: ${error.message}`)
+    const {conn, type, id, packet} = held[i]
+    if (packet === undefined && conn.version === 5 && (type === PacketType.PUBACK || type === PacketType.PUBREC)) conn.send(encodeAck(type, id, 5, ReasonCode.UnspecifiedError))
+    else conn.close(ReasonCode.UnspecifiedError, `the broker could not store what the client sent: ${error.message}`)
   }
 }

@@ -1,29 +1,31 @@
 /**
- * The broker's SQLite database (better-sqlite3, WAL mode): opening it with clear errors
- * (damaged, from a newer mqttws, in use by another process), the schema and its
- * migrations, and the write journal both stores record into. `commit()` writes one
- * event-loop turn's journal in one transaction. better-sqlite3 is synchronous, so a commit
- * is done when commit() returns: it returns undefined (nothing left to write), or a
- * rejected promise when the transaction failed.
+ * The broker's SQLite database (better-sqlite3, WAL mode): the write journal both stores
+ * record into, and the commit that writes one event-loop turn's journal in one
+ * transaction.
+ *
+ * At start the broker's thread opens the file (with clear errors: damaged, from a newer
+ * mqttws, in use by another process), migrates it, and the stores read it. From the first
+ * commit on, a writer thread (sqlite-writer.ts) holds the file and runs the commits, so
+ * the broker's event loop never waits for SQLite: commit() returns a promise that settles
+ * when the transaction did. With `writerThread: false` commits run in the caller's thread
+ * and a successful one returns undefined at once.
  *
  * A failed commit leaves memory ahead of the disk for the sessions and topics it touched:
- * they are marked and rewritten whole by the next commit that succeeds, so the disk
- * catches up when it can be written again (ENOSPC, EIO). Every statement is keyed by
- * exact ids, so writing a row again is harmless.
+ * they are marked and rewritten whole (from memory) by the next commit, so the disk
+ * catches up when it can be written again (ENOSPC, EIO). Every statement is keyed by exact
+ * ids, so writing a row again is harmless.
  */
 import {mkdirSync, statSync} from 'node:fs'
-import {createRequire} from 'node:module'
 import path from 'node:path'
+import {Worker} from 'node:worker_threads'
 import type BetterSqlite3 from 'better-sqlite3'
 import {ConfigError, StoreError} from '../errors.js'
+import {DB_FILE, openConnection, prepareAll} from './sqlite-schema.js'
+import type {StatementName, Statements, SyncMode} from './sqlite-schema.js'
+import type {WriterReply, WriterRequest} from './sqlite-writer.js'
 
-/** The schema this code writes; older files are migrated, newer ones refused. */
-export const SCHEMA_VERSION = 1
-
-export const DB_FILE = 'mqttws.db'
-
-/** SQLite's synchronous mode: 'normal' survives a crash of the process, 'full' also a power loss. */
-export type SyncMode = 'normal' | 'full'
+export {DB_FILE, SCHEMA_VERSION} from './sqlite-schema.js'
+export type {StatementName, SyncMode} from './sqlite-schema.js'
 
 export interface SqliteOptions {
   /** The data directory; created when missing. */
@@ -31,133 +33,68 @@ export interface SqliteOptions {
   synchronous?: SyncMode
   /** Hold the database for this process alone (default). Off only to read a running broker's file (tests, tools). */
   exclusive?: boolean
+  /** Commit on a writer thread (default); false: in the caller's thread. */
+  writerThread?: boolean
 }
 
-type Statement = BetterSqlite3.Statement
-
-const MIGRATIONS: ReadonlyArray<string> = [
-  // 1: the first release.
-  `CREATE TABLE sessions (
-     client_id TEXT PRIMARY KEY,
-     expiry INTEGER NOT NULL,
-     disconnected_at INTEGER,
-     dropped INTEGER NOT NULL DEFAULT 0,
-     will BLOB,
-     will_expires_at INTEGER,
-     will_due INTEGER
-   );
-   CREATE TABLE subscriptions (
-     client_id TEXT NOT NULL,
-     filter TEXT NOT NULL,
-     qos INTEGER NOT NULL,
-     no_local INTEGER NOT NULL,
-     retain_as_published INTEGER NOT NULL,
-     retain_handling INTEGER NOT NULL,
-     subscription_id INTEGER,
-     PRIMARY KEY (client_id, filter)
-   ) WITHOUT ROWID;
-   -- A session's outbound messages: queued (packet_id NULL) or in flight (packet_id and stage),
-   -- in one table so that sending a queued message updates its row instead of copying it.
-   CREATE TABLE outbound (
-     client_id TEXT NOT NULL,
-     seq INTEGER NOT NULL,
-     packet_id INTEGER,
-     stage TEXT,
-     message BLOB NOT NULL,
-     expires_at INTEGER,
-     qos INTEGER NOT NULL,
-     retain INTEGER NOT NULL,
-     subscription_ids TEXT,
-     grp TEXT,
-     PRIMARY KEY (client_id, seq)
-   ) WITHOUT ROWID;
-   CREATE TABLE awaiting_rel (
-     client_id TEXT NOT NULL,
-     packet_id INTEGER NOT NULL,
-     PRIMARY KEY (client_id, packet_id)
-   ) WITHOUT ROWID;
-   CREATE TABLE retained (
-     topic TEXT PRIMARY KEY,
-     message BLOB NOT NULL,
-     expires_at INTEGER
-   );`,
-]
-
-const SQL = {
-  deleteSession: 'DELETE FROM sessions WHERE client_id = ?',
-  deleteSubscriptions: 'DELETE FROM subscriptions WHERE client_id = ?',
-  deleteOutboundAll: 'DELETE FROM outbound WHERE client_id = ?',
-  deleteAwaiting: 'DELETE FROM awaiting_rel WHERE client_id = ?',
-  putSession: `INSERT INTO sessions (client_id, expiry, disconnected_at, dropped, will, will_expires_at, will_due) VALUES (?, ?, ?, ?, ?, ?, ?)
-    ON CONFLICT (client_id) DO UPDATE SET expiry = excluded.expiry, disconnected_at = excluded.disconnected_at, dropped = excluded.dropped,
-      will = excluded.will, will_expires_at = excluded.will_expires_at, will_due = excluded.will_due`,
-  setExpiry: 'UPDATE sessions SET expiry = ? WHERE client_id = ?',
-  setDisconnectedAt: 'UPDATE sessions SET disconnected_at = ? WHERE client_id = ?',
-  setDropped: 'UPDATE sessions SET dropped = ? WHERE client_id = ?',
-  setWill: 'UPDATE sessions SET will = ?, will_expires_at = ?, will_due = ? WHERE client_id = ?',
-  putSubscription: 'INSERT OR REPLACE INTO subscriptions VALUES (?, ?, ?, ?, ?, ?, ?)',
-  deleteSubscription: 'DELETE FROM subscriptions WHERE client_id = ? AND filter = ?',
-  putOutbound: 'INSERT OR REPLACE INTO outbound VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-  deleteOutbound: 'DELETE FROM outbound WHERE client_id = ? AND seq = ?',
-  sendOutbound: 'UPDATE outbound SET packet_id = ?, stage = ? WHERE client_id = ? AND seq = ?',
-  setStage: 'UPDATE outbound SET stage = ? WHERE client_id = ? AND seq = ?',
-  putAwaiting: 'INSERT OR IGNORE INTO awaiting_rel VALUES (?, ?)',
-  deleteAwaitingOne: 'DELETE FROM awaiting_rel WHERE client_id = ? AND packet_id = ?',
-  putRetained: 'INSERT OR REPLACE INTO retained VALUES (?, ?, ?)',
-  deleteRetained: 'DELETE FROM retained WHERE topic = ?',
-} as const
-
-export type StatementName = keyof typeof SQL
+/** Writes one row change: a statement and its parameters. */
+export type Write = (name: StatementName, params: unknown[]) => void
 
 /** Rewrites whole what a failed commit left behind (the stores implement it). */
 export interface Rewriter {
-  rewriteSession(clientId: string): void
-  rewriteRetained(topic: string): void
+  rewriteSession(clientId: string, write: Write): void
+  rewriteRetained(topic: string, write: Write): void
 }
 
 export interface StoreStats {
   file: string
   /** The database file and its write-ahead log, in bytes. */
   bytes: number
-  sessions: number
-  subscriptions: number
-  queued: number
-  inflight: number
-  retained: number
   /** Commits that failed since start. */
   failedCommits: number
 }
 
+interface Waiting {
+  resolve: (result: unknown) => void
+  reject: (error: StoreError) => void
+}
+
 export class SqliteDatabase {
   readonly file: string
-  readonly db: BetterSqlite3.Database
-  private readonly statements: Record<StatementName, Statement>
-  /** This turn's writes: statement, parameters, statement, parameters… */
+  private readonly options: SqliteOptions
+  /** The broker thread's connection: reading at start, and commits without a writer thread. */
+  private db: BetterSqlite3.Database | undefined
+  private statements: Statements | undefined
+  private runInProcess: ((ops: unknown[]) => void) | undefined
+  /** This turn's writes: statement name, parameters, name, parameters… */
   private journal: unknown[] = []
   /** Sessions and retained topics this turn wrote to. */
-  private readonly touchedSessions = new Set<string>()
-  private readonly touchedTopics = new Set<string>()
+  private touchedSessions = new Set<string>()
+  private touchedTopics = new Set<string>()
   /** What a failed commit left unwritten, rewritten whole by the next commit. */
-  private readonly staleSessions = new Set<string>()
-  private readonly staleTopics = new Set<string>()
+  private staleSessions = new Set<string>()
+  private staleTopics = new Set<string>()
   private readonly rewriters: Rewriter[] = []
-  private readonly transaction: () => void
-  /** The next queue/inflight position. */
+  private writer: Worker | undefined
+  private writerError: StoreError | undefined
+  private readonly waiting = new Map<number, Waiting>()
+  private nextId = 0
+  private closing: Promise<void> | undefined
+  /** The next outbound-message position. */
   private seq: number
   failedCommits = 0
+  /** How many retained messages the retained store holds (for stats). */
+  retainedCount: () => number = () => 0
 
-  private constructor(db: BetterSqlite3.Database, file: string) {
+  private constructor(db: BetterSqlite3.Database, file: string, options: SqliteOptions) {
     this.db = db
     this.file = file
-    const statements = {} as Record<StatementName, Statement>
-    for (const name of Object.keys(SQL) as StatementName[]) statements[name] = db.prepare(SQL[name])
-    this.statements = statements
+    this.options = options
     const max = db.prepare('SELECT MAX(seq) AS s FROM outbound').get() as {s: number | null}
     this.seq = max.s ?? 0
-    this.transaction = db.transaction(() => this.writeAll())
   }
 
-  /** Opens (or creates) DIR/mqttws.db; throws a StoreError that says what to do when it cannot. */
+  /** Opens (or creates) DIR/mqttws.db; throws a StoreError or ConfigError that says what to do when it cannot. */
   static open(options: SqliteOptions): SqliteDatabase {
     const file = path.join(options.dir, DB_FILE)
     try {
@@ -165,30 +102,15 @@ export class SqliteDatabase {
     } catch (error) {
       throw new ConfigError(`data directory ${options.dir}: cannot create it (${(error as Error).message}): pick a directory you can write to`, {cause: error})
     }
-    const Database = loadDriver()
-    let db: BetterSqlite3.Database
-    try {
-      db = new Database(file)
-    } catch (error) {
-      throw openError(file, error)
-    }
-    try {
-      // One broker per data directory: the lock is held for as long as the broker runs.
-      if (options.exclusive !== false) db.pragma('locking_mode = EXCLUSIVE')
-      db.pragma('journal_mode = WAL')
-      db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`)
-      db.pragma('foreign_keys = OFF')
-      const check = db.pragma('quick_check', {simple: true}) as string
-      if (check !== 'ok') throw new StoreError(`the database ${file} is damaged (quick_check: ${check}): move it aside to start with an empty store, or restore a backup`)
-      migrate(db, file)
-      return new SqliteDatabase(db, file)
-    } catch (error) {
-      db.close()
-      throw openError(file, error)
-    }
+    return new SqliteDatabase(openConnection(file, {synchronous: options.synchronous, exclusive: options.exclusive}), file, options)
   }
 
-  /** A store that can rewrite what it holds after a failed commit. */
+  /** The connection the stores read at start (before the first commit). */
+  get reader(): BetterSqlite3.Database {
+    if (this.db === undefined) throw new StoreError(`${this.file}: the stores are read at start, before anything is written`)
+    return this.db
+  }
+
   addRewriter(r: Rewriter): void {
     this.rewriters.push(r)
   }
@@ -200,58 +122,74 @@ export class SqliteDatabase {
   /** Records one write of a session's rows; returns its place in the journal (see replace()). */
   session(clientId: string, name: StatementName, params: unknown[]): number {
     this.touchedSessions.add(clientId)
-    return this.journal.push(this.statements[name], params) - 2
+    return this.journal.push(name, params) - 2
   }
 
-  /** Replaces a write recorded in this turn's journal (e.g. a queued message deleted, then sent: one update instead). */
+  /** Replaces a write recorded in this turn's journal (a queued message deleted, then sent: one update instead). */
   replace(at: number, name: StatementName, params: unknown[]): void {
-    this.journal[at] = this.statements[name]
+    this.journal[at] = name
     this.journal[at + 1] = params
   }
 
   /** Records one write of a retained topic. */
   retained(topic: string, name: StatementName, params: unknown[]): void {
     this.touchedTopics.add(topic)
-    this.journal.push(this.statements[name], params)
-  }
-
-  /** Runs a statement now, outside the journal (a rewrite, inside the commit's transaction). */
-  run(name: StatementName, params: unknown[]): void {
-    this.statements[name].run(...params)
+    this.journal.push(name, params)
   }
 
   get pending(): boolean {
     return this.journal.length > 0 || this.staleSessions.size > 0 || this.staleTopics.size > 0
   }
 
+  /** Writes the journal in one transaction; undefined when there was nothing to write (or it was written already). */
   commit(): Promise<void> | undefined {
     if (!this.pending) return undefined
+    let ops = this.journal
+    this.journal = []
+    const touched = {sessions: this.touchedSessions, topics: this.touchedTopics}
+    this.touchedSessions = new Set()
+    this.touchedTopics = new Set()
+    if (this.staleSessions.size > 0 || this.staleTopics.size > 0) {
+      // Rewrite what failed before, from memory, ahead of this turn's changes.
+      const before: unknown[] = []
+      const write: Write = (name, params) => void before.push(name, params)
+      for (const id of this.staleSessions) for (const r of this.rewriters) r.rewriteSession(id, write)
+      for (const t of this.staleTopics) for (const r of this.rewriters) r.rewriteRetained(t, write)
+      for (const id of this.staleSessions) touched.sessions.add(id)
+      for (const t of this.staleTopics) touched.topics.add(t)
+      this.staleSessions = new Set()
+      this.staleTopics = new Set()
+      ops = before.concat(ops)
+    }
+    if (this.options.writerThread !== false && this.writer === undefined && this.closing === undefined) this.startWriter()
+    if (this.writer === undefined) {
+      try {
+        this.inProcess(ops)
+        return undefined
+      } catch (error) {
+        return Promise.reject(this.failed(touched, (error as Error).message, error))
+      }
+    }
+    return this.request({type: 'commit', id: 0, ops}).then(
+      () => undefined,
+      (error: StoreError) => {
+        throw this.failed(touched, error.message, error)
+      },
+    )
+  }
+
+  /** Runs SQL on the connection that writes (PRAGMAs return their value): for tools and tests. */
+  exec(sql: string): Promise<unknown> {
+    if (this.writer !== undefined) return this.request({type: 'exec', id: 0, sql})
     try {
-      this.transaction()
-      this.staleSessions.clear()
-      this.staleTopics.clear()
-      return undefined
+      const db = this.reader
+      return Promise.resolve(/^\s*pragma\s/i.test(sql) ? db.pragma(sql.replace(/^\s*pragma\s+/i, ''), {simple: true}) : (db.exec(sql), undefined))
     } catch (error) {
-      this.failedCommits++
-      for (const id of this.touchedSessions) this.staleSessions.add(id)
-      for (const t of this.touchedTopics) this.staleTopics.add(t)
-      return Promise.reject(new StoreError(`writing to ${this.file} failed: ${(error as Error).message}`, {cause: error}))
-    } finally {
-      this.journal = []
-      this.touchedSessions.clear()
-      this.touchedTopics.clear()
+      return Promise.reject(error)
     }
   }
 
-  private writeAll(): void {
-    for (const id of this.staleSessions) for (const r of this.rewriters) r.rewriteSession(id)
-    for (const t of this.staleTopics) for (const r of this.rewriters) r.rewriteRetained(t)
-    const j = this.journal
-    for (let i = 0; i < j.length; i += 2) (j[i] as Statement).run(...(j[i + 1] as unknown[]))
-  }
-
   stats(): StoreStats {
-    const count = (table: string): number => (this.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as {n: number}).n
     let bytes = 0
     for (const f of [this.file, `${this.file}-wal`]) {
       try {
@@ -260,63 +198,88 @@ export class SqliteDatabase {
         // no WAL file right now
       }
     }
-    return {
-      file: this.file,
-      bytes,
-      sessions: count('sessions'),
-      subscriptions: count('subscriptions'),
-      queued: count('outbound WHERE packet_id IS NULL'),
-      inflight: count('outbound WHERE packet_id IS NOT NULL'),
-      retained: count('retained'),
-      failedCommits: this.failedCommits,
+    return {file: this.file, bytes, failedCommits: this.failedCommits}
+  }
+
+  /** Closes the database (waits for the commits under way). */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const writer = this.writer
+      if (writer !== undefined) {
+        await new Promise<void>((resolve) => {
+          writer.once('exit', () => resolve())
+          writer.postMessage({type: 'close'} satisfies WriterRequest)
+        })
+        this.writer = undefined
+      }
+      if (this.db?.open) this.db.close()
+      this.db = undefined
+    })()
+    return this.closing
+  }
+
+  private failed(touched: {sessions: Set<string>; topics: Set<string>}, message: string, cause: unknown): StoreError {
+    this.failedCommits++
+    for (const id of touched.sessions) this.staleSessions.add(id)
+    for (const t of touched.topics) this.staleTopics.add(t)
+    return new StoreError(`writing to ${this.file} failed: ${message}`, {cause})
+  }
+
+  private inProcess(ops: unknown[]): void {
+    const db = this.reader
+    if (this.runInProcess === undefined) {
+      const statements = (this.statements ??= prepareAll(db))
+      this.runInProcess = db.transaction((list: unknown[]) => {
+        for (let i = 0; i < list.length; i += 2) statements[list[i] as StatementName].run(...(list[i + 1] as unknown[]))
+      })
     }
+    this.runInProcess(ops)
   }
 
-  close(): void {
-    if (this.db.open) this.db.close()
+  /** Hands the file to the writer thread: this thread's connection closes (and with it its lock). */
+  private startWriter(): void {
+    if (this.db?.open) this.db.close()
+    this.db = undefined
+    this.runInProcess = undefined
+    this.statements = undefined
+    const workerData = {file: this.file, options: {synchronous: this.options.synchronous, exclusive: this.options.exclusive}}
+    // Run from the sources (tests, bin/dev.js), the entry is the .ts file: it is loaded through tsx.
+    const worker = import.meta.url.endsWith('.ts')
+      ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./sqlite-writer.ts', import.meta.url).href)}) })`, {eval: true, workerData})
+      : new Worker(new URL('./sqlite-writer.js', import.meta.url), {workerData})
+    // The broker's listeners keep the process alive; the writer alone must not.
+    worker.unref()
+    worker.on('message', (m: WriterReply) => this.onReply(m))
+    worker.on('error', (error) => this.stopWriter(`the writer thread failed: ${error.message}`))
+    worker.on('exit', (code) => this.stopWriter(`the writer thread stopped (exit code ${code})`))
+    this.writer = worker
   }
-}
 
-/** better-sqlite3 is loaded only when a data directory is used (a native module: no cost otherwise). */
-function loadDriver(): typeof BetterSqlite3 {
-  try {
-    return createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3
-  } catch (error) {
-    throw new StoreError(
-      `the SQLite driver (better-sqlite3) could not be loaded: ${(error as Error).message.split('\n')[0]}: reinstall mqttws (npm ci) so that it builds for this Node.js`,
-      {cause: error},
-    )
+  private onReply(m: WriterReply): void {
+    if (m.type === 'failed') {
+      this.stopWriter(`${this.file} could not be opened for writing: ${m.message}`)
+      return
+    }
+    if (m.type !== 'done') return
+    const w = this.waiting.get(m.id)
+    if (w === undefined) return
+    this.waiting.delete(m.id)
+    if (m.error === undefined) w.resolve(m.result)
+    else w.reject(new StoreError(m.error.message))
   }
-}
 
-function migrate(db: BetterSqlite3.Database, file: string): void {
-  db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)')
-  const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as {value: string} | undefined
-  const version = row === undefined ? 0 : Number(row.value)
-  if (version > SCHEMA_VERSION) {
-    throw new StoreError(
-      `the database ${file} was written by a newer mqttws (schema version ${version}; this one reads up to ${SCHEMA_VERSION}): upgrade mqttws, or use another --data-dir`,
-    )
+  private stopWriter(reason: string): void {
+    this.writerError ??= new StoreError(reason)
+    for (const w of this.waiting.values()) w.reject(this.writerError)
+    this.waiting.clear()
   }
-  if (version === SCHEMA_VERSION) return
-  db.transaction(() => {
-    for (let v = version; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v])
-    db.prepare("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION))
-  })()
-}
 
-function openError(file: string, error: unknown): StoreError {
-  if (error instanceof StoreError) return error
-  const e = error as {code?: string; message: string}
-  const code = e.code ?? ''
-  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
-    return new StoreError(`${file} is not a usable mqttws database (${e.message}): move it aside to start with an empty store, or restore a backup`, {cause: error})
+  private request(m: WriterRequest & {id: number}): Promise<unknown> {
+    if (this.writerError !== undefined) return Promise.reject(this.writerError)
+    const id = ++this.nextId
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, {resolve, reject})
+      this.writer!.postMessage({...m, id})
+    })
   }
-  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
-    return new StoreError(`${file} is in use by another process (${e.message}): is another \`mqttws serve\` running with this --data-dir? Stop it, or use another directory`, {cause: error})
-  }
-  if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY' || code === 'SQLITE_PERM') {
-    return new StoreError(`cannot open ${file} for writing (${e.message}): check the directory's permissions`, {cause: error})
-  }
-  return new StoreError(`cannot open ${file}: ${e.message}`, {cause: error})
 }

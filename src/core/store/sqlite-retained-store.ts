@@ -6,7 +6,7 @@
 import {MemoryRetainedStore} from '../broker/retained-store.js'
 import type {Message} from '../broker/message.js'
 import {messageFromBlob, messageToBlob} from './message-blob.js'
-import type {Rewriter, SqliteDatabase} from './sqlite-db.js'
+import type {Rewriter, SqliteDatabase, Write} from './sqlite-db.js'
 
 export class SqliteRetainedStore extends MemoryRetainedStore implements Rewriter {
   override readonly durable = true
@@ -16,12 +16,13 @@ export class SqliteRetainedStore extends MemoryRetainedStore implements Rewriter
     super()
     this.database = database
     database.addRewriter(this)
+    database.retainedCount = () => this.size
   }
 
   override restore(): Promise<void> {
     this.byTopic.clear()
     const now = Date.now()
-    for (const r of this.database.db.prepare('SELECT * FROM retained').all() as Array<{topic: string; message: Buffer; expires_at: number | null}>) {
+    for (const r of this.database.reader.prepare('SELECT * FROM retained').all() as Array<{topic: string; message: Buffer; expires_at: number | null}>) {
       if (r.expires_at !== null && r.expires_at <= now) {
         this.database.retained(r.topic, 'deleteRetained', [r.topic])
         continue
@@ -33,7 +34,8 @@ export class SqliteRetainedStore extends MemoryRetainedStore implements Rewriter
 
   override set(message: Message): void {
     super.set(message)
-    this.write(message.topic, 'journal')
+    const topic = message.topic
+    this.rewriteRetained(topic, (name, params) => this.database.retained(topic, name, params))
   }
 
   /** Both stores share one database: the session store's commit writes everything. */
@@ -42,14 +44,15 @@ export class SqliteRetainedStore extends MemoryRetainedStore implements Rewriter
   }
 
   override close(): Promise<void> {
-    this.database.close()
-    return Promise.resolve()
+    return this.database.close()
   }
 
   rewriteSession(): void {}
 
-  rewriteRetained(topic: string): void {
-    this.write(topic, 'now')
+  rewriteRetained(topic: string, write: Write): void {
+    const m = this.byTopic.get(topic)
+    if (m === undefined) write('deleteRetained', [topic])
+    else write('putRetained', [topic, messageToBlob(m), m.expiresAt ?? null])
   }
 
   /** An expired message found while reading is gone from the disk too. */
@@ -58,11 +61,4 @@ export class SqliteRetainedStore extends MemoryRetainedStore implements Rewriter
     this.database.retained(topic, 'deleteRetained', [topic])
   }
 
-  private write(topic: string, when: 'journal' | 'now'): void {
-    const m = this.byTopic.get(topic)
-    const name = m === undefined ? 'deleteRetained' : 'putRetained'
-    const params = m === undefined ? [topic] : [topic, messageToBlob(m), m.expiresAt ?? null]
-    if (when === 'now') this.database.run(name, params)
-    else this.database.retained(topic, name, params)
-  }
 }

@@ -10,7 +10,7 @@ import type {DelayedWill, Inflight, Queued, SessionState, SubscriptionOptions} f
 import {newSessionState} from '../broker/session-state.js'
 import {MemorySessionStore} from '../broker/session-store.js'
 import {messageFromBlob, messageToBlob} from './message-blob.js'
-import type {Rewriter, SqliteDatabase} from './sqlite-db.js'
+import type {Rewriter, SqliteDatabase, Write} from './sqlite-db.js'
 
 /** Limits that never drop: rows read back are what was stored. */
 const UNBOUNDED: QueueLimits = {maxQueuedMessages: Number.MAX_SAFE_INTEGER, maxQueuedBytes: Number.MAX_SAFE_INTEGER, queueOverflow: 'drop-oldest'}
@@ -67,7 +67,7 @@ export class SqliteSessionStore extends MemorySessionStore implements Rewriter {
 
   /** Reads every stored session into memory; called once, at start. */
   override restore(): Promise<SessionState[]> {
-    const db = this.database.db
+    const db = this.database.reader
     this.sessions.clear()
     for (const r of db.prepare('SELECT * FROM sessions').all() as SessionRow[]) {
       const s = newSessionState(r.client_id, r.expiry)
@@ -105,20 +105,20 @@ export class SqliteSessionStore extends MemorySessionStore implements Rewriter {
   override create(clientId: string, expiryInterval: number): SessionState {
     // No stored session has this id now (the broker deleted any it replaced); a clean one is never written.
     const state = super.create(clientId, expiryInterval)
-    if (persisted(state)) this.rewriteSession(clientId, true)
+    if (persisted(state)) this.rewriteSession(clientId)
     return state
   }
 
   override delete(state: SessionState): void {
     super.delete(state)
-    if (persisted(state)) this.rewriteSession(state.clientId, true)
+    if (persisted(state)) this.rewriteSession(state.clientId)
   }
 
   override setExpiry(state: SessionState, expiryInterval: number): void {
     const was = persisted(state)
     super.setExpiry(state, expiryInterval)
     // Kept from now on (0 → more): all of it; ending with its connection (→ 0): none of it.
-    if (was !== persisted(state)) this.rewriteSession(state.clientId, true)
+    if (was !== persisted(state)) this.rewriteSession(state.clientId)
     else if (was) this.database.session(state.clientId, 'setExpiry', [expiryInterval, state.clientId])
   }
 
@@ -212,7 +212,7 @@ export class SqliteSessionStore extends MemorySessionStore implements Rewriter {
 
   override clear(state: SessionState): void {
     super.clear(state)
-    if (persisted(state)) this.rewriteSession(state.clientId, true)
+    if (persisted(state)) this.rewriteSession(state.clientId)
   }
 
   override commit(): Promise<void> | undefined {
@@ -221,33 +221,43 @@ export class SqliteSessionStore extends MemorySessionStore implements Rewriter {
   }
 
   override close(): Promise<void> {
-    this.database.close()
-    return Promise.resolve()
+    return this.database.close()
   }
 
+  /** The file and what it holds (counted in memory, which the file mirrors). */
   stats(): Record<string, number | string> {
-    return {...this.database.stats()}
+    let sessions = 0
+    let subscriptions = 0
+    let queued = 0
+    let inflight = 0
+    for (const s of this.sessions.values()) {
+      if (!persisted(s)) continue
+      sessions++
+      subscriptions += s.subscriptions?.size ?? 0
+      queued += s.queue?.length ?? 0
+      inflight += s.inflight?.size ?? 0
+    }
+    return {...this.database.stats(), sessions, subscriptions, queued, inflight, retained: this.database.retainedCount()}
   }
 
   /**
-   * Writes a session whole from memory (or erases it when it is gone or not kept): at
-   * once inside a commit's transaction (a rewrite after a failed commit), or into the
-   * journal (`journal`: create, delete, clear).
+   * Writes a session whole from memory, or erases it when it is gone or not kept: into the
+   * journal (create, delete, clear), or through `write` (a rewrite after a failed commit).
    */
-  rewriteSession(clientId: string, journal = false): void {
+  rewriteSession(clientId: string, write?: Write): void {
     const db = this.database
-    const write = journal ? (name: Parameters<SqliteDatabase['run']>[0], params: unknown[]) => db.session(clientId, name, params) : (name: Parameters<SqliteDatabase['run']>[0], params: unknown[]) => db.run(name, params)
-    for (const name of ['deleteSession', 'deleteSubscriptions', 'deleteOutboundAll', 'deleteAwaiting'] as const) write(name, [clientId])
+    const put: Write = write ?? ((name, params) => void db.session(clientId, name, params))
+    for (const name of ['deleteSession', 'deleteSubscriptions', 'deleteOutboundAll', 'deleteAwaiting'] as const) put(name, [clientId])
     const s = this.sessions.get(clientId)
     if (s === undefined || !persisted(s)) return
     const w = s.will
-    write('putSession', [clientId, s.expiryInterval, s.disconnectedAt ?? null, s.dropped, w ? messageToBlob(w.message) : null, w?.message.expiresAt ?? null, w?.dueAt ?? null])
+    put('putSession', [clientId, s.expiryInterval, s.disconnectedAt ?? null, s.dropped, w ? messageToBlob(w.message) : null, w?.message.expiresAt ?? null, w?.dueAt ?? null])
     if (s.subscriptions) {
-      for (const [filter, o] of s.subscriptions) write('putSubscription', [clientId, filter, o.qos, o.noLocal ? 1 : 0, o.retainAsPublished ? 1 : 0, o.retainHandling, o.subscriptionId ?? null])
+      for (const [filter, o] of s.subscriptions) put('putSubscription', [clientId, filter, o.qos, o.noLocal ? 1 : 0, o.retainAsPublished ? 1 : 0, o.retainHandling, o.subscriptionId ?? null])
     }
-    if (s.queue) for (const q of s.queue) write('putOutbound', this.outboundParams(s, q))
-    if (s.inflight) for (const e of s.inflight.values()) write('putOutbound', this.outboundParams(s, e))
-    if (s.awaitingRel) for (const id of s.awaitingRel) write('putAwaiting', [clientId, id])
+    if (s.queue) for (const q of s.queue) put('putOutbound', this.outboundParams(s, q))
+    if (s.inflight) for (const e of s.inflight.values()) put('putOutbound', this.outboundParams(s, e))
+    if (s.awaitingRel) for (const id of s.awaitingRel) put('putAwaiting', [clientId, id])
   }
 
   rewriteRetained(): void {}

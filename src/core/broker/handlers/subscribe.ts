@@ -105,10 +105,15 @@ function complete(client: ClientConnection, packet: ISubscribePacket, wanted: Wa
     // Retained messages are not sent for shared subscriptions (MQTT 5 §4.8.2).
     if (w.share === undefined && (opts.retainHandling === 0 || (opts.retainHandling === 1 && isNew))) retainedFor.push([w.filter, opts])
   }
-  client.send(encode({cmd: 'suback', messageId: packet.messageId, granted}, client.version))
-  if (retainedFor.length > 0 && ctx.retained.size > 0) {
-    sendRetained(client, retainedFor).catch((error: Error) => client.protocolViolation(ReasonCode.UnspecifiedError, `reading retained messages failed: ${error.message}`))
-  }
+  // SUBACK once the subscriptions are stored (a durable store's commit), then the retained messages.
+  const suback = encode({cmd: 'suback', messageId: packet.messageId, granted}, client.version)
+  if (retainedFor.length > 0 && ctx.retained.size > 0) ctx.flush.hold(client, suback, () => startRetained(client, retainedFor))
+  else ctx.flush.hold(client, suback)
+}
+
+function startRetained(client: ClientConnection, subs: Array<[string, SubscriptionOptions]>): void {
+  if (client.state !== ConnState.Connected) return
+  sendRetained(client, subs).catch((error: Error) => client.protocolViolation(ReasonCode.UnspecifiedError, `reading retained messages failed: ${error.message}`))
 }
 
 /** Retained messages go out after the SUBACK, with the retain flag set (MQTT-3.3.1-8); expired ones are skipped. */

@@ -13,5 +13,5 @@ export function handleUnsubscribe(client: ClientConnection, packet: IUnsubscribe
   }
   // mqtt-packet takes MQTT 5 UNSUBACK reason codes as `granted` (and ignores it for 3.1.1).
   const unsuback: Extract<Packet, {cmd: 'unsuback'}> = {cmd: 'unsuback', messageId: packet.messageId, granted: codes}
-  client.send(encode(unsuback, client.version))
+  client.ctx.flush.hold(client, encode(unsuback, client.version))
 }
