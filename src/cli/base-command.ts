@@ -8,6 +8,9 @@ import {ErrorCode, MqttwsError} from '../core/errors.js'
 import {LogLevel} from '../core/logger.js'
 import type {LogLevelName} from '../core/logger.js'
 import {exitCodeFor} from './exit-codes.js'
+import {closest} from './suggest.js'
+
+type CommandError = Error & {exitCode?: number; oclif?: {exit?: number}; parse?: unknown; flags?: string[]; code?: string}
 
 /** Core messages suggest values; on the command line, say which flag takes them. */
 function cliMessage(error: MqttwsError): string {
@@ -25,23 +28,53 @@ export abstract class BaseCommand extends Command {
     })(),
   }
 
-  protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
+  /**
+   * One way to fail for every command: a line on stderr that says what went wrong and what to
+   * do (a mistyped flag gets the closest real one, not the whole help), or with --json one
+   * small object on stdout, {"error": {"code", "message", "exit"}}; then the exit code.
+   */
+  protected override async catch(error: CommandError): Promise<unknown> {
+    // this.exit(n) and a command's own early exits pass through untouched.
+    if (error instanceof Errors.ExitError) throw error
+    // oclif reports a bad flag value as a plain Error "Parsing --qos \n\tExpected …".
+    const badValue = /^Parsing (--[\w-]+)\s*\n\s*([^]*?)(?:\nSee more help with --help)?\s*$/.exec(error.message)
+    const parse = error.parse !== undefined || badValue !== null
+    if (badValue !== null) error.oclif = {exit: 2}
     const exit = exitCodeFor(error)
-    if (error instanceof MqttwsError) {
-      if (!this.jsonEnabled()) {
-        // One unwrapped line, so URLs and paths in it stay whole for copy and paste.
-        process.stderr.write(`Error: ${cliMessage(error)}\n`)
-        process.exitCode = exit
-        throw new Errors.ExitError(exit)
-      }
-      const cli = new Errors.CLIError(cliMessage(error), {exit}) as Errors.CLIError & {exitCode?: number}
-      cli.exitCode = exit
-      return super.catch(cli)
+    const code = error instanceof MqttwsError ? error.code : parse ? ErrorCode.USAGE : ErrorCode.INTERNAL
+    const message = error instanceof MqttwsError ? cliMessage(error) : badValue !== null ? `${badValue[1]}: ${badValue[2]}` : parse ? this.parseMessage(error) : error.message
+    process.exitCode = exit
+    if (this.jsonEnabled()) {
+      process.stdout.write(`${JSON.stringify({error: {code, message, exit}})}\n`)
+    } else {
+      // One unwrapped line, so URLs and paths in it stay whole for copy and paste.
+      process.stderr.write(`Error: ${message}\n`)
+      if (parse) process.stderr.write(`See \`${this.config.bin} ${this.id?.replaceAll(':', ' ') ?? ''} --help\`.\n`.replace(' --help', this.id ? ' --help' : '--help'))
+      if (code === ErrorCode.INTERNAL && error.stack && process.env.DEBUG) process.stderr.write(`${error.stack}\n`)
     }
-    // Text output reads oclif.exit, --json reads exitCode: keep both in step.
-    error.exitCode ??= exit
-    error.oclif = {...error.oclif, exit: error.oclif?.exit ?? exit}
-    return super.catch(error)
+    throw new Errors.ExitError(exit)
+  }
+
+  /** oclif's parse error, without its "See more help" tail, and with the flag the user probably meant. */
+  private parseMessage(error: CommandError): string {
+    const text = error.message
+      .replace(/\nSee more help with --help\s*$/, '')
+      .replace(/^The following errors? occurred:\s*/, '')
+      .replace(/\s*\n\s*/g, '; ')
+      .trim()
+    if (!Array.isArray(error.flags)) return text
+    const known: string[] = []
+    for (const [name, flag] of Object.entries(this.ctor.flags ?? {})) {
+      known.push(`--${name}`)
+      const char = (flag as {char?: string}).char
+      if (char !== undefined) known.push(`-${char}`)
+    }
+    return error.flags
+      .map((f) => {
+        const guess = closest(f.split('=')[0], known)
+        return `unknown flag ${f}${guess === undefined ? '' : `: did you mean ${guess}?`}`
+      })
+      .join('; ')
   }
 
   /**

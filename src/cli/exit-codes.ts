@@ -13,7 +13,7 @@ export const Exit = {
 
 export function exitCodeFor(error: unknown): number {
   if (error instanceof MqttwsError) {
-    if (error.code === ErrorCode.CONFIG) return Exit.Usage
+    if (error.code === ErrorCode.CONFIG || error.code === ErrorCode.USAGE) return Exit.Usage
     if (error.code === ErrorCode.AUTH || error.code === ErrorCode.REFUSED) return Exit.Refused
     return Exit.Failure
   }

@@ -21,7 +21,11 @@ import vm from 'node:vm'
 export const FAST_COMMANDS: readonly string[] = ['pub', 'sub']
 
 /** The `oclif` keys of package.json the quick start knows to have no effect on pub and sub. */
-const KNOWN_OCLIF_KEYS = new Set(['bin', 'dirname', 'commands', 'plugins', 'topicSeparator', 'topics'])
+const KNOWN_OCLIF_KEYS = new Set(['bin', 'dirname', 'commands', 'plugins', 'topicSeparator', 'topics', 'hooks'])
+
+/** Plugins and hooks that change nothing for pub and sub (help; shell completion; the command_not_found hook). */
+const KNOWN_PLUGINS = '["@oclif/plugin-help","@oclif/plugin-autocomplete"]'
+const KNOWN_HOOKS = new Set(['command_not_found'])
 
 interface Pjson {
   name: string
@@ -59,7 +63,8 @@ export function fastStartRefusal(argv: readonly string[], env: NodeJS.ProcessEnv
   const unknown = Object.keys(oclif).find((k) => !KNOWN_OCLIF_KEYS.has(k))
   // hooks, a theme, help or version flag additions, exit codes...: the full config applies them.
   if (unknown !== undefined) return `package.json oclif.${unknown}`
-  if (JSON.stringify(oclif.plugins ?? []) !== '["@oclif/plugin-help"]') return 'package.json oclif.plugins'
+  if (JSON.stringify(oclif.plugins ?? []) !== KNOWN_PLUGINS) return 'package.json oclif.plugins'
+  if (Object.keys((oclif.hooks ?? {}) as object).some((h) => !KNOWN_HOOKS.has(h))) return 'package.json oclif.hooks'
   try {
     // oclif warns when the current directory is gone.
     process.cwd()

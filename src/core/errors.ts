@@ -18,6 +18,10 @@ export const ErrorCode = {
   TIMEOUT: 'MQTTWS_ERR_TIMEOUT',
   /** A session or retained store failed to write (or read) what the broker gave it. */
   STORE: 'MQTTWS_ERR_STORE',
+  /** The command line is wrong: an unknown flag or command, a missing or bad value. */
+  USAGE: 'MQTTWS_ERR_USAGE',
+  /** Anything else: a bug in mqttws. */
+  INTERNAL: 'MQTTWS_ERR_INTERNAL',
 } as const
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 

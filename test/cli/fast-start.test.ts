@@ -7,7 +7,11 @@ import assert from 'node:assert/strict'
 import {readFileSync} from 'node:fs'
 import {fastStartRefusal} from '../../src/cli/fast-start.js'
 
-const pjson = {name: 'mqttws', version: '1.0.0', oclif: {bin: 'mqttws', dirname: 'mqttws', commands: './dist/commands', plugins: ['@oclif/plugin-help'], topicSeparator: ' '}}
+const pjson = {
+  name: 'mqttws',
+  version: '1.0.0',
+  oclif: {bin: 'mqttws', dirname: 'mqttws', commands: './dist/commands', plugins: ['@oclif/plugin-help', '@oclif/plugin-autocomplete'], hooks: {command_not_found: './dist/hooks/command-not-found.js'}, topicSeparator: ' '},
+}
 const env = {HOME: '/home/u'}
 const nothing = (): boolean => false
 const refusal = (argv: string[], o: {env?: NodeJS.ProcessEnv; pjson?: object; exists?: (p: string) => boolean} = {}): string | undefined =>
@@ -48,6 +52,7 @@ describe('fast start: when pub and sub skip oclif', function () {
     assert.equal(refusal(['pub'], {pjson: {...pjson, oclif: {...pjson.oclif, hooks: {init: './dist/hooks/init.js'}}}}), 'package.json oclif.hooks')
     assert.equal(refusal(['pub'], {pjson: {...pjson, oclif: {...pjson.oclif, additionalHelpFlags: ['-?']}}}), 'package.json oclif.additionalHelpFlags')
     assert.equal(refusal(['pub'], {pjson: {...pjson, oclif: {...pjson.oclif, plugins: ['@oclif/plugin-help', '@oclif/plugin-plugins']}}}), 'package.json oclif.plugins')
+    assert.equal(refusal(['pub'], {pjson: {...pjson, oclif: {...pjson.oclif, hooks: {init: './x.js'}}}}), 'package.json oclif.hooks')
   })
 
   it('user plugins or a user theme go to oclif, looked for where oclif looks', function () {

@@ -135,7 +135,7 @@ describe('e2e: mqttws serve', function () {
       [['--tls-cert', '/nonexistent/c.pem', '--tls-key', '/nonexistent/k.pem'], /\/nonexistent\/c\.pem does not exist/],
       [['--ws-path', 'mqtt'], /starts with \//],
       [['--log-level', 'loud'], /Expected --log-level=loud to be one of/],
-      [['--no-such-flag'], /Nonexistent flag: --no-such-flag/],
+      [['--no-such-flag'], /unknown flag --no-such-flag\nSee `mqttws serve --help`\./],
     ]
     for (const [args, message] of cases) {
       const r = await runBin(['serve', ...args])

@@ -1,0 +1,66 @@
+/**
+ * What a user sees when they get the command line wrong: one line saying what and what to
+ * do (the flag or command they probably meant), never a page of help or oclif internals;
+ * with --json one small error object; the exit codes of the README.
+ */
+import assert from 'node:assert/strict'
+import {runBin} from '../helpers/spawn.js'
+
+describe('e2e: command-line errors', function () {
+  this.timeout(30_000)
+
+  it('a mistyped flag: the flag it resembles and where the help is, exit 2 (also without the quick start)', async function () {
+    for (const env of [{}, {MQTTWS_FAST_START: '0'}]) {
+      const r = await runBin(['pub', '-t', 'a', '-m', 'x', '--qoss', '1'], {env})
+      assert.equal(r.code, 2)
+      assert.equal(r.stderr, 'Error: unknown flag --qoss: did you mean --qos?\nSee `mqttws pub --help`.\n')
+      assert.equal(r.stdout, '')
+    }
+    const far = await runBin(['listeners', '--frobnicate'])
+    assert.equal(far.code, 2)
+    assert.equal(far.stderr, 'Error: unknown flag --frobnicate\nSee `mqttws listeners --help`.\n')
+  })
+
+  it('a bad flag value names the flag, exit 2', async function () {
+    const r = await runBin(['pub', '-t', 'a', '-m', 'x', '-q', '7'])
+    assert.equal(r.code, 2)
+    assert.match(r.stderr, /^Error: --qos: Expected an integer less than or equal to 2 but received: 7\nSee `mqttws pub --help`\.\n$/)
+  })
+
+  it('with --json: one small error object on stdout, with a code and the exit code', async function () {
+    const typo = await runBin(['listeners', '--json', '--bogus'])
+    assert.equal(typo.code, 2)
+    assert.ok(typo.stdout.length < 200, `${typo.stdout.length} bytes`)
+    assert.deepEqual(JSON.parse(typo.stdout), {error: {code: 'MQTTWS_ERR_USAGE', message: 'unknown flag --bogus', exit: 2}})
+    const refused = await runBin(['pub', '--json', '-L', 'mqtt://127.0.0.1:1', '-t', 'a', '-m', 'b'])
+    assert.equal(refused.code, 1)
+    const e = JSON.parse(refused.stdout).error
+    assert.equal(e.code, 'MQTTWS_ERR_TRANSPORT')
+    assert.equal(e.exit, 1)
+    assert.match(e.message, /connection refused/)
+    assert.deepEqual(Object.keys(JSON.parse(refused.stdout)), ['error'])
+  })
+
+  it('an unknown command: the command meant, or the subcommands there are, exit 2', async function () {
+    const cases: Array<[string[], string]> = [
+      [['publish', '-t', 'a'], 'Error: "publish" is not a mqttws command. Did you mean `mqttws pub`?\nSee `mqttws --help` for the commands.\n'],
+      [['benhc'], 'Error: "benhc" is not a mqttws command. Did you mean `mqttws bench`?\nSee `mqttws --help` for the commands.\n'],
+      [['zzz'], 'Error: "zzz" is not a mqttws command.\nSee `mqttws --help` for the commands.\n'],
+      [
+        ['listeners', 'stp', 'ws:1'],
+        'Error: `mqttws listeners` has no subcommand "stp": its subcommands are add, remove, restart, start, stop. Did you mean `mqttws listeners stop`?\nSee `mqttws listeners --help`.\n',
+      ],
+    ]
+    for (const [args, stderr] of cases) {
+      const r = await runBin(args)
+      assert.equal(r.code, 2, args.join(' '))
+      assert.equal(r.stderr, stderr)
+    }
+  })
+
+  it('shell completion is there: `mqttws autocomplete bash` says how to set it up', async function () {
+    const r = await runBin(['autocomplete', 'bash'], {env: {XDG_CACHE_HOME: '/tmp/mqttws-ac-test'}})
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /mqttws autocomplete/)
+  })
+})
