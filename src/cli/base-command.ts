@@ -36,6 +36,12 @@ export abstract class BaseCommand extends Command {
   protected override async catch(error: CommandError): Promise<unknown> {
     // this.exit(n) and a command's own early exits pass through untouched.
     if (error instanceof Errors.ExitError) throw error
+    // Ctrl-C at a prompt: the user's choice, not an error (128 + SIGINT, as a shell reports it).
+    if (error.name === 'ExitPromptError') {
+      process.stderr.write('\n')
+      process.exitCode = 130
+      throw new Errors.ExitError(130)
+    }
     // oclif reports a bad flag value as a plain Error "Parsing --qos \n\tExpected …".
     const badValue = /^Parsing (--[\w-]+)\s*\n\s*([^]*?)(?:\nSee more help with --help)?\s*$/.exec(error.message)
     const parse = error.parse !== undefined || badValue !== null

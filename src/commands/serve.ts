@@ -81,7 +81,11 @@ Limits, slow-consumer handling, MQTT 5 behaviour and shared subscriptions: docs/
       if (adminInfo) this.log(renderAdmin(adminInfo))
     }
 
-    const signal = await this.untilSignal(() => this.exit(1))
+    const signal = await this.untilSignal(() => {
+      // A second signal while stopping: leave now, without a stack trace.
+      process.stderr.write('Stopped at once (second signal); clients were not all told.\n')
+      process.exit(1)
+    })
     logger.info('shutting down', {signal})
     await Promise.all([broker.close(), stopServeAdmin(admin)])
     if (flags.json) this.log(JSON.stringify({event: 'stopped', signal}))

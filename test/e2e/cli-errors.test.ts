@@ -4,7 +4,9 @@
  * with --json one small error object; the exit codes of the README.
  */
 import assert from 'node:assert/strict'
-import {runBin} from '../helpers/spawn.js'
+import net from 'node:net'
+import {BIN, runBin} from '../helpers/spawn.js'
+import {TmuxSession, hasTmux} from '../helpers/tmux.js'
 
 describe('e2e: command-line errors', function () {
   this.timeout(30_000)
@@ -62,5 +64,41 @@ describe('e2e: command-line errors', function () {
     const r = await runBin(['autocomplete', 'bash'], {env: {XDG_CACHE_HOME: '/tmp/mqttws-ac-test'}})
     assert.equal(r.code, 0, r.stderr)
     assert.match(r.stdout, /mqttws autocomplete/)
+  })
+})
+
+describe('e2e: interrupts, in a real terminal (tmux)', function () {
+  this.timeout(30_000)
+  let term: TmuxSession | undefined
+  afterEach(() => term?.close())
+
+  it('Ctrl-C at a prompt ends quietly with 130', async function () {
+    if (!hasTmux()) return this.skip()
+    term = new TmuxSession(`node ${BIN} pub -L mqtt://127.0.0.1:1`)
+    await term.waitFor(/Topic to publish to/)
+    term.keys('C-c')
+    const screen = await term.waitFor(/\[exit \d+\]/)
+    assert.match(screen, /\[exit 130\]/)
+    assert.doesNotMatch(screen, /ExitPromptError|Error|at /)
+  })
+
+  it('a second Ctrl-C while serve stops: it leaves at once, without a stack trace', async function () {
+    if (!hasTmux()) return this.skip()
+    term = new TmuxSession(`node ${BIN} serve --listen mqtt://127.0.0.1:0 --admin off`)
+    const screen = await term.waitFor(/mqtt:\/\/127\.0\.0\.1:(\d+)/)
+    const port = Number(/mqtt:\/\/127\.0\.0\.1:(\d+)/.exec(screen)![1])
+    // A client that never answers the close keeps the first stop busy for a moment.
+    const socket = net.connect(port, '127.0.0.1')
+    await new Promise((resolve) => socket.once('connect', resolve))
+    socket.write(Buffer.from('101000044d5154540402003c0004736c6f77', 'hex'))
+    socket.on('data', () => {})
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    term.keys('C-c')
+    term.keys('C-c')
+    const after = await term.waitFor(/\[exit \d+\]/)
+    socket.destroy()
+    assert.match(after, /\[exit 1\]/)
+    assert.match(after, /Stopped at once \(second signal\)/)
+    assert.doesNotMatch(after, /ExitError|exit\.js|    at /)
   })
 })
