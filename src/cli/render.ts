@@ -19,8 +19,12 @@ export function renderListening(listeners: readonly ListenerInfo[], devCertFile?
       chalk.dim('  (clients: trust it as CA, e.g. mosquitto_sub --cafile, or skip verification with --insecure)'),
     )
   }
-  lines.push(chalk.dim('Press Ctrl-C to stop.'))
   return lines.join('\n')
+}
+
+/** The last line serve prints on start. */
+export function renderStopHint(): string {
+  return chalk.dim('Press Ctrl-C to stop.')
 }
 
 /** One JSON line per listener, for scripts and tests (`serve --json`). */
@@ -156,11 +160,9 @@ export function renderAssertions(results: Array<{text: string; ok: boolean; deta
 // ---- listeners and the admin API ----
 
 /** The admin API line of `serve` (text). */
-export function renderAdmin(a: {url: string; token: string; tokenFile: string}): string {
-  return [
-    `  ${chalk.cyan(a.url.padEnd(20))}  ${chalk.dim('admin API (mqttws listeners)')}`,
-    chalk.dim(`  admin token: ${a.token}  (also in ${a.tokenFile}, mode 0600)`),
-  ].join('\n')
+/** Where the admin API is and where its token is kept — not the token itself (terminals get recorded and shared). */
+export function renderAdmin(a: {url: string; tokenFile: string}): string {
+  return [`  ${chalk.cyan(a.url.padEnd(20))}  ${chalk.dim('admin API (mqttws listeners)')}`, chalk.dim(`  admin token in ${a.tokenFile} (mode 0600)`)].join('\n')
 }
 
 /** The admin API line of `serve --json`. */

@@ -3,14 +3,13 @@
  * (oclif's env on each flag) < flags, then resolveConfig() validates the whole.
  */
 import {chmod, mkdir, readFile, unlink, writeFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
-import {dirname, join, resolve} from 'node:path'
+import {dirname, resolve} from 'node:path'
 import {Flags} from '@oclif/core'
 import type {BrokerConfig, BrokerConfigInput, Limits, PersistenceSync, QueueOverflow, SharedStrategy, WsOptions} from '../core/config.js'
 import {DEFAULTS, PERSISTENCE_SYNC, QUEUE_OVERFLOW, SHARED_STRATEGIES, resolveConfig} from '../core/config.js'
 import type {LogLevelName} from '../core/logger.js'
-import {generateDevCertificate} from '../core/tls/dev-cert.js'
 import {loadConfigFile, readTlsFiles} from './config-file.js'
+import {loadDevCertificate} from './dev-cert-file.js'
 import type {Broker} from '../core/broker/broker.js'
 import {generateToken, startAdmin} from '../core/admin/server.js'
 import type {AdminServer} from '../core/admin/server.js'
@@ -162,10 +161,9 @@ export async function buildServeConfig(flags: ServeFlags): Promise<ServeSetup> {
   if (flags['tls-cert'] || flags['tls-key']) {
     input.tls = await readTlsFiles({cert: flags['tls-cert'], key: flags['tls-key'], ca: flags['tls-ca']}, process.cwd(), '--tls-cert/--tls-key')
   } else if (flags['dev-cert'] ?? file.devCert) {
-    const cert = await generateDevCertificate()
-    devCertFile = join(tmpdir(), `mqttws-dev-cert-${process.pid}.pem`)
-    await writeFile(devCertFile, cert.cert)
-    input.tls = {cert: cert.cert, key: cert.key}
+    const dev = await loadDevCertificate()
+    devCertFile = dev.file
+    input.tls = {cert: dev.cert, key: dev.key}
   }
 
   const logLevel = flags['log-level'] ?? file.logLevel ?? 'info'

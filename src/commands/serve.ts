@@ -3,7 +3,7 @@ import {Broker} from '../core/broker/broker.js'
 import {DEFAULTS} from '../core/config.js'
 import {BaseCommand} from '../cli/base-command.js'
 import {createCliLogger} from '../cli/logger.js'
-import {adminJson, listeningJson, renderAdmin, renderListening} from '../cli/render.js'
+import {adminJson, listeningJson, renderAdmin, renderListening, renderStopHint} from '../cli/render.js'
 import {attachBrokerLogging} from '../cli/broker-logging.js'
 import {buildServeConfig, serveAdminFlags, serveLimitFlags, serveStorageFlags, startServeAdmin, stopServeAdmin} from '../cli/serve-options.js'
 import {openConfiguredStores} from '../core/store/sqlite.js'
@@ -79,6 +79,7 @@ Limits, slow-consumer handling, MQTT 5 behaviour and shared subscriptions: docs/
     else {
       this.log(renderListening(listeners, setup.devCertFile))
       if (adminInfo) this.log(renderAdmin(adminInfo))
+      this.log(renderStopHint())
     }
 
     const signal = await this.untilSignal(() => {
