@@ -195,6 +195,8 @@ export async function watchListeners(target: AdminTarget, intervalMs: number, wr
     if (timer) clearTimeout(timer)
     resolve()
   }))
+  // Column widths only grow while watching, so the numbers do not jump left and right.
+  const keep: number[] = []
   if (tty) write('\u001B[?25l')
   try {
     while (!stopped) {
@@ -203,7 +205,9 @@ export async function watchListeners(target: AdminTarget, intervalMs: number, wr
       const rates = previous ? ratesBetween(previous, sample) : undefined
       previous = sample
       if (tty) {
-        write(`\u001B[H\u001B[2J${target.url}  ${new Date().toLocaleTimeString()}  (Ctrl-C to stop)\n\n${renderListenersTable(sample.rows, rates)}\n`)
+        const clock = new Date(sample.at).toISOString().slice(11, 19)
+        const columns = process.stdout.columns > 0 ? process.stdout.columns : undefined
+        write(`\u001B[H\u001B[2J${target.url}  ${clock} UTC  (Ctrl-C to stop)\n\n${renderListenersTable(sample.rows, rates, {maxWidth: columns, keep})}\n`)
       } else {
         const time = new Date(sample.at).toISOString()
         write(`${sample.rows.map((r) => renderListenerLine(time, r, rates)).join('\n')}\n`)

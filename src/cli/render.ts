@@ -1,4 +1,5 @@
 /** All terminal styling lives here (the only chalk importer). */
+import {stripVTControlCharacters} from 'node:util'
 import chalk from 'chalk'
 import type {ListenerInfo} from '../core/transport/types.js'
 
@@ -34,12 +35,40 @@ export function listeningJson(l: ListenerInfo): string {
 
 // ---- bench ----
 
+/** Columns a string takes on a terminal: its colour codes take none. */
+export function displayWidth(s: string): number {
+  return stripVTControlCharacters(s).length
+}
+
+function pad(s: string, width: number, left: boolean): string {
+  const fill = ' '.repeat(Math.max(0, width - displayWidth(s)))
+  return left ? s + fill : fill + s
+}
+
+export interface TableOptions {
+  /** Column alignment ('l' or 'r'); default: the first left, the rest right. */
+  align?: Array<'l' | 'r'>
+  /** Fit this many terminal columns by leaving out `drop` columns (by index, first dropped first). */
+  maxWidth?: number
+  drop?: number[]
+  /** Widths seen before (a refreshing view): columns never get narrower, so they do not jitter. Updated in place. */
+  keep?: number[]
+}
+
 /** A plain aligned table (no box drawing, so it pastes into issues and CI logs). */
-export function table(head: string[], rows: Array<Array<string | number>>, align: Array<'l' | 'r'> = []): string {
+export function table(head: string[], rows: Array<Array<string | number>>, options: TableOptions | Array<'l' | 'r'> = {}): string {
+  const o: TableOptions = Array.isArray(options) ? {align: options} : options
   const cells = [head, ...rows.map((r) => r.map(String))]
-  const widths = head.map((_, c) => Math.max(...cells.map((r) => (r[c] ?? '').length)))
+  const widths = head.map((_, c) => Math.max(o.keep?.[c] ?? 0, ...cells.map((r) => displayWidth(r[c] ?? ''))))
+  if (o.keep) for (let c = 0; c < widths.length; c++) o.keep[c] = widths[c]
+  let shown = head.map((_, c) => c)
+  const total = (cols: number[]): number => cols.reduce((sum, c) => sum + widths[c], 0) + 2 * (cols.length - 1)
+  for (const c of o.drop ?? []) {
+    if (o.maxWidth === undefined || total(shown) <= o.maxWidth) break
+    shown = shown.filter((x) => x !== c)
+  }
   const line = (r: string[], style: (s: string) => string = (s) => s): string =>
-    r.map((v, c) => style((align[c] ?? (c === 0 ? 'l' : 'r')) === 'l' ? v.padEnd(widths[c]) : v.padStart(widths[c]))).join('  ')
+    shown.map((c) => style(pad(r[c] ?? '', widths[c], (o.align?.[c] ?? (c === 0 ? 'l' : 'r')) === 'l'))).join('  ').trimEnd()
   return [line(cells[0], chalk.bold), ...cells.slice(1).map((r) => line(r))].join('\n')
 }
 
@@ -196,8 +225,11 @@ function rejects(r: ListenerRow['connections']): string {
 /** Per-second rates between two samples, by listener id. */
 export type ListenerRates = Map<string, {msgsIn: number; msgsOut: number; bytesIn: number; bytesOut: number}>
 
-/** The `mqttws listeners` table; with rates (--watch) each counter gets its per-second rate. */
-export function renderListenersTable(rows: readonly ListenerRow[], rates?: ListenerRates): string {
+/**
+ * The `mqttws listeners` table; with rates (--watch) each counter gets its per-second rate.
+ * On a narrow terminal the less telling columns go first (peak, bytes, rejects, msgs out).
+ */
+export function renderListenersTable(rows: readonly ListenerRow[], rates?: ListenerRates, fit: {maxWidth?: number; keep?: number[]} = {}): string {
   if (rows.length === 0) return chalk.dim('no listeners (add one with `mqttws listeners add URL`)')
   const state = (s: string): string => (s === 'running' ? chalk.green(s) : chalk.yellow(s))
   const rate = (v: number, r: number | undefined, fmt: (n: number) => string): string => (r === undefined ? fmt(v) : `${fmt(v)} (${fmt(Math.round(r))}/s)`)
@@ -218,7 +250,7 @@ export function renderListenersTable(rows: readonly ListenerRow[], rates?: Liste
         rejects(l.connections),
       ]
     }),
-    ['l', 'l', 'l'],
+    {align: ['l', 'l', 'l'], maxWidth: fit.maxWidth, drop: [4, 9, 8, 7, 6], keep: fit.keep},
   )
 }
 

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import net from 'node:net'
-import {BIN, runBin} from '../helpers/spawn.js'
+import {BIN, runBin, startServe} from '../helpers/spawn.js'
 import {TmuxSession, hasTmux} from '../helpers/tmux.js'
 
 describe('e2e: command-line errors', function () {
@@ -100,5 +100,33 @@ describe('e2e: interrupts, in a real terminal (tmux)', function () {
     assert.match(after, /\[exit 1\]/)
     assert.match(after, /Stopped at once \(second signal\)/)
     assert.doesNotMatch(after, /ExitError|exit\.js|    at /)
+  })
+})
+
+describe('e2e: mqttws listeners --watch in a real terminal (tmux)', function () {
+  this.timeout(40_000)
+
+  it('fits 90 columns, lines values up under their coloured headers, and shows a UTC clock', async function () {
+    if (!hasTmux()) return this.skip()
+    const serve = await startServe(['--listen', 'mqtt://127.0.0.1:0', '--listen', 'ws://127.0.0.1:0/mqtt', '--admin', 'http://127.0.0.1:0', '--admin-token', 'watch-test-token'], {env: {MQTTWS_ADMIN: ''}})
+    const admin = JSON.parse(serve.stdoutLines.find((l) => l.includes('"event":"admin"'))!) as {url: string}
+    const term = new TmuxSession(`node ${BIN} listeners --watch --admin ${admin.url} --token watch-test-token`, {width: 90, height: 20, env: {FORCE_COLOR: '1'}})
+    try {
+      const screen = await term.waitFor(/running[\s\S]*running/)
+      const lines = screen.split('\n')
+      assert.match(lines[0], /^http:\/\/127\.0\.0\.1:\d+ {2}\d\d:\d\d:\d\d UTC {2}\(Ctrl-C to stop\)/)
+      const head = lines.find((l) => l.startsWith('id'))!
+      const rows = lines.filter((l) => /^(mqtt|ws):/.test(l))
+      assert.equal(rows.length, 2)
+      for (const l of [head, ...rows]) assert.ok(l.length <= 90, `${l.length} columns: ${l}`)
+      const col = (l: string, word: string): number => l.indexOf(word)
+      for (const r of rows) assert.equal(col(r, 'running'), col(head, 'state'), `state lines up:\n${head}\n${r}`)
+      assert.match(term.capture(true), /\u001B\[32mrunning/, 'state in colour')
+      term.keys('C-c')
+      assert.match(await term.waitFor(/\[exit \d+\]/), /\[exit 0\]/)
+    } finally {
+      term.close()
+      await serve.stop()
+    }
   })
 })

@@ -31,7 +31,7 @@ Subcommands change listeners at runtime: add, stop, start, restart, remove.`
       return
     }
     const result = await callAdmin<{listeners: ListenerRow[]; totals: unknown}>(target, 'GET', listenerPath())
-    this.log(renderListenersTable(result.listeners))
+    this.log(renderListenersTable(result.listeners, undefined, {maxWidth: process.stdout.isTTY ? process.stdout.columns : undefined}))
     return result
   }
 }
