@@ -188,15 +188,18 @@ export function renderAssertions(results: Array<{text: string; ok: boolean; deta
 
 // ---- listeners and the admin API ----
 
-/** The admin API line of `serve` (text). */
-/** Where the admin API is and where its token is kept — not the token itself (terminals get recorded and shared). */
-export function renderAdmin(a: {url: string; tokenFile: string}): string {
-  return [`  ${chalk.cyan(a.url.padEnd(20))}  ${chalk.dim('admin API (mqttws listeners)')}`, chalk.dim(`  admin token in ${a.tokenFile} (mode 0600)`)].join('\n')
+/** Where the dashboard and the admin API are, and where the token is kept — not the token itself (terminals get recorded and shared). */
+export function renderAdmin(a: {url: string; tokenFile: string; dashboard?: string}): string {
+  return [
+    ...(a.dashboard ? [`  ${chalk.cyan(a.dashboard.padEnd(20))}  ${chalk.dim('dashboard (sign in with the admin token)')}`] : []),
+    `  ${chalk.cyan(a.url.padEnd(20))}  ${chalk.dim('admin API (mqttws listeners, mqttws clients)')}`,
+    chalk.dim(`  admin token in ${a.tokenFile} (mode 0600)`),
+  ].join('\n')
 }
 
 /** The admin API line of `serve --json`. */
-export function adminJson(a: {url: string; port: number; host: string; token: string; tokenFile: string}): string {
-  return JSON.stringify({event: 'admin', url: a.url, host: a.host, port: a.port, token: a.token, tokenFile: a.tokenFile})
+export function adminJson(a: {url: string; port: number; host: string; token: string; tokenFile: string; dashboard?: string}): string {
+  return JSON.stringify({event: 'admin', url: a.url, host: a.host, port: a.port, token: a.token, tokenFile: a.tokenFile, ...(a.dashboard ? {dashboard: a.dashboard} : {})})
 }
 
 /** What `mqttws listeners` shows per listener (a subset of the API's JSON). */
@@ -264,4 +267,40 @@ export function renderListenerLine(time: string, l: ListenerRow, rates?: Listene
 /** After add/stop/start/restart/remove. */
 export function renderListenerChange(verb: string, l: {id: string; url: string; state: string}): string {
   return `${chalk.bold(verb)} listener ${chalk.cyan(l.id)} ${l.url} (${l.state === 'running' ? chalk.green(l.state) : chalk.yellow(l.state)})`
+}
+
+export interface ClientRow {
+  clientId: string
+  connected: boolean
+  username: string | null
+  listener: string | null
+  address: string | null
+  protocol: string | null
+  keepalive: number | null
+  subscriptions: number
+  inflight: number
+  queued: number
+  connectedAt: string | null
+}
+
+/** `mqttws clients`: connected clients first, then offline sessions. */
+export function renderClientsTable(rows: readonly ClientRow[]): string {
+  if (rows.length === 0) return chalk.dim('no clients and no offline sessions')
+  return table(
+    ['client id', 'state', 'user', 'listener', 'address', 'protocol', 'keepalive', 'subs', 'inflight', 'queued', 'connected at'],
+    rows.map((c) => [
+      c.clientId,
+      c.connected ? chalk.green('connected') : chalk.yellow('offline'),
+      c.username ?? '',
+      c.listener ?? '',
+      c.address ?? '',
+      c.protocol ?? '',
+      c.keepalive ?? '',
+      c.subscriptions,
+      c.inflight,
+      c.queued,
+      c.connectedAt ?? '',
+    ]),
+    ['l', 'l', 'l', 'l', 'l', 'l'],
+  )
 }

@@ -17,6 +17,7 @@ import {ConfigError, ErrorCode} from '../core/errors.js'
 import type {MqttwsError} from '../core/errors.js'
 import type {Logger} from '../core/logger.js'
 import {defaultTokenFile} from './admin-client.js'
+import {loadDashboard} from './dashboard-assets.js'
 
 export interface ServeFlags extends AdminFlags {
   config?: string
@@ -155,6 +156,7 @@ export async function buildServeConfig(flags: ServeFlags): Promise<ServeSetup> {
     input.persistence = {...input.persistence, synchronous: flags['data-sync'] as PersistenceSync}
   }
   applyAdminFlags(input, flags)
+  if (flags['sys-interval'] !== undefined) input.sysInterval = flags['sys-interval']
   if (flags['shared-strategy'] !== undefined) input.sharedStrategy = flags['shared-strategy'] as SharedStrategy
 
   let devCertFile: string | undefined
@@ -177,12 +179,18 @@ export const serveAdminFlags = {
   admin: Flags.string({summary: `Admin API address, http://HOST:PORT (default http://${DEFAULTS.admin.host}:${DEFAULTS.admin.port}); "off" disables it.`, helpGroup: 'ADMIN', env: 'MQTTWS_ADMIN'}),
   'admin-token': Flags.string({summary: 'Bearer token of the admin API (default: generated at start, written to the token file).', helpGroup: 'ADMIN', env: 'MQTTWS_ADMIN_TOKEN'}),
   'admin-token-file': Flags.string({summary: 'Where to write the token (default $XDG_RUNTIME_DIR/mqttws/admin-PORT.token or ~/.mqttws/admin-PORT.token).', helpGroup: 'ADMIN', env: 'MQTTWS_ADMIN_TOKEN_FILE'}),
+  'metrics-token': Flags.string({summary: 'A second token that may read GET /metrics (Prometheus) on the admin address, for a scraper.', helpGroup: 'ADMIN', env: 'MQTTWS_METRICS_TOKEN', exclusive: ['metrics-no-auth']}),
+  'metrics-no-auth': Flags.boolean({summary: 'Let anyone who reaches the admin address read GET /metrics (the API still needs the token).', helpGroup: 'ADMIN'}),
+  'sys-interval': Flags.integer({summary: 'Seconds between $SYS/broker/… updates (Mosquitto names); 0 turns them off (default 10).', helpGroup: 'ADMIN', min: 0, max: 86_400}),
 }
 
 export interface AdminFlags {
   admin?: string
   'admin-token'?: string
   'admin-token-file'?: string
+  'metrics-token'?: string
+  'metrics-no-auth'?: boolean
+  'sys-interval'?: number
 }
 
 const OFF = new Set(['off', 'false', 'no', 'none', '0'])
@@ -202,6 +210,8 @@ export interface RunningAdmin {
   server: AdminServer
   token: string
   tokenFile: string
+  /** The dashboard's URL, when its files are built. */
+  dashboard?: string
 }
 
 /**
@@ -216,8 +226,10 @@ export async function startServeAdmin(broker: Broker, setup: ServeSetup, flags: 
   const {host, port} = cfg ?? DEFAULTS.admin
   const token = cfg?.token ?? generateToken()
   let server: AdminServer
+  const dashboard = await loadDashboard()
   try {
-    server = await startAdmin(broker, {host, port, token, logger})
+    const metrics = {token: flags['metrics-token'], public: flags['metrics-no-auth'] === true}
+    server = await startAdmin(broker, {host, port, token, logger, metrics, dashboard})
   } catch (error) {
     if (explicit || (error as MqttwsError).code !== ErrorCode.LISTEN_ADDR_IN_USE) throw error
     warn(`admin API not started: ${(error as Error).message} (pass --admin http://127.0.0.1:PORT, or --admin off)`)
@@ -227,7 +239,7 @@ export async function startServeAdmin(broker: Broker, setup: ServeSetup, flags: 
   await mkdir(dirname(tokenFile), {recursive: true, mode: 0o700})
   await writeFile(tokenFile, `${token}\n`, {mode: 0o600})
   await chmod(tokenFile, 0o600)
-  return {server, token, tokenFile}
+  return {server, token, tokenFile, ...(dashboard === undefined ? {} : {dashboard: `${server.url}/`})}
 }
 
 /** Stops the admin API and removes its token file (if it still holds our token). */

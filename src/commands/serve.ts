@@ -52,7 +52,7 @@ Limits, slow-consumer handling, MQTT 5 behaviour and shared subscriptions: docs/
     const setup = await buildServeConfig(flags)
     const logger = createCliLogger(setup.logLevel, flags.json, (line) => process.stderr.write(`${line}\n`))
     const stores = openConfiguredStores(setup.config)
-    const broker = new Broker(setup.config, {logger, sessions: stores.sessions, retained: stores.retained})
+    const broker = new Broker(setup.config, {logger, sessions: stores.sessions, retained: stores.retained, version: this.config.version})
     attachBrokerLogging(broker, logger)
     let listeners
     try {
@@ -69,7 +69,7 @@ Limits, slow-consumer handling, MQTT 5 behaviour and shared subscriptions: docs/
       await broker.close()
       throw error
     }
-    const adminInfo = admin && {url: admin.server.url, host: admin.server.host, port: admin.server.port, token: admin.token, tokenFile: admin.tokenFile}
+    const adminInfo = admin && {url: admin.server.url, host: admin.server.host, port: admin.server.port, token: admin.token, tokenFile: admin.tokenFile, dashboard: admin.dashboard}
     if (flags.json) {
       for (const l of listeners) this.log(listeningJson(l))
       if (adminInfo) this.log(adminJson(adminInfo))

@@ -116,6 +116,8 @@ export interface BrokerConfig {
   readonly admin?: AdminConfig | false
   /** Where sessions and retained messages are stored; undefined: in memory only. */
   readonly persistence?: PersistenceConfig
+  /** Seconds between $SYS/… updates; 0 turns them off; undefined: 10 (the Broker's DEFAULT_SYS_INTERVAL). */
+  readonly sysInterval?: number
 }
 
 export interface ListenerDefaults {
@@ -254,6 +256,8 @@ export interface BrokerConfigInput {
   admin?: false | {url?: string; token?: string}
   /** Durable sessions and retained messages in DIR (absent: in memory). */
   persistence?: {dir: string; synchronous?: PersistenceSync}
+  /** Seconds between $SYS/… updates (0: off). */
+  sysInterval?: number
 }
 
 export interface ListenerInput {
@@ -347,7 +351,7 @@ function resolveTls(where: string, input: unknown): TlsMaterial | undefined {
  */
 export function resolveConfig(input: BrokerConfigInput = {}): BrokerConfig {
   if (!isObj(input)) throw new ConfigError('the configuration must be an object')
-  checkKeys('', input, ['host', 'listeners', 'ws', 'tls', 'limits', 'sharedStrategy', 'admin', 'persistence'])
+  checkKeys('', input, ['host', 'listeners', 'ws', 'tls', 'limits', 'sharedStrategy', 'admin', 'persistence', 'sysInterval'])
   const host = input.host === undefined ? DEFAULTS.host : str('host', input.host)
   const ws = resolveWs('ws', DEFAULTS.ws, input.ws)
   const tls = resolveTls('tls', input.tls)
@@ -389,6 +393,10 @@ export function resolveConfig(input: BrokerConfigInput = {}): BrokerConfig {
   }
   const admin = input.admin === undefined ? undefined : resolveAdmin(input.admin)
   const persistence = input.persistence === undefined ? undefined : resolvePersistence(input.persistence)
+  const sysInterval = input.sysInterval
+  if (sysInterval !== undefined && (typeof sysInterval !== 'number' || !Number.isFinite(sysInterval) || sysInterval < 0 || sysInterval > 86_400)) {
+    throw new ConfigError(`setting "sysInterval" is ${JSON.stringify(sysInterval)}: use seconds from 0 (off) to 86400, e.g. 10`)
+  }
   const listenerDefaults: ListenerDefaults = Object.freeze(tls ? {host, ws, tls} : {host, ws})
   return Object.freeze({
     listeners: Object.freeze(listeners),
@@ -397,6 +405,7 @@ export function resolveConfig(input: BrokerConfigInput = {}): BrokerConfig {
     listenerDefaults,
     ...(admin === undefined ? {} : {admin}),
     ...(persistence === undefined ? {} : {persistence}),
+    ...(sysInterval === undefined ? {} : {sysInterval}),
   })
 }
 

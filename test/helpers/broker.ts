@@ -20,6 +20,8 @@ export async function startBroker(input: BrokerConfigInput = {}, options: Broker
   const config = resolveConfig({
     listeners: ['mqtt://127.0.0.1:0', 'mqtts://127.0.0.1:0', 'ws://127.0.0.1:0/mqtt', 'wss://127.0.0.1:0/mqtt'],
     tls: {cert: cert.cert, key: cert.key},
+    // No $SYS tree unless a test asks: its retained messages would reach tests' $SYS/# subscriptions first.
+    sysInterval: 0,
     ...input,
   })
   const broker = new Broker(config, options)

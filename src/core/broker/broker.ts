@@ -12,6 +12,7 @@ import type {BrokerConfig, ListenerInput} from '../config.js'
 import type {Logger} from '../logger.js'
 import {noopLogger} from '../logger.js'
 import {ReasonCode} from '../protocol/reason-codes.js'
+import {parseSharedFilter} from '../protocol/topic.js'
 import {countRejected, trackSocket} from '../transport/listener-stats.js'
 import type {ListenerCounters, ListenerStats} from '../transport/listener-stats.js'
 import type {Connection, ListenHooks, Listener, ListenerInfo} from '../transport/types.js'
@@ -30,6 +31,8 @@ import {MemoryRetainedStore} from './retained-store.js'
 import type {SessionState} from './session-state.js'
 import type {SessionStore} from './session-store.js'
 import {MemorySessionStore} from './session-store.js'
+import type {Message} from './message.js'
+import {SysRetained, SysTree} from './sys-tree.js'
 import type {BrokerEvents, Emit} from './types.js'
 import {ConnState} from './types.js'
 
@@ -44,7 +47,28 @@ export interface BrokerOptions {
   retained?: RetainedStore
   /** How messages reach the namespace; the default is this process alone. */
   bus?: Bus
+  /** The version $SYS/broker/version names. */
+  version?: string
 }
+
+/** One subscription of one session, for inspection (the admin API). */
+export interface SubscriptionInfo {
+  clientId: string
+  /** As the client wrote it ($share/GROUP/… included). */
+  filter: string
+  /** The filter without $share/GROUP/. */
+  topic: string
+  qos: number
+  noLocal: boolean
+  retainAsPublished: boolean
+  retainHandling: number
+  subscriptionId?: number
+  /** The shared subscription group, if any. */
+  group?: string
+}
+
+/** Seconds between $SYS updates when the configuration does not say (Mosquitto's sys_interval). */
+export const DEFAULT_SYS_INTERVAL = 10
 
 export class Broker extends EventEmitter<BrokerEvents> {
   readonly config: BrokerConfig
@@ -56,6 +80,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
   private readonly open = new Set<ClientConnection>()
   private started: Promise<void> | undefined
   private closing = false
+  private readonly retained: SysRetained
+  private readonly sys: SysTree
 
   constructor(config: BrokerConfig, options: BrokerOptions = {}) {
     super()
@@ -68,7 +94,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       metrics: this.metrics,
       auth: countAuthRejects(options.auth ?? allowAll, this),
       store: options.sessions ?? new MemorySessionStore(),
-      retained: options.retained ?? new MemoryRetainedStore(),
+      retained: (this.retained = new SysRetained(options.retained ?? new MemoryRetainedStore())),
       bus,
       emit: this.emit.bind(this) as Emit,
       onClosed: (conn) => this.connectionClosed(conn),
@@ -86,6 +112,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       maxPacketSize: config.limits.maxPacketSize,
     }
     this.listenerManager = new ListenerManager(config, hooks, this.log, (stats, reason) => this.disconnectListener(stats, reason))
+    this.sys = new SysTree(this, (topic, payload) => this.publishSys(topic, payload), config.sysInterval ?? DEFAULT_SYS_INTERVAL, options.version ?? 'unknown')
     // Reported through events; an EventEmitter 'error'-style crash must never come from a client.
     this.on('clientError', (client, error) => {
       if (this.log.debugEnabled) this.log.debug('client error', {clientId: client.clientId, remote: client.remote, error: error.message})
@@ -101,6 +128,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       await this.engine.retained.restore()
       await this.engine.sessions.restore()
       if (this.engine.bus !== undefined) await this.engine.bus.start(this.engine.delivery)
+      if (!this.closing) this.sys.start()
     })()
     return this.started
   }
@@ -143,6 +171,90 @@ export class Broker extends EventEmitter<BrokerEvents> {
     const count = {n: 0}
     this.engine.subscriptions.router.match(topic, countMatch, count)
     return count.n
+  }
+
+  /** Client ids of every session held, connected and offline. */
+  sessionIds(): IterableIterator<string> {
+    return this.engine.sessions.sessions.keys()
+  }
+
+  /** Every subscription of every session (or of one client). */
+  subscriptions(clientId?: string): SubscriptionInfo[] {
+    const out: SubscriptionInfo[] = []
+    const ids = clientId === undefined ? this.engine.sessions.sessions.keys() : [clientId]
+    for (const id of ids) {
+      const subs = this.engine.sessions.sessions.get(id)?.state.subscriptions
+      if (subs === undefined) continue
+      for (const [filter, o] of subs) {
+        const share = parseSharedFilter(filter)
+        const shared = typeof share === 'object' ? share : undefined
+        out.push({
+          clientId: id,
+          filter,
+          topic: shared?.filter ?? filter,
+          qos: o.qos,
+          noLocal: o.noLocal,
+          retainAsPublished: o.retainAsPublished,
+          retainHandling: o.retainHandling,
+          ...(o.subscriptionId === undefined ? {} : {subscriptionId: o.subscriptionId}),
+          ...(shared === undefined ? {} : {group: shared.group}),
+        })
+      }
+    }
+    return out
+  }
+
+  /** Subscriptions held (every session's), and how many shared groups have members. */
+  subscriptionCount(): {total: number; shared: number} {
+    let total = 0
+    for (const s of this.engine.sessions.sessions.values()) total += s.subscriptionCount
+    return {total, shared: this.engine.subscriptions.groups.size}
+  }
+
+  /** Retained messages clients stored ($SYS/… not counted). */
+  retainedCount(): number {
+    return this.retained.storedSize
+  }
+
+  /** The retained messages matching a filter; by default every one, $SYS/… included. Expired ones are left out. */
+  async retainedMessages(filter?: string): Promise<Message[]> {
+    const out: Message[] = []
+    for (const f of filter === undefined ? ['#', '$SYS/#'] : [filter]) for await (const m of this.retained.forFilter(f)) out.push(m)
+    return out
+  }
+
+  /** Clears the retained message of a topic (as a retained PUBLISH with an empty payload would); false when there was none. */
+  deleteRetained(topic: string): boolean {
+    if (!this.retained.has(topic)) return false
+    this.retained.set({cmd: 'publish', topic, payload: Buffer.alloc(0), qos: 0, retain: true, dup: false})
+    this.engine.flush.touch()
+    return true
+  }
+
+  /**
+   * Disconnects a connected client at an administrator's request: an MQTT 5 client first gets
+   * DISCONNECT 0x98 (Administrative action), a 3.1/3.1.1 client's socket is closed. Its Will is
+   * published; its session stays as long as its expiry says. Resolves false when no client with
+   * that id is connected, else true once its connection has closed.
+   */
+  async kick(clientId: string, reason = 'disconnected by an administrator'): Promise<boolean> {
+    const c = this.clients.get(clientId)
+    if (c === undefined || c.state >= ConnState.Closing) return false
+    await new Promise<void>((resolve) => {
+      c.stream.once('close', () => resolve())
+      c.close(ReasonCode.AdministrativeAction, reason)
+    })
+    return true
+  }
+
+  /** Publishes a retained $SYS message to this node's subscribers (not counted as "no subscribers"). */
+  private publishSys(topic: string, payload: string): void {
+    const message: Message = {cmd: 'publish', topic, payload: Buffer.from(payload), qos: 0, retain: true, dup: false}
+    this.retained.set(message)
+    const m = this.metrics
+    const before = m.noSubscribers
+    this.engine.delivery.deliver(message, null, undefined)
+    m.noSubscribers = before
   }
 
   // ---- listeners at runtime (listener-manager.ts) ----
@@ -243,6 +355,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
   async close(): Promise<void> {
     if (this.closing) return
     this.closing = true
+    this.sys.stop()
     // Wait for listener operations under way, so none starts a socket after this.
     await this.listenerManager.quiesce()
     const waits = [...this.open].map((c) => closeClient(c, 'the broker is shutting down'))

@@ -142,6 +142,8 @@ export class ClientConnection implements DecoderSink {
   /** Output bytes that make this client congested: maxOutputBytes, but at least the stream's high-water mark (so that 'drain' follows). */
   readonly outputLimit: number
   readonly connectedAt = Date.now()
+  /** The CONNECT's Clean Start (3.1.1: Clean Session) flag, for inspection (set when the session is attached). */
+  cleanStart = true
 
   constructor(ctx: BrokerContext, conn: Connection) {
     this.ctx = ctx

@@ -88,6 +88,7 @@ export class SessionLifecycle {
    */
   async attach(conn: ClientConnection, cleanStart: boolean, expiryInterval: number): Promise<boolean> {
     const id = conn.clientId
+    conn.cleanStart = cleanStart
     const previous = this.clients.get(id)
     if (previous && previous !== conn) this.takeOver(previous, conn.remote)
     this.bus.claim(id)

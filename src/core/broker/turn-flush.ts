@@ -73,6 +73,14 @@ export class TurnFlush {
     }
   }
 
+  /** Something was stored outside a client's turn (the admin API, $SYS): commit it at the end of this turn. */
+  touch(): void {
+    if (!this.scheduled) {
+      this.scheduled = true
+      setImmediate(runFlush, this)
+    }
+  }
+
   /** Sends a QoS 1/2 acknowledgement, once what this turn stored is committed. */
   ack(conn: ClientConnection, type: AckType, id: number, reasonCode: number): void {
     if (!this.holdsOutput) {

@@ -1,0 +1,114 @@
+/**
+ * What the admin API shows of clients, subscriptions and retained messages: JSON-ready
+ * values read from the Broker's public inspection methods when asked (nothing is kept).
+ */
+import type {Broker, SubscriptionInfo} from '../broker/broker.js'
+import type {Message} from '../broker/message.js'
+import type {Scheme} from '../config.js'
+
+/** The transport as people name it: tcp, tls, ws, wss. */
+export const TRANSPORT: Record<Scheme, string> = {mqtt: 'tcp', mqtts: 'tls', ws: 'ws', wss: 'wss'}
+
+const VERSION_NAME: Record<number, string> = {3: '3.1', 4: '3.1.1', 5: '5.0'}
+
+export interface ClientInfo {
+  clientId: string
+  connected: boolean
+  username: string | null
+  listener: string | null
+  transport: string | null
+  address: string | null
+  /** 3, 4 or 5 (MQTT 3.1, 3.1.1, 5.0); null for an offline session. */
+  protocolVersion: number | null
+  protocol: string | null
+  /** Seconds; null for an offline session. */
+  keepalive: number | null
+  cleanStart: boolean | null
+  /** Session Expiry Interval in seconds (4294967295: never). */
+  sessionExpiry: number
+  subscriptions: number
+  inflight: number
+  queued: number
+  /** Messages dropped because the session queue was full. */
+  dropped: number
+  /** ISO times. */
+  connectedAt: string | null
+  disconnectedAt: string | null
+}
+
+export function clientInfo(broker: Broker, clientId: string): ClientInfo | undefined {
+  const state = broker.sessionState(clientId)
+  const c = broker.clients.get(clientId)
+  if (state === undefined && c === undefined) return undefined
+  const connected = c !== undefined
+  return {
+    clientId,
+    connected,
+    username: c?.username ?? null,
+    listener: c?.conn.listenerId ?? null,
+    transport: c ? TRANSPORT[c.conn.scheme] : null,
+    address: c?.remote ?? null,
+    protocolVersion: c?.version ?? null,
+    protocol: c ? `MQTT ${VERSION_NAME[c.version] ?? c.version}` : null,
+    keepalive: c ? c.keepaliveMs / 1000 : null,
+    cleanStart: c?.cleanStart ?? null,
+    sessionExpiry: state?.expiryInterval ?? 0,
+    subscriptions: state?.subscriptions?.size ?? 0,
+    inflight: state?.inflight?.size ?? 0,
+    queued: state?.queue?.length ?? 0,
+    dropped: state?.dropped ?? 0,
+    connectedAt: c ? new Date(c.connectedAt).toISOString() : null,
+    disconnectedAt: !connected && state?.disconnectedAt !== undefined ? new Date(state.disconnectedAt).toISOString() : null,
+  }
+}
+
+/** Connected clients and offline sessions, connected first, then by client id. */
+export function listClients(broker: Broker): ClientInfo[] {
+  const ids = new Set<string>(broker.clients.keys())
+  for (const id of broker.sessionIds()) ids.add(id)
+  const out: ClientInfo[] = []
+  for (const id of ids) {
+    const info = clientInfo(broker, id)
+    if (info) out.push(info)
+  }
+  return out.sort((a, b) => Number(b.connected) - Number(a.connected) || (a.clientId < b.clientId ? -1 : a.clientId > b.clientId ? 1 : 0))
+}
+
+export function listSubscriptions(broker: Broker, query: URLSearchParams): SubscriptionInfo[] {
+  let subs = broker.subscriptions(query.get('clientId') ?? undefined)
+  const topic = query.get('topic')
+  if (topic) subs = subs.filter((s) => s.filter.includes(topic))
+  const group = query.get('group')
+  if (group) subs = subs.filter((s) => s.group === group)
+  return subs.sort((a, b) => (a.clientId === b.clientId ? (a.filter < b.filter ? -1 : 1) : a.clientId < b.clientId ? -1 : 1))
+}
+
+export interface RetainedInfo {
+  topic: string
+  qos: number
+  size: number
+  /** ISO time when it expires (MQTT 5 Message Expiry), if it does. */
+  expiresAt: string | null
+  contentType?: string
+  payloadFormat?: 'utf8' | 'bytes'
+}
+
+export function retainedInfo(m: Message): RetainedInfo {
+  const props = m.properties
+  return {
+    topic: m.topic,
+    qos: m.qos,
+    size: m.payload.length,
+    expiresAt: m.expiresAt === undefined ? null : new Date(m.expiresAt).toISOString(),
+    ...(props?.contentType === undefined ? {} : {contentType: props.contentType}),
+    ...(props?.payloadFormatIndicator === undefined ? {} : {payloadFormat: props.payloadFormatIndicator ? 'utf8' : 'bytes'}),
+  }
+}
+
+/** One retained message with its payload as base64 and, when it is valid UTF-8, as text. */
+export function retainedWithPayload(m: Message): RetainedInfo & {payload: string; text: string | null} {
+  const payload = Buffer.isBuffer(m.payload) ? m.payload : Buffer.from(m.payload)
+  const text = payload.toString('utf8')
+  const valid = Buffer.from(text, 'utf8').equals(payload)
+  return {...retainedInfo(m), payload: payload.toString('base64'), text: valid ? text : null}
+}

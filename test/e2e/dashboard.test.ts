@@ -1,0 +1,251 @@
+/**
+ * The dashboard in headless Chromium (Debian's /usr/bin/chromium through playwright-core;
+ * no browser download), against a real broker and admin API on 127.0.0.1: sign-in, the
+ * overview's live counters, listener stop/start and add, kicking a client, deleting a
+ * retained message, and the WebSocket client page exchanging messages with TCP clients
+ * (mosquitto_pub and MQTT.js). A screenshot of each page goes to a temporary directory
+ * (or $DASHBOARD_SCREENSHOTS). Needs `npm run build` (npm test builds first).
+ */
+import assert from 'node:assert/strict'
+import {execFile} from 'node:child_process'
+import {existsSync, mkdirSync, mkdtempSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import type {MqttClient} from 'mqtt'
+import type {Browser, Page} from 'playwright-core'
+import {Broker} from '../../src/core/broker/broker.js'
+import {resolveConfig} from '../../src/core/config.js'
+import {startAdmin} from '../../src/core/admin/server.js'
+import type {AdminServer} from '../../src/core/admin/server.js'
+import {loadDashboard} from '../../src/cli/dashboard-assets.js'
+import {connectMqttJs, nextMessages} from '../helpers/mqttjs.js'
+
+const CHROMIUM = '/usr/bin/chromium'
+const MOSQUITTO_PUB = '/usr/bin/mosquitto_pub'
+const TOKEN = 'dashboard-test-token-42'
+
+async function until<T>(what: string, f: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000): Promise<T> {
+  const end = Date.now() + timeoutMs
+  let last: unknown
+  for (;;) {
+    try {
+      const v = await f()
+      if (v !== undefined && v !== false) return v
+    } catch (error) {
+      last = error
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? ` (${(last as Error).message})` : ''}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+describe('dashboard in headless Chromium', function () {
+  this.timeout(120_000)
+  let broker: Broker
+  let admin: AdminServer
+  let browser: Browser
+  let page: Page
+  let shots: string
+  const clients: MqttClient[] = []
+  const urls: Record<string, string> = {}
+
+  async function shot(name: string): Promise<void> {
+    await page.screenshot({path: join(shots, `${name}.png`), fullPage: true})
+  }
+
+  async function go(name: string): Promise<void> {
+    await page.click(`nav a[data-page="${name}"]`)
+    await page.locator('.page-head h1').first().waitFor()
+  }
+
+  async function mqttClient(url: string, options: Parameters<typeof connectMqttJs>[1] = {}): Promise<MqttClient> {
+    const c = await connectMqttJs(url, options)
+    clients.push(c)
+    return c
+  }
+
+  before(async function () {
+    if (!existsSync(CHROMIUM)) {
+      console.log(`      (skipped: ${CHROMIUM} is missing; apt-get install chromium)`)
+      return this.skip()
+    }
+    const dashboard = await loadDashboard()
+    if (dashboard === undefined) {
+      console.log('      (skipped: the dashboard is not built; run npm run build)')
+      return this.skip()
+    }
+    broker = new Broker(resolveConfig({listeners: ['mqtt://127.0.0.1:0', 'ws://127.0.0.1:0/mqtt', {url: 'mqtt://127.0.0.1:0', id: 'spare'}], sysInterval: 0}))
+    for (const info of await broker.listen()) urls[info.id] = info.url
+    admin = await startAdmin(broker, {host: '127.0.0.1', port: 0, token: TOKEN, dashboard})
+    const {chromium} = await import('playwright-core')
+    browser = await chromium.launch({executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage']})
+    page = await browser.newPage({viewport: {width: 1440, height: 900}})
+    shots = process.env.DASHBOARD_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'mqttws-dashboard-'))
+    mkdirSync(shots, {recursive: true})
+    console.log(`      screenshots: ${shots}`)
+  })
+
+  after(async () => {
+    for (const c of clients.splice(0)) c.end(true)
+    await browser?.close()
+    await admin?.close()
+    await broker?.close()
+  })
+
+  it('signs in with the admin token (a wrong one is refused)', async () => {
+    await page.goto(`${admin.url}/`)
+    await page.locator('input[name="token"]').waitFor()
+    await shot('0-sign-in')
+    await page.fill('input[name="token"]', 'not-the-token')
+    await page.click('button[type="submit"]')
+    await page.locator('.alert.error').waitFor()
+    assert.match((await page.locator('.alert.error').textContent())!, /token is wrong/)
+    await page.fill('input[name="token"]', TOKEN)
+    await page.click('button[type="submit"]')
+    await page.locator('h1', {hasText: 'Overview'}).waitFor()
+    // The session is an HttpOnly cookie: the page's script cannot read it.
+    assert.equal(await page.evaluate(() => document.cookie), '')
+    assert.equal(await page.evaluate(() => localStorage.length + sessionStorage.length), 0)
+  })
+
+  it('overview: the received count rises while a TCP client publishes', async () => {
+    const pub = await mqttClient(urls['mqtt:0'], {clientId: 'overview-publisher'})
+    const sub = await mqttClient(urls['ws:0'], {clientId: 'overview-subscriber', protocolVersion: 5})
+    await sub.subscribeAsync('plant/#', {qos: 1})
+    const read = async (): Promise<number> => Number((await page.locator('[data-stat="received"] .stat-value').textContent())!.replaceAll(/[^\d.]/g, ''))
+    const before = await read()
+    let n = 0
+    const timer = setInterval(() => void pub.publish(`plant/line-${n % 3}/temp`, JSON.stringify({celsius: 20 + (n++ % 7)}), {qos: 1}), 50)
+    try {
+      await until('the received count to rise', async () => (await read()) >= before + 20)
+      await until('a few chart samples', async () => (await page.locator('.chart polyline').first().getAttribute('points'))!.split(' ').length >= 4)
+    } finally {
+      clearInterval(timer)
+    }
+    assert.ok((await read()) > before)
+    await shot('1-overview')
+  })
+
+  it('listeners: stop (the confirmation names the clients) and start, and add a WS listener from the form', async () => {
+    await mqttClient(urls.spare, {clientId: 'on-spare'})
+    await go('listeners')
+    const row = page.locator('tr[data-listener="spare"]')
+    await until('spare shows its client', async () => (await row.locator('td').nth(2).textContent()) === '1')
+    await row.getByRole('button', {name: 'Stop'}).click()
+    assert.equal(await page.locator('[data-testid="confirm-count"]').textContent(), '1 client will be disconnected')
+    await page.click('[data-testid="confirm"]')
+    await until('spare stopped', async () => (await row.locator('[data-testid="state"]').textContent()) === 'stopped')
+    assert.equal(broker.listenerStatus('spare').state, 'stopped')
+    await row.getByRole('button', {name: 'Start'}).click()
+    await until('spare running', async () => (await row.locator('[data-testid="state"]').textContent()) === 'running')
+
+    await page.click('[data-testid="add-listener"]')
+    await page.fill('[data-testid="add-form"] input[name="url"]', 'ws://127.0.0.1:0/added')
+    await page.fill('[data-testid="add-form"] input[name="id"]', 'ws-added')
+    await page.click('[data-testid="add-form"] button[type="submit"]')
+    const added = page.locator('tr[data-listener="ws-added"]')
+    await added.waitFor()
+    await until('ws-added running', async () => (await added.locator('[data-testid="state"]').textContent()) === 'running')
+    const status = broker.listenerStatus('ws-added')
+    assert.equal(status.state, 'running')
+    // It works: an MQTT.js client connects over it.
+    const c = await mqttClient(status.url, {clientId: 'via-added'})
+    assert.ok(c.connected)
+    await shot('2-listeners')
+  })
+
+  it('clients: shows a client with its subscriptions, and kicks it', async () => {
+    const victim = await mqttClient(urls['ws:0'], {clientId: 'victim-1', protocolVersion: 5, username: 'operator'})
+    await victim.subscribeAsync({'alerts/#': {qos: 1}, 'cmd/victim-1': {qos: 2, nl: true}})
+    const kicked = new Promise<number | undefined>((resolve) => victim.once('disconnect', (p) => resolve(p.reasonCode)))
+    await go('clients')
+    const row = page.locator('tr[data-client="victim-1"]')
+    await row.waitFor()
+    await row.click()
+    const detail = page.locator('[data-testid="client-detail"]')
+    await detail.locator('td', {hasText: 'cmd/victim-1'}).waitFor()
+    assert.match((await detail.textContent())!, /operator/)
+    await page.fill('[data-testid="client-search"]', 'victim')
+    await until('the search to leave one row', async () => (await page.locator('[data-testid="clients"] tbody tr').count()) === 1)
+    await shot('3-clients')
+    await detail.locator('[data-testid="kick"]').click()
+    await page.click('[data-testid="confirm"]')
+    assert.equal(await kicked, 0x98)
+    await until('victim-1 gone from the list', async () => (await page.locator('tr[data-client="victim-1"]').count()) === 0)
+    await page.fill('[data-testid="client-search"]', '')
+  })
+
+  it('subscriptions: lists them', async () => {
+    await go('subscriptions')
+    await page.locator('td', {hasText: 'plant/#'}).first().waitFor()
+    await shot('4-subscriptions')
+  })
+
+  it('retained: views a payload as JSON and deletes the message', async () => {
+    const p = await mqttClient(urls['mqtt:0'], {clientId: 'retainer'})
+    await p.publishAsync('config/line-1', JSON.stringify({setpoint: 21.5, mode: 'auto', sensors: ['t1', 't2']}), {retain: true, qos: 1})
+    await p.publishAsync('status/line-1', 'online', {retain: true, qos: 1})
+    await go('retained')
+    const row = page.locator('tr[data-topic="config/line-1"]')
+    await row.waitFor()
+    await row.click()
+    const detail = page.locator('[data-testid="retained-detail"]')
+    await until('the JSON payload', async () => ((await detail.locator('pre').textContent()) ?? '').includes('"setpoint": 21.5'))
+    await shot('5-retained')
+    await page.locator('tr[data-topic="status/line-1"]').getByRole('button', {name: 'Delete'}).click()
+    await page.click('[data-testid="confirm"]')
+    await until('status/line-1 gone', async () => (await page.locator('tr[data-topic="status/line-1"]').count()) === 0)
+    assert.deepEqual((await broker.retainedMessages()).map((m) => m.topic), ['config/line-1'])
+  })
+
+  it('WebSocket client: connects over ws://, receives what mosquitto_pub sent over TCP, publishes to a TCP subscriber', async () => {
+    const tcpSub = await mqttClient(urls['mqtt:0'], {clientId: 'tcp-listener'})
+    await tcpSub.subscribeAsync('web/out')
+    await go('websocket')
+    const conn = page.locator('section.conn').first()
+    await conn.waitFor()
+    await conn.locator('input[name="url"]').fill(urls['ws:0'])
+    await conn.locator('input[name="clientId"]').fill('browser-1')
+    await conn.locator('[data-testid="connect"]').click()
+    await until('connected', async () => (await conn.locator('[data-testid="conn-status"]').textContent()) === 'connected')
+    assert.ok(broker.clients.has('browser-1'))
+    await conn.locator('input[name="filter"]').fill('web/in')
+    await conn.locator('select[name="subQos"]').selectOption('1')
+    await conn.locator('[data-testid="subscribe"]').click()
+    await conn.locator('[data-sub="web/in"]').waitFor()
+    await until('the subscription on the broker', () => broker.subscribersOf('web/in') === 1)
+
+    if (existsSync(MOSQUITTO_PUB)) {
+      const port = new URL(urls['mqtt:0']).port
+      await new Promise<void>((resolve, reject) =>
+        execFile(MOSQUITTO_PUB, ['-h', '127.0.0.1', '-p', port, '-t', 'web/in', '-q', '1', '-m', '{"from":"mosquitto_pub"}'], (error) => (error ? reject(error) : resolve())),
+      )
+    } else {
+      console.log(`      (${MOSQUITTO_PUB} is missing: MQTT.js publishes over TCP instead)`)
+      const p = await mqttClient(urls['mqtt:0'])
+      await p.publishAsync('web/in', '{"from":"mosquitto_pub"}', {qos: 1})
+    }
+    const received = conn.locator('.msg[data-dir="in"][data-topic="web/in"]')
+    await received.waitFor()
+    assert.match((await received.locator('pre').textContent())!, /mosquitto_pub/)
+
+    const got = nextMessages(tcpSub, 1, 10_000)
+    await conn.locator('input[name="topic"]').fill('web/out')
+    await conn.locator('textarea[name="payload"]').fill('hello from the browser')
+    await conn.locator('[data-testid="publish"]').click()
+    const [m] = await got
+    assert.equal(m.payload.toString(), 'hello from the browser')
+    await conn.locator('.msg[data-dir="out"]').waitFor()
+
+    // A second connection side by side, MQTT 3.1.1.
+    await page.click('[data-testid="new-connection"]')
+    const second = page.locator('section.conn').nth(1)
+    await second.locator('input[name="url"]').fill(urls['ws:0'])
+    await second.locator('select[name="version"]').selectOption('4')
+    await second.locator('input[name="clientId"]').fill('browser-2')
+    await second.locator('[data-testid="connect"]').click()
+    await until('the second connected', async () => (await second.locator('[data-testid="conn-status"]').textContent()) === 'connected')
+    assert.equal(broker.clients.get('browser-2')?.version, 4)
+    await shot('6-websocket-client')
+  })
+})
