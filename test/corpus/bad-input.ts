@@ -147,6 +147,28 @@ function violation(id: string, title: string, p4: string, p5: string, code: numb
 const MALFORMED = 0x81
 const PROTOCOL = 0x82
 
+/**
+ * Row 50: the client subscribes to "topic" at `qos` and publishes to it (packet id 2), so the
+ * broker sends it that message (packet id 1) and acknowledges its own; then the client answers
+ * packet id 1 with `ack`, an acknowledgement of the wrong kind or out of turn.
+ */
+function wrongAck(id: string, title: string, qos: 1 | 2, ack: string): CorpusCase[] {
+  const flags = qos << 1
+  const own = qos === 1 ? '40 02 0002' : '50 02 0002'
+  const run = (version: 4 | 5): Omit<CorpusCase, 'id' | 'title'> => ({
+    send: [version === 4 ? C4 : C5, subscribe(version, 1, [['topic', qos]]), publish(version, flags, TOPIC, 2), ack],
+    expect: [
+      version === 4 ? CONNACK4 : CONNACK_OK,
+      suback(version, 1, [qos]),
+      publish(version, flags, TOPIC, 1),
+      own,
+      ...(version === 5 ? [disconnect(PROTOCOL)] : []),
+    ],
+    end: 'close',
+  })
+  return both(id, title, run(4), run(5))
+}
+
 const manyUserProperties = (n: number): string => '26 0000 0000'.repeat(n)
 const levels = (n: number): string => Array.from({length: n}, () => 'a').join('/')
 
@@ -343,6 +365,14 @@ export const CORPUS: CorpusCase[] = [
     {send: [C4, '40 02 0001'], expect: [CONNACK4], end: 'open'},
     {send: [C5, '40 02 0001'], expect: [CONNACK_OK], end: 'open'},
   ),
+  ...wrongAck('R50e', 'PUBREC for a QoS 1 message the broker sent', 1, '50 02 0001'),
+  ...wrongAck('R50f', 'PUBCOMP for a QoS 1 message the broker sent', 1, '70 02 0001'),
+  ...wrongAck('R50g', 'PUBACK for a QoS 2 message the broker sent', 2, '40 02 0001'),
+  ...wrongAck('R50h', 'PUBCOMP for a QoS 2 message before its PUBREC', 2, '70 02 0001'),
+  ...violation('R50i', 'SUBACK from a client', '90 03 0001 00', '90 04 0001 00 00', PROTOCOL),
+  ...violation('R50j', 'UNSUBACK from a client', 'b0 02 0001', 'b0 04 0001 00 00', PROTOCOL),
+  ...violation('R50k', 'PINGRESP from a client', 'd0 00', 'd0 00', PROTOCOL),
+  {id: 'R50l', title: 'PINGRESP as the first packet', send: ['d0 00'], expect: [], end: 'close'},
 
   // -- normative statements not already covered by a row
   {id: 'N-1.5.5 v5', title: 'a property length written as a 5-byte Variable Byte Integer', send: [C5, pkt(0x30, `${TOPIC} ff ff ff ff 7f`)], expect: [CONNACK_OK, disconnect(MALFORMED)], end: 'close'},
