@@ -170,6 +170,8 @@ function wrongAck(id: string, title: string, qos: 1 | 2, ack: string): CorpusCas
 }
 
 const manyUserProperties = (n: number): string => '26 0000 0000'.repeat(n)
+/** Binary data of n zero bytes, with its two-byte length. */
+const bin = (n: number): string => u16(n) + '00'.repeat(n)
 const levels = (n: number): string => Array.from({length: n}, () => 'a').join('/')
 
 export const CORPUS: CorpusCase[] = [
@@ -217,13 +219,26 @@ export const CORPUS: CorpusCase[] = [
   {id: 'R22a', title: 'Authentication Data without Authentication Method', send: [connect(5, 0x02, 10, ID, '16 0001 70')], expect: [connack5(PROTOCOL)], end: 'close'},
   {id: 'R22b', title: 'an unsupported Authentication Method', send: [connect(5, 0x02, 10, ID, `15 ${str('unsupported')} 17 00`)], expect: [connack5(0x8c)], end: 'close'},
   {
-    id: 'R23',
-    title: '50,000 user properties in CONNECT (parsed in linear time)',
-    send: [connect(5, 0x02, 10, ID, `17 00 ${manyUserProperties(50_000)}`), PINGREQ],
+    id: 'R23a',
+    title: '12,000 user properties in CONNECT, 60 kB (parsed in linear time)',
+    send: [connect(5, 0x02, 10, ID, `17 00 ${manyUserProperties(12_000)}`), PINGREQ],
     expect: [CONNACK_OK, PINGRESP],
     end: 'open',
   },
-  {id: 'R24', title: 'a CONNECT declaring more than maxPacketSize (1 MiB)', send: ['10 81 80 40'], expect: [], end: 'close', note: 'closed from the header; the CONNECT version is not known yet, so no CONNACK 0x95'},
+  {id: 'R23b', title: '50,000 user properties in CONNECT, 250 kB (over maxConnectSize)', send: [connect(5, 0x02, 10, ID, `17 00 ${manyUserProperties(50_000)}`)], expect: [connack5(0x95)], end: 'close'},
+  ...both(
+    'R24a',
+    'a 150 kB CONNECT (Will payload, user name and password of 50,000 bytes each), over maxConnectSize (64 KiB)',
+    {send: [connect(4, 0xc6, 10, ID + str('w') + bin(50_000) + str('u'.repeat(50_000)) + bin(50_000))], expect: [], end: 'close', note: '3.1.1 has no CONNACK code for it'},
+    {send: [connect(5, 0xc6, 10, ID + props() + str('w') + bin(50_000) + str('u'.repeat(50_000)) + bin(50_000))], expect: [connack5(0x95)], end: 'close'},
+  ),
+  ...both(
+    'R24b',
+    'a CONNECT header declaring more than maxPacketSize, then only its protocol name and level',
+    {send: [`10 81 80 40 ${str('MQTT')} 04`], expect: [], end: 'close'},
+    {send: [`10 81 80 40 ${str('MQTT')} 05`], expect: [connack5(0x95)], end: 'close', note: 'refused from the header and the 7 bytes that carry the protocol level; the rest is never buffered'},
+  ),
+  {id: 'R24c', title: 'a CONNECT header over maxConnectSize with protocol name "MQTU"', send: [`10 81 80 04 ${str('MQTU')} 05`], expect: [], end: 'close'},
   {id: 'R25 v3.1.1', title: 'Will topic "#"', send: [connect(4, 0x06, 10, ID + str('#') + str('w'))], expect: [], end: 'close', note: '3.1.1 has no CONNACK code for a bad Will topic'},
   {id: 'R25 v5', title: 'Will topic "#"', send: [connect(5, 0x06, 10, ID + props() + str('#') + str('w'))], expect: [connack5(0x90)], end: 'close'},
 

@@ -143,7 +143,7 @@ export class ClientConnection implements DecoderSink {
     this.conn = conn
     this.stream = conn.stream
     this.stats = conn.stats ?? UNCOUNTED
-    this.decoder = new Decoder(this, ctx.limits.maxPacketSize, undefined, {checkClientPackets: true})
+    this.decoder = new Decoder(this, ctx.limits.maxPacketSize, undefined, {checkClientPackets: true, maxConnectSize: ctx.limits.maxConnectSize})
     const writer = this.stream as Partial<PacketBatchWriter>
     const canBatch = typeof writer.writePackets === 'function'
     const mode = conn.writeMode ?? (canBatch ? 'batch' : 'cork')
@@ -210,9 +210,17 @@ export class ClientConnection implements DecoderSink {
     this.close(undefined, `refused ${what}: ${message}`)
   }
 
-  onPacketTooLarge(declared: number): void {
+  onPacketTooLarge(declared: number, connectVersion?: ProtocolVersion): void {
     // The transport says it too (WebSocket: close code 1009, Message Too Big).
     this.conn.onPacketTooLarge?.()
+    if (this.state === ConnState.New) {
+      // The first CONNECT, refused from its header: MQTT 5 gets CONNACK 0x95, 3.1.1 a close.
+      const {maxConnectSize, maxPacketSize} = this.ctx.limits
+      const limit = Math.min(maxConnectSize, maxPacketSize)
+      const setting = maxConnectSize <= maxPacketSize ? 'limits.maxConnectSize, serve --max-connect-size' : 'limits.maxPacketSize, serve --max-packet-size'
+      this.onDecodeError(`a CONNECT of ${declared} bytes; this broker accepts CONNECT up to ${limit} bytes (${setting})`, ReasonCode.PacketTooLarge, connectVersion)
+      return
+    }
     this.protocolViolation(
       ReasonCode.PacketTooLarge,
       `packet of ${declared} bytes exceeds the maximum packet size of ${this.ctx.limits.maxPacketSize} bytes`,
