@@ -241,6 +241,36 @@ export const CORPUS: CorpusCase[] = [
   {id: 'R24c', title: 'a CONNECT header over maxConnectSize with protocol name "MQTU"', send: [`10 81 80 04 ${str('MQTU')} 05`], expect: [], end: 'close'},
   {id: 'R25 v3.1.1', title: 'Will topic "#"', send: [connect(4, 0x06, 10, ID + str('#') + str('w'))], expect: [], end: 'close', note: '3.1.1 has no CONNACK code for a bad Will topic'},
   {id: 'R25 v5', title: 'Will topic "#"', send: [connect(5, 0x06, 10, ID + props() + str('#') + str('w'))], expect: [connack5(0x90)], end: 'close'},
+  ...both(
+    'R25b',
+    'Will topic "$CONTROL/x" (reserved for the server)',
+    {send: [connect(4, 0x06, 10, ID + str('$CONTROL/x') + str('w'))], expect: ['20 02 00 05'], end: 'close', note: 'return code 5, not authorized, as for a Will the authorizer refuses'},
+    {send: [connect(5, 0x06, 10, ID + props() + str('$CONTROL/x') + str('w'))], expect: [connack5(0x87)], end: 'close', note: '0x87 Not authorized, as for a Will the authorizer refuses'},
+  ),
+  ...both(
+    'R25c',
+    'retained Will topic "$SYS/x" (reserved for the server)',
+    {send: [connect(4, 0x26, 10, ID + str('$SYS/x') + str('w'))], expect: ['20 02 00 05'], end: 'close'},
+    {send: [connect(5, 0x26, 10, ID + props() + str('$SYS/x') + str('w'))], expect: [connack5(0x87)], end: 'close'},
+  ),
+  ...both(
+    'R25d',
+    'QoS 0 PUBLISH to "$CONTROL/x" by a client subscribed to "$CONTROL/#" (dropped, not delivered)',
+    {send: [C4, subscribe(4, 1, [['$CONTROL/#', 1]]), publish(4, 0, str('$CONTROL/x'), undefined)], expect: [CONNACK4, suback(4, 1, [1])], end: 'open'},
+    {send: [C5, subscribe(5, 1, [['$CONTROL/#', 1]]), publish(5, 0, str('$CONTROL/x'), undefined)], expect: [CONNACK_OK, suback(5, 1, [1])], end: 'open'},
+  ),
+  ...both(
+    'R25e',
+    'QoS 1 PUBLISH to "$SYS/x" by a client subscribed to "$SYS/#" (refused, not delivered)',
+    {send: [C4, subscribe(4, 1, [['$SYS/#', 1]]), publish(4, 0x02, str('$SYS/x'), 7)], expect: [CONNACK4, suback(4, 1, [1]), '40 02 0007'], end: 'open', note: '3.1.1 has no negative PUBACK: acknowledged and dropped'},
+    {send: [C5, subscribe(5, 1, [['$SYS/#', 1]]), publish(5, 0x02, str('$SYS/x'), 7)], expect: [CONNACK_OK, suback(5, 1, [1]), '40 03 0007 87'], end: 'open'},
+  ),
+  ...both(
+    'R25f',
+    'QoS 2 PUBLISH to "$x" (refused, not delivered)',
+    {send: [C4, subscribe(4, 1, [['$x', 2]]), publish(4, 0x04, str('$x'), 7)], expect: [CONNACK4, suback(4, 1, [2]), '50 02 0007'], end: 'open'},
+    {send: [C5, subscribe(5, 1, [['$x', 2]]), publish(5, 0x04, str('$x'), 7)], expect: [CONNACK_OK, suback(5, 1, [2]), '50 03 0007 87'], end: 'open'},
+  ),
 
   // -- PUBLISH
   ...violation('R26', 'PUBLISH with QoS 3', '36 10 0005 746f706963 1234 7061796c6f6164', publish(5, 0x06, TOPIC, 0x1234), MALFORMED),
