@@ -14,9 +14,9 @@
  * CORPUS_LIMITS; rows 37 (QoS and retain caps) use CAPPED_LIMITS.
  *
  * Where our answer differs from the catalogue's "Expected" column, the spec decides and
- * the row's `note` says why. Not covered: row 25's "$CONTROL/x" (Mosquitto's own control
- * topic; mqttws has none, so only the "#" half applies) and row 58's Origin check (the
- * WebSocket transport has no origin allow-list yet).
+ * the row's `note` says why. Row 25's "$CONTROL/x" and other "$" topics are refused like a
+ * topic the authorizer refuses (limits.allowReservedTopics); row 58's Origin check runs on a
+ * corpus broker with an allowed-origin list (CORPUS_WS).
  */
 
 // ---- building blocks ------------------------------------------------------------------------
@@ -510,4 +510,8 @@ export const WS_HANDSHAKE_CASES: WsHandshakeCase[] = [
   {id: 'R58b', title: 'only the subprotocol "chat"', protocol: 'chat'},
   {id: 'R58c', title: 'WebSocket version 12 besides 13', headers: ['Sec-WebSocket-Version: 12']},
   {id: 'R58d', title: '10,000 header lines', headers: Array.from({length: 10_000}, (_, i) => `X-Filler-${i}: x`)},
+  {id: 'R58e', title: 'Origin: https://evil.example (the corpus broker allows only CORPUS_WS.origins)', headers: ['Origin: https://evil.example']},
 ]
+
+/** WebSocket options of the corpus broker: browsers from other origins are refused (row 58). Clients without Origin (not browsers) are served. */
+export const CORPUS_WS = {origins: ['https://app.example']}
