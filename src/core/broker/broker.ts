@@ -14,6 +14,7 @@ import {noopLogger} from '../logger.js'
 import {ReasonCode} from '../protocol/reason-codes.js'
 import {isReservedTopic, reservedTopicProblem} from '../protocol/topic.js'
 import {countRejected, trackSocket} from '../transport/listener-stats.js'
+import {releasePending} from '../transport/pending.js'
 import type {ListenerCounters, ListenerStats} from '../transport/listener-stats.js'
 import type {Connection, ListenHooks, Listener, ListenerInfo} from '../transport/types.js'
 import type {Auth} from './auth.js'
@@ -85,8 +86,12 @@ export class Broker extends EventEmitter<BrokerEvents> {
         this.emit('rejected', listenerId, reason, detail)
       },
       maxPacketSize: config.limits.maxPacketSize,
+      connectTimeoutMs: config.limits.connectTimeoutMs,
+      maxPendingPerAddress: config.limits.maxPendingPerAddress,
     }
     this.listenerManager = new ListenerManager(config, hooks, this.log, (stats, reason) => this.disconnectListener(stats, reason))
+    // Connected (CONNACK sent): its socket no longer counts against limits.maxPendingPerAddress.
+    this.on('client', (client) => releasePending(client.conn.socket))
     // Reported through events; an EventEmitter 'error'-style crash must never come from a client.
     this.on('clientError', (client, error) => {
       if (this.log.debugEnabled) this.log.debug('client error', {clientId: client.clientId, remote: client.remote, error: error.message})
