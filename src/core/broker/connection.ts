@@ -24,6 +24,7 @@ type TaggedStream = Duplex & {[kConn]: ClientConnection}
 
 function onStreamData(this: TaggedStream, chunk: Buffer): void {
   const client = this[kConn]
+  if (client.state >= ConnState.Closing) return client.dropAfterClose(chunk.length)
   client.lastSeen = Date.now()
   client.decoder.write(chunk)
 }
@@ -81,6 +82,13 @@ function destroyStream(stream: Duplex): void {
 /** Where a connection without a listener (handle() called directly) counts: nowhere that is read. */
 const UNCOUNTED: ListenerStats = newListenerStats()
 
+/**
+ * Bytes read (and dropped) after the broker closed a connection, to notice the peer's close;
+ * past it the stream is no longer read and goes when the close timer destroys it, so that a
+ * refused client cannot make the broker read on (reliability.md row 2: 100 MB after a refused header).
+ */
+const AFTER_CLOSE_BYTES = 64 * 1024
+
 /** A turn's packets up to this many bytes are copied into one buffer (flush()); more go out as they are. */
 const COMBINE_BYTES = 64 * 1024
 
@@ -137,6 +145,8 @@ export class ClientConnection implements DecoderSink {
   /** Output bytes that make this client congested: maxOutputBytes, but at least the stream's high-water mark (so that 'drain' follows). */
   readonly outputLimit: number
   readonly connectedAt = Date.now()
+  /** Bytes dropped since close() (AFTER_CLOSE_BYTES). */
+  private dropped = 0
 
   constructor(ctx: BrokerContext, conn: Connection) {
     this.ctx = ctx
@@ -358,6 +368,12 @@ export class ClientConnection implements DecoderSink {
     // Keep reading (and ignoring) so that the peer's close is noticed.
     this.stream.resume()
     setTimeout(destroyStream, 1000, this.stream).unref()
+  }
+
+  /** Input after close(): dropped unread; past AFTER_CLOSE_BYTES the stream is paused until it is destroyed. */
+  dropAfterClose(n: number): void {
+    this.dropped += n
+    if (this.dropped > AFTER_CLOSE_BYTES) this.stream.pause()
   }
 
   /** Runs once, when the stream has closed: Will, session bookkeeping, events. */
