@@ -179,7 +179,7 @@ export const DEFAULTS = Object.freeze({
     maxRetainedMessages: 0,
     maxRetainedPayload: 0,
     maxConnectSize: 64 * 1024,
-    maxPendingPerAddress: 64,
+    maxPendingPerAddress: 256,
     allowReservedTopics: false,
   }),
   sharedStrategy: 'round-robin' as SharedStrategy,

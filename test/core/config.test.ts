@@ -126,7 +126,7 @@ describe('config', () => {
         maxRetainedMessages: 0,
         maxRetainedPayload: 0,
         maxConnectSize: 65_536,
-        maxPendingPerAddress: 64,
+        maxPendingPerAddress: 256,
         allowReservedTopics: false,
       })
       assert.equal(config.sharedStrategy, 'round-robin')
