@@ -32,6 +32,7 @@ export interface ServeFlags extends AdminFlags {
   'ws-allow-no-subprotocol'?: boolean
   'ws-piggyback'?: boolean
   'ws-deflate'?: boolean
+  'ws-origins'?: string
   'max-packet-size'?: number
   'connect-timeout'?: number
   'max-inflight'?: number
@@ -52,6 +53,9 @@ export interface ServeFlags extends AdminFlags {
   'shared-strategy'?: string
   'max-retained'?: number
   'max-retained-payload'?: number
+  'max-connect-size'?: number
+  'max-pending-per-address'?: number
+  'allow-reserved-topics'?: boolean
   'data-dir'?: string
   'data-sync'?: string
   'log-level'?: LogLevelName
@@ -82,6 +86,9 @@ export const serveLimitFlags = {
   'shared-strategy': Flags.option({options: SHARED_STRATEGIES, summary: `How a $share group picks the member for a message (default ${DEFAULTS.sharedStrategy}).`, helpGroup: LIMITS})(),
   'max-retained': Flags.integer({summary: 'Topics with a retained message; past it a retained PUBLISH to a new topic is delivered, not kept (default 0: no limit).', helpGroup: LIMITS, min: 0}),
   'max-retained-payload': Flags.integer({summary: 'Largest payload kept as a retained message, in bytes (default 0: no limit).', helpGroup: LIMITS, min: 0}),
+  'max-connect-size': Flags.integer({summary: `Largest CONNECT accepted, in bytes, checked from its header; MQTT 5 clients over it get CONNACK 0x95 (default ${D.maxConnectSize}).`, helpGroup: LIMITS, min: 16}),
+  'max-pending-per-address': Flags.integer({summary: `Sockets from one address that have not completed CONNECT, per listener; more are closed at once (default ${D.maxPendingPerAddress}; 0: no limit).`, helpGroup: LIMITS, min: 0}),
+  'allow-reserved-topics': Flags.boolean({summary: 'Let clients publish and set Wills to $-topics ($SYS/..., $CONTROL/...); by default refused (0x87) unless an authorizer grants it.', helpGroup: LIMITS, allowNo: true}),
 }
 
 const STORAGE = 'STORAGE'
@@ -124,6 +131,7 @@ export async function buildServeConfig(flags: ServeFlags): Promise<ServeSetup> {
   if (flags['ws-allow-no-subprotocol'] !== undefined) ws.allowNoSubprotocol = flags['ws-allow-no-subprotocol']
   if (flags['ws-piggyback'] !== undefined) ws.piggyback = flags['ws-piggyback']
   if (flags['ws-deflate'] !== undefined) ws.deflate = flags['ws-deflate']
+  if (flags['ws-origins'] !== undefined) ws.origins = flags['ws-origins'].split(',').map((s) => s.trim()).filter(Boolean)
   if (Object.keys(ws).length > 0) input.ws = ws
 
   const limits: Partial<Limits> = {...input.limits}
@@ -149,6 +157,9 @@ export async function buildServeConfig(flags: ServeFlags): Promise<ServeSetup> {
   set('retainAvailable', flags['retain-available'])
   set('maxRetainedMessages', flags['max-retained'])
   set('maxRetainedPayload', flags['max-retained-payload'])
+  set('maxConnectSize', flags['max-connect-size'])
+  set('maxPendingPerAddress', flags['max-pending-per-address'])
+  set('allowReservedTopics', flags['allow-reserved-topics'])
   if (Object.keys(limits).length > 0) input.limits = limits
   if (flags['data-dir'] !== undefined) input.persistence = {...input.persistence, dir: resolve(flags['data-dir'])}
   if (flags['data-sync'] !== undefined) {

@@ -42,6 +42,7 @@ Limits, slow-consumer handling, MQTT 5 behaviour and shared subscriptions: docs/
     'ws-allow-no-subprotocol': Flags.boolean({summary: 'Accept WebSocket clients that offer no subprotocol (some embedded and mini-program clients).', helpGroup: 'WEBSOCKET', allowNo: true}),
     'ws-piggyback': Flags.boolean({summary: 'Send all packets pending in one event-loop turn in a single WebSocket frame.', helpGroup: 'WEBSOCKET', allowNo: true}),
     'ws-deflate': Flags.boolean({summary: 'Accept permessage-deflate compression when a WebSocket client offers it.', helpGroup: 'WEBSOCKET', allowNo: true}),
+    'ws-origins': Flags.string({summary: 'Allowed Origin values, comma-separated, e.g. https://app.example.com; a browser handshake from another origin gets 403 (default: any).', helpGroup: 'WEBSOCKET'}),
     ...serveStorageFlags,
     ...serveLimitFlags,
     ...serveAdminFlags,

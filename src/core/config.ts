@@ -26,6 +26,12 @@ export interface WsOptions {
   deflate: boolean
   /** When set, a handshake whose Origin header is not in this list gets 403 (no Origin header: allowed). */
   origins?: readonly string[]
+  /**
+   * Clients of this listener authenticate from the upgrade request (a cookie, an Authorization
+   * header or a query token), which a browser sends for any site: without `origins`, the
+   * allowed origin is then the admin API's own (see requireOrigins). Off by default.
+   */
+  authFromUpgrade?: boolean
 }
 
 export interface ListenerConfig {
@@ -92,6 +98,12 @@ export interface Limits {
   maxRetainedMessages: number
   /** Largest payload kept as a retained message, in bytes; a larger one is delivered but not retained (counted). 0: no limit. */
   maxRetainedPayload: number
+  /** Largest CONNECT accepted, in bytes (at most maxPacketSize applies), checked from its fixed header. */
+  maxConnectSize: number
+  /** Sockets from one remote address that have not completed CONNECT yet, per listener; past it new ones are closed. 0: no limit. */
+  maxPendingPerAddress: number
+  /** Let clients publish (and set Wills) to topics starting with "$" ($SYS, $CONTROL, ...); by default only an authorizer can grant that. */
+  allowReservedTopics: boolean
 }
 
 /** SQLite's synchronous mode: 'normal' survives a crash of the process, 'full' also a power loss. */
@@ -124,6 +136,8 @@ export interface ListenerDefaults {
   readonly host: string
   readonly ws: WsOptions
   readonly tls?: TlsMaterial
+  /** The admin API's origin (http://HOST:PORT), the default allowed origin of a listener with ws.authFromUpgrade. */
+  readonly adminOrigin?: string
 }
 
 export interface AdminConfig {
@@ -166,6 +180,9 @@ export const DEFAULTS = Object.freeze({
     retainAvailable: true,
     maxRetainedMessages: 0,
     maxRetainedPayload: 0,
+    maxConnectSize: 64 * 1024,
+    maxPendingPerAddress: 256,
+    allowReservedTopics: false,
   }),
   sharedStrategy: 'round-robin' as SharedStrategy,
   admin: Object.freeze({host: '127.0.0.1', port: 18083}),
@@ -299,7 +316,7 @@ function str(where: string, v: unknown): string {
   return v
 }
 
-const WS_KEYS = ['path', 'subprotocols', 'allowNoSubprotocol', 'piggyback', 'deflate', 'origins'] as const
+const WS_KEYS = ['path', 'subprotocols', 'allowNoSubprotocol', 'piggyback', 'deflate', 'origins', 'authFromUpgrade'] as const
 const LIMIT_KEYS = Object.keys(DEFAULTS.limits) as Array<keyof Limits>
 
 function resolveWs(where: string, base: WsOptions, input: unknown): WsOptions {
@@ -329,6 +346,7 @@ function resolveWs(where: string, base: WsOptions, input: unknown): WsOptions {
     }
     out.origins = Object.freeze([...list] as string[])
   }
+  if (input.authFromUpgrade !== undefined) out.authFromUpgrade = bool(`${where}.authFromUpgrade`, input.authFromUpgrade)
   return Object.freeze(out)
 }
 
@@ -366,12 +384,14 @@ export function resolveConfig(input: BrokerConfigInput = {}): BrokerConfig {
   if (!Array.isArray(listenersIn) || listenersIn.length === 0) {
     throw new ConfigError('setting "listeners" must be a non-empty list, e.g. ["mqtt://127.0.0.1:1883", "ws://127.0.0.1:8083/mqtt"]')
   }
+  const admin = input.admin === undefined ? undefined : resolveAdmin(input.admin)
+  const adminOrigin = adminOriginOf(admin)
   const ids = new Set<string>()
   const bound = new Map<string, string>()
   // Automatic ids give way to explicit ones, also to those of later listeners.
   const explicitIds = new Set(listenersIn.map((input: unknown) => (isObj(input) ? input.id : undefined)))
   const listeners = listenersIn.map((input, i) => {
-    const l = resolveListener(`listeners[${i}]`, input, {host, ws, tls})
+    const l = resolveListener(`listeners[${i}]`, input, {host, ws, tls, adminOrigin})
     const explicitId = isObj(input) && input.id !== undefined
     if (explicitId) {
       if (ids.has(l.id)) throw new ConfigError(`two listeners share the id "${l.id}": give one of them another id`)
@@ -391,13 +411,12 @@ export function resolveConfig(input: BrokerConfigInput = {}): BrokerConfig {
     }
     bound.set(addr, l.id)
   }
-  const admin = input.admin === undefined ? undefined : resolveAdmin(input.admin)
   const persistence = input.persistence === undefined ? undefined : resolvePersistence(input.persistence)
   const sysInterval = input.sysInterval
   if (sysInterval !== undefined && (typeof sysInterval !== 'number' || !Number.isFinite(sysInterval) || sysInterval < 0 || sysInterval > 86_400)) {
     throw new ConfigError(`setting "sysInterval" is ${JSON.stringify(sysInterval)}: use seconds from 0 (off) to 86400, e.g. 10`)
   }
-  const listenerDefaults: ListenerDefaults = Object.freeze(tls ? {host, ws, tls} : {host, ws})
+  const listenerDefaults: ListenerDefaults = Object.freeze({host, ws, ...(tls ? {tls} : {}), ...(adminOrigin === undefined ? {} : {adminOrigin})})
   return Object.freeze({
     listeners: Object.freeze(listeners),
     limits: Object.freeze(limits),
@@ -452,7 +471,7 @@ export function resolveListenerInput(
   defaults: ListenerDefaults,
   taken: {ids: ReadonlySet<string>; addresses: ReadonlyMap<string, string>},
 ): ListenerConfig {
-  const l = resolveListener('listener', input, {host: defaults.host, ws: defaults.ws, tls: defaults.tls})
+  const l = resolveListener('listener', input, {host: defaults.host, ws: defaults.ws, tls: defaults.tls, adminOrigin: defaults.adminOrigin})
   const explicitId = typeof input === 'object' && input !== null && input.id !== undefined
   let id = l.id
   if (taken.ids.has(id)) {
@@ -489,8 +508,11 @@ function resolveLimits(input: Obj): Limits {
   int('maxQos', 0, 2)
   int('maxRetainedMessages', 0, Number.MAX_SAFE_INTEGER)
   int('maxRetainedPayload', 0, MQTT_MAX_PACKET_SIZE)
+  int('maxConnectSize', 16, MQTT_MAX_PACKET_SIZE)
+  int('maxPendingPerAddress', 0, 10_000_000)
   if (input.queueOverflow !== undefined) l.queueOverflow = oneOf('limits.queueOverflow', input.queueOverflow, QUEUE_OVERFLOW)
   if (input.retainAvailable !== undefined) l.retainAvailable = bool('limits.retainAvailable', input.retainAvailable)
+  if (input.allowReservedTopics !== undefined) l.allowReservedTopics = bool('limits.allowReservedTopics', input.allowReservedTopics)
   return l
 }
 
@@ -512,7 +534,7 @@ function bracket(host: string): string {
   return host.includes(':') ? `[${host}]` : host
 }
 
-function resolveListener(where: string, input: unknown, base: {host: string; ws: WsOptions; tls?: TlsMaterial}): ListenerConfig {
+function resolveListener(where: string, input: unknown, base: {host: string; ws: WsOptions; tls?: TlsMaterial; adminOrigin?: string}): ListenerConfig {
   const obj: Obj = typeof input === 'string' ? {url: input} : isObj(input) ? input : {}
   if (typeof input !== 'string' && !isObj(input)) throw new ConfigError(`setting "${where}" must be a URL string or an object with url`)
   checkKeys(where, obj, ['url', 'id', 'ws', 'tls'])
@@ -539,5 +561,30 @@ function resolveListener(where: string, input: unknown, base: {host: string; ws:
     throw new ConfigError(`setting "${where}.ws" applies only to ws:// and wss:// listeners`)
   }
   if (isTls(scheme)) listener.tls = tls
-  return Object.freeze(listener)
+  return requireOrigins(Object.freeze(listener), base.adminOrigin)
+}
+
+/** The admin API's origin, http://HOST:PORT; undefined when it is off or on a port picked at start. */
+function adminOriginOf(admin: AdminConfig | false | undefined): string | undefined {
+  if (admin === false) return undefined
+  const {host, port} = admin ?? DEFAULTS.admin
+  return port === 0 ? undefined : `http://${bracket(host)}:${port}`
+}
+
+/**
+ * Cross-site WebSocket hijacking (reliability.md row 58): a browser sends a site's cookies and
+ * credentials with an upgrade request that any other site's page starts. So a WebSocket
+ * listener that authenticates from the upgrade request (ws.authFromUpgrade) must have an
+ * allowed-origin list: without ws.origins it gets the admin API's origin (same-origin as the
+ * admin dashboard), and without an admin API at a known address it is a configuration error.
+ */
+export function requireOrigins(listener: ListenerConfig, adminOrigin: string | undefined): ListenerConfig {
+  const ws = listener.ws
+  if (ws === undefined || ws.authFromUpgrade !== true || ws.origins !== undefined) return listener
+  if (adminOrigin === undefined) {
+    throw new ConfigError(
+      `listener ${listener.id} authenticates from the WebSocket upgrade request, so it needs the origins allowed to connect: set ws.origins (serve --ws-origins https://app.example.com); there is no default while the admin API is off or on a port picked at start`,
+    )
+  }
+  return Object.freeze({...listener, ws: Object.freeze({...ws, origins: Object.freeze([adminOrigin])})})
 }

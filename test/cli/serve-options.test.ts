@@ -28,6 +28,9 @@ describe('serve options: limit flags', () => {
       'shared-strategy': 'sticky',
       'max-retained': 5,
       'max-retained-payload': 100,
+      'max-connect-size': 2048,
+      'max-pending-per-address': 8,
+      'allow-reserved-topics': true,
       'data-dir': 'some/dir',
       'data-sync': 'full',
     })
@@ -52,8 +55,16 @@ describe('serve options: limit flags', () => {
       retainAvailable: false,
       maxRetainedMessages: 5,
       maxRetainedPayload: 100,
+      maxConnectSize: 2048,
+      maxPendingPerAddress: 8,
+      allowReservedTopics: true,
     })
     assert.equal(config.sharedStrategy, 'sticky')
+  })
+
+  it('--ws-origins sets the allowed origins of every WebSocket listener', async () => {
+    const {config} = await buildServeConfig({listen: ['ws://127.0.0.1:0', 'mqtt://127.0.0.1:0'], 'ws-origins': 'https://a.example, http://localhost:3000'})
+    assert.deepEqual(config.listeners[0].ws?.origins, ['https://a.example', 'http://localhost:3000'])
   })
 
   it('without flags the defaults stay', async () => {

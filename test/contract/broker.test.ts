@@ -31,6 +31,7 @@ import {
   versionLabel,
   versionOptions,
   waitForSubscriber,
+  withBroker,
   within,
 } from '../helpers/contract.js'
 import type {JsClient, Version} from '../helpers/contract.js'
@@ -232,21 +233,26 @@ for (const scheme of SCHEMES) {
         })
 
         it('does not match $-topics with a leading wildcard ("#" does not receive "$SYS/x")', async function () {
-          const p = uid('d')
-          const all = await js()
-          await all.client.subscribeAsync(['#', `+/${p}`])
-          const sys = await js()
-          await sys.client.subscribeAsync('$SYS/#')
-          const pub = await js()
-          await pub.client.publishAsync(`$SYS/${p}`, 'sys', {qos: 1})
-          await pub.client.publishAsync(`${p}/marker`, 'marker', {qos: 1})
-          assert.equal((await sys.inbox.one()).topic, `$SYS/${p}`, 'an explicit $SYS/# subscription receives it')
-          for (let i = 0; i < 100; i++) {
-            const m = await all.inbox.one()
-            assert.ok(!m.topic.startsWith('$'), `"#" or "+/…" received ${m.topic}`)
-            if (m.topic === `${p}/marker`) return
-          }
-          assert.fail('the marker did not arrive')
+          // Clients may publish to $-topics only on a broker that allows it (limits.allowReservedTopics).
+          const own = new Tracker()
+          await withBroker(own, {limits: {allowReservedTopics: true}}, async (b) => {
+            const open = (): Promise<JsClient> => openJs(own, b.urls[scheme], {clientId: uid(), ...versionOptions(version)})
+            const p = uid('d')
+            const all = await open()
+            await all.client.subscribeAsync(['#', `+/${p}`])
+            const sys = await open()
+            await sys.client.subscribeAsync('$SYS/#')
+            const pub = await open()
+            await pub.client.publishAsync(`$SYS/${p}`, 'sys', {qos: 1})
+            await pub.client.publishAsync(`${p}/marker`, 'marker', {qos: 1})
+            assert.equal((await sys.inbox.one()).topic, `$SYS/${p}`, 'an explicit $SYS/# subscription receives it')
+            for (let i = 0; i < 100; i++) {
+              const m = await all.inbox.one()
+              assert.ok(!m.topic.startsWith('$'), `"#" or "+/…" received ${m.topic}`)
+              if (m.topic === `${p}/marker`) return
+            }
+            assert.fail('the marker did not arrive')
+          })
         })
 
         it(`stops delivery after UNSUBSCRIBE${v5 ? ', with UNSUBACK 0x00 for a subscription and 0x11 for none' : ''}`, async function () {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {DEFAULTS, DEFAULT_SUBPROTOCOLS, listenerUrl, parseListenUrl, resolveConfig} from '../../src/core/config.js'
+import {DEFAULTS, DEFAULT_SUBPROTOCOLS, listenerUrl, parseListenUrl, requireOrigins, resolveConfig} from '../../src/core/config.js'
 import type {BrokerConfigInput, ListenerConfig, ParsedListenUrl} from '../../src/core/config.js'
 import {ConfigError, ErrorCode} from '../../src/core/errors.js'
 
@@ -125,6 +125,9 @@ describe('config', () => {
         retainAvailable: true,
         maxRetainedMessages: 0,
         maxRetainedPayload: 0,
+        maxConnectSize: 65_536,
+        maxPendingPerAddress: 256,
+        allowReservedTopics: false,
       })
       assert.equal(config.sharedStrategy, 'round-robin')
       assert.equal(config.persistence, undefined, 'in memory unless a data directory is given')
@@ -178,11 +181,38 @@ describe('config', () => {
         retainAvailable: false,
         maxRetainedMessages: 500,
         maxRetainedPayload: 4096,
+        maxConnectSize: 1000,
+        maxPendingPerAddress: 0,
+        allowReservedTopics: true,
       }
       const config = resolveConfig({limits, sharedStrategy: 'sticky'})
       assert.deepEqual({...config.limits}, limits)
       assert.equal(config.sharedStrategy, 'sticky')
       assert.deepEqual(Object.keys(limits).sort(), Object.keys(DEFAULTS.limits).sort(), 'this test covers every limit')
+    })
+  })
+
+  describe('resolveConfig: WebSocket listeners that authenticate from the upgrade request (row 58)', () => {
+    it('get the admin API origin as their allowed origin when they have none', () => {
+      const config = resolveConfig({listeners: [{url: 'ws://127.0.0.1:0', ws: {authFromUpgrade: true}}, 'ws://127.0.0.1:0/other']})
+      assert.deepEqual(config.listeners[0].ws?.origins, ['http://127.0.0.1:18083'])
+      assert.equal(config.listeners[1].ws?.origins, undefined, 'a listener that does not authenticate from the upgrade keeps any origin')
+      const admin = resolveConfig({admin: {url: 'http://[::1]:9000'}, ws: {authFromUpgrade: true}, listeners: ['ws://127.0.0.1:0']})
+      assert.deepEqual(admin.listeners[0].ws?.origins, ['http://[::1]:9000'])
+    })
+
+    it('keep the origins they were given', () => {
+      const config = resolveConfig({listeners: [{url: 'ws://127.0.0.1:0', ws: {authFromUpgrade: true, origins: ['https://app.example']}}]})
+      assert.deepEqual(config.listeners[0].ws?.origins, ['https://app.example'])
+    })
+
+    it('requireOrigins: the rule on its own, for listeners made elsewhere', () => {
+      const l = resolveConfig({listeners: [{url: 'ws://127.0.0.1:0', ws: {authFromUpgrade: true, origins: ['https://a.example']}}]}).listeners[0]
+      const bare = {...l, ws: {...l.ws!, origins: undefined}}
+      assert.deepEqual(requireOrigins(bare, 'http://127.0.0.1:18083').ws?.origins, ['http://127.0.0.1:18083'])
+      assert.throws(() => requireOrigins(bare, undefined), /needs the origins allowed to connect/)
+      const plain = resolveConfig({listeners: ['ws://127.0.0.1:0']}).listeners[0]
+      assert.equal(requireOrigins(plain, undefined), plain)
     })
   })
 
@@ -304,6 +334,15 @@ describe('config', () => {
       ['maxTopicLevels 0', {limits: {maxTopicLevels: 0}}, ['"limits.maxTopicLevels" is 0', '1 to 65535']],
       ['maxKeepalive over 65535', {limits: {maxKeepalive: 70000}}, ['"limits.maxKeepalive" is 70000', '0 to 65535']],
       ['maxSessionExpiry over 2^32-1', {limits: {maxSessionExpiry: 2 ** 32}}, ['"limits.maxSessionExpiry" is 4294967296']],
+      ['maxConnectSize 15', {limits: {maxConnectSize: 15}}, ['"limits.maxConnectSize" is 15', '16 to 268435460']],
+      ['a negative maxPendingPerAddress', {limits: {maxPendingPerAddress: -1}}, ['"limits.maxPendingPerAddress" is -1', '0 to']],
+      ['a non-boolean allowReservedTopics', {limits: {allowReservedTopics: 1}}, ['"limits.allowReservedTopics" is 1', 'true or false']],
+      ['a non-boolean ws.authFromUpgrade', {ws: {authFromUpgrade: 'yes'}}, ['"ws.authFromUpgrade" is "yes"', 'true or false']],
+      [
+        'authFromUpgrade without origins while the admin API is off',
+        {admin: false, listeners: [{url: 'ws://h:1', ws: {authFromUpgrade: true}}]},
+        ['listener ws:1 authenticates from the WebSocket upgrade request', 'set ws.origins (serve --ws-origins'],
+      ],
       ['an unknown shared strategy', {sharedStrategy: 'least-busy'}, ['"sharedStrategy" is "least-busy"', 'round-robin, random, sticky']],
       ['an empty host', {host: ''}, ['"host" is ""']],
       ['a ws path without /', {ws: {path: 'mqtt'}}, ['"ws.path" is "mqtt"', 'starts with /']],

@@ -14,7 +14,7 @@ import type {JsClient} from '../helpers/contract.js'
 import {prng, seedFromEnv} from '../helpers/random.js'
 import type {RawPeer} from '../helpers/raw.js'
 import {tryUpgrade, wireConnect} from '../helpers/ws-wire.js'
-import {CAPPED_LIMITS, CONNACK_OK, CORPUS, CORPUS_LIMITS, PINGREQ, PINGRESP, WS_FRAME_CASES, WS_HANDSHAKE_CASES} from './bad-input.js'
+import {CAPPED_LIMITS, CONNACK_OK, CORPUS, CORPUS_LIMITS, CORPUS_WS, PINGREQ, PINGRESP, WS_FRAME_CASES, WS_HANDSHAKE_CASES} from './bad-input.js'
 import type {CorpusCase} from './bad-input.js'
 
 const SEED = seedFromEnv('CORPUS_SEED')
@@ -148,7 +148,7 @@ describe('bad-input corpus', function () {
   }
 
   before(async function () {
-    main = await startBroker({limits: CORPUS_LIMITS})
+    main = await startBroker({limits: CORPUS_LIMITS, ws: CORPUS_WS})
     capped = await startBroker({limits: CAPPED_LIMITS})
   })
   after(async () => {

@@ -14,9 +14,9 @@
  * CORPUS_LIMITS; rows 37 (QoS and retain caps) use CAPPED_LIMITS.
  *
  * Where our answer differs from the catalogue's "Expected" column, the spec decides and
- * the row's `note` says why. Not covered: row 25's "$CONTROL/x" (Mosquitto's own control
- * topic; mqttws has none, so only the "#" half applies) and row 58's Origin check (the
- * WebSocket transport has no origin allow-list yet).
+ * the row's `note` says why. Row 25's "$CONTROL/x" and other "$" topics are refused like a
+ * topic the authorizer refuses (limits.allowReservedTopics); row 58's Origin check runs on a
+ * corpus broker with an allowed-origin list (CORPUS_WS).
  */
 
 // ---- building blocks ------------------------------------------------------------------------
@@ -147,7 +147,31 @@ function violation(id: string, title: string, p4: string, p5: string, code: numb
 const MALFORMED = 0x81
 const PROTOCOL = 0x82
 
+/**
+ * Row 50: the client subscribes to "topic" at `qos` and publishes to it (packet id 2), so the
+ * broker sends it that message (packet id 1) and acknowledges its own; then the client answers
+ * packet id 1 with `ack`, an acknowledgement of the wrong kind or out of turn.
+ */
+function wrongAck(id: string, title: string, qos: 1 | 2, ack: string): CorpusCase[] {
+  const flags = qos << 1
+  const own = qos === 1 ? '40 02 0002' : '50 02 0002'
+  const run = (version: 4 | 5): Omit<CorpusCase, 'id' | 'title'> => ({
+    send: [version === 4 ? C4 : C5, subscribe(version, 1, [['topic', qos]]), publish(version, flags, TOPIC, 2), ack],
+    expect: [
+      version === 4 ? CONNACK4 : CONNACK_OK,
+      suback(version, 1, [qos]),
+      publish(version, flags, TOPIC, 1),
+      own,
+      ...(version === 5 ? [disconnect(PROTOCOL)] : []),
+    ],
+    end: 'close',
+  })
+  return both(id, title, run(4), run(5))
+}
+
 const manyUserProperties = (n: number): string => '26 0000 0000'.repeat(n)
+/** Binary data of n zero bytes, with its two-byte length. */
+const bin = (n: number): string => u16(n) + '00'.repeat(n)
 const levels = (n: number): string => Array.from({length: n}, () => 'a').join('/')
 
 export const CORPUS: CorpusCase[] = [
@@ -195,15 +219,58 @@ export const CORPUS: CorpusCase[] = [
   {id: 'R22a', title: 'Authentication Data without Authentication Method', send: [connect(5, 0x02, 10, ID, '16 0001 70')], expect: [connack5(PROTOCOL)], end: 'close'},
   {id: 'R22b', title: 'an unsupported Authentication Method', send: [connect(5, 0x02, 10, ID, `15 ${str('unsupported')} 17 00`)], expect: [connack5(0x8c)], end: 'close'},
   {
-    id: 'R23',
-    title: '50,000 user properties in CONNECT (parsed in linear time)',
-    send: [connect(5, 0x02, 10, ID, `17 00 ${manyUserProperties(50_000)}`), PINGREQ],
+    id: 'R23a',
+    title: '12,000 user properties in CONNECT, 60 kB (parsed in linear time)',
+    send: [connect(5, 0x02, 10, ID, `17 00 ${manyUserProperties(12_000)}`), PINGREQ],
     expect: [CONNACK_OK, PINGRESP],
     end: 'open',
   },
-  {id: 'R24', title: 'a CONNECT declaring more than maxPacketSize (1 MiB)', send: ['10 81 80 40'], expect: [], end: 'close', note: 'closed from the header; the CONNECT version is not known yet, so no CONNACK 0x95'},
+  {id: 'R23b', title: '50,000 user properties in CONNECT, 250 kB (over maxConnectSize)', send: [connect(5, 0x02, 10, ID, `17 00 ${manyUserProperties(50_000)}`)], expect: [connack5(0x95)], end: 'close'},
+  ...both(
+    'R24a',
+    'a 150 kB CONNECT (Will payload, user name and password of 50,000 bytes each), over maxConnectSize (64 KiB)',
+    {send: [connect(4, 0xc6, 10, ID + str('w') + bin(50_000) + str('u'.repeat(50_000)) + bin(50_000))], expect: [], end: 'close', note: '3.1.1 has no CONNACK code for it'},
+    {send: [connect(5, 0xc6, 10, ID + props() + str('w') + bin(50_000) + str('u'.repeat(50_000)) + bin(50_000))], expect: [connack5(0x95)], end: 'close'},
+  ),
+  ...both(
+    'R24b',
+    'a CONNECT header declaring more than maxPacketSize, then only its protocol name and level',
+    {send: [`10 81 80 40 ${str('MQTT')} 04`], expect: [], end: 'close'},
+    {send: [`10 81 80 40 ${str('MQTT')} 05`], expect: [connack5(0x95)], end: 'close', note: 'refused from the header and the 7 bytes that carry the protocol level; the rest is never buffered'},
+  ),
+  {id: 'R24c', title: 'a CONNECT header over maxConnectSize with protocol name "MQTU"', send: [`10 81 80 04 ${str('MQTU')} 05`], expect: [], end: 'close'},
   {id: 'R25 v3.1.1', title: 'Will topic "#"', send: [connect(4, 0x06, 10, ID + str('#') + str('w'))], expect: [], end: 'close', note: '3.1.1 has no CONNACK code for a bad Will topic'},
   {id: 'R25 v5', title: 'Will topic "#"', send: [connect(5, 0x06, 10, ID + props() + str('#') + str('w'))], expect: [connack5(0x90)], end: 'close'},
+  ...both(
+    'R25b',
+    'Will topic "$CONTROL/x" (reserved for the server)',
+    {send: [connect(4, 0x06, 10, ID + str('$CONTROL/x') + str('w'))], expect: ['20 02 00 05'], end: 'close', note: 'return code 5, not authorized, as for a Will the authorizer refuses'},
+    {send: [connect(5, 0x06, 10, ID + props() + str('$CONTROL/x') + str('w'))], expect: [connack5(0x87)], end: 'close', note: '0x87 Not authorized, as for a Will the authorizer refuses'},
+  ),
+  ...both(
+    'R25c',
+    'retained Will topic "$SYS/x" (reserved for the server)',
+    {send: [connect(4, 0x26, 10, ID + str('$SYS/x') + str('w'))], expect: ['20 02 00 05'], end: 'close'},
+    {send: [connect(5, 0x26, 10, ID + props() + str('$SYS/x') + str('w'))], expect: [connack5(0x87)], end: 'close'},
+  ),
+  ...both(
+    'R25d',
+    'QoS 0 PUBLISH to "$CONTROL/x" by a client subscribed to "$CONTROL/#" (dropped, not delivered)',
+    {send: [C4, subscribe(4, 1, [['$CONTROL/#', 1]]), publish(4, 0, str('$CONTROL/x'), undefined)], expect: [CONNACK4, suback(4, 1, [1])], end: 'open'},
+    {send: [C5, subscribe(5, 1, [['$CONTROL/#', 1]]), publish(5, 0, str('$CONTROL/x'), undefined)], expect: [CONNACK_OK, suback(5, 1, [1])], end: 'open'},
+  ),
+  ...both(
+    'R25e',
+    'QoS 1 PUBLISH to "$SYS/x" by a client subscribed to "$SYS/#" (refused, not delivered)',
+    {send: [C4, subscribe(4, 1, [['$SYS/#', 1]]), publish(4, 0x02, str('$SYS/x'), 7)], expect: [CONNACK4, suback(4, 1, [1]), '40 02 0007'], end: 'open', note: '3.1.1 has no negative PUBACK: acknowledged and dropped'},
+    {send: [C5, subscribe(5, 1, [['$SYS/#', 1]]), publish(5, 0x02, str('$SYS/x'), 7)], expect: [CONNACK_OK, suback(5, 1, [1]), '40 03 0007 87'], end: 'open'},
+  ),
+  ...both(
+    'R25f',
+    'QoS 2 PUBLISH to "$x" (refused, not delivered)',
+    {send: [C4, subscribe(4, 1, [['$x', 2]]), publish(4, 0x04, str('$x'), 7)], expect: [CONNACK4, suback(4, 1, [2]), '50 02 0007'], end: 'open'},
+    {send: [C5, subscribe(5, 1, [['$x', 2]]), publish(5, 0x04, str('$x'), 7)], expect: [CONNACK_OK, suback(5, 1, [2]), '50 03 0007 87'], end: 'open'},
+  ),
 
   // -- PUBLISH
   ...violation('R26', 'PUBLISH with QoS 3', '36 10 0005 746f706963 1234 7061796c6f6164', publish(5, 0x06, TOPIC, 0x1234), MALFORMED),
@@ -343,6 +410,14 @@ export const CORPUS: CorpusCase[] = [
     {send: [C4, '40 02 0001'], expect: [CONNACK4], end: 'open'},
     {send: [C5, '40 02 0001'], expect: [CONNACK_OK], end: 'open'},
   ),
+  ...wrongAck('R50e', 'PUBREC for a QoS 1 message the broker sent', 1, '50 02 0001'),
+  ...wrongAck('R50f', 'PUBCOMP for a QoS 1 message the broker sent', 1, '70 02 0001'),
+  ...wrongAck('R50g', 'PUBACK for a QoS 2 message the broker sent', 2, '40 02 0001'),
+  ...wrongAck('R50h', 'PUBCOMP for a QoS 2 message before its PUBREC', 2, '70 02 0001'),
+  ...violation('R50i', 'SUBACK from a client', '90 03 0001 00', '90 04 0001 00 00', PROTOCOL),
+  ...violation('R50j', 'UNSUBACK from a client', 'b0 02 0001', 'b0 04 0001 00 00', PROTOCOL),
+  ...violation('R50k', 'PINGRESP from a client', 'd0 00', 'd0 00', PROTOCOL),
+  {id: 'R50l', title: 'PINGRESP as the first packet', send: ['d0 00'], expect: [], end: 'close'},
 
   // -- normative statements not already covered by a row
   {id: 'N-1.5.5 v5', title: 'a property length written as a 5-byte Variable Byte Integer', send: [C5, pkt(0x30, `${TOPIC} ff ff ff ff 7f`)], expect: [CONNACK_OK, disconnect(MALFORMED)], end: 'close'},
@@ -435,4 +510,8 @@ export const WS_HANDSHAKE_CASES: WsHandshakeCase[] = [
   {id: 'R58b', title: 'only the subprotocol "chat"', protocol: 'chat'},
   {id: 'R58c', title: 'WebSocket version 12 besides 13', headers: ['Sec-WebSocket-Version: 12']},
   {id: 'R58d', title: '10,000 header lines', headers: Array.from({length: 10_000}, (_, i) => `X-Filler-${i}: x`)},
+  {id: 'R58e', title: 'Origin: https://evil.example (the corpus broker allows only CORPUS_WS.origins)', headers: ['Origin: https://evil.example']},
 ]
+
+/** WebSocket options of the corpus broker: browsers from other origins are refused (row 58). Clients without Origin (not browsers) are served. */
+export const CORPUS_WS = {origins: ['https://app.example']}

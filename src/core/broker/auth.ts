@@ -45,6 +45,12 @@ export interface Auth {
   canPublish(principal: Principal, topic: string, qos: QoS, retain: boolean): boolean
   /** The QoS granted for a subscription, or false when it is refused. */
   canSubscribe(principal: Principal, filter: string, qos: QoS): QoS | false | Promise<QoS | false>
+  /**
+   * Optional: whether the principal may publish to a reserved topic (one starting with "$",
+   * protocol/topic.ts reservedTopicProblem), which the broker otherwise refuses to every
+   * client but a superuser (unless limits.allowReservedTopics). canPublish is asked too.
+   */
+  canPublishReserved?(principal: Principal, topic: string, qos: QoS, retain: boolean): boolean
 }
 
 export const allowAll: Auth = Object.freeze({

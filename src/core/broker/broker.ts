@@ -12,8 +12,9 @@ import type {BrokerConfig, ListenerInput} from '../config.js'
 import type {Logger} from '../logger.js'
 import {noopLogger} from '../logger.js'
 import {ReasonCode} from '../protocol/reason-codes.js'
-import {parseSharedFilter} from '../protocol/topic.js'
+import {isReservedTopic, parseSharedFilter, reservedTopicProblem} from '../protocol/topic.js'
 import {countRejected, trackSocket} from '../transport/listener-stats.js'
+import {releasePending} from '../transport/pending.js'
 import type {ListenerCounters, ListenerStats} from '../transport/listener-stats.js'
 import type {Connection, ListenHooks, Listener, ListenerInfo} from '../transport/types.js'
 import type {Auth} from './auth.js'
@@ -92,7 +93,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       config,
       log: this.log,
       metrics: this.metrics,
-      auth: countAuthRejects(options.auth ?? allowAll, this),
+      auth: countAuthRejects(options.auth ?? allowAll, this, config.limits.allowReservedTopics, this.log),
       store: options.sessions ?? new MemorySessionStore(),
       retained: (this.retained = new SysRetained(options.retained ?? new MemoryRetainedStore())),
       bus,
@@ -110,9 +111,13 @@ export class Broker extends EventEmitter<BrokerEvents> {
         this.emit('rejected', listenerId, reason, detail)
       },
       maxPacketSize: config.limits.maxPacketSize,
+      connectTimeoutMs: config.limits.connectTimeoutMs,
+      maxPendingPerAddress: config.limits.maxPendingPerAddress,
     }
     this.listenerManager = new ListenerManager(config, hooks, this.log, (stats, reason) => this.disconnectListener(stats, reason))
     this.sys = new SysTree(this, (topic, payload) => this.publishSys(topic, payload), config.sysInterval ?? DEFAULT_SYS_INTERVAL, options.version ?? 'unknown')
+    // Connected (CONNACK sent): its socket no longer counts against limits.maxPendingPerAddress.
+    this.on('client', (client) => releasePending(client.conn.socket))
     // Reported through events; an EventEmitter 'error'-style crash must never come from a client.
     this.on('clientError', (client, error) => {
       if (this.log.debugEnabled) this.log.debug('client error', {clientId: client.clientId, remote: client.remote, error: error.message})
@@ -382,8 +387,14 @@ function closeClient(c: ClientConnection, reason: string): Promise<void> {
   })
 }
 
-/** Wraps the Auth hooks so that a refused authentication counts on its listener (CONNECT only; the checks are the originals). */
-function countAuthRejects(auth: Auth, broker: Broker): Auth {
+/**
+ * Wraps the Auth hooks so that a refused authentication counts on its listener (CONNECT
+ * only), and a PUBLISH or Will to a reserved "$" topic is refused unless the authorizer
+ * grants it (canPublishReserved; by default superusers only) or allowReservedTopics is set.
+ * The refusal is the authorizer's: PUBACK/PUBREC 0x87, CONNACK 0x87 (3.1.1: return code 5).
+ */
+function countAuthRejects(auth: Auth, broker: Broker, allowReservedTopics: boolean, log: Logger): Auth {
+  const canPublish = auth.canPublish.bind(auth)
   return {
     authenticate: (c) =>
       auth.authenticate(c).then((r) => {
@@ -393,7 +404,15 @@ function countAuthRejects(auth: Auth, broker: Broker): Auth {
         }
         return r
       }),
-    canPublish: auth.canPublish.bind(auth),
+    canPublish: allowReservedTopics
+      ? canPublish
+      : (p, topic, qos, retain) => {
+          if (isReservedTopic(topic) && !(auth.canPublishReserved?.(p, topic, qos, retain) ?? p.superuser)) {
+            if (log.debugEnabled) log.debug('publish refused', {clientId: p.clientId, topic, reason: reservedTopicProblem(topic)})
+            return false
+          }
+          return canPublish(p, topic, qos, retain)
+        },
     canSubscribe: auth.canSubscribe.bind(auth),
   }
 }

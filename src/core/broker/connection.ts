@@ -24,6 +24,7 @@ type TaggedStream = Duplex & {[kConn]: ClientConnection}
 
 function onStreamData(this: TaggedStream, chunk: Buffer): void {
   const client = this[kConn]
+  if (client.state >= ConnState.Closing) return client.dropAfterClose(chunk.length)
   client.lastSeen = Date.now()
   client.decoder.write(chunk)
 }
@@ -80,6 +81,13 @@ function destroyStream(stream: Duplex): void {
 
 /** Where a connection without a listener (handle() called directly) counts: nowhere that is read. */
 const UNCOUNTED: ListenerStats = newListenerStats()
+
+/**
+ * Bytes read (and dropped) after the broker closed a connection, to notice the peer's close;
+ * past it the stream is no longer read and goes when the close timer destroys it, so that a
+ * refused client cannot make the broker read on (reliability.md row 2: 100 MB after a refused header).
+ */
+const AFTER_CLOSE_BYTES = 64 * 1024
 
 /** A turn's packets up to this many bytes are copied into one buffer (flush()); more go out as they are. */
 const COMBINE_BYTES = 64 * 1024
@@ -144,13 +152,15 @@ export class ClientConnection implements DecoderSink {
   readonly connectedAt = Date.now()
   /** The CONNECT's Clean Start (3.1.1: Clean Session) flag, for inspection (set when the session is attached). */
   cleanStart = true
+  /** Bytes dropped since close() (AFTER_CLOSE_BYTES). */
+  private dropped = 0
 
   constructor(ctx: BrokerContext, conn: Connection) {
     this.ctx = ctx
     this.conn = conn
     this.stream = conn.stream
     this.stats = conn.stats ?? UNCOUNTED
-    this.decoder = new Decoder(this, ctx.limits.maxPacketSize, undefined, {checkClientPackets: true})
+    this.decoder = new Decoder(this, ctx.limits.maxPacketSize, undefined, {checkClientPackets: true, maxConnectSize: ctx.limits.maxConnectSize})
     const writer = this.stream as Partial<PacketBatchWriter>
     const canBatch = typeof writer.writePackets === 'function'
     const mode = conn.writeMode ?? (canBatch ? 'batch' : 'cork')
@@ -218,9 +228,17 @@ export class ClientConnection implements DecoderSink {
     this.close(undefined, `refused ${what}: ${message}`)
   }
 
-  onPacketTooLarge(declared: number): void {
+  onPacketTooLarge(declared: number, connectVersion?: ProtocolVersion): void {
     // The transport says it too (WebSocket: close code 1009, Message Too Big).
     this.conn.onPacketTooLarge?.()
+    if (this.state === ConnState.New) {
+      // The first CONNECT, refused from its header: MQTT 5 gets CONNACK 0x95, 3.1.1 a close.
+      const {maxConnectSize, maxPacketSize} = this.ctx.limits
+      const limit = Math.min(maxConnectSize, maxPacketSize)
+      const setting = maxConnectSize <= maxPacketSize ? 'limits.maxConnectSize, serve --max-connect-size' : 'limits.maxPacketSize, serve --max-packet-size'
+      this.onDecodeError(`a CONNECT of ${declared} bytes; this broker accepts CONNECT up to ${limit} bytes (${setting})`, ReasonCode.PacketTooLarge, connectVersion)
+      return
+    }
     this.protocolViolation(
       ReasonCode.PacketTooLarge,
       `packet of ${declared} bytes exceeds the maximum packet size of ${this.ctx.limits.maxPacketSize} bytes`,
@@ -391,6 +409,12 @@ export class ClientConnection implements DecoderSink {
     // Keep reading (and ignoring) so that the peer's close is noticed.
     this.stream.resume()
     setTimeout(destroyStream, 1000, this.stream).unref()
+  }
+
+  /** Input after close(): dropped unread; past AFTER_CLOSE_BYTES the stream is paused until it is destroyed. */
+  dropAfterClose(n: number): void {
+    this.dropped += n
+    if (this.dropped > AFTER_CLOSE_BYTES) this.stream.pause()
   }
 
   /** Runs once, when the stream has closed: Will, session bookkeeping, events. */

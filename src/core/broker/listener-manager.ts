@@ -121,6 +121,10 @@ export class ListenerManager {
   private async startManaged(m: ManagedListener): Promise<void> {
     const config = m.config.port === 0 && m.lastPort !== 0 ? {...m.config, port: m.lastPort} : m.config
     const l = await listen(config, this.hooks, m.stats)
+    // Said at start: which browser origins may open a connection whose upgrade request authenticates it (config.ts requireOrigins).
+    if (config.ws?.authFromUpgrade === true) {
+      this.log.info('WebSocket clients authenticate from the upgrade request: only these origins may connect from a browser (ws.origins)', {listener: config.id, origins: config.ws.origins?.join(', ')})
+    }
     m.listener = l
     m.lastPort = l.info.port
     this.running.push(l)

@@ -37,8 +37,12 @@ export interface DecoderSink {
    * was a CONNECT whose protocol level (3, 4 or 5) could be read.
    */
   onDecodeError(message: string, reasonCode: number, connectVersion?: ProtocolVersion): void
-  /** The declared length exceeds the maximum; nothing of the payload was kept. */
-  onPacketTooLarge(declared: number): void
+  /**
+   * The declared length exceeds the maximum; nothing of the payload was kept. For the first
+   * CONNECT (over maxConnectSize or the maximum packet size) `connectVersion` is its protocol
+   * level when the few bytes that carry it could be read (3, 4 or 5).
+   */
+  onPacketTooLarge(declared: number, connectVersion?: ProtocolVersion): void
 }
 
 interface ParserSettings {
@@ -131,6 +135,14 @@ export class Decoder {
    * first byte, before its length is even read (so a huge declared length costs nothing).
    */
   private connectFirst: boolean
+  /** Largest first CONNECT (broker side, with checkClientPackets), checked from its fixed header like maxPacketSize. */
+  maxConnectSize: number
+  /** The first packet's fixed header is still being read (the CONNECT that maxConnectSize applies to). */
+  private firstHeader: boolean
+  /** An oversized first CONNECT: its declared size, while the bytes that carry its protocol level are read (peekVersion). */
+  private oversized = 0
+  private peek: Buffer | undefined
+  private peekLength = 0
   /**
    * While a QoS 0, not retained PUBLISH without properties is handed to onPacket: its bytes
    * as received, which is byte for byte what a subscriber of the same protocol class (5, or
@@ -145,11 +157,13 @@ export class Decoder {
   private paused = false
   private held: Buffer | undefined
 
-  constructor(sink: DecoderSink, maxPacketSize: number, protocolVersion?: ProtocolVersion, options: {checkClientPackets?: boolean} = {}) {
+  constructor(sink: DecoderSink, maxPacketSize: number, protocolVersion?: ProtocolVersion, options: {checkClientPackets?: boolean; maxConnectSize?: number} = {}) {
     this.sink = sink
     this.maxPacketSize = maxPacketSize
     this.checkClientPackets = options.checkClientPackets === true
     this.connectFirst = this.checkClientPackets
+    this.firstHeader = this.checkClientPackets
+    this.maxConnectSize = options.maxConnectSize ?? maxPacketSize
     this.settings = protocolVersion ? {protocolVersion} : {}
   }
 
@@ -181,6 +195,10 @@ export class Decoder {
   }
 
   write(chunk: Buffer): void {
+    if (this.failed) {
+      if (this.oversized > 0) this.peekVersion(chunk, 0)
+      return
+    }
     if (this.paused) {
       this.held = this.held === undefined ? chunk : Buffer.concat([this.held, chunk])
       return
@@ -232,6 +250,16 @@ export class Decoder {
       }
       // The header is complete: refuse an oversized packet before buffering any of it.
       const total = this.headerBytes + this.declared
+      if (this.firstHeader) {
+        this.firstHeader = false
+        if (total > this.maxConnectSize || total > this.maxPacketSize) {
+          // Read only as far as the protocol level, so that an MQTT 5 client can be told (CONNACK 0x95).
+          this.failed = true
+          this.oversized = total
+          this.peekVersion(chunk, i)
+          return
+        }
+      }
       if (total > this.maxPacketSize) {
         this.failed = true
         this.sink.onPacketTooLarge(total)
@@ -259,6 +287,25 @@ export class Decoder {
     else if (this.bodyLeft > 0) {
       this.pieces.push(chunk.subarray(start, n))
       this.piecesLength += n - start
+    }
+  }
+
+  /**
+   * After an oversized CONNECT's fixed header: gathers at most 9 bytes of its variable
+   * header (protocol name and level) and reports the packet too large with the version they
+   * show (none when they show no valid MQTT name). Nothing else of the packet is kept.
+   */
+  private peekVersion(chunk: Buffer, from: number): void {
+    const peek = (this.peek ??= Buffer.alloc(PEEK_BYTES))
+    for (let i = from; i < chunk.length; i++) {
+      peek[this.peekLength++] = chunk[i]
+      const version = connectLevel(peek, this.peekLength)
+      if (version === undefined) continue
+      const declared = this.oversized
+      this.oversized = 0
+      this.peek = undefined
+      this.sink.onPacketTooLarge(declared, version === 0 ? undefined : version)
+      return
     }
   }
 
@@ -393,6 +440,26 @@ export class Decoder {
 }
 
 const ACK_COMMANDS = ['puback', 'pubrec', 'pubrel', 'pubcomp'] as const
+
+/** A CONNECT's protocol name (2 + 4 or 6 bytes) and level. */
+const PEEK_BYTES = 9
+
+/**
+ * The protocol level of a CONNECT from the first `n` bytes of its variable header: 3, 4 or 5;
+ * 0 when they are not MQTT's (a name other than MQTT or MQIsdp, or a level it does not go
+ * with); undefined while more bytes are needed.
+ */
+function connectLevel(b: Buffer, n: number): ProtocolVersion | 0 | undefined {
+  if (n < 2) return undefined
+  const nameLength = (b[0] << 8) | b[1]
+  if (nameLength !== 4 && nameLength !== 6) return 0
+  if (n < 3 + nameLength) return undefined
+  const name = b.toString('latin1', 2, 2 + nameLength)
+  const level = b[2 + nameLength]
+  if (name === 'MQTT' && (level === 4 || level === 5)) return level
+  if (name === 'MQIsdp' && level === 3) return 3
+  return 0
+}
 /** a[start, start+length) equals b[0, length): a loop beats Buffer.compare's checks for topic-sized runs. */
 function sameBytes(a: Buffer, start: number, b: Buffer, length: number): boolean {
   for (let i = 0; i < length; i++) if (a[start + i] !== b[i]) return false

@@ -11,6 +11,24 @@ export function topicNameProblem(topic: string): string | undefined {
   return undefined
 }
 
+/** Whether `topic` is reserved for the server (starts with "$"); see reservedTopicProblem. */
+export function isReservedTopic(topic: string): boolean {
+  return topic.charCodeAt(0) === 0x24 /* $ */
+}
+
+/**
+ * Returns why a client may not publish to `topic` on its own: topics starting with "$" are
+ * the server's (MQTT 5 §4.7.2: $SYS/… for its statistics, $CONTROL/… for its control
+ * plane), so by default a client may neither publish there nor make its Will go there.
+ * Undefined for every other topic (one character compare).
+ */
+export function reservedTopicProblem(topic: string): string | undefined {
+  if (!isReservedTopic(topic)) return undefined
+  const slash = topic.indexOf('/')
+  const prefix = slash === -1 ? topic : topic.slice(0, slash)
+  return `topics starting with "$" (here ${prefix}) are reserved for the server; an authorizer may grant them (Auth.canPublishReserved), or start the broker with --allow-reserved-topics`
+}
+
 /**
  * Returns why a topic name or filter exceeds the broker's limits: more than `maxLength`
  * UTF-8 bytes or more than `maxLevels` levels. Undefined when within them.

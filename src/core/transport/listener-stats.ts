@@ -19,6 +19,8 @@ export const REJECT_REASONS = [
   'tls',
   'auth',
   'max-connections',
+  'max-pending',
+  'handshake-timeout',
   'malformed-connect',
   'text-frame',
 ] as const
@@ -43,6 +45,8 @@ export interface ListenerStats {
   bytesOut: number
   /** The raw TCP/TLS sockets of open connections, to read their byte counts on demand. */
   readonly sockets: Set<Socket>
+  /** Sockets not serving MQTT yet (handshake, upgrade, before CONNACK) by remote address (pending.ts). */
+  readonly pending: Map<string, number>
 }
 
 export function newListenerStats(): ListenerStats {
@@ -62,6 +66,7 @@ export function newListenerStats(): ListenerStats {
     bytesIn: 0,
     bytesOut: 0,
     sockets: new Set(),
+    pending: new Map(),
   }
 }
 

@@ -6,6 +6,7 @@ import {bind, closeServer} from './bind.js'
 import {dialUrl} from './dial-socket.js'
 import {newListenerStats} from './listener-stats.js'
 import type {ListenerStats} from './listener-stats.js'
+import {admitPending} from './pending.js'
 import {DEFAULT_PORTS} from './schemes.js'
 import type {DialOptions, ListenHooks, Listener, Transport} from './types.js'
 
@@ -22,9 +23,22 @@ export function remoteOf(socket: Socket): string {
 
 function onTcpConnection(this: TcpServer, socket: Socket): void {
   const {config, stats, hooks} = this[kListener]
+  if (!admitPending(stats, socket, hooks.maxPendingPerAddress ?? 0)) {
+    refusePending(config.id, hooks, socket)
+    return
+  }
   socket.setNoDelay(true)
   hooks.onConnection({stream: socket, scheme: 'mqtt', remote: remoteOf(socket), listenerId: config.id, stats, socket, writeMode: 'concat'})
 }
+
+/** Closes a socket past limits.maxPendingPerAddress at once (counted as rejected `max-pending` by admitPending). */
+export function refusePending(listenerId: string, hooks: ListenHooks, socket: Socket): void {
+  hooks.onRejected(listenerId, 'max-pending', `${remoteOf(socket)}: more than ${hooks.maxPendingPerAddress} sockets from this address have not completed CONNECT (limits.maxPendingPerAddress)`)
+  socket.on('error', ignore)
+  socket.destroy()
+}
+
+function ignore(): void {}
 
 /** MQTT over plain TCP. */
 export async function listenTcp(config: ListenerConfig, hooks: ListenHooks, stats: ListenerStats = newListenerStats()): Promise<Listener> {

@@ -1,4 +1,5 @@
 import tls from 'node:tls'
+import type {Socket} from 'node:net'
 import type {PeerCertificate, TLSSocket} from 'node:tls'
 import type {ListenerConfig, TlsMaterial} from '../config.js'
 import {listenerUrl} from '../config.js'
@@ -8,7 +9,8 @@ import {dialUrl} from './dial-socket.js'
 import {countRejected, newListenerStats} from './listener-stats.js'
 import type {ListenerStats} from './listener-stats.js'
 import {DEFAULT_PORTS} from './schemes.js'
-import {remoteOf} from './tcp.js'
+import {admitPending} from './pending.js'
+import {refusePending, remoteOf} from './tcp.js'
 import type {Connection, DialOptions, ListenHooks, Listener, Transport} from './types.js'
 
 const kListener = Symbol('listener')
@@ -57,17 +59,32 @@ function onSecureConnection(this: TlsServer, socket: TLSSocket): void {
   })
 }
 
+/** Before the TLS handshake: the per-address cap of sockets not serving MQTT yet (pending.ts). */
+function onTcpAccept(this: TlsServer, socket: Socket): void {
+  const {config, stats, hooks} = this[kListener]
+  if (!admitPending(stats, socket, hooks.maxPendingPerAddress ?? 0)) refusePending(config.id, hooks, socket)
+}
+
 function onTlsClientError(this: TlsServer, error: Error, socket: TLSSocket): void {
   const {config, stats, hooks} = this[kListener]
   countRejected(stats, 'tls')
   hooks.onRejected(config.id, 'tls', `TLS handshake with ${remoteOf(socket)} failed: ${error.message}`)
+  // Node leaves the socket open when someone listens for this (e.g. a handshake timeout).
+  socket.destroy()
+}
+
+/** The TLS handshake deadline: the connect timeout, when the broker gives one. */
+export function handshakeTimeout(hooks: ListenHooks): {handshakeTimeout?: number} {
+  return hooks.connectTimeoutMs === undefined ? {} : {handshakeTimeout: hooks.connectTimeoutMs}
 }
 
 /** MQTT over TLS. */
 export async function listenTls(config: ListenerConfig, hooks: ListenHooks, stats: ListenerStats = newListenerStats()): Promise<Listener> {
   if (!config.tls) throw new TransportError(`listener ${config.id} needs a TLS certificate and key`, {code: ErrorCode.TLS_FILES})
-  const server = tls.createServer(secureContextOptions(config.tls, config.id)) as TlsServer
+  // A stalled TLS handshake is cut at the connect timeout (Node's default is 120 s).
+  const server = tls.createServer({...secureContextOptions(config.tls, config.id), ...handshakeTimeout(hooks)}) as TlsServer
   server[kListener] = {config, stats, hooks}
+  server.prependListener('connection', onTcpAccept)
   server.on('secureConnection', onSecureConnection)
   server.on('tlsClientError', onTlsClientError)
   const port = await bind(server, config)

@@ -75,6 +75,10 @@ export interface ListenHooks {
   onRejected(listenerId: string, reason: string, detail: string): void
   /** Maximum MQTT packet size: also the WebSocket maximum payload. */
   maxPacketSize: number
+  /** The connect timeout: also the deadline of a TLS handshake and of a WebSocket upgrade. Absent: the platform's. */
+  connectTimeoutMs?: number
+  /** Sockets from one address not serving MQTT yet (pending.ts); past it new ones are closed. Absent or 0: no limit. */
+  maxPendingPerAddress?: number
 }
 
 export interface DialTls {

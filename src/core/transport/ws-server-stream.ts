@@ -18,7 +18,14 @@ import {CloseCode, HeaderReader, Opcode, closePayload, frame, headerSize, mask, 
 export const MAX_FRAGMENTS = 16_384
 /** Batches larger than this go out as header + payload writes instead of one copied buffer. */
 const COPY_LIMIT = 16 * 1024
-const CLOSE_TIMEOUT_MS = 2000
+/** After our close frame the socket goes after this long at the latest, whatever the peer does. */
+const CLOSE_TIMEOUT_MS = 1000
+/**
+ * Bytes the peer may still send after our close frame (what it had in flight, its close frame),
+ * read and dropped without unmasking; past it the socket is no longer read at all, so a peer
+ * cannot make the broker read a refused 100 MB message to its end (reliability.md row 2).
+ */
+export const AFTER_CLOSE_BYTES = 64 * 1024
 
 export interface WsServerStreamOptions {
   /** One frame per corked batch instead of one per packet. */
@@ -58,6 +65,8 @@ export class WsServerStream extends Duplex {
   private control: Buffer[] = []
   /** Stop parsing: a close frame came or we failed the connection. */
   private halted = false
+  /** Bytes dropped since parsing stopped (AFTER_CLOSE_BYTES). */
+  private dropped = 0
   /** What to do once the current chunk's data is pushed: close (after a close frame) or fail. */
   private stopping: {code: number; reason: string; failed: boolean} | undefined
 
@@ -91,7 +100,7 @@ export class WsServerStream extends Duplex {
   // ---- inbound
 
   private receive(chunk: Buffer): void {
-    if (this.halted) return
+    if (this.halted || this.closeSent !== undefined) return this.dropInput(chunk.length)
     let w = 0 // where the next unmasked data byte goes (compaction in place)
     let off = 0
     const n = chunk.length
@@ -131,6 +140,16 @@ export class WsServerStream extends Duplex {
       this.halt(stop.code, stop.reason)
       if (stop.failed) this.destroy()
     }
+  }
+
+  /**
+   * After a close (ours or the peer's): what arrives is dropped unread, so that the peer's
+   * end of the connection is still noticed; past AFTER_CLOSE_BYTES the socket is paused
+   * (the close timer destroys it).
+   */
+  private dropInput(n: number): void {
+    this.dropped += n
+    if (this.dropped > AFTER_CLOSE_BYTES) this.socket.pause()
   }
 
   /** Validates a complete header; false when the connection was failed. */
@@ -197,10 +216,9 @@ export class WsServerStream extends Duplex {
     return false
   }
 
-  /** Stops reading, sends our close frame once, and ends the socket. */
+  /** Stops parsing, sends our close frame once, and ends the socket. */
   private halt(code: number, reason: string): void {
     this.halted = true
-    this.socket.off('data', this.onSocketData)
     this.sendClose(code, reason)
     if (!this.readableEnded) this.push(null)
   }
@@ -214,7 +232,7 @@ export class WsServerStream extends Duplex {
   }
 
   override _read(): void {
-    if (this.socket.isPaused()) this.socket.resume()
+    if (this.socket.isPaused() && this.closeSent === undefined) this.socket.resume()
   }
 
   // ---- outbound
@@ -291,8 +309,9 @@ export class WsServerStream extends Duplex {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.socket.off('data', this.onSocketData)
-    // A clean close when we can; the socket goes after CLOSE_TIMEOUT_MS at the latest.
+    // A clean close when we can; the socket goes after CLOSE_TIMEOUT_MS at the latest, and
+    // what the peer sends meanwhile is dropped (receive, dropInput).
+    this.halted = true
     if (this.closeSent === undefined && this.socket.writable) this.sendClose(error ? 1011 : this.closeCode, '')
     else if (this.closeSent === undefined) this.socket.destroy()
     callback(error)

@@ -17,8 +17,9 @@ import {bind, closeServer} from './bind.js'
 import {countRejected, newListenerStats} from './listener-stats.js'
 import type {ListenerStats} from './listener-stats.js'
 import {DEFAULT_PORTS} from './schemes.js'
-import {remoteOf} from './tcp.js'
-import {secureContextOptions, tlsPeerCertificate} from './tls.js'
+import {admitPending, armHandshakeDeadline, clearHandshakeDeadline} from './pending.js'
+import {refusePending, remoteOf} from './tcp.js'
+import {handshakeTimeout, secureContextOptions, tlsPeerCertificate} from './tls.js'
 import type {Connection, DialOptions, ListenHooks, Listener, Transport, WriteMode} from './types.js'
 import {dialWs} from './ws-dial.js'
 import {CloseCode} from './ws-frame.js'
@@ -56,9 +57,12 @@ interface WsListenerState {
   hooks: ListenHooks
   /** Only with permessage-deflate: `ws` negotiates and runs the extension. */
   wss: WebSocketServer | undefined
+  /** Reports a handshake that missed its deadline (one function per listener). */
+  onHandshakeTimeout: (socket: Socket) => void
 }
 
 function reject(state: WsListenerState, socket: Socket, status: number, reason: string, body: string): void {
+  clearHandshakeDeadline(socket)
   countRejected(state.stats, reason)
   state.hooks.onRejected(state.config.id, reason, `${remoteOf(socket)}: ${status} ${body}`)
   if (!socket.writable) {
@@ -113,6 +117,7 @@ function onUpgrade(state: WsListenerState, req: IncomingMessage, socket: Socket,
   }
   if (!state.wss) return upgradeOwn(state, req, socket, head, chosen)
   state.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+    clearHandshakeDeadline(socket)
     const stream = new WsStream(ws, {piggyback: opts.piggyback, rawSocket: socket, stats: state.stats})
     state.hooks.onConnection(wsConnection(state, stream, socket, req, 'cork'))
   })
@@ -150,6 +155,7 @@ function upgradeOwn(state: WsListenerState, req: IncomingMessage, socket: Socket
     socket.destroy()
     return
   }
+  clearHandshakeDeadline(socket)
   socket.write(upgradeResponse(key, protocol))
   const stream = new WsServerStream(socket, {piggyback: state.ws.piggyback, maxPayload: state.hooks.maxPacketSize, stats: state.stats})
   state.hooks.onConnection(wsConnection(state, stream, socket, req, 'batch'))
@@ -173,12 +179,27 @@ function onPlainRequest(state: WsListenerState, req: IncomingMessage, res: Serve
   res.end(body)
 }
 
+/**
+ * A new TCP socket: the per-address cap of sockets not serving MQTT yet, and a deadline for
+ * its handshake (TLS, then the HTTP upgrade): the connect timeout, as for CONNECT after it.
+ */
+function onWsSocket(state: WsListenerState, socket: Socket): void {
+  const {config, stats, hooks} = state
+  if (!admitPending(stats, socket, hooks.maxPendingPerAddress ?? 0)) return refusePending(config.id, hooks, socket)
+  if (hooks.connectTimeoutMs !== undefined) armHandshakeDeadline(socket, hooks.connectTimeoutMs, stats, state.onHandshakeTimeout)
+}
+
 /** MQTT over WebSocket (ws://) or secure WebSocket (wss://). */
 export async function listenWs(config: ListenerConfig, hooks: ListenHooks, stats: ListenerStats = newListenerStats()): Promise<Listener> {
   const opts = config.ws
   if (!opts) throw new Error(`listener ${config.id} has no WebSocket options`)
   const server =
-    config.scheme === 'wss' && config.tls ? https.createServer(secureContextOptions(config.tls, config.id)) : http.createServer()
+    config.scheme === 'wss' && config.tls ? https.createServer({...secureContextOptions(config.tls, config.id), ...handshakeTimeout(hooks)}) : http.createServer()
+  if (hooks.connectTimeoutMs !== undefined) {
+    // Node's own limits for slow request headers (checked every 30 s); the handshake deadline below is the exact one.
+    server.headersTimeout = hooks.connectTimeoutMs
+    server.requestTimeout = hooks.connectTimeoutMs
+  }
   const wss = opts.deflate ? new WebSocketServer({
     noServer: true,
     // Compression costs CPU per message; threshold 0 so small MQTT packets count too.
@@ -191,7 +212,11 @@ export async function listenWs(config: ListenerConfig, hooks: ListenHooks, stats
       return typeof chosen === 'string' ? chosen : false
     },
   }) : undefined
-  const state: WsListenerState = {config, ws: opts, stats, hooks, wss}
+  const onHandshakeTimeout = (socket: Socket): void => {
+    hooks.onRejected(config.id, 'handshake-timeout', `${remoteOf(socket)}: the WebSocket handshake did not complete within ${hooks.connectTimeoutMs} ms (limits.connectTimeoutMs)`)
+  }
+  const state: WsListenerState = {config, ws: opts, stats, hooks, wss, onHandshakeTimeout}
+  server.on('connection', (socket: Socket) => onWsSocket(state, socket))
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.setNoDelay(true)
     onUpgrade(state, req, socket, head)
@@ -207,6 +232,8 @@ export async function listenWs(config: ListenerConfig, hooks: ListenHooks, stats
     server.on('tlsClientError', (error: Error, socket: Socket) => {
       countRejected(stats, 'tls')
       hooks.onRejected(config.id, 'tls', `TLS handshake with ${remoteOf(socket)} failed: ${error.message}`)
+      // Node leaves the socket open when someone listens for this (e.g. a handshake timeout).
+      socket.destroy()
     })
   }
   const port = await bind(server, config)
