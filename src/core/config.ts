@@ -4,6 +4,8 @@
  * files or the environment: TLS material arrives here as PEM text.
  */
 import {ConfigError} from './errors.js'
+import {resolveAuthConfig} from './auth/config.js'
+import type {AuthConfig, AuthConfigInput} from './auth/config.js'
 
 export type Scheme = 'mqtt' | 'mqtts' | 'ws' | 'wss'
 
@@ -116,6 +118,8 @@ export interface BrokerConfig {
   readonly admin?: AdminConfig | false
   /** Where sessions and retained messages are stored; undefined: in memory only. */
   readonly persistence?: PersistenceConfig
+  /** Authentication (src/core/auth/config.ts); undefined: no authenticator, loopback listeners only. */
+  readonly auth?: AuthConfig
 }
 
 export interface ListenerDefaults {
@@ -254,6 +258,8 @@ export interface BrokerConfigInput {
   admin?: false | {url?: string; token?: string}
   /** Durable sessions and retained messages in DIR (absent: in memory). */
   persistence?: {dir: string; synchronous?: PersistenceSync}
+  /** Authenticators in order, and whether clients without credentials may connect. */
+  auth?: AuthConfigInput
 }
 
 export interface ListenerInput {
@@ -347,7 +353,7 @@ function resolveTls(where: string, input: unknown): TlsMaterial | undefined {
  */
 export function resolveConfig(input: BrokerConfigInput = {}): BrokerConfig {
   if (!isObj(input)) throw new ConfigError('the configuration must be an object')
-  checkKeys('', input, ['host', 'listeners', 'ws', 'tls', 'limits', 'sharedStrategy', 'admin', 'persistence'])
+  checkKeys('', input, ['host', 'listeners', 'ws', 'tls', 'limits', 'sharedStrategy', 'admin', 'persistence', 'auth'])
   const host = input.host === undefined ? DEFAULTS.host : str('host', input.host)
   const ws = resolveWs('ws', DEFAULTS.ws, input.ws)
   const tls = resolveTls('tls', input.tls)
@@ -389,6 +395,7 @@ export function resolveConfig(input: BrokerConfigInput = {}): BrokerConfig {
   }
   const admin = input.admin === undefined ? undefined : resolveAdmin(input.admin)
   const persistence = input.persistence === undefined ? undefined : resolvePersistence(input.persistence)
+  const auth = input.auth === undefined ? undefined : resolveAuthConfig(input.auth)
   const listenerDefaults: ListenerDefaults = Object.freeze(tls ? {host, ws, tls} : {host, ws})
   return Object.freeze({
     listeners: Object.freeze(listeners),
@@ -397,6 +404,7 @@ export function resolveConfig(input: BrokerConfigInput = {}): BrokerConfig {
     listenerDefaults,
     ...(admin === undefined ? {} : {admin}),
     ...(persistence === undefined ? {} : {persistence}),
+    ...(auth === undefined ? {} : {auth}),
   })
 }
 

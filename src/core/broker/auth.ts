@@ -33,10 +33,12 @@ export interface Principal {
   readonly superuser: boolean
   /** What an authorizer needs: permissions or token claims granted at authentication. */
   readonly attributes: Readonly<Record<string, unknown>> | undefined
+  /** When the credentials stop being valid (ms since the epoch, e.g. a token's exp): the broker disconnects the client then. */
+  readonly expiresAt?: number
 }
 
 export type AuthResult =
-  | {ok: true; principal?: {username?: string; superuser?: boolean; attributes?: Record<string, unknown>}}
+  | {ok: true; principal?: {username?: string; superuser?: boolean; attributes?: Record<string, unknown>; expiresAt?: number}}
   | {ok: false; reasonCode: number; reason: string}
 
 export interface Auth {
@@ -45,6 +47,14 @@ export interface Auth {
   canPublish(principal: Principal, topic: string, qos: QoS, retain: boolean): boolean
   /** The QoS granted for a subscription, or false when it is refused. */
   canSubscribe(principal: Principal, filter: string, qos: QoS): QoS | false | Promise<QoS | false>
+  /** Loads what authentication needs before the first client (Broker.start); throws when it cannot. */
+  start?(): Promise<void>
+  /** Re-reads credentials (SIGHUP, the admin API) without touching connected clients. */
+  reload?(): Promise<unknown>
+  /** What the admin API shows about authentication (never a secret). */
+  describe?(): unknown
+  /** Why a listener must not start with this Auth (e.g. anonymous access on a public address), or undefined. */
+  listenerProblem?(listener: {id: string; host: string}): string | undefined
 }
 
 export const allowAll: Auth = Object.freeze({
@@ -61,5 +71,6 @@ export function principalOf(info: ConnectInfo, result: AuthResult & {ok: true}):
     username: p?.username ?? info.username,
     superuser: p?.superuser === true,
     attributes: p?.attributes === undefined ? undefined : Object.freeze({...p.attributes}),
+    ...(p?.expiresAt === undefined ? {} : {expiresAt: p.expiresAt}),
   })
 }

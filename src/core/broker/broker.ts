@@ -15,8 +15,9 @@ import {ReasonCode} from '../protocol/reason-codes.js'
 import {countRejected, trackSocket} from '../transport/listener-stats.js'
 import type {ListenerCounters, ListenerStats} from '../transport/listener-stats.js'
 import type {Connection, ListenHooks, Listener, ListenerInfo} from '../transport/types.js'
+import {createAuthChain} from '../auth/chain.js'
+import {ConfigError} from '../errors.js'
 import type {Auth} from './auth.js'
-import {allowAll} from './auth.js'
 import type {Bus} from './bus.js'
 import {LocalBus} from './bus.js'
 import {ClientConnection} from './connection.js'
@@ -39,6 +40,7 @@ export type {BrokerEvents} from './types.js'
 
 export interface BrokerOptions {
   logger?: Logger
+  /** Default: the chain built from `config.auth` (src/core/auth): with no authenticator, anyone on a loopback listener. */
   auth?: Auth
   sessions?: SessionStore
   retained?: RetainedStore
@@ -50,6 +52,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
   readonly config: BrokerConfig
   readonly metrics: BrokerMetrics = newBrokerMetrics()
   readonly listenerManager: ListenerManager
+  /** Authentication and authorization, as given or built from `config.auth`. */
+  readonly auth: Auth
   private readonly engine: Engine
   private readonly log: Logger
   /** Every open connection, connected or not. */
@@ -62,11 +66,13 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.config = config
     this.log = options.logger ?? noopLogger
     const bus = options.bus ?? new LocalBus()
+    const auth = options.auth ?? createAuthChain(config.auth, this.log)
+    this.auth = auth
     this.engine = new Engine({
       config,
       log: this.log,
       metrics: this.metrics,
-      auth: countAuthRejects(options.auth ?? allowAll, this),
+      auth: countAuthRejects(auth, this),
       store: options.sessions ?? new MemorySessionStore(),
       retained: options.retained ?? new MemoryRetainedStore(),
       bus,
@@ -85,7 +91,12 @@ export class Broker extends EventEmitter<BrokerEvents> {
       },
       maxPacketSize: config.limits.maxPacketSize,
     }
-    this.listenerManager = new ListenerManager(config, hooks, this.log, (stats, reason) => this.disconnectListener(stats, reason))
+    // Every listener start (configured, added or restarted at runtime) asks the Auth first: fail closed.
+    const guard = (l: {id: string; host: string}): void => {
+      const problem = auth.listenerProblem?.(l)
+      if (problem !== undefined) throw new ConfigError(problem)
+    }
+    this.listenerManager = new ListenerManager(config, hooks, this.log, (stats, reason) => this.disconnectListener(stats, reason), guard)
     // Reported through events; an EventEmitter 'error'-style crash must never come from a client.
     this.on('clientError', (client, error) => {
       if (this.log.debugEnabled) this.log.debug('client error', {clientId: client.clientId, remote: client.remote, error: error.message})
@@ -98,6 +109,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
    */
   start(): Promise<void> {
     this.started ??= (async () => {
+      await this.auth.start?.()
       await this.engine.retained.restore()
       await this.engine.sessions.restore()
       if (this.engine.bus !== undefined) await this.engine.bus.start(this.engine.delivery)
@@ -109,6 +121,18 @@ export class Broker extends EventEmitter<BrokerEvents> {
   async listen(): Promise<ListenerInfo[]> {
     await this.start()
     return this.listenerManager.listenAll(this.config.listeners)
+  }
+
+  // ---- authentication ----
+
+  /** Re-reads credentials (password files; the HTTP authenticator's cache) without touching connected clients. */
+  async reloadAuth(): Promise<unknown> {
+    return (await this.auth.reload?.()) ?? []
+  }
+
+  /** The authentication in use, for the admin API (no secrets). */
+  describeAuth(): unknown {
+    return this.auth.describe?.() ?? {custom: true}
   }
 
   // ---- inspection ----

@@ -16,11 +16,17 @@ import {ErrorCode, ProtocolError} from '../errors.js'
 import type {Principal} from './auth.js'
 import type {Message} from './message.js'
 import type {Session} from './session.js'
+import {Deadline} from './timers.js'
 import type {BrokerContext} from './types.js'
 import {ConnState} from './types.js'
 
 const kConn = Symbol('connection')
 type TaggedStream = Duplex & {[kConn]: ClientConnection}
+
+function onCredentialsExpired(client: ClientConnection): void {
+  client.credentialsExpiry = undefined
+  client.close(ReasonCode.NotAuthorized, 'the credentials expired (token exp or expire_at)')
+}
 
 function onStreamData(this: TaggedStream, chunk: Buffer): void {
   const client = this[kConn]
@@ -102,6 +108,8 @@ export class ClientConnection implements DecoderSink {
   keepaliveMs = 0
   lastSeen = Date.now()
   timer: NodeJS.Timeout | undefined
+  /** When the credentials expire (Principal.expiresAt), the client is disconnected: one deadline per connection. */
+  credentialsExpiry: Deadline<ClientConnection> | undefined
   /** Outgoing QoS 1/2 messages allowed in flight (the smaller of ours and the client's Receive Maximum). */
   inflightMax = 65535
   /** Set when the client sent DISCONNECT (no Will, unless MQTT 5 asked for it). */
@@ -161,6 +169,12 @@ export class ClientConnection implements DecoderSink {
 
   get remote(): string {
     return this.conn.remote
+  }
+
+  /** Disconnects the client at `at` (ms since the epoch; MQTT 5: DISCONNECT 0x87): its credentials (a token's exp) run out then. */
+  expireCredentialsAt(at: number): void {
+    this.credentialsExpiry?.cancel()
+    this.credentialsExpiry = new Deadline<ClientConnection>(Math.max(0, at - Date.now()), onCredentialsExpired, this as ClientConnection)
   }
 
   /** Keepalive is enforced at 1.5 times the interval the client asked for (MQTT-3.1.2-24). */
@@ -340,6 +354,8 @@ export class ClientConnection implements DecoderSink {
     this.timer = undefined
     if (this.drainTimer !== undefined) clearTimeout(this.drainTimer)
     this.drainTimer = undefined
+    this.credentialsExpiry?.cancel()
+    this.credentialsExpiry = undefined
     if (reasonCode !== undefined && this.version === 5 && wasConnected) {
       const properties = this.requestProblemInformation ? {reasonString: reason.slice(0, 200)} : undefined
       const buf = this.encodeWithReason({cmd: 'disconnect', reasonCode, properties})
@@ -361,6 +377,8 @@ export class ClientConnection implements DecoderSink {
     this.timer = undefined
     if (this.drainTimer !== undefined) clearTimeout(this.drainTimer)
     this.drainTimer = undefined
+    this.credentialsExpiry?.cancel()
+    this.credentialsExpiry = undefined
     this.closeReason ||= this.streamError ? `socket error: ${this.streamError.message}` : 'connection closed by the client'
     this.ctx.connectionClosed(this, wasConnected)
   }
