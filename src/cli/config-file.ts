@@ -9,6 +9,7 @@ import type {BrokerConfigInput, TlsMaterial} from '../core/config.js'
 import {ConfigError} from '../core/errors.js'
 import type {LogLevelName} from '../core/logger.js'
 import {isLogLevel} from '../core/logger.js'
+import {resolveAuthFiles} from './auth-options.js'
 
 /** TLS as written in a file or flags: paths to PEM files. */
 export interface TlsPaths {
@@ -90,6 +91,7 @@ export async function loadConfigFile(path: string): Promise<FileConfig> {
   if (isObj(persistence) && typeof persistence.dir === 'string' && persistence.dir !== '') {
     out.broker.persistence = {...(persistence as {dir: string}), dir: resolve(baseDir, persistence.dir)}
   }
+  if (rest.auth !== undefined) out.broker.auth = (await resolveAuthFiles(rest.auth, baseDir)) as BrokerConfigInput['auth']
   if (listeners !== undefined) {
     if (!Array.isArray(listeners)) throw new ConfigError('setting "listeners" must be a list of URLs or {url, id, ws, tls} objects')
     out.broker.listeners = await Promise.all(

@@ -18,8 +18,10 @@ import {ConfigError, ErrorCode} from '../core/errors.js'
 import type {MqttwsError} from '../core/errors.js'
 import type {Logger} from '../core/logger.js'
 import {defaultTokenFile} from './admin-client.js'
+import {applyAuthFlags} from './auth-options.js'
+import type {AuthFlags} from './auth-options.js'
 
-export interface ServeFlags extends AdminFlags {
+export interface ServeFlags extends AdminFlags, AuthFlags {
   config?: string
   listen?: string[]
   host?: string
@@ -156,6 +158,7 @@ export async function buildServeConfig(flags: ServeFlags): Promise<ServeSetup> {
     input.persistence = {...input.persistence, synchronous: flags['data-sync'] as PersistenceSync}
   }
   applyAdminFlags(input, flags)
+  await applyAuthFlags(input, flags)
   if (flags['shared-strategy'] !== undefined) input.sharedStrategy = flags['shared-strategy'] as SharedStrategy
 
   let devCertFile: string | undefined

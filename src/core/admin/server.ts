@@ -145,6 +145,14 @@ const ROUTES: Record<string, Partial<Record<string, Handler>>> = {
     },
     DELETE: async (b, id) => [200, await b.deleteListener(id!)],
   },
+  auth: {GET: (b) => [200, b.describeAuth()]},
+  authReload: {
+    POST: async (b) => {
+      const results = await b.reloadAuth()
+      const failed = Array.isArray(results) && results.some((r: {ok?: boolean}) => r.ok === false)
+      return [failed ? 500 : 200, {reloaded: results}]
+    },
+  },
 }
 ROUTES.one.PUT = ROUTES.one.PATCH
 
@@ -152,6 +160,8 @@ function route(path: string): {key: string; id?: string; action?: string} | unde
   if (path === ADMIN_PREFIX || path === `${ADMIN_PREFIX}/`) return {key: 'root'}
   if (path === `${ADMIN_PREFIX}/stats`) return {key: 'stats'}
   if (path === `${ADMIN_PREFIX}/listeners`) return {key: 'list'}
+  if (path === `${ADMIN_PREFIX}/auth`) return {key: 'auth'}
+  if (path === `${ADMIN_PREFIX}/auth/reload`) return {key: 'authReload'}
   const m = /^\/api\/v1\/listeners\/([^/]+)(?:\/([a-z]+))?$/.exec(path)
   if (!m) return undefined
   let id: string
