@@ -22,6 +22,9 @@ export const serveAuthFlags = {
   'jwt-audience': Flags.string({summary: 'The JWT "aud" claim must hold this value.', helpGroup: AUTH}),
   'jwt-issuer': Flags.string({summary: 'The JWT "iss" claim must be this value.', helpGroup: AUTH}),
   'auth-http': Flags.string({summary: 'Ask this HTTP service (EMQX contract: POST JSON, answer {"result": "allow"|"deny"|"ignore"}).', helpGroup: AUTH}),
+  'tls-client-ca': Flags.string({summary: 'mTLS: ask TLS clients for a certificate signed by the CA in this PEM file (mqtts:// and wss:// listeners).', helpGroup: 'TLS'}),
+  'tls-client-cert': Flags.option({options: ['request', 'require'] as const, summary: 'With --tls-client-ca: request (default; others may log in otherwise) or require a verified client certificate.', helpGroup: 'TLS', dependsOn: ['tls-client-ca']})(),
+  'auth-client-cert': Flags.boolean({summary: "Let in TLS clients whose certificate verified against --tls-client-ca, with the certificate's CN as user name.", helpGroup: AUTH}),
   'allow-anonymous': Flags.boolean({
     summary: 'Let clients without credentials in (needed to bind a non-loopback address without any authenticator).',
     helpGroup: AUTH,
@@ -37,6 +40,9 @@ export interface AuthFlags {
   'jwt-audience'?: string
   'jwt-issuer'?: string
   'auth-http'?: string
+  'tls-client-ca'?: string
+  'tls-client-cert'?: string
+  'auth-client-cert'?: boolean
   'allow-anonymous'?: boolean
 }
 
@@ -44,7 +50,7 @@ async function readKey(path: string, where: string): Promise<string> {
   try {
     return await readFile(path, 'utf8')
   } catch (error) {
-    throw new ConfigError(`${where}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): give the path of a PEM public key`)
+    throw new ConfigError(`${where}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): give the path of a PEM file`)
   }
 }
 
@@ -79,6 +85,7 @@ export async function applyAuthFlags(input: BrokerConfigInput, flags: AuthFlags)
     taken.add(id)
     list.push({...entry, id})
   }
+  if (flags['auth-client-cert']) add({type: 'client-cert'})
   if (flags['password-file'] !== undefined) add({type: 'password-file', file: resolve(flags['password-file'])})
   const jwt: Record<string, unknown> = {type: 'jwt'}
   if (flags['jwt-secret'] !== undefined) jwt.secret = flags['jwt-secret']
@@ -94,6 +101,14 @@ export async function applyAuthFlags(input: BrokerConfigInput, flags: AuthFlags)
   if (flags['auth-http'] !== undefined) add({type: 'http', url: flags['auth-http']})
   if (list.length === 0 && flags['allow-anonymous'] === undefined && input.auth === undefined) return
   input.auth = {...input.auth, authenticators: list, ...(flags['allow-anonymous'] === undefined ? {} : {allowAnonymous: flags['allow-anonymous']})}
+}
+
+/** --tls-client-ca/--tls-client-cert on top of the TLS material (flags, file or --dev-cert); call after it is settled. */
+export async function applyClientCaFlags(input: BrokerConfigInput, flags: AuthFlags): Promise<void> {
+  if (flags['tls-client-ca'] === undefined) return
+  if (input.tls === undefined) throw new ConfigError('--tls-client-ca needs a server certificate: add --tls-cert FILE --tls-key FILE, or --dev-cert')
+  const clientCa = await readKey(resolve(flags['tls-client-ca']), '--tls-client-ca')
+  input.tls = {...input.tls, clientCa, clientCert: (flags['tls-client-cert'] as 'request' | 'require' | undefined) ?? 'request'}
 }
 
 /** Reloads authentication on SIGHUP (password files), logging the outcome; returns the remover. */

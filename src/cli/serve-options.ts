@@ -18,7 +18,7 @@ import {ConfigError, ErrorCode} from '../core/errors.js'
 import type {MqttwsError} from '../core/errors.js'
 import type {Logger} from '../core/logger.js'
 import {defaultTokenFile} from './admin-client.js'
-import {applyAuthFlags} from './auth-options.js'
+import {applyAuthFlags, applyClientCaFlags} from './auth-options.js'
 import type {AuthFlags} from './auth-options.js'
 
 export interface ServeFlags extends AdminFlags, AuthFlags {
@@ -170,6 +170,8 @@ export async function buildServeConfig(flags: ServeFlags): Promise<ServeSetup> {
     await writeFile(devCertFile, cert.cert)
     input.tls = {cert: cert.cert, key: cert.key}
   }
+
+  await applyClientCaFlags(input, flags)
 
   const logLevel = flags['log-level'] ?? file.logLevel ?? 'info'
   return {config: resolveConfig(input), logLevel, devCertFile}

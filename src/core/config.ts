@@ -13,6 +13,10 @@ export interface TlsMaterial {
   cert: string
   key: string
   ca?: string
+  /** PEM of the CA(s) that sign client certificates: the listener asks clients for one (mTLS). */
+  clientCa?: string
+  /** With clientCa: 'request' (default; a certificate that does not verify is ignored) or 'require' (no verified certificate, no handshake). */
+  clientCert?: 'request' | 'require'
 }
 
 export interface WsOptions {
@@ -337,13 +341,22 @@ function resolveWs(where: string, base: WsOptions, input: unknown): WsOptions {
 function resolveTls(where: string, input: unknown): TlsMaterial | undefined {
   if (input === undefined) return undefined
   if (!isObj(input)) throw new ConfigError(`setting "${where}" must be an object with cert, key and optionally ca (PEM text)`)
-  checkKeys(where, input, ['cert', 'key', 'ca'])
+  checkKeys(where, input, ['cert', 'key', 'ca', 'clientCa', 'clientCert'])
   const cert = str(`${where}.cert`, input.cert)
   const key = str(`${where}.key`, input.key)
   if (!cert.includes('-----BEGIN')) throw new ConfigError(`setting "${where}.cert" is not a PEM certificate`)
   if (!key.includes('-----BEGIN')) throw new ConfigError(`setting "${where}.key" is not a PEM private key`)
   const ca = input.ca === undefined ? undefined : str(`${where}.ca`, input.ca)
-  return Object.freeze(ca === undefined ? {cert, key} : {cert, key, ca})
+  const out: TlsMaterial = ca === undefined ? {cert, key} : {cert, key, ca}
+  if (input.clientCert !== undefined && input.clientCa === undefined) {
+    throw new ConfigError(`setting "${where}.clientCert" needs "${where}.clientCa": the CA that signs the client certificates`)
+  }
+  if (input.clientCa !== undefined) {
+    out.clientCa = str(`${where}.clientCa`, input.clientCa)
+    if (!out.clientCa.includes('-----BEGIN')) throw new ConfigError(`setting "${where}.clientCa" is not a PEM certificate`)
+    out.clientCert = input.clientCert === undefined ? 'request' : oneOf(`${where}.clientCert`, input.clientCert, ['request', 'require'] as const)
+  }
+  return Object.freeze(out)
 }
 
 /**

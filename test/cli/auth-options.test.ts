@@ -86,4 +86,17 @@ describe('auth settings: serve flags, the config file, validation', () => {
       await broker.close()
     }
   })
+
+  it('--tls-client-ca asks TLS listeners for client certificates; --auth-client-cert puts the client-cert authenticator first', async () => {
+    const dir = tempDir()
+    const caFile = join(dir, 'ca.pem')
+    const {testCertificate} = await import('../helpers/certs.js')
+    writeFileSync(caFile, (await testCertificate()).cert)
+    const {config} = await buildServeConfig({listen: ['mqtts://127.0.0.1:0'], 'dev-cert': true, 'tls-client-ca': caFile, 'tls-client-cert': 'require', 'auth-client-cert': true, 'password-file': 'p'})
+    assert.equal(config.listeners[0].tls?.clientCert, 'require')
+    assert.match(config.listeners[0].tls!.clientCa!, /BEGIN CERTIFICATE/)
+    assert.deepEqual(config.auth!.authenticators.map((a) => a.type), ['client-cert', 'password-file'])
+    await assert.rejects(buildServeConfig({listen: ['mqtts://127.0.0.1:0'], 'tls-client-ca': caFile}), /--tls-client-ca needs a server certificate/)
+    assert.throws(() => resolveConfig({tls: {cert: config.listeners[0].tls!.cert, key: config.listeners[0].tls!.key, clientCert: 'require'}}), /clientCert" needs "tls.clientCa"/)
+  })
 })

@@ -16,6 +16,7 @@ import type {Logger} from '../logger.js'
 import {noopLogger} from '../logger.js'
 import type {AuthConfig} from './config.js'
 import {resolveAuthConfig} from './config.js'
+import {ClientCertAuthenticator} from './client-cert.js'
 import {HttpAuthenticator} from './http.js'
 import {JwtAuthenticator} from './jwt.js'
 import {PasswordFileAuthenticator} from './password-file.js'
@@ -126,6 +127,8 @@ export function createAuthChain(config: AuthConfig | undefined, log: Logger = no
         return new JwtAuthenticator(a)
       case 'http':
         return new HttpAuthenticator(a)
+      case 'client-cert':
+        return new ClientCertAuthenticator(a)
     }
   })
   return new AuthChain(c, authenticators, log)

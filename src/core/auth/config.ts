@@ -71,7 +71,14 @@ export interface HttpAuthConfig {
   readonly cacheSize: number
 }
 
-export type AuthenticatorConfig = PasswordFileConfig | JwtConfig | HttpAuthConfig
+export interface ClientCertConfig {
+  readonly type: 'client-cert'
+  readonly id: string
+  /** The verified certificate's CN becomes the user name (default true). */
+  readonly cnAsUsername: boolean
+}
+
+export type AuthenticatorConfig = PasswordFileConfig | JwtConfig | HttpAuthConfig | ClientCertConfig
 
 export interface AuthConfig {
   readonly authenticators: readonly AuthenticatorConfig[]
@@ -101,7 +108,7 @@ export const AUTH_DEFAULTS = Object.freeze({
   }),
 })
 
-export const AUTHENTICATOR_TYPES = Object.freeze(['password-file', 'jwt', 'http'] as const)
+export const AUTHENTICATOR_TYPES = Object.freeze(['password-file', 'jwt', 'http', 'client-cert'] as const)
 
 const COMMON = ['type', 'id']
 const KEYS: Record<AuthenticatorConfig['type'], readonly string[]> = {
@@ -129,6 +136,7 @@ const KEYS: Record<AuthenticatorConfig['type'], readonly string[]> = {
     'jwksTimeoutMs',
   ],
   http: [...COMMON, 'url', 'headers', 'body', 'timeoutMs', 'cacheTtlMs', 'cacheSize'],
+  'client-cert': [...COMMON, 'cnAsUsername'],
 }
 
 /** Algorithms that take a shared secret, and those that take a public key. */
@@ -271,6 +279,8 @@ function resolveAuthenticator(where: string, a: unknown, ids: Set<string>): Auth
         cacheTtlMs: ms(`${where}.cacheTtlMs`, a.cacheTtlMs, AUTH_DEFAULTS.httpCacheTtlMs, 0),
         cacheSize: ms(`${where}.cacheSize`, a.cacheSize, AUTH_DEFAULTS.httpCacheSize, 1),
       })
+    case 'client-cert':
+      return Object.freeze({type: t, id, cnAsUsername: bool(`${where}.cnAsUsername`, a.cnAsUsername, true)})
   }
 }
 
