@@ -116,4 +116,23 @@ describe('e2e: authentication', function () {
       alice.end(true)
     }
   })
+
+  it('bench --url logs its clients in with --username/--password (also from MQTTWS_PASSWORD); a wrong password exits 3', async function () {
+    this.timeout(60000)
+    const dir = tempDir()
+    const file = join(dir, 'passwd')
+    assert.equal((await runBin(['passwd', '-c', '-b', '--iterations', '1000', file, 'bench', 'bench-pw'])).code, 0)
+    serve = await startServe(['--listen', 'mqtt://127.0.0.1:0', '--listen', 'ws://127.0.0.1:0/mqtt', '--password-file', file])
+    const [tcp, ws] = serve.listeners
+    const args = ['bench', 'fan-in', '--url', tcp.url, '--url', ws.url, '-T', 'tcp,ws', '-P', '2', '-w', '2', '-n', '50', '-q', '1', '--json']
+    const ok = await runBin([...args, '-u', 'bench'], {timeoutMs: 45000, env: {MQTTWS_PASSWORD: 'bench-pw'}})
+    assert.equal(ok.code, 0, ok.stderr)
+    for (const t of JSON.parse(ok.stdout).results as Array<{received: number}>) assert.equal(t.received, 100)
+    assert.doesNotMatch(ok.stdout, /bench-pw/, 'the password is not in the report')
+    const conn = await runBin(['bench', 'conn', '--url', tcp.url, '-c', '5', '-u', 'bench', '--password', 'bench-pw', '--json'], {timeoutMs: 30000})
+    assert.equal(conn.code, 0, conn.stderr)
+    const bad = await runBin([...args, '-u', 'bench', '--password', 'wrong'], {timeoutMs: 30000})
+    assert.equal(bad.code, 3, bad.stderr)
+    assert.match(bad.stdout + bad.stderr, /bad user name or password/i)
+  })
 })
