@@ -128,7 +128,7 @@ const ROUTES: Record<string, Partial<Record<string, Handler>>> = {
   root: {GET: (b) => [200, {name: 'mqttws', api: 1, listeners: b.listenerTable.size}]},
   stats: {GET: (b) => [200, b.totals()]},
   list: {
-    GET: (b) => [200, {listeners: b.listenerStatuses(), totals: b.totals()}],
+    GET: (b) => [200, {listeners: b.listenerStatuses(), totals: b.totals(), auth: b.describeAuth()}],
     POST: async (b, _id, body) => {
       if (!isObj(body)) throw new HttpError(400, 'bad_request', 'send a JSON object with at least url, e.g. {"url": "ws://127.0.0.1:9001/mqtt"}')
       const {start, ...input} = body
