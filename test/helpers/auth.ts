@@ -4,6 +4,7 @@ import {existsSync, mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import mqtt from 'mqtt'
+import selfsigned from 'selfsigned'
 import type {IClientOptions, MqttClient} from 'mqtt'
 import {testCertificate} from './certs.js'
 
@@ -56,4 +57,45 @@ export async function connectCode(url: string, options: IClientOptions = {}): Pr
   const o = await tryConnect(url, options)
   o.client?.end(true)
   return o.code
+}
+
+export interface Pem {
+  cert: string
+  key: string
+}
+
+const DAY = 86_400_000
+
+/** A CA for client certificates (mTLS tests). */
+export async function makeCa(cn: string): Promise<Pem> {
+  const now = Date.now()
+  const p = await selfsigned.generate([{name: 'commonName', value: cn}], {
+    keyType: 'ec',
+    algorithm: 'sha256',
+    notBeforeDate: new Date(now - 60_000),
+    notAfterDate: new Date(now + DAY),
+    extensions: [
+      {name: 'basicConstraints', cA: true},
+      {name: 'keyUsage', keyCertSign: true, digitalSignature: true},
+    ],
+  })
+  return {cert: p.cert, key: p.private}
+}
+
+/** A client certificate with common name `cn`, signed by `ca`. */
+export async function makeClientCert(cn: string, ca: Pem): Promise<Pem> {
+  const now = Date.now()
+  const p = await selfsigned.generate([{name: 'commonName', value: cn}], {
+    keyType: 'ec',
+    algorithm: 'sha256',
+    notBeforeDate: new Date(now - 60_000),
+    notAfterDate: new Date(now + DAY),
+    ca,
+    extensions: [
+      {name: 'basicConstraints', cA: false},
+      {name: 'keyUsage', digitalSignature: true},
+      {name: 'extKeyUsage', clientAuth: true},
+    ],
+  })
+  return {cert: p.cert, key: p.private}
 }

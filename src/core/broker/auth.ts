@@ -19,7 +19,7 @@ export interface ConnectInfo {
   listenerId?: string
   scheme: Scheme
   protocolVersion: number
-  /** TLS listeners: the certificate the client presented, if any. */
+  /** TLS listeners: the certificate the client presented, only when it verified against the listener's tls.clientCa. */
   peerCertificate?: PeerCertificate
   /** WebSocket listeners: the HTTP upgrade request (a browser's cookie or Authorization header). */
   request?: {url: string; headers: IncomingHttpHeaders}

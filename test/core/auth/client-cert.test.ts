@@ -4,48 +4,11 @@
  * certificate from another CA is as good as none; with 'require' there is no handshake.
  */
 import assert from 'node:assert/strict'
-import selfsigned from 'selfsigned'
 import {startBroker} from '../../helpers/broker.js'
 import type {TestBroker} from '../../helpers/broker.js'
 import {testCertificate} from '../../helpers/certs.js'
-import {connectCode, tryConnect} from '../../helpers/auth.js'
-
-interface Pem {
-  cert: string
-  key: string
-}
-
-async function makeCa(cn: string): Promise<Pem> {
-  const now = Date.now()
-  const p = await selfsigned.generate([{name: 'commonName', value: cn}], {
-    keyType: 'ec',
-    algorithm: 'sha256',
-    notBeforeDate: new Date(now - 60_000),
-    notAfterDate: new Date(now + 86_400_000),
-    extensions: [
-      {name: 'basicConstraints', cA: true},
-      {name: 'keyUsage', keyCertSign: true, digitalSignature: true},
-    ],
-  })
-  return {cert: p.cert, key: p.private}
-}
-
-async function makeClient(cn: string, ca: Pem): Promise<Pem> {
-  const now = Date.now()
-  const p = await selfsigned.generate([{name: 'commonName', value: cn}], {
-    keyType: 'ec',
-    algorithm: 'sha256',
-    notBeforeDate: new Date(now - 60_000),
-    notAfterDate: new Date(now + 86_400_000),
-    ca,
-    extensions: [
-      {name: 'basicConstraints', cA: false},
-      {name: 'keyUsage', digitalSignature: true},
-      {name: 'extKeyUsage', clientAuth: true},
-    ],
-  })
-  return {cert: p.cert, key: p.private}
-}
+import {connectCode, makeCa, makeClientCert, tryConnect} from '../../helpers/auth.js'
+import type {Pem} from '../../helpers/auth.js'
 
 describe('auth: client certificates (mTLS)', function () {
   this.timeout(20000)
@@ -56,8 +19,8 @@ describe('auth: client certificates (mTLS)', function () {
 
   before(async () => {
     ca = await makeCa('mqttws test client CA')
-    device = await makeClient('device-1', ca)
-    rogue = await makeClient('device-1', await makeCa('another CA'))
+    device = await makeClientCert('device-1', ca)
+    rogue = await makeClientCert('device-1', await makeCa('another CA'))
     const server = await testCertificate()
     tb = await startBroker({
       tls: {cert: server.cert, key: server.key, clientCa: ca.cert, clientCert: 'request'},
