@@ -15,6 +15,7 @@ import {SCHEMES, startBroker} from '../../helpers/broker.js'
 import type {TestBroker} from '../../helpers/broker.js'
 import {connectCode, tryConnect} from '../../helpers/auth.js'
 import {nextMessages} from '../../helpers/mqttjs.js'
+import {closedPort} from '../../helpers/ports.js'
 
 const SECRET = 'a-test-secret-of-at-least-32-bytes!!'
 const b64url = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url')
@@ -180,7 +181,7 @@ describe('auth: JWT', function () {
     })
 
     it('refuses (0x87) when the JWKS cannot be fetched', async () => {
-      const tb3 = await startBroker({listeners: ['mqtt://127.0.0.1:0'], auth: {authenticators: [{type: 'jwt', jwksUrl: 'http://127.0.0.1:9/none.json', jwksTimeoutMs: 2000}]}})
+      const tb3 = await startBroker({listeners: ['mqtt://127.0.0.1:0'], auth: {authenticators: [{type: 'jwt', jwksUrl: `http://127.0.0.1:${await closedPort()}/none.json`, jwksTimeoutMs: 2000}]}})
       try {
         assert.equal(await connectCode(tb3.urls.mqtt, {protocolVersion: 5, username: 'u', password: await token(0)}), 0x87)
         assert.equal(await connectCode(tb3.urls.mqtt, {protocolVersion: 4, username: 'u', password: await token(0)}), 5)
