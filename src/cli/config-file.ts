@@ -9,12 +9,16 @@ import type {BrokerConfigInput, TlsMaterial} from '../core/config.js'
 import {ConfigError} from '../core/errors.js'
 import type {LogLevelName} from '../core/logger.js'
 import {isLogLevel} from '../core/logger.js'
+import {resolveAuthFiles} from './auth-options.js'
 
 /** TLS as written in a file or flags: paths to PEM files. */
 export interface TlsPaths {
   cert?: string
   key?: string
   ca?: string
+  /** mTLS: the CA of client certificates, and whether one is requested or required. */
+  clientCa?: string
+  clientCert?: string
 }
 
 export interface FileConfig {
@@ -47,13 +51,16 @@ export async function readTlsFiles(paths: TlsPaths, baseDir: string, where: stri
   const cert = await readText(resolve(baseDir, paths.cert), `TLS certificate file (${where} cert)`)
   const key = await readText(resolve(baseDir, paths.key), `TLS key file (${where} key)`)
   const ca = paths.ca ? await readText(resolve(baseDir, paths.ca), `TLS CA file (${where} ca)`) : undefined
-  return ca === undefined ? {cert, key} : {cert, key, ca}
+  const out: TlsMaterial = ca === undefined ? {cert, key} : {cert, key, ca}
+  if (paths.clientCa) out.clientCa = await readText(resolve(baseDir, paths.clientCa), `TLS client CA file (${where} clientCa)`)
+  if (paths.clientCert !== undefined) out.clientCert = paths.clientCert as TlsMaterial['clientCert']
+  return out
 }
 
 function tlsPathsOf(where: string, v: unknown): TlsPaths {
   if (!isObj(v)) throw new ConfigError(`setting "${where}" must be an object with cert, key and optionally ca (file paths)`)
   for (const k of Object.keys(v)) {
-    if (!['cert', 'key', 'ca'].includes(k)) throw new ConfigError(`unknown setting "${where}.${k}": known settings here are cert, key, ca`)
+    if (!['cert', 'key', 'ca', 'clientCa', 'clientCert'].includes(k)) throw new ConfigError(`unknown setting "${where}.${k}": known settings here are cert, key, ca, clientCa, clientCert`)
     if (typeof v[k] !== 'string') throw new ConfigError(`setting "${where}.${k}" must be a file path`)
   }
   return v as TlsPaths
@@ -90,6 +97,7 @@ export async function loadConfigFile(path: string): Promise<FileConfig> {
   if (isObj(persistence) && typeof persistence.dir === 'string' && persistence.dir !== '') {
     out.broker.persistence = {...(persistence as {dir: string}), dir: resolve(baseDir, persistence.dir)}
   }
+  if (rest.auth !== undefined) out.broker.auth = (await resolveAuthFiles(rest.auth, baseDir)) as BrokerConfigInput['auth']
   if (listeners !== undefined) {
     if (!Array.isArray(listeners)) throw new ConfigError('setting "listeners" must be a list of URLs or {url, id, ws, tls} objects')
     out.broker.listeners = await Promise.all(

@@ -14,3 +14,10 @@ export async function askText(message: string, validate?: (value: string) => tru
   ])
   return answer.value
 }
+
+/** Asks for a secret without echoing it. */
+export async function askSecret(message: string): Promise<string> {
+  const {default: inquirer} = await import('inquirer')
+  const answer = await inquirer.prompt<{value: string}>([{type: 'password', name: 'value', message, mask: '*'}])
+  return answer.value
+}

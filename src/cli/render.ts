@@ -228,6 +228,15 @@ function rejects(r: ListenerRow['connections']): string {
 /** Per-second rates between two samples, by listener id. */
 export type ListenerRates = Map<string, {msgsIn: number; msgsOut: number; bytesIn: number; bytesOut: number}>
 
+/** One line under the listeners table: how clients are authenticated (GET /api/v1/auth). */
+export function renderAuthLine(auth: unknown): string {
+  const a = auth as {allowAnonymous?: boolean; authenticators?: Array<{type?: string; id?: string; users?: number}>} | undefined
+  if (a === undefined || !Array.isArray(a.authenticators)) return chalk.dim('authentication: custom (library)')
+  const chain = a.authenticators.map((x) => `${x.id ?? x.type}${x.users === undefined ? '' : ` (${x.users} users)`}`)
+  if (chain.length === 0) return `authentication: ${a.allowAnonymous ? chalk.yellow('none, anonymous allowed') : 'none (loopback listeners only)'}`
+  return `authentication: ${chain.join(' → ')}${a.allowAnonymous ? ', anonymous allowed' : ''}`
+}
+
 /**
  * The `mqttws listeners` table; with rates (--watch) each counter gets its per-second rate.
  * On a narrow terminal the less telling columns go first (peak, bytes, rejects, msgs out).

@@ -18,8 +18,10 @@ import type {MqttwsError} from '../core/errors.js'
 import type {Logger} from '../core/logger.js'
 import {defaultTokenFile} from './admin-client.js'
 import {loadDashboard} from './dashboard-assets.js'
+import {applyAuthFlags, applyClientCaFlags} from './auth-options.js'
+import type {AuthFlags} from './auth-options.js'
 
-export interface ServeFlags extends AdminFlags {
+export interface ServeFlags extends AdminFlags, AuthFlags {
   config?: string
   listen?: string[]
   host?: string
@@ -168,6 +170,7 @@ export async function buildServeConfig(flags: ServeFlags): Promise<ServeSetup> {
   }
   applyAdminFlags(input, flags)
   if (flags['sys-interval'] !== undefined) input.sysInterval = flags['sys-interval']
+  await applyAuthFlags(input, flags)
   if (flags['shared-strategy'] !== undefined) input.sharedStrategy = flags['shared-strategy'] as SharedStrategy
 
   let devCertFile: string | undefined
@@ -178,6 +181,8 @@ export async function buildServeConfig(flags: ServeFlags): Promise<ServeSetup> {
     devCertFile = dev.file
     input.tls = {cert: dev.cert, key: dev.key}
   }
+
+  await applyClientCaFlags(input, flags)
 
   const logLevel = flags['log-level'] ?? file.logLevel ?? 'info'
   return {config: resolveConfig(input), logLevel, devCertFile}

@@ -7,6 +7,7 @@ import {adminJson, listeningJson, renderAdmin, renderListening, renderStopHint} 
 import {attachBrokerLogging} from '../cli/broker-logging.js'
 import {buildServeConfig, serveAdminFlags, serveLimitFlags, serveStorageFlags, startServeAdmin, stopServeAdmin} from '../cli/serve-options.js'
 import {openConfiguredStores} from '../core/store/sqlite.js'
+import {reloadAuthOnSighup, serveAuthFlags} from '../cli/auth-options.js'
 
 export default class Serve extends BaseCommand {
   static override summary = 'Run an MQTT broker with TCP, TLS, WebSocket and secure WebSocket listeners.'
@@ -25,6 +26,7 @@ Limits, slow-consumer handling, MQTT 5 behaviour and shared subscriptions: docs/
     {description: 'Machine-readable start-up (one JSON line per listener)', command: '<%= config.bin %> <%= command.id %> --listen ws://127.0.0.1:0 --json'},
     {description: 'Admin API on another port, with your own token (see `mqttws listeners`)', command: '<%= config.bin %> <%= command.id %> --admin http://127.0.0.1:19083 --admin-token s3cret-token'},
     {description: 'Durable: sessions, offline messages and retained messages survive a restart', command: '<%= config.bin %> <%= command.id %> --data-dir ./mqttws-data'},
+    {description: 'Expose on every interface, with passwords (make the file with `mqttws passwd -c FILE USER`)', command: '<%= config.bin %> <%= command.id %> --host 0.0.0.0 --password-file ./passwd'},
     {description: 'Everything from a file', command: '<%= config.bin %> <%= command.id %> --config mqttws.yaml'},
   ]
 
@@ -43,6 +45,7 @@ Limits, slow-consumer handling, MQTT 5 behaviour and shared subscriptions: docs/
     'ws-piggyback': Flags.boolean({summary: 'Send all packets pending in one event-loop turn in a single WebSocket frame.', helpGroup: 'WEBSOCKET', allowNo: true}),
     'ws-deflate': Flags.boolean({summary: 'Accept permessage-deflate compression when a WebSocket client offers it.', helpGroup: 'WEBSOCKET', allowNo: true}),
     'ws-origins': Flags.string({summary: 'Allowed Origin values, comma-separated, e.g. https://app.example.com; a browser handshake from another origin gets 403 (default: any).', helpGroup: 'WEBSOCKET'}),
+    ...serveAuthFlags,
     ...serveStorageFlags,
     ...serveLimitFlags,
     ...serveAdminFlags,
@@ -83,11 +86,13 @@ Limits, slow-consumer handling, MQTT 5 behaviour and shared subscriptions: docs/
       this.log(renderStopHint())
     }
 
+    const stopReload = reloadAuthOnSighup(broker, logger)
     const signal = await this.untilSignal(() => {
       // A second signal while stopping: leave now, without a stack trace.
       process.stderr.write('Stopped at once (second signal); clients were not all told.\n')
       process.exit(1)
     })
+    stopReload()
     logger.info('shutting down', {signal})
     await Promise.all([broker.close(), stopServeAdmin(admin)])
     if (flags.json) this.log(JSON.stringify({event: 'stopped', signal}))

@@ -4,6 +4,8 @@
  * files or the environment: TLS material arrives here as PEM text.
  */
 import {ConfigError} from './errors.js'
+import {resolveAuthConfig} from './auth/config.js'
+import type {AuthConfig, AuthConfigInput} from './auth/config.js'
 
 export type Scheme = 'mqtt' | 'mqtts' | 'ws' | 'wss'
 
@@ -11,6 +13,10 @@ export interface TlsMaterial {
   cert: string
   key: string
   ca?: string
+  /** PEM of the CA(s) that sign client certificates: the listener asks clients for one (mTLS). */
+  clientCa?: string
+  /** With clientCa: 'request' (default; a certificate that does not verify is ignored) or 'require' (no verified certificate, no handshake). */
+  clientCert?: 'request' | 'require'
 }
 
 export interface WsOptions {
@@ -130,6 +136,8 @@ export interface BrokerConfig {
   readonly persistence?: PersistenceConfig
   /** Seconds between $SYS/… updates; 0 turns them off; undefined: 10 (the Broker's DEFAULT_SYS_INTERVAL). */
   readonly sysInterval?: number
+  /** Authentication (src/core/auth/config.ts); undefined: no authenticator, loopback listeners only. */
+  readonly auth?: AuthConfig
 }
 
 export interface ListenerDefaults {
@@ -275,6 +283,8 @@ export interface BrokerConfigInput {
   persistence?: {dir: string; synchronous?: PersistenceSync}
   /** Seconds between $SYS/… updates (0: off). */
   sysInterval?: number
+  /** Authenticators in order, and whether clients without credentials may connect. */
+  auth?: AuthConfigInput
 }
 
 export interface ListenerInput {
@@ -353,13 +363,22 @@ function resolveWs(where: string, base: WsOptions, input: unknown): WsOptions {
 function resolveTls(where: string, input: unknown): TlsMaterial | undefined {
   if (input === undefined) return undefined
   if (!isObj(input)) throw new ConfigError(`setting "${where}" must be an object with cert, key and optionally ca (PEM text)`)
-  checkKeys(where, input, ['cert', 'key', 'ca'])
+  checkKeys(where, input, ['cert', 'key', 'ca', 'clientCa', 'clientCert'])
   const cert = str(`${where}.cert`, input.cert)
   const key = str(`${where}.key`, input.key)
   if (!cert.includes('-----BEGIN')) throw new ConfigError(`setting "${where}.cert" is not a PEM certificate`)
   if (!key.includes('-----BEGIN')) throw new ConfigError(`setting "${where}.key" is not a PEM private key`)
   const ca = input.ca === undefined ? undefined : str(`${where}.ca`, input.ca)
-  return Object.freeze(ca === undefined ? {cert, key} : {cert, key, ca})
+  const out: TlsMaterial = ca === undefined ? {cert, key} : {cert, key, ca}
+  if (input.clientCert !== undefined && input.clientCa === undefined) {
+    throw new ConfigError(`setting "${where}.clientCert" needs "${where}.clientCa": the CA that signs the client certificates`)
+  }
+  if (input.clientCa !== undefined) {
+    out.clientCa = str(`${where}.clientCa`, input.clientCa)
+    if (!out.clientCa.includes('-----BEGIN')) throw new ConfigError(`setting "${where}.clientCa" is not a PEM certificate`)
+    out.clientCert = input.clientCert === undefined ? 'request' : oneOf(`${where}.clientCert`, input.clientCert, ['request', 'require'] as const)
+  }
+  return Object.freeze(out)
 }
 
 /**
@@ -369,7 +388,7 @@ function resolveTls(where: string, input: unknown): TlsMaterial | undefined {
  */
 export function resolveConfig(input: BrokerConfigInput = {}): BrokerConfig {
   if (!isObj(input)) throw new ConfigError('the configuration must be an object')
-  checkKeys('', input, ['host', 'listeners', 'ws', 'tls', 'limits', 'sharedStrategy', 'admin', 'persistence', 'sysInterval'])
+  checkKeys('', input, ['host', 'listeners', 'ws', 'tls', 'limits', 'sharedStrategy', 'admin', 'persistence', 'sysInterval', 'auth'])
   const host = input.host === undefined ? DEFAULTS.host : str('host', input.host)
   const ws = resolveWs('ws', DEFAULTS.ws, input.ws)
   const tls = resolveTls('tls', input.tls)
@@ -417,6 +436,7 @@ export function resolveConfig(input: BrokerConfigInput = {}): BrokerConfig {
     throw new ConfigError(`setting "sysInterval" is ${JSON.stringify(sysInterval)}: use seconds from 0 (off) to 86400, e.g. 10`)
   }
   const listenerDefaults: ListenerDefaults = Object.freeze({host, ws, ...(tls ? {tls} : {}), ...(adminOrigin === undefined ? {} : {adminOrigin})})
+  const auth = input.auth === undefined ? undefined : resolveAuthConfig(input.auth)
   return Object.freeze({
     listeners: Object.freeze(listeners),
     limits: Object.freeze(limits),
@@ -425,6 +445,7 @@ export function resolveConfig(input: BrokerConfigInput = {}): BrokerConfig {
     ...(admin === undefined ? {} : {admin}),
     ...(persistence === undefined ? {} : {persistence}),
     ...(sysInterval === undefined ? {} : {sysInterval}),
+    ...(auth === undefined ? {} : {auth}),
   })
 }
 

@@ -43,11 +43,13 @@ describe('mqttws listeners (e2e)', function () {
     assert.match(text.stdout, /id\s+url\s+state\s+conns\s+peak\s+msgs in\s+msgs out\s+bytes in\s+bytes out\s+rejects/)
     assert.match(text.stdout, /mqtt:0\s+mqtt:\/\/127\.0\.0\.1:\d+\s+running/)
     assert.match(text.stdout, /ws:0\s+ws:\/\/127\.0\.0\.1:\d+\/mqtt\s+running/)
+    assert.match(text.stdout, /authentication: none \(loopback listeners only\)/)
     const json = await ls(['--json'])
     assert.equal(json.code, 0, json.stderr)
     const body = JSON.parse(json.stdout)
     assert.deepEqual(body.listeners.map((l: any) => l.id), ['mqtt:0', 'ws:0'])
     assert.equal(body.totals.running, 2)
+    assert.deepEqual(body.auth, {allowAnonymous: false, authenticators: []})
   })
 
   it('adds, stops, starts, restarts and removes a listener; the added one takes clients', async () => {

@@ -60,6 +60,8 @@ Exit codes: 0 ok, 1 an --assert or --max-regression failed (or the run failed), 
     'broker-pid': Flags.integer({summary: "With --url: the local broker's process id, so conn reports its memory per connection (Linux /proc).", min: 1, dependsOn: ['url']}),
     cafile: Flags.string({summary: 'CA to trust for tls/wss URLs.'}),
     insecure: Flags.boolean({summary: 'Do not verify tls/wss certificates.'}),
+    username: Flags.string({char: 'u', summary: 'User name every bench client logs in with (a broker with authentication).', env: 'MQTTWS_USERNAME'}),
+    password: Flags.string({summary: 'Password (or token) every bench client logs in with.', env: 'MQTTWS_PASSWORD'}),
     assert: Flags.string({char: 'a', summary: "Fail (exit 1) unless EXPR holds, e.g. 'ws.recv_per_s >= 0.5 * tcp.recv_per_s' (repeatable).", multiple: true}),
     baseline: Flags.string({summary: 'Earlier --json result to compare with.'}),
     'max-regression': Flags.string({summary: 'With --baseline: largest allowed slowdown, e.g. 10%.', default: '10%'}),
@@ -78,6 +80,7 @@ Exit codes: 0 ok, 1 an --assert or --max-regression failed (or the run failed), 
     const baseline = flags.baseline ? asBenchResult(JSON.parse(await readFile(flags.baseline, 'utf8').catch(() => Promise.reject(new ConfigError(`--baseline ${flags.baseline}: no such file`)))), flags.baseline) : undefined
     // The embedded broker accepts deflate only when it is being measured.
     const target = await resolveTarget(flags.url ?? [], transports, {cafile: flags.cafile, insecure: flags.insecure}, flags['ws-deflate'] ? ['--ws-deflate'] : [], flags['broker-pid'])
+    if (flags.url) Object.assign(target.target, {username: flags.username, password: flags.password})
     const plan = resolvePlan({
       scenario,
       transports: target.transports,

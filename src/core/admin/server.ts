@@ -203,7 +203,7 @@ const ROUTES: Record<string, Partial<Record<string, Handler>>> = {
     },
   },
   list: {
-    GET: (b) => [200, {listeners: b.listenerStatuses(), totals: b.totals()}],
+    GET: (b) => [200, {listeners: b.listenerStatuses(), totals: b.totals(), auth: b.describeAuth()}],
     POST: async (b, _id, body) => {
       if (!isObj(body)) throw new HttpError(400, 'bad_request', 'send a JSON object with at least url, e.g. {"url": "ws://127.0.0.1:9001/mqtt"}')
       const {start, ...input} = body
@@ -219,6 +219,14 @@ const ROUTES: Record<string, Partial<Record<string, Handler>>> = {
       return [200, await b.updateListener(id!, body as ListenerUpdate)]
     },
     DELETE: async (b, id) => [200, await b.deleteListener(id!)],
+  },
+  auth: {GET: (b) => [200, b.describeAuth()]},
+  authReload: {
+    POST: async (b) => {
+      const results = await b.reloadAuth()
+      const failed = Array.isArray(results) && results.some((r: {ok?: boolean}) => r.ok === false)
+      return [failed ? 500 : 200, {reloaded: results}]
+    },
   },
 }
 ROUTES.one.PUT = ROUTES.one.PATCH
@@ -236,6 +244,8 @@ const PATTERNS: Array<[RegExp, string]> = [
   [/^\/api\/v1\/subscriptions$/, 'subscriptions'],
   [/^\/api\/v1\/retained$/, 'retainedList'],
   [/^\/api\/v1\/retained\/(.+)$/, 'retainedOne'],
+  [/^\/api\/v1\/auth$/, 'auth'],
+  [/^\/api\/v1\/auth\/reload$/, 'authReload'],
 ]
 
 function route(path: string): {key: string; id?: string; action?: string} | undefined {

@@ -1,9 +1,16 @@
 /** Opens bench clients in batches of 50; on any failure closes those already open. */
 import {MqttClient} from '../client/client.js'
 import type {BenchPlan} from './plan.js'
-import type {BenchTarget} from './run.js'
+import type {DialTls} from '../transport/dial.js'
 
-export async function connectAll(n: number, url: string, plan: BenchPlan, target: Pick<BenchTarget, 'tls'>, prefix: string): Promise<MqttClient[]> {
+/** How bench clients reach and log in to the broker (BenchTarget without its URLs). */
+export interface BenchAccess {
+  tls?: DialTls
+  username?: string
+  password?: string
+}
+
+export async function connectAll(n: number, url: string, plan: BenchPlan, target: BenchAccess, prefix: string): Promise<MqttClient[]> {
   const clients: MqttClient[] = []
   try {
     for (let i = 0; i < n; i += 50) {
@@ -13,6 +20,8 @@ export async function connectAll(n: number, url: string, plan: BenchPlan, target
           protocolVersion: plan.protocolVersion,
           clientId: `${prefix}-${process.pid}-${i + j}`,
           keepalive: 0,
+          username: target.username,
+          password: target.password,
           dial: {tls: target.tls, framing: plan.wsFraming, deflate: plan.wsDeflate, countTlsBytes: true},
         }),
       )

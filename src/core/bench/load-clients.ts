@@ -4,8 +4,8 @@
  * compression needs the full client (MqttClient over ws) and its per-message cost.
  */
 import type {MqttClient} from '../client/client.js'
-import type {DialTls} from '../transport/dial.js'
 import {connectAll} from './connect.js'
+import type {BenchAccess} from './connect.js'
 import type {BenchPlan} from './plan.js'
 import {topicFor} from './plan.js'
 import {Publisher} from './publisher.js'
@@ -48,12 +48,12 @@ function connectionSet(conns: Conn[]): ConnectionSet {
 }
 
 /** Opens n WireConns, 50 handshakes at a time; on any failure closes those already open. */
-async function openWire(n: number, url: string, plan: BenchPlan, tls: DialTls | undefined, prefix: string, sessionExpiry = 0): Promise<WireConn[]> {
+async function openWire(n: number, url: string, plan: BenchPlan, access: BenchAccess, prefix: string, sessionExpiry = 0): Promise<WireConn[]> {
   const conns: WireConn[] = []
   try {
     for (let i = 0; i < n; i += 50) {
       const batch = Array.from({length: Math.min(50, n - i)}, (_, j) =>
-        WireConn.open({url, clientId: `${prefix}-${process.pid}-${i + j}`, protocolVersion: plan.protocolVersion, tls, sessionExpiry}),
+        WireConn.open({url, clientId: `${prefix}-${process.pid}-${i + j}`, protocolVersion: plan.protocolVersion, tls: access.tls, username: access.username, password: access.password, sessionExpiry}),
       )
       const settled = await Promise.allSettled(batch)
       for (const s of settled) if (s.status === 'fulfilled') conns.push(s.value)
@@ -71,17 +71,17 @@ async function openWire(n: number, url: string, plan: BenchPlan, tls: DialTls | 
 export async function openPublishers(
   plan: BenchPlan,
   url: string,
-  tls: DialTls | undefined,
+  access: BenchAccess,
   first: number,
   count: number,
   counters: PublisherCounters,
   prefix: string,
 ): Promise<{publishers: LoadPublisher[]; connections: ConnectionSet}> {
   if (plan.wsDeflate) {
-    const clients = await connectAll(count, url, plan, {tls}, prefix)
+    const clients = await connectAll(count, url, plan, access, prefix)
     return {publishers: clients.map((c, j) => new Publisher(c, first + j, topicFor(plan.topic, first + j, c.clientId), plan, counters)), connections: connectionSet(clients)}
   }
-  const conns = await openWire(count, url, plan, tls, prefix)
+  const conns = await openWire(count, url, plan, access, prefix)
   const publishers = conns.map((c, j) => new BatchPublisher(c, first + j, topicFor(plan.topic, first + j, c.options.clientId), plan, counters))
   return {publishers, connections: connectionSet(conns)}
 }
@@ -90,14 +90,14 @@ export async function openPublishers(
 export async function openSubscribers(
   plan: BenchPlan,
   url: string,
-  tls: DialTls | undefined,
+  access: BenchAccess,
   n: number,
   filter: string,
   receiverFor: (i: number) => Receiver,
 ): Promise<ConnectionSet> {
   const describe = (code: number): Error => new Error(`the broker refused the subscription to ${filter} (0x${code.toString(16)})`)
   if (plan.wsDeflate) {
-    const clients = await connectAll(n, url, plan, {tls}, 'bench-sub')
+    const clients = await connectAll(n, url, plan, access, 'bench-sub')
     const set = connectionSet(clients)
     try {
       for (const [i, c] of clients.entries()) {
@@ -112,7 +112,7 @@ export async function openSubscribers(
     }
     return set
   }
-  const conns = await openWire(n, url, plan, tls, 'bench-sub', plan.sessionExpiry)
+  const conns = await openWire(n, url, plan, access, 'bench-sub', plan.sessionExpiry)
   const set = connectionSet(conns)
   try {
     for (const [i, c] of conns.entries()) {

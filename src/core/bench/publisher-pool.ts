@@ -43,7 +43,7 @@ export class LocalPool implements PublisherPool {
   ) {}
 
   async connect(): Promise<void> {
-    const opened = await openPublishers(this.plan, this.url, this.target.tls, 0, this.plan.publishers, this.counters, 'bench-pub')
+    const opened = await openPublishers(this.plan, this.url, this.target, 0, this.plan.publishers, this.counters, 'bench-pub')
     this.pubs = opened.publishers
     this.connections = opened.connections
     this.bytes0 = opened.connections.bytesWritten()
@@ -115,7 +115,7 @@ export class WorkerPool implements PublisherPool {
     for (let w = 0; w < this.workers; w++) {
       const count = per + (w < extra ? 1 : 0)
       const worker = new Worker(new URL('./publisher-worker.js', import.meta.url), {
-        workerData: {plan: this.plan, url: this.url, tls: this.target.tls, first, count, worker: w, workers: this.workers, shared: this.shared.buffer},
+        workerData: {plan: this.plan, url: this.url, access: {tls: this.target.tls, username: this.target.username, password: this.target.password}, first, count, worker: w, workers: this.workers, shared: this.shared.buffer},
       })
       first += count
       const state: WorkerState = {worker, finished: false}

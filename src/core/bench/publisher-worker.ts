@@ -4,7 +4,7 @@
  * window and the live figures) and reports its totals when told to stop.
  */
 import {parentPort, workerData} from 'node:worker_threads'
-import type {DialTls} from '../transport/dial.js'
+import type {BenchAccess} from './connect.js'
 import {openPublishers} from './load-clients.js'
 import type {ConnectionSet, LoadPublisher} from './load-clients.js'
 import type {BenchPlan} from './plan.js'
@@ -16,7 +16,7 @@ import type {WorkerReport} from './shared-counters.js'
 interface Job {
   plan: BenchPlan
   url: string
-  tls?: DialTls
+  access: BenchAccess
   first: number
   count: number
   worker: number
@@ -63,7 +63,7 @@ const counters = new WorkerCounters()
 let connections: ConnectionSet | undefined
 let pubs: LoadPublisher[] = []
 try {
-  const opened = await openPublishers(job.plan, job.url, job.tls, job.first, job.count, counters, `bench-pub-w${job.worker}`)
+  const opened = await openPublishers(job.plan, job.url, job.access, job.first, job.count, counters, `bench-pub-w${job.worker}`)
   pubs = opened.publishers
   connections = opened.connections
   post({type: 'ready', bytes: connections.bytesWritten()})

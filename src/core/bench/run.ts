@@ -27,6 +27,9 @@ export interface BenchTarget {
   /** Broker URL per transport the plan uses. */
   urls: Partial<Record<BenchTransport, string>>
   tls?: DialTls
+  /** Credentials every client of the bench logs in with (a broker with authentication). */
+  username?: string
+  password?: string
 }
 
 export interface BenchProgress {
@@ -162,7 +165,7 @@ async function runLoad(transport: BenchTransport, url: string, plan: BenchPlan, 
   progress('connect', 0, 0)
   const histogram = new LatencyHistogram()
   const subs: Subscriber[] = []
-  const subscribers = await openSubscribers(plan, url, target.tls, plan.subscribers, subscriptionFilter(plan.topic), () => {
+  const subscribers = await openSubscribers(plan, url, target, plan.subscribers, subscriptionFilter(plan.topic), () => {
     const sub = new Subscriber(counters, histogram, plan.publishers)
     subs.push(sub)
     return sub
@@ -259,7 +262,7 @@ async function runConnect(transport: BenchTransport, url: string, plan: BenchPla
   const one = async (i: number): Promise<void> => {
     const s = process.hrtime.bigint()
     try {
-      const c = await MqttClient.connect({url, protocolVersion: plan.protocolVersion, clientId: `bench-conn-${process.pid}-${i}`, keepalive: 0, dial: {tls: target.tls}})
+      const c = await MqttClient.connect({url, protocolVersion: plan.protocolVersion, clientId: `bench-conn-${process.pid}-${i}`, keepalive: 0, username: target.username, password: target.password, dial: {tls: target.tls}})
       histogram.record(Number(process.hrtime.bigint() - s))
       clients.push(c)
     } catch (error) {

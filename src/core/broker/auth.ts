@@ -19,7 +19,7 @@ export interface ConnectInfo {
   listenerId?: string
   scheme: Scheme
   protocolVersion: number
-  /** TLS listeners: the certificate the client presented, if any. */
+  /** TLS listeners: the certificate the client presented, only when it verified against the listener's tls.clientCa. */
   peerCertificate?: PeerCertificate
   /** WebSocket listeners: the HTTP upgrade request (a browser's cookie or Authorization header). */
   request?: {url: string; headers: IncomingHttpHeaders}
@@ -33,10 +33,12 @@ export interface Principal {
   readonly superuser: boolean
   /** What an authorizer needs: permissions or token claims granted at authentication. */
   readonly attributes: Readonly<Record<string, unknown>> | undefined
+  /** When the credentials stop being valid (ms since the epoch, e.g. a token's exp): the broker disconnects the client then. */
+  readonly expiresAt?: number
 }
 
 export type AuthResult =
-  | {ok: true; principal?: {username?: string; superuser?: boolean; attributes?: Record<string, unknown>}}
+  | {ok: true; principal?: {username?: string; superuser?: boolean; attributes?: Record<string, unknown>; expiresAt?: number}}
   | {ok: false; reasonCode: number; reason: string}
 
 export interface Auth {
@@ -51,6 +53,14 @@ export interface Auth {
    * client but a superuser (unless limits.allowReservedTopics). canPublish is asked too.
    */
   canPublishReserved?(principal: Principal, topic: string, qos: QoS, retain: boolean): boolean
+  /** Loads what authentication needs before the first client (Broker.start); throws when it cannot. */
+  start?(): Promise<void>
+  /** Re-reads credentials (SIGHUP, the admin API) without touching connected clients. */
+  reload?(): Promise<unknown>
+  /** What the admin API shows about authentication (never a secret). */
+  describe?(): unknown
+  /** Why a listener must not start with this Auth (e.g. anonymous access on a public address), or undefined. */
+  listenerProblem?(listener: {id: string; host: string}): string | undefined
 }
 
 export const allowAll: Auth = Object.freeze({
@@ -67,5 +77,6 @@ export function principalOf(info: ConnectInfo, result: AuthResult & {ok: true}):
     username: p?.username ?? info.username,
     superuser: p?.superuser === true,
     attributes: p?.attributes === undefined ? undefined : Object.freeze({...p.attributes}),
+    ...(p?.expiresAt === undefined ? {} : {expiresAt: p.expiresAt}),
   })
 }

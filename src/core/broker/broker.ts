@@ -12,13 +12,16 @@ import type {BrokerConfig, ListenerInput} from '../config.js'
 import type {Logger} from '../logger.js'
 import {noopLogger} from '../logger.js'
 import {ReasonCode} from '../protocol/reason-codes.js'
-import {isReservedTopic, parseSharedFilter, reservedTopicProblem} from '../protocol/topic.js'
 import {countRejected, trackSocket} from '../transport/listener-stats.js'
 import {releasePending} from '../transport/pending.js'
 import type {ListenerCounters, ListenerStats} from '../transport/listener-stats.js'
 import type {Connection, ListenHooks, Listener, ListenerInfo} from '../transport/types.js'
+import {createAuthChain} from '../auth/chain.js'
+import {ConfigError} from '../errors.js'
 import type {Auth} from './auth.js'
-import {allowAll} from './auth.js'
+import {guardAuth} from './auth-guard.js'
+import {listSubscriptions} from './inspection.js'
+import type {SubscriptionInfo} from './inspection.js'
 import type {Bus} from './bus.js'
 import {LocalBus} from './bus.js'
 import {ClientConnection} from './connection.js'
@@ -40,9 +43,11 @@ import {ConnState} from './types.js'
 export {ListenerManager, ListenerOpError} from './listener-manager.js'
 export type {ListenerState, ListenerStatus, ListenerUpdate, ManagedListener} from './listener-manager.js'
 export type {BrokerEvents} from './types.js'
+export type {SubscriptionInfo} from './inspection.js'
 
 export interface BrokerOptions {
   logger?: Logger
+  /** Default: the chain built from `config.auth` (src/core/auth): with no authenticator, anyone on a loopback listener. */
   auth?: Auth
   sessions?: SessionStore
   retained?: RetainedStore
@@ -52,22 +57,6 @@ export interface BrokerOptions {
   version?: string
 }
 
-/** One subscription of one session, for inspection (the admin API). */
-export interface SubscriptionInfo {
-  clientId: string
-  /** As the client wrote it ($share/GROUP/… included). */
-  filter: string
-  /** The filter without $share/GROUP/. */
-  topic: string
-  qos: number
-  noLocal: boolean
-  retainAsPublished: boolean
-  retainHandling: number
-  subscriptionId?: number
-  /** The shared subscription group, if any. */
-  group?: string
-}
-
 /** Seconds between $SYS updates when the configuration does not say (Mosquitto's sys_interval). */
 export const DEFAULT_SYS_INTERVAL = 10
 
@@ -75,6 +64,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
   readonly config: BrokerConfig
   readonly metrics: BrokerMetrics = newBrokerMetrics()
   readonly listenerManager: ListenerManager
+  /** Authentication and authorization, as given or built from `config.auth`. */
+  readonly auth: Auth
   private readonly engine: Engine
   private readonly log: Logger
   /** Every open connection, connected or not. */
@@ -89,11 +80,20 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.config = config
     this.log = options.logger ?? noopLogger
     const bus = options.bus ?? new LocalBus()
+    const auth = options.auth ?? createAuthChain(config.auth, this.log)
+    this.auth = auth
     this.engine = new Engine({
       config,
       log: this.log,
       metrics: this.metrics,
-      auth: countAuthRejects(options.auth ?? allowAll, this, config.limits.allowReservedTopics, this.log),
+      auth: guardAuth(auth, {
+        allowReservedTopics: config.limits.allowReservedTopics,
+        log: this.log,
+        refused: (listenerId) => {
+          const m = this.listenerTable.get(listenerId)
+          if (m) countRejected(m.stats, 'auth')
+        },
+      }),
       store: options.sessions ?? new MemorySessionStore(),
       retained: (this.retained = new SysRetained(options.retained ?? new MemoryRetainedStore())),
       bus,
@@ -114,7 +114,12 @@ export class Broker extends EventEmitter<BrokerEvents> {
       connectTimeoutMs: config.limits.connectTimeoutMs,
       maxPendingPerAddress: config.limits.maxPendingPerAddress,
     }
-    this.listenerManager = new ListenerManager(config, hooks, this.log, (stats, reason) => this.disconnectListener(stats, reason))
+    // Every listener start (configured, added or restarted at runtime) asks the Auth first: fail closed.
+    const guard = (l: {id: string; host: string}): void => {
+      const problem = auth.listenerProblem?.(l)
+      if (problem !== undefined) throw new ConfigError(problem)
+    }
+    this.listenerManager = new ListenerManager(config, hooks, this.log, (stats, reason) => this.disconnectListener(stats, reason), guard)
     this.sys = new SysTree(this, (topic, payload) => this.publishSys(topic, payload), config.sysInterval ?? DEFAULT_SYS_INTERVAL, options.version ?? 'unknown')
     // Connected (CONNACK sent): its socket no longer counts against limits.maxPendingPerAddress.
     this.on('client', (client) => releasePending(client.conn.socket))
@@ -130,6 +135,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
    */
   start(): Promise<void> {
     this.started ??= (async () => {
+      await this.auth.start?.()
       await this.engine.retained.restore()
       await this.engine.sessions.restore()
       if (this.engine.bus !== undefined) await this.engine.bus.start(this.engine.delivery)
@@ -142,6 +148,18 @@ export class Broker extends EventEmitter<BrokerEvents> {
   async listen(): Promise<ListenerInfo[]> {
     await this.start()
     return this.listenerManager.listenAll(this.config.listeners)
+  }
+
+  // ---- authentication ----
+
+  /** Re-reads credentials (password files; the HTTP authenticator's cache) without touching connected clients. */
+  async reloadAuth(): Promise<unknown> {
+    return (await this.auth.reload?.()) ?? []
+  }
+
+  /** The authentication in use, for the admin API (no secrets). */
+  describeAuth(): unknown {
+    return this.auth.describe?.() ?? {custom: true}
   }
 
   // ---- inspection ----
@@ -185,28 +203,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
 
   /** Every subscription of every session (or of one client). */
   subscriptions(clientId?: string): SubscriptionInfo[] {
-    const out: SubscriptionInfo[] = []
-    const ids = clientId === undefined ? this.engine.sessions.sessions.keys() : [clientId]
-    for (const id of ids) {
-      const subs = this.engine.sessions.sessions.get(id)?.state.subscriptions
-      if (subs === undefined) continue
-      for (const [filter, o] of subs) {
-        const share = parseSharedFilter(filter)
-        const shared = typeof share === 'object' ? share : undefined
-        out.push({
-          clientId: id,
-          filter,
-          topic: shared?.filter ?? filter,
-          qos: o.qos,
-          noLocal: o.noLocal,
-          retainAsPublished: o.retainAsPublished,
-          retainHandling: o.retainHandling,
-          ...(o.subscriptionId === undefined ? {} : {subscriptionId: o.subscriptionId}),
-          ...(shared === undefined ? {} : {group: shared.group}),
-        })
-      }
-    }
-    return out
+    return listSubscriptions(this.engine.sessions.sessions, clientId)
   }
 
   /** Subscriptions held (every session's), and how many shared groups have members. */
@@ -387,32 +384,3 @@ function closeClient(c: ClientConnection, reason: string): Promise<void> {
   })
 }
 
-/**
- * Wraps the Auth hooks so that a refused authentication counts on its listener (CONNECT
- * only), and a PUBLISH or Will to a reserved "$" topic is refused unless the authorizer
- * grants it (canPublishReserved; by default superusers only) or allowReservedTopics is set.
- * The refusal is the authorizer's: PUBACK/PUBREC 0x87, CONNACK 0x87 (3.1.1: return code 5).
- */
-function countAuthRejects(auth: Auth, broker: Broker, allowReservedTopics: boolean, log: Logger): Auth {
-  const canPublish = auth.canPublish.bind(auth)
-  return {
-    authenticate: (c) =>
-      auth.authenticate(c).then((r) => {
-        if (!r.ok && c.listenerId !== undefined) {
-          const m = broker.listenerTable.get(c.listenerId)
-          if (m) countRejected(m.stats, 'auth')
-        }
-        return r
-      }),
-    canPublish: allowReservedTopics
-      ? canPublish
-      : (p, topic, qos, retain) => {
-          if (isReservedTopic(topic) && !(auth.canPublishReserved?.(p, topic, qos, retain) ?? p.superuser)) {
-            if (log.debugEnabled) log.debug('publish refused', {clientId: p.clientId, topic, reason: reservedTopicProblem(topic)})
-            return false
-          }
-          return canPublish(p, topic, qos, retain)
-        },
-    canSubscribe: auth.canSubscribe.bind(auth),
-  }
-}

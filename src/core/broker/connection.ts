@@ -16,68 +16,12 @@ import {ErrorCode, ProtocolError} from '../errors.js'
 import type {Principal} from './auth.js'
 import type {Message} from './message.js'
 import type {Session} from './session.js'
+import {Deadline} from './timers.js'
 import type {BrokerContext} from './types.js'
 import {ConnState} from './types.js'
 
-const kConn = Symbol('connection')
-type TaggedStream = Duplex & {[kConn]: ClientConnection}
-
-function onStreamData(this: TaggedStream, chunk: Buffer): void {
-  const client = this[kConn]
-  if (client.state >= ConnState.Closing) return client.dropAfterClose(chunk.length)
-  client.lastSeen = Date.now()
-  client.decoder.write(chunk)
-}
-
-function onStreamError(this: TaggedStream, error: Error): void {
-  this[kConn].streamError = error
-}
-
-function onStreamClose(this: TaggedStream): void {
-  this[kConn].finalize()
-}
-
-/** The output buffer emptied: a congested client takes messages again (its queue first). */
-function onStreamDrain(this: TaggedStream): void {
-  const client = this[kConn]
-  if (!client.congested) return
-  client.congested = false
-  if (client.drainTimer !== undefined) clearTimeout(client.drainTimer)
-  client.drainTimer = undefined
-  if (client.state === ConnState.Connected && client.session !== undefined) client.ctx.delivery.drainQueue(client)
-}
-
-function onDrainTimeout(client: ClientConnection): void {
-  client.drainTimer = undefined
-  if (!client.congested || client.state >= ConnState.Closing) return
-  const limits = client.ctx.limits
-  client.ctx.metrics.slowConsumerDisconnects++
-  client.close(
-    undefined,
-    `slow consumer: more than ${limits.maxOutputBytes} bytes waited to be sent for ${limits.drainTimeoutMs} ms (${client.pendingOutput()} bytes buffered)`,
-  )
-  // What is buffered will not be read: do not wait for it to flush.
-  client.stream.destroy()
-}
-
-function onConnectTimeout(client: ClientConnection): void {
-  if (client.state === ConnState.New) client.close(undefined, `no CONNECT within ${client.ctx.limits.connectTimeoutMs} ms`)
-}
-
-function onKeepaliveTimer(client: ClientConnection): void {
-  if (client.state !== ConnState.Connected) return
-  const idle = Date.now() - client.lastSeen
-  const limit = client.keepaliveMs * 1.5
-  if (idle >= limit) {
-    client.close(ReasonCode.KeepAliveTimeout, `keepalive timeout: nothing received for ${(idle / 1000).toFixed(1)} s with keepalive ${client.keepaliveMs / 1000} s`)
-    return
-  }
-  client.timer = setTimeout(onKeepaliveTimer, limit - idle, client)
-}
-
-function destroyStream(stream: Duplex): void {
-  stream.destroy()
-}
+import {destroyStream, kConn, onConnectTimeout, onCredentialsExpired, onDrainTimeout, onKeepaliveTimer, onStreamClose, onStreamData, onStreamDrain, onStreamError} from './connection-events.js'
+import type {TaggedStream} from './connection-events.js'
 
 /** Where a connection without a listener (handle() called directly) counts: nowhere that is read. */
 const UNCOUNTED: ListenerStats = newListenerStats()
@@ -110,6 +54,8 @@ export class ClientConnection implements DecoderSink {
   keepaliveMs = 0
   lastSeen = Date.now()
   timer: NodeJS.Timeout | undefined
+  /** When the credentials expire (Principal.expiresAt), the client is disconnected: one deadline per connection. */
+  credentialsExpiry: Deadline<ClientConnection> | undefined
   /** Outgoing QoS 1/2 messages allowed in flight (the smaller of ours and the client's Receive Maximum). */
   inflightMax = 65535
   /** Set when the client sent DISCONNECT (no Will, unless MQTT 5 asked for it). */
@@ -179,6 +125,12 @@ export class ClientConnection implements DecoderSink {
 
   get remote(): string {
     return this.conn.remote
+  }
+
+  /** Disconnects the client at `at` (ms since the epoch; MQTT 5: DISCONNECT 0x87): its credentials (a token's exp) run out then. */
+  expireCredentialsAt(at: number): void {
+    this.credentialsExpiry?.cancel()
+    this.credentialsExpiry = new Deadline<ClientConnection>(Math.max(0, at - Date.now()), onCredentialsExpired, this as ClientConnection)
   }
 
   /** Keepalive is enforced at 1.5 times the interval the client asked for (MQTT-3.1.2-24). */
@@ -399,6 +351,8 @@ export class ClientConnection implements DecoderSink {
     this.timer = undefined
     if (this.drainTimer !== undefined) clearTimeout(this.drainTimer)
     this.drainTimer = undefined
+    this.credentialsExpiry?.cancel()
+    this.credentialsExpiry = undefined
     if (reasonCode !== undefined && this.version === 5 && wasConnected) {
       const properties = this.requestProblemInformation ? {reasonString: reason.slice(0, 200)} : undefined
       const buf = this.encodeWithReason({cmd: 'disconnect', reasonCode, properties})
@@ -426,6 +380,8 @@ export class ClientConnection implements DecoderSink {
     this.timer = undefined
     if (this.drainTimer !== undefined) clearTimeout(this.drainTimer)
     this.drainTimer = undefined
+    this.credentialsExpiry?.cancel()
+    this.credentialsExpiry = undefined
     this.closeReason ||= this.streamError ? `socket error: ${this.streamError.message}` : 'connection closed by the client'
     this.ctx.connectionClosed(this, wasConnected)
   }

@@ -65,6 +65,8 @@ export class ListenerManager {
     private readonly log: Logger,
     /** Closes the clients of a listener (by its stats); resolves each when it is gone. */
     private readonly disconnect: (stats: ListenerStats, reason: string) => Array<Promise<void>>,
+    /** Throws when a listener must not start (authentication: no anonymous access on a public address). */
+    private readonly guard: (listener: ListenerConfig) => void = () => {},
   ) {}
 
   /** Starts the configured listeners. On failure, those already started are closed again. */
@@ -119,6 +121,7 @@ export class ListenerManager {
   }
 
   private async startManaged(m: ManagedListener): Promise<void> {
+    this.guard(m.config)
     const config = m.config.port === 0 && m.lastPort !== 0 ? {...m.config, port: m.lastPort} : m.config
     const l = await listen(config, this.hooks, m.stats)
     // Said at start: which browser origins may open a connection whose upgrade request authenticates it (config.ts requireOrigins).

@@ -20,9 +20,15 @@ interface TlsServer extends tls.Server {
 }
 
 /** Builds a TLS context, turning OpenSSL's parse errors into one that names the setting. */
-export function secureContextOptions(material: TlsMaterial, listenerId: string): tls.SecureContextOptions {
-  const options: tls.SecureContextOptions = {cert: material.cert, key: material.key}
+export function secureContextOptions(material: TlsMaterial, listenerId: string): tls.TlsOptions {
+  const options: tls.TlsOptions = {cert: material.cert, key: material.key}
   if (material.ca) options.ca = material.ca
+  if (material.clientCa) {
+    // mTLS: ask for a client certificate, verified against clientCa (and the server's own chain).
+    options.ca = material.ca ? [material.ca, material.clientCa] : material.clientCa
+    options.requestCert = true
+    options.rejectUnauthorized = material.clientCert === 'require'
+  }
   try {
     tls.createSecureContext(options)
   } catch (error) {
@@ -35,11 +41,15 @@ export function secureContextOptions(material: TlsMaterial, listenerId: string):
 }
 
 /**
- * Connection.peerCertificate on TLS (mqtts, wss): the client's certificate, read when asked,
- * or undefined when it presented none. A module-level function: no closure per connection.
+ * Connection.peerCertificate on TLS (mqtts, wss): the client's verified certificate, read
+ * when asked, or undefined when it presented none (or one that did not verify). A module-level function: no closure per connection.
  */
 export function tlsPeerCertificate(this: Connection): PeerCertificate | undefined {
-  const cert = (this.socket as TLSSocket | undefined)?.getPeerCertificate()
+  const socket = this.socket as TLSSocket | undefined
+  // Only a certificate that verified against the listener's client CA: one that did not
+  // (clientCert 'request') is as good as none, so nothing downstream can trust its CN.
+  if (socket === undefined || !socket.authorized) return undefined
+  const cert = socket.getPeerCertificate()
   // Node gives {} when the client sent no certificate (and null once the socket is gone).
   return cert?.raw !== undefined ? cert : undefined
 }

@@ -153,25 +153,31 @@ describe('transport table', () => {
     })
   }
 
-  it('a client certificate, when one is presented, is what peerCertificate() returns', async function () {
-    // The listeners do not ask for client certificates; a TLS server that does shows the
-    // function reading the socket it is given.
+  it('a client certificate that verified is what peerCertificate() returns; one that did not counts as none', async function () {
+    // A TLS server that asks for client certificates, as a listener with tls.clientCa does;
+    // the function reads the socket it is given.
     const {tlsPeerCertificate} = await import('../../../src/core/transport/tls.js')
+    const {makeCa, makeClientCert} = await import('../../helpers/auth.js')
     const tls = await import('node:tls')
     const cert = await testCertificate()
-    const server = tls.createServer({cert: cert.cert, key: cert.key, requestCert: true, rejectUnauthorized: false})
-    const seen = new Promise<Connection>((resolve) =>
-      server.on('secureConnection', (socket) => resolve({stream: socket, scheme: 'mqtts', remote: '', socket, peerCertificate: tlsPeerCertificate})),
-    )
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    const port = (server.address() as net.AddressInfo).port
-    const client = tls.connect({host: '127.0.0.1', port, ca: cert.cert, cert: cert.cert, key: cert.key})
-    try {
-      const conn = await seen
-      assert.equal(conn.peerCertificate?.()?.fingerprint256, new (await import('node:crypto')).X509Certificate(cert.cert).fingerprint256)
-    } finally {
-      client.destroy()
-      await new Promise((resolve) => server.close(resolve))
+    const ca = await makeCa('client CA')
+    const clientCert = await makeClientCert('device', ca)
+    for (const trusted of [true, false]) {
+      const server = tls.createServer({cert: cert.cert, key: cert.key, requestCert: true, rejectUnauthorized: false, ...(trusted ? {ca: ca.cert} : {})})
+      const seen = new Promise<Connection>((resolve) =>
+        server.on('secureConnection', (socket) => resolve({stream: socket, scheme: 'mqtts', remote: '', socket, peerCertificate: tlsPeerCertificate})),
+      )
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+      const port = (server.address() as net.AddressInfo).port
+      const client = tls.connect({host: '127.0.0.1', port, ca: cert.cert, cert: clientCert.cert, key: clientCert.key})
+      try {
+        const conn = await seen
+        const expected = trusted ? new (await import('node:crypto')).X509Certificate(clientCert.cert).fingerprint256 : undefined
+        assert.equal(conn.peerCertificate?.()?.fingerprint256, expected)
+      } finally {
+        client.destroy()
+        await new Promise((resolve) => server.close(resolve))
+      }
     }
   })
 })

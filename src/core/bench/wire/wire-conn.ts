@@ -22,6 +22,9 @@ import type {FrameSink} from './server-frame-reader.js'
 import {PacketScanner, skipProperties} from './packet-scanner.js'
 import type {PacketSink} from './packet-scanner.js'
 
+/** MQTT 3.1/3.1.1 CONNACK return codes (MQTT 5 reason codes have their own names). */
+const V3_CONNACK: Record<number, string> = {1: 'unacceptable protocol version', 2: 'client identifier rejected', 3: 'server unavailable', 4: 'bad user name or password', 5: 'not authorized'}
+
 const SETUP_TIMEOUT_MS = 10_000
 const MAX_HANDSHAKE_BYTES = 16 * 1024
 
@@ -30,6 +33,8 @@ export interface WireConnOptions {
   clientId: string
   protocolVersion: ProtocolVersion
   tls?: DialTls
+  username?: string
+  password?: string
   /** Keep a persistent session for this many seconds (3.1.1: clean session 0); absent or 0: a clean session. */
   sessionExpiry?: number
 }
@@ -100,10 +105,29 @@ export class WireConn implements FrameSink, PacketSink {
     const connack = this.expect(0x20, 'CONNACK')
     const expiry = this.options.sessionExpiry ?? 0
     const properties = v === 5 && expiry > 0 ? {sessionExpiryInterval: expiry} : undefined
-    this.send(encode({cmd: 'connect', protocolId: v === 3 ? 'MQIsdp' : 'MQTT', protocolVersion: v, clientId: this.options.clientId, clean: expiry === 0, keepalive: 0, properties}, v))
+    const {username, password} = this.options
+    this.send(
+      encode(
+        {
+          cmd: 'connect',
+          protocolId: v === 3 ? 'MQIsdp' : 'MQTT',
+          protocolVersion: v,
+          clientId: this.options.clientId,
+          clean: expiry === 0,
+          keepalive: 0,
+          properties,
+          ...(username === undefined ? {} : {username}),
+          ...(password === undefined ? {} : {password: Buffer.from(password)}),
+        },
+        v,
+      ),
+    )
     const p = await connack
     const code = p[3]
-    if (code !== 0) throw new RefusedError(`${this.options.url}: the broker refused the connection: ${describeReasonCode(code)} (0x${code.toString(16)})`, {reasonCode: code})
+    if (code !== 0) {
+      const what = v === 5 ? `${describeReasonCode(code)} (0x${code.toString(16)})` : `return code ${code} (${V3_CONNACK[code] ?? 'unknown'})`
+      throw new RefusedError(`${this.options.url}: the broker refused the connection: ${what}`, {reasonCode: code})
+    }
   }
 
   /** Subscribes to one filter; resolves with the granted QoS or rejects with the reason. */

@@ -178,6 +178,7 @@ async function connect(client: ClientConnection, packet: IConnectPacket): Promis
   client.send(encode(connack, client.version))
   client.lastSeen = Date.now()
   client.startKeepalive()
+  if (principal.expiresAt !== undefined) client.expireCredentialsAt(principal.expiresAt)
   ctx.emit('client', client)
   ctx.delivery.resume(client)
 

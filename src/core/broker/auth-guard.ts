@@ -1,0 +1,38 @@
+/**
+ * What the broker adds around any Auth: a refused authentication counts on its listener
+ * (CONNECT only), and a PUBLISH or Will to a reserved "$" topic is refused unless the
+ * authorizer grants it (canPublishReserved; by default superusers only) or
+ * limits.allowReservedTopics is set. The refusal is the authorizer's: PUBACK/PUBREC 0x87,
+ * CONNACK 0x87 (3.1.1: return code 5).
+ */
+import type {Logger} from '../logger.js'
+import {isReservedTopic, reservedTopicProblem} from '../protocol/topic.js'
+import type {Auth} from './auth.js'
+
+export interface AuthGuardOptions {
+  allowReservedTopics: boolean
+  log: Logger
+  /** A CONNECT on this listener was refused. */
+  refused: (listenerId: string) => void
+}
+
+export function guardAuth(auth: Auth, o: AuthGuardOptions): Auth {
+  const canPublish = auth.canPublish.bind(auth)
+  return {
+    authenticate: (c) =>
+      auth.authenticate(c).then((r) => {
+        if (!r.ok && c.listenerId !== undefined) o.refused(c.listenerId)
+        return r
+      }),
+    canPublish: o.allowReservedTopics
+      ? canPublish
+      : (p, topic, qos, retain) => {
+          if (isReservedTopic(topic) && !(auth.canPublishReserved?.(p, topic, qos, retain) ?? p.superuser)) {
+            if (o.log.debugEnabled) o.log.debug('publish refused', {clientId: p.clientId, topic, reason: reservedTopicProblem(topic)})
+            return false
+          }
+          return canPublish(p, topic, qos, retain)
+        },
+    canSubscribe: auth.canSubscribe.bind(auth),
+  }
+}

@@ -1,0 +1,45 @@
+/** Read-only views of the broker's sessions for the admin API and the dashboard. */
+import {parseSharedFilter} from '../protocol/topic.js'
+import type {Session} from './session.js'
+
+/** One subscription of one session, for inspection (the admin API). */
+export interface SubscriptionInfo {
+  clientId: string
+  /** As the client wrote it ($share/GROUP/… included). */
+  filter: string
+  /** The filter without $share/GROUP/. */
+  topic: string
+  qos: number
+  noLocal: boolean
+  retainAsPublished: boolean
+  retainHandling: number
+  subscriptionId?: number
+  /** The shared subscription group, if any. */
+  group?: string
+}
+
+/** Every subscription of every session (or of one client), as the admin API lists them. */
+export function listSubscriptions(sessions: ReadonlyMap<string, Session>, clientId?: string): SubscriptionInfo[] {
+  const out: SubscriptionInfo[] = []
+  const ids = clientId === undefined ? sessions.keys() : [clientId]
+  for (const id of ids) {
+    const subs = sessions.get(id)?.state.subscriptions
+    if (subs === undefined) continue
+    for (const [filter, o] of subs) {
+      const share = parseSharedFilter(filter)
+      const shared = typeof share === 'object' ? share : undefined
+      out.push({
+        clientId: id,
+        filter,
+        topic: shared?.filter ?? filter,
+        qos: o.qos,
+        noLocal: o.noLocal,
+        retainAsPublished: o.retainAsPublished,
+        retainHandling: o.retainHandling,
+        ...(o.subscriptionId === undefined ? {} : {subscriptionId: o.subscriptionId}),
+        ...(shared === undefined ? {} : {group: shared.group}),
+      })
+    }
+  }
+  return out
+}
