@@ -347,12 +347,7 @@ export class ClientConnection implements DecoderSink {
     const wasConnected = this.state === ConnState.Connected || this.state === ConnState.Connecting
     this.state = ConnState.Closing
     this.closeReason ||= reason
-    if (this.timer) clearTimeout(this.timer)
-    this.timer = undefined
-    if (this.drainTimer !== undefined) clearTimeout(this.drainTimer)
-    this.drainTimer = undefined
-    this.credentialsExpiry?.cancel()
-    this.credentialsExpiry = undefined
+    this.stopTimers()
     if (reasonCode !== undefined && this.version === 5 && wasConnected) {
       const properties = this.requestProblemInformation ? {reasonString: reason.slice(0, 200)} : undefined
       const buf = this.encodeWithReason({cmd: 'disconnect', reasonCode, properties})
@@ -371,17 +366,21 @@ export class ClientConnection implements DecoderSink {
     if (this.dropped > AFTER_CLOSE_BYTES) this.stream.pause()
   }
 
-  /** Runs once, when the stream has closed: Will, session bookkeeping, events. */
-  finalize(): void {
-    if (this.state === ConnState.Closed) return
-    const wasConnected = this.state === ConnState.Connected || (this.state === ConnState.Closing && this.session !== undefined)
-    this.state = ConnState.Closed
+  private stopTimers(): void {
     if (this.timer) clearTimeout(this.timer)
     this.timer = undefined
     if (this.drainTimer !== undefined) clearTimeout(this.drainTimer)
     this.drainTimer = undefined
     this.credentialsExpiry?.cancel()
     this.credentialsExpiry = undefined
+  }
+
+  /** Runs once, when the stream has closed: Will, session bookkeeping, events. */
+  finalize(): void {
+    if (this.state === ConnState.Closed) return
+    const wasConnected = this.state === ConnState.Connected || (this.state === ConnState.Closing && this.session !== undefined)
+    this.state = ConnState.Closed
+    this.stopTimers()
     this.closeReason ||= this.streamError ? `socket error: ${this.streamError.message}` : 'connection closed by the client'
     this.ctx.connectionClosed(this, wasConnected)
   }
