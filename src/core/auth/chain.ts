@@ -21,12 +21,11 @@ import {HttpAuthenticator} from './http.js'
 import {JwtAuthenticator} from './jwt.js'
 import {PasswordFileAuthenticator} from './password-file.js'
 import type {Authenticator} from './types.js'
+import {anonymousListenerProblem} from './anonymous.js'
+
+export {isLoopbackHost} from './anonymous.js'
 
 /** Whether a bind address only takes connections from this machine. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.toLowerCase().replace(/^\[(.*)\]$/, '$1')
-  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h) || /^::ffff:127\.\d+\.\d+\.\d+$/.test(h)
-}
 
 export interface ReloadResult {
   id: string
@@ -51,12 +50,7 @@ export class AuthChain implements Auth {
    * clients not explicitly allowed. Undefined when it may.
    */
   listenerProblem(listener: {id: string; host: string}): string | undefined {
-    if (this.authenticators.length > 0 || this.config.allowAnonymous || isLoopbackHost(listener.host)) return undefined
-    return (
-      `listener ${listener.id} binds ${listener.host}, which is not loopback, and no authentication is configured: anyone who can reach it could connect. ` +
-      'Add a password file (--password-file FILE, made with "mqttws passwd -c FILE USER") or another authenticator, ' +
-      'or allow anonymous clients explicitly with --allow-anonymous (auth.allowAnonymous: true in the config file)'
-    )
+    return this.authenticators.length > 0 ? undefined : anonymousListenerProblem(listener, this.config.allowAnonymous)
   }
 
   async authenticate(info: ConnectInfo): Promise<AuthResult> {

@@ -16,7 +16,7 @@ import {countRejected, trackSocket} from '../transport/listener-stats.js'
 import {releasePending} from '../transport/pending.js'
 import type {ListenerCounters, ListenerStats} from '../transport/listener-stats.js'
 import type {Connection, ListenHooks, Listener, ListenerInfo} from '../transport/types.js'
-import {createAuthChain} from '../auth/chain.js'
+import {ConfiguredAuth} from '../auth/configured.js'
 import {ConfigError} from '../errors.js'
 import type {Auth} from './auth.js'
 import {guardAuth} from './auth-guard.js'
@@ -80,7 +80,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.config = config
     this.log = options.logger ?? noopLogger
     const bus = options.bus ?? new LocalBus()
-    const auth = options.auth ?? createAuthChain(config.auth, this.log)
+    const auth = options.auth ?? new ConfiguredAuth(config.auth, this.log)
     this.auth = auth
     this.engine = new Engine({
       config,
