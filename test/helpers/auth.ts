@@ -4,9 +4,9 @@ import {existsSync, mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import mqtt from 'mqtt'
+import {testClientOptions} from './mqttjs.js'
 import selfsigned from 'selfsigned'
 import type {IClientOptions, MqttClient} from 'mqtt'
-import {testCertificate} from './certs.js'
 
 export const MOSQUITTO_PASSWD = '/usr/bin/mosquitto_passwd'
 
@@ -31,13 +31,7 @@ export interface Outcome {
 
 /** Connects MQTT.js and resolves with the CONNACK code; a connected client is returned open (end it). */
 export async function tryConnect(url: string, options: IClientOptions = {}): Promise<Outcome> {
-  const cert = await testCertificate()
-  const client = mqtt.connect(url, {
-    reconnectPeriod: 0,
-    connectTimeout: 5000,
-    ca: url.startsWith('mqtts:') || url.startsWith('wss:') ? cert.cert : undefined,
-    ...options,
-  })
+  const client = mqtt.connect(url, await testClientOptions(url, options))
   return new Promise<Outcome>((resolve, reject) => {
     client.once('connect', () => resolve({code: 0, client}))
     client.once('error', (error: Error & {code?: number}) => {

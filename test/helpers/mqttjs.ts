@@ -2,15 +2,15 @@ import mqtt from 'mqtt'
 import type {IClientOptions, MqttClient} from 'mqtt'
 import {testCertificate} from './certs.js'
 
+/** MQTT.js options for a test: no reconnect, a 5 s connect timeout, and the test CA for mqtts:// and wss://. */
+export async function testClientOptions(url: string, options: IClientOptions = {}): Promise<IClientOptions> {
+  const cert = await testCertificate()
+  return {reconnectPeriod: 0, connectTimeout: 5000, ca: url.startsWith('mqtts:') || url.startsWith('wss:') ? cert.cert : undefined, ...options}
+}
+
 /** Connects MQTT.js (an independent client) and resolves once CONNACK arrives; rejects on error. */
 export async function connectMqttJs(url: string, options: IClientOptions = {}): Promise<MqttClient> {
-  const cert = await testCertificate()
-  const client = mqtt.connect(url, {
-    reconnectPeriod: 0,
-    connectTimeout: 5000,
-    ca: url.startsWith('mqtts:') || url.startsWith('wss:') ? cert.cert : undefined,
-    ...options,
-  })
+  const client = mqtt.connect(url, await testClientOptions(url, options))
   await new Promise<void>((resolve, reject) => {
     const onError = (error: Error): void => {
       client.end(true)
