@@ -190,9 +190,10 @@ export function renderAssertions(results: Array<{text: string; ok: boolean; deta
 
 /** Where the dashboard and the admin API are, and where the token is kept — not the token itself (terminals get recorded and shared). */
 export function renderAdmin(a: {url: string; tokenFile: string; dashboard?: string}): string {
+  const width = Math.max(a.url.length, a.dashboard?.length ?? 0)
   return [
-    ...(a.dashboard ? [`  ${chalk.cyan(a.dashboard.padEnd(20))}  ${chalk.dim('dashboard (sign in with the admin token)')}`] : []),
-    `  ${chalk.cyan(a.url.padEnd(20))}  ${chalk.dim('admin API (mqttws listeners, mqttws clients)')}`,
+    ...(a.dashboard ? [`  ${chalk.cyan(a.dashboard.padEnd(width))}  ${chalk.dim('dashboard (sign in with the admin token)')}`] : []),
+    `  ${chalk.cyan(a.url.padEnd(width))}  ${chalk.dim('admin API (mqttws listeners, mqttws clients)')}`,
     chalk.dim(`  admin token in ${a.tokenFile} (mode 0600)`),
   ].join('\n')
 }
