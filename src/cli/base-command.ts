@@ -8,7 +8,7 @@ import {ErrorCode, MqttwsError} from '../core/errors.js'
 import {LogLevel} from '../core/logger.js'
 import type {LogLevelName} from '../core/logger.js'
 import {exitCodeFor} from './exit-codes.js'
-import {closest} from './suggest.js'
+import {closest, familiarFlagHint} from './suggest.js'
 
 type CommandError = Error & {exitCode?: number; oclif?: {exit?: number}; parse?: unknown; flags?: string[]; code?: string}
 
@@ -48,7 +48,8 @@ export abstract class BaseCommand extends Command {
     if (badValue !== null) error.oclif = {exit: 2}
     const exit = exitCodeFor(error)
     const code = error instanceof MqttwsError ? error.code : parse ? ErrorCode.USAGE : ErrorCode.INTERNAL
-    const message = error instanceof MqttwsError ? cliMessage(error) : badValue !== null ? `${badValue[1]}: ${badValue[2]}` : parse ? this.parseMessage(error) : error.message
+    const hint = parse ? familiarFlagHint(this.argv) : undefined
+    const message = hint ?? (error instanceof MqttwsError ? cliMessage(error) : badValue !== null ? `${badValue[1]}: ${badValue[2]}` : parse ? this.parseMessage(error) : error.message)
     process.exitCode = exit
     if (this.jsonEnabled()) {
       process.stdout.write(`${JSON.stringify({error: {code, message, exit}})}\n`)

@@ -4,7 +4,23 @@ import {fileURLToPath} from 'node:url'
 import type {BenchTransport} from '../core/bench/plan.js'
 import type {BenchTarget} from '../core/bench/run.js'
 import {ConfigError} from '../core/errors.js'
+import {brokerUrl} from '../core/client/options.js'
+import type {ClientProtocol} from '../core/client/options.js'
 import {startEmbeddedBroker} from './embedded-broker.js'
+
+const SCHEME_OF: Record<BenchTransport, ClientProtocol> = {tcp: 'mqtt', tls: 'mqtts', ws: 'ws', wss: 'wss'}
+
+/** bench -h/-p: one URL per transport, as pub and sub build theirs; none without -h or -p (the embedded broker). */
+export function urlsFromHost(host: string | undefined, port: number | undefined, transports: readonly BenchTransport[]): string[] {
+  if (host === undefined && port === undefined) return []
+  if (port !== undefined && transports.length > 1) {
+    throw new ConfigError(`-p ${port} names one port, but -T asks for ${transports.join(', ')}: measure one transport (-T ${transports[0]}), or give one -L URL per transport`)
+  }
+  return transports.map((t) => {
+    if (!Object.hasOwn(SCHEME_OF, t)) throw new ConfigError(`-T ${t}: not a transport; use ${Object.keys(SCHEME_OF).join(', ')}`)
+    return brokerUrl({host, port, protocol: SCHEME_OF[t]}).href
+  })
+}
 
 const BY_SCHEME: Record<string, BenchTransport> = {'mqtt:': 'tcp', 'tcp:': 'tcp', 'mqtts:': 'tls', 'ssl:': 'tls', 'tls:': 'tls', 'ws:': 'ws', 'wss:': 'wss'}
 

@@ -18,14 +18,15 @@ export const connectionFlags = {
     helpGroup: 'CONNECTION',
     env: 'MQTTWS_URL',
   }),
-  host: Flags.string({char: 'h', summary: 'Broker host (default localhost).', helpGroup: 'CONNECTION'}),
+  host: Flags.string({char: 'h', aliases: ['hostname'], summary: 'Broker host (default localhost).', helpGroup: 'CONNECTION'}),
   port: Flags.integer({char: 'p', summary: 'Broker port (default 1883, 8883, 8083 or 8084 by protocol).', helpGroup: 'CONNECTION', min: 1, max: 65535}),
   protocol: Flags.option({options: ['mqtt', 'mqtts', 'ws', 'wss'] as const, summary: 'Transport with -h/-p (default mqtt).', helpGroup: 'CONNECTION'})(),
   path: Flags.string({summary: 'WebSocket path (default /mqtt).', helpGroup: 'CONNECTION'}),
-  'protocol-version': Flags.string({char: 'V', summary: 'MQTT version: 3.1, 3.1.1 or 5 (default 5).', helpGroup: 'CONNECTION', default: '5'}),
-  id: Flags.string({char: 'i', summary: 'Client id (default: assigned by the broker).', helpGroup: 'CONNECTION'}),
+  'protocol-version': Flags.string({char: 'V', summary: 'MQTT version: 3.1, 3.1.1 or 5 (also 31, 311, mqttv311… as mosquitto writes them).', helpGroup: 'CONNECTION', default: '5'}),
+  id: Flags.string({char: 'i', aliases: ['client-id'], summary: 'Client id (default: assigned by the broker).', helpGroup: 'CONNECTION', exclusive: ['id-prefix']}),
+  'id-prefix': Flags.string({char: 'I', summary: 'Client id: this prefix and the process id (as mosquitto -I).', helpGroup: 'CONNECTION', exclusive: ['id']}),
   username: Flags.string({char: 'u', summary: 'User name.', helpGroup: 'CONNECTION', env: 'MQTTWS_USERNAME'}),
-  password: Flags.string({char: 'P', aliases: ['pw'], summary: 'Password.', helpGroup: 'CONNECTION', env: 'MQTTWS_PASSWORD'}),
+  password: Flags.string({char: 'P', aliases: ['pw'], summary: 'Password (in bench, -P is the number of publishers: write --password there).', helpGroup: 'CONNECTION', env: 'MQTTWS_PASSWORD'}),
   keepalive: Flags.integer({char: 'k', summary: 'Keepalive in seconds (default 60; 0 disables).', helpGroup: 'CONNECTION', min: 0, max: 65535, default: 60}),
   'no-clean': Flags.boolean({char: 'c', aliases: ['disable-clean-session'], summary: 'Keep the session (clean session / clean start off).', helpGroup: 'CONNECTION'}),
   'session-expiry': Flags.integer({
@@ -49,6 +50,7 @@ export const connectionFlags = {
   'ws-subprotocol': Flags.string({summary: 'Sec-WebSocket-Protocol to offer, comma-separated (default mqtt).', helpGroup: 'WEBSOCKET'}),
   'ws-deflate': Flags.boolean({summary: 'Offer permessage-deflate compression (used if the broker accepts it).', helpGroup: 'WEBSOCKET'}),
   'ws-framing': Flags.string({summary: 'Outgoing frames: packet (one per packet), piggyback (one per batch), split:N (N bytes per frame).', helpGroup: 'WEBSOCKET', default: 'packet'}),
+  debug: Flags.boolean({char: 'd', summary: 'Trace every MQTT packet sent and received on stderr: type, id, QoS, reason code, size.', helpGroup: 'GLOBAL'}),
 }
 
 export interface ConnectionFlagValues {
@@ -59,6 +61,8 @@ export interface ConnectionFlagValues {
   path?: string
   'protocol-version': string
   id?: string
+  'id-prefix'?: string
+  debug?: boolean
   username?: string
   password?: string
   keepalive: number
@@ -87,6 +91,10 @@ async function readPem(path: string, flag: string): Promise<string> {
     const code = (error as NodeJS.ErrnoException).code
     throw new ConfigError(`${flag} ${path}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`)
   }
+}
+
+function traceToStderr(line: string): void {
+  process.stderr.write(`${line}\n`)
 }
 
 const TCP_SCHEMES = new Set(['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'tls:'])
@@ -140,13 +148,14 @@ export async function clientOptionsFromFlags(f: ConnectionFlagValues): Promise<C
   const options: ClientOptions = {
     url,
     protocolVersion,
-    clientId: f.id,
+    clientId: f.id ?? (f['id-prefix'] === undefined ? undefined : `${f['id-prefix']}${process.pid}`),
     clean: !f['no-clean'],
     keepalive: f.keepalive,
     username: f.username ?? urlUser,
     password: f.password ?? urlPass,
     properties: Object.keys(properties).length > 0 ? properties : undefined,
     connectTimeoutMs: f['connect-timeout'] * 1000,
+    trace: f.debug ? traceToStderr : undefined,
     dial: {
       headers: Object.keys(headers).length > 0 ? headers : undefined,
       subprotocols: f['ws-subprotocol']?.split(',').map((s) => s.trim()).filter(Boolean),

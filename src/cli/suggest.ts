@@ -29,3 +29,19 @@ export function closest(word: string, candidates: Iterable<string>): string | un
   }
   return bestDistance <= limit ? best : undefined
 }
+
+const TRANSPORT_WORDS = new Set(['mqtt', 'mqtts', 'ws', 'wss'])
+
+/**
+ * Flags that mean something else in other MQTT tools, answered with our spelling when a
+ * parse failed: MQTTX CLI's `-l ws` (its protocol flag) is `--protocol ws` here, where
+ * -l reads stdin lines as in mosquitto_pub.
+ */
+export function familiarFlagHint(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length - 1; i++) {
+    if (argv[i] === '-l' && TRANSPORT_WORDS.has(argv[i + 1].toLowerCase())) {
+      return `-l ${argv[i + 1]}: use --protocol ${argv[i + 1].toLowerCase()} (-l reads stdin lines, as in mosquitto_pub; MQTTX CLI's -l is --protocol here)`
+    }
+  }
+  return undefined
+}

@@ -76,6 +76,8 @@ Exit codes: 0 sent, 1 connection failure, 2 usage error, 3 refused by the broker
     try {
       const plan = {topic, qos: flags.qos as QoS, retain: flags.retain === true, properties, repeat: flags.repeat, repeatDelayMs: Math.round(flags['repeat-delay'] * 1000)}
       count = await publishAll(client, payloads, plan, json ? (m) => messages.push({topic: m.topic, qos: m.qos, retain: m.retain, reasonCode: m.reasonCode, bytes: m.payload.length}) : undefined)
+      // QoS 0 has no acknowledgement: a PINGRESP says the broker read every message and kept the connection.
+      if (plan.qos === 0 && count > 0) await client.ping()
     } finally {
       // Stop reading stdin (-l may be waiting for a line that never comes), then say goodbye.
       if (flags['stdin-line'] || flags['stdin-file']) process.stdin.destroy()

@@ -37,6 +37,7 @@ Exit codes: 0 done, 1 connection lost or -W expired before -C messages, 2 usage 
     'skip-retained': Flags.boolean({char: 'R', summary: 'Do not print retained (stale) messages.', helpGroup: 'SUBSCRIPTION', exclusive: ['retained-only']}),
     'retained-only': Flags.boolean({summary: 'Print only retained messages; exit at the first live one (or after 0.5 s of quiet).', helpGroup: 'SUBSCRIPTION', exclusive: ['skip-retained']}),
     'remove-retained': Flags.boolean({summary: 'Clear every retained message received.', helpGroup: 'SUBSCRIPTION'}),
+    'exit-subscribed': Flags.boolean({char: 'E', summary: 'Exit once the broker granted every subscription (as mosquitto_sub -E: e.g. to create a persistent session with -c).', helpGroup: 'SUBSCRIPTION'}),
     'filter-out': Flags.string({char: 'T', summary: 'Do not print topics matching this filter (repeatable).', multiple: true, helpGroup: 'SUBSCRIPTION'}),
     'no-local': Flags.boolean({summary: 'MQTT 5: do not receive our own messages.', helpGroup: 'MQTT 5'}),
     'retain-as-published': Flags.boolean({summary: 'MQTT 5: keep the retain flag as published.', helpGroup: 'MQTT 5'}),
@@ -49,7 +50,7 @@ Exit codes: 0 done, 1 connection lost or -W expired before -C messages, 2 usage 
       summary: 'mosquitto_sub format: %t topic, %p payload, %q QoS, %r retain, %l length, %m id, %x/%X hex, %I/%U time, %j/%J JSON, %C %D %E %F %P %R %S %A MQTT 5 properties, %d/%f numbers, @ strftime, \\ escapes.',
       helpGroup: 'OUTPUT',
     }),
-    format: Flags.option({options: ['text', 'ndjson'] as const, summary: 'text (default) or ndjson: one JSON object per message.', default: 'text', helpGroup: 'OUTPUT'})(),
+    format: Flags.option({options: ['text', 'ndjson', 'json'] as const, summary: 'text, or ndjson (json, as MQTTX writes it): one JSON object per message.', default: 'text', helpGroup: 'OUTPUT'})(),
     'no-eol': Flags.boolean({char: 'N', summary: 'No newline after each message.', helpGroup: 'OUTPUT'}),
     binary: Flags.option({options: ['hex', 'base64', 'raw'] as const, summary: 'How to print payloads that are not UTF-8 text (default hex).', default: 'hex', helpGroup: 'OUTPUT'})(),
     ...connectionFlags,
@@ -57,9 +58,10 @@ Exit codes: 0 done, 1 connection lost or -W expired before -C messages, 2 usage 
 
   async run(): Promise<void> {
     const {flags} = await this.parse(Sub)
+    const format = flags.format === 'json' ? 'ndjson' : flags.format
     const fromUrl = topicFromUrl(flags.url)
     let filters = flags.topic ?? (fromUrl === undefined ? [] : [fromUrl])
-    if (filters.length === 0 && canPrompt(flags.format === 'ndjson')) filters = [await askText('Topic filter to subscribe to:', (v) => topicFilterProblem(v) ?? true)]
+    if (filters.length === 0 && canPrompt(format === 'ndjson')) filters = [await askText('Topic filter to subscribe to:', (v) => topicFilterProblem(v) ?? true)]
     if (filters.length === 0) throw new ConfigError('no topic filter: give at least one with -t FILTER')
     for (const f of filters) {
       const problem = topicFilterProblem(f)
@@ -70,7 +72,7 @@ Exit codes: 0 done, 1 connection lost or -W expired before -C messages, 2 usage 
     if (v5only && options.protocolVersion !== 5) throw new ConfigError('--no-local, --retain-as-published, --retain-handling, --subscription-id and -D are MQTT 5 options: use -V 5')
     const rh = flags['retain-handling'] === undefined ? undefined : RETAIN_HANDLING[flags['retain-handling']]
     const subscriptions: Subscription[] = filters.map((topic) => ({topic, qos: flags.qos as QoS, nl: flags['no-local'], rap: flags['retain-as-published'], ...(rh === undefined ? {} : {rh})}))
-    const render = messagePrinter({format: flags.format, template: flags.template, verbose: flags.verbose, eol: !flags['no-eol'], binary: flags.binary})
+    const render = messagePrinter({format, template: flags.template, verbose: flags.verbose, eol: !flags['no-eol'], binary: flags.binary})
     const print = (p: Parameters<typeof render>[0]): void => {
       process.stdout.write(render(p))
     }
@@ -95,7 +97,10 @@ Exit codes: 0 done, 1 connection lost or -W expired before -C messages, 2 usage 
           retainedOnly: flags['retained-only'],
           removeRetained: flags['remove-retained'],
           filterOut: flags['filter-out'],
-          onSubscribed: (codes) => log.debug('subscribed', {filters: filters.join(' '), granted: codes.join(' ')}),
+          onSubscribed: (codes) => {
+            log.debug('subscribed', {filters: filters.join(' '), granted: codes.join(' ')})
+            if (flags['exit-subscribed']) abort.abort()
+          },
         },
         print,
         abort.signal,

@@ -15,7 +15,7 @@ import {ConfigError} from '../../core/errors.js'
 import type {QoS} from '../../core/protocol/codec.js'
 import {parseProtocolVersion} from '../../core/client/options.js'
 import {BaseCommand} from '../../cli/base-command.js'
-import {resolveTarget} from '../../cli/bench-target.js'
+import {resolveTarget, urlsFromHost} from '../../cli/bench-target.js'
 import {renderAssertions, renderBenchResult, renderProgress} from '../../cli/render.js'
 
 export default class Bench extends BaseCommand {
@@ -41,8 +41,10 @@ Exit codes: 0 ok, 1 an --assert or --max-regression failed (or the run failed), 
   static override flags = {
     scenario: Flags.option({options: SCENARIOS, summary: 'With compare: the scenario to compare (default fan-in).'})(),
     transports: Flags.string({char: 'T', summary: `Comma-separated: ${TRANSPORTS.join(', ')} (default tcp; compare: tcp,ws,wss).`}),
-    url: Flags.string({char: 'L', summary: 'Broker to measure, one URL per transport (repeatable); default: an embedded broker.', multiple: true}),
-    publishers: Flags.integer({char: 'P', summary: 'Publishers (pub, fan-in; default 10).', min: 0}),
+    url: Flags.string({char: 'L', summary: 'Broker to measure, one URL per transport (repeatable); default: an embedded broker.', multiple: true, exclusive: ['host', 'port']}),
+    host: Flags.string({char: 'h', summary: 'Broker to measure by host (as pub/sub -h), on each transport of -T at its usual port (1883, 8883, 8083/mqtt, 8084/mqtt).'}),
+    port: Flags.integer({char: 'p', summary: 'With one transport: its port (as pub/sub -p; host localhost unless -h).', min: 1, max: 65535}),
+    publishers: Flags.integer({char: 'P', summary: 'Publishers (pub, fan-in; default 10). Not the password, as -P is in pub and sub: write --password.', min: 0}),
     subscribers: Flags.integer({char: 'S', summary: 'Subscribers (sub, fan-out; default 1, fan-out 10).', min: 0}),
     connections: Flags.integer({char: 'c', summary: 'conn: connections to open (default 100).', min: 1}),
     'connect-rate': Flags.integer({summary: 'conn: connections per second (default: as fast as possible).', min: 0}),
@@ -79,7 +81,7 @@ Exit codes: 0 ok, 1 an --assert or --max-regression failed (or the run failed), 
     const maxRegression = parseRegression(flags['max-regression'])
     const baseline = flags.baseline ? asBenchResult(JSON.parse(await readFile(flags.baseline, 'utf8').catch(() => Promise.reject(new ConfigError(`--baseline ${flags.baseline}: no such file`)))), flags.baseline) : undefined
     // The embedded broker accepts deflate only when it is being measured.
-    const target = await resolveTarget(flags.url ?? [], transports, {cafile: flags.cafile, insecure: flags.insecure}, flags['ws-deflate'] ? ['--ws-deflate'] : [], flags['broker-pid'])
+    const target = await resolveTarget(flags.url ?? urlsFromHost(flags.host, flags.port, transports), transports, {cafile: flags.cafile, insecure: flags.insecure}, flags['ws-deflate'] ? ['--ws-deflate'] : [], flags['broker-pid'])
     if (flags.url) Object.assign(target.target, {username: flags.username, password: flags.password})
     const plan = resolvePlan({
       scenario,

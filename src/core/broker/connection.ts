@@ -12,7 +12,7 @@ import {countRejected, newListenerStats} from '../transport/listener-stats.js'
 import {Decoder, encode} from '../protocol/codec.js'
 import type {DecoderSink, IConnackPacket, IDisconnectPacket, Packet, ProtocolVersion} from '../protocol/codec.js'
 import {ReasonCode, describeReasonCode} from '../protocol/reason-codes.js'
-import {ErrorCode, ProtocolError} from '../errors.js'
+import {ErrorCode, MqttwsError, ProtocolError} from '../errors.js'
 import type {Principal} from './auth.js'
 import type {Message} from './message.js'
 import type {Session} from './session.js'
@@ -381,7 +381,7 @@ export class ClientConnection implements DecoderSink {
     const wasConnected = this.state === ConnState.Connected || (this.state === ConnState.Closing && this.session !== undefined)
     this.state = ConnState.Closed
     this.stopTimers()
-    this.closeReason ||= this.streamError ? `socket error: ${this.streamError.message}` : 'connection closed by the client'
+    this.closeReason ||= this.streamError ? (this.streamError instanceof MqttwsError ? this.streamError.message : `socket error: ${this.streamError.message}`) : 'connection closed by the client'
     this.ctx.connectionClosed(this, wasConnected)
   }
 }

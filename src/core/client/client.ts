@@ -18,6 +18,7 @@ import {dial} from '../transport/dial.js'
 import type {WireCounter} from '../transport/wire-counter.js'
 import type {DialOptions} from '../transport/dial.js'
 import {MemoryInflightStore} from './inflight-store.js'
+import {describeIncoming, describeOutgoing} from './trace.js'
 import type {InflightStore, PublishCallback} from './inflight-store.js'
 import {PacketIdAllocator} from './packet-id.js'
 
@@ -51,6 +52,8 @@ export interface ClientOptions {
   /** Time allowed for the transport and CONNACK together (default 10 s). */
   connectTimeoutMs?: number
   inflightStore?: InflightStore
+  /** Called with one line per packet sent and received (pub/sub -d); none: no cost. */
+  trace?: (line: string) => void
 }
 
 export interface PublishOptions {
@@ -157,6 +160,15 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
   /** Keepalive ticks (half the keepalive each) since the unanswered PINGREQ; -1: none outstanding. */
   private pingTicks = -1
   private ending = false
+  /** Size of the largest PUBLISH sent: what a 3.1.1 broker that closes the connection may have refused. */
+  private largestPublish = 0
+  private readonly trace: ((line: string) => void) | undefined
+  /** ping(): each waits for the PINGRESP of the PINGREQ numbered `answer` (keepalive pings count too). */
+  private pingWaiters: Array<{answer: number; done: (error?: Error) => void}> = []
+  private pingsSent = 0
+  private pingsAnswered = 0
+  /** Messages received before anyone listened; undefined once someone does. */
+  private early: IPublishPacket[] | undefined = []
   private onConnack: ((p: IConnackPacket) => void) | undefined
 
   private constructor(options: ClientOptions, stream: Duplex, socket: WireCounter, scheme: Scheme, subprotocol: string | undefined) {
@@ -171,6 +183,9 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
     this.subprotocol = subprotocol
     this.inflight = options.inflightStore ?? new MemoryInflightStore()
     this.keepaliveMs = (options.keepalive ?? 60) * 1000
+    this.trace = options.trace
+    this.releaseEarly = this.releaseEarly.bind(this)
+    ;(this as unknown as EventEmitter).on('newListener', this.releaseEarly)
     // The server's packets are parsed with our version from the start.
     this.decoder = new Decoder(this, 268_435_460, this.version)
     const tagged = stream as Tagged
@@ -242,7 +257,9 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
         this.startKeepalive()
         resolve()
       }
-      this.stream.write(encode(packet, v))
+      const bytes = encode(packet, v)
+      if (this.trace !== undefined) this.trace(describeOutgoing(bytes, v))
+      this.stream.write(bytes)
     })
   }
 
@@ -284,6 +301,7 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
         if (callback) process.nextTick(callPublished, callback, this.tooLarge(encoded.length), MAX_QOS_ERROR)
         return
       }
+      if (encoded.length > this.largestPublish) this.largestPublish = encoded.length
       this.send(encoded)
       if (callback) process.nextTick(callPublished, callback, undefined, 0)
       return
@@ -311,6 +329,7 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
       return
     }
     this.inflight.set({packetId: id, qos, state: 'publish', encoded, callback})
+    if (encoded.length > this.largestPublish) this.largestPublish = encoded.length
     this.send(encoded)
   }
 
@@ -349,6 +368,19 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
     })
   }
 
+  /**
+   * Sends PINGREQ and resolves at its PINGRESP: the broker read everything sent before it.
+   * `pub` asks this before leaving after QoS 0 messages, which have no acknowledgement, so a
+   * broker that dropped the connection over one of them is noticed. Rejects if the connection closes.
+   */
+  ping(): Promise<void> {
+    if (!this.connected) return Promise.reject(this.notConnected())
+    return new Promise((resolve, reject) => {
+      this.pingWaiters.push({answer: ++this.pingsSent, done: (error) => (error ? reject(error) : resolve())})
+      this.send(PINGREQ)
+    })
+  }
+
   // ---- closing ----
 
   /** Sends DISCONNECT (MQTT 5: with the reason code) and closes; resolves when the socket is closed. */
@@ -365,7 +397,9 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
             packet.reasonCode = reasonCode
             if (properties) packet.properties = properties
           }
-          this.stream.end(encode(packet, this.version))
+          const bytes = encode(packet, this.version)
+          if (this.trace !== undefined) this.trace(describeOutgoing(bytes, this.version))
+          this.stream.end(bytes)
           setTimeout(destroyStream, 2000, this.stream).unref()
         }
       }
@@ -389,10 +423,11 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
         : (this.failure ??
           new TransportError(
             this.connack
-              ? `${this.url}: the broker closed the connection`
+              ? `${this.url}: the broker closed the connection${this.closedAfterPublish()}`
               : `${this.url}: the broker closed the connection before CONNACK: check the protocol version (-V), the client id, and the scheme (mqtts:// or wss:// for a TLS port)`,
           ))
     const pendingError = error ?? new TransportError(`${this.url}: the connection was closed`)
+    for (const w of this.pingWaiters.splice(0)) w.done(pendingError)
     for (const p of this.pendingAcks.values()) p.reject(pendingError)
     this.pendingAcks.clear()
     for (const e of [...this.inflight.values()]) this.settle(e.packetId, pendingError, MAX_QOS_ERROR)
@@ -409,7 +444,19 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
   }
 
   private tooLarge(size: number): Error {
-    return new MqttwsError(ErrorCode.PACKET_TOO_LARGE, `the PUBLISH is ${size} bytes, larger than the broker's maximum packet size of ${this.maximumPacketSize} bytes`)
+    return new MqttwsError(
+      ErrorCode.PACKET_TOO_LARGE,
+      `${this.url}: not sent: the PUBLISH is ${size} bytes, larger than the broker's maximum packet size of ${this.maximumPacketSize} bytes (its CONNACK says so): send less, or raise the broker's limit (mqttws: serve --max-packet-size; mosquitto: max_packet_size)`,
+    )
+  }
+
+  /**
+   * Why a broker may have closed the connection after our PUBLISH. MQTT 5 brokers say it with
+   * DISCONNECT; before 5 a broker can only close, and the client never learns its maximum packet size.
+   */
+  private closedAfterPublish(): string {
+    if (this.largestPublish === 0 || this.version === 5) return ''
+    return ` after a PUBLISH of ${this.largestPublish} bytes: an MQTT ${this.version === 3 ? '3.1' : '3.1.1'} broker closes the connection on a message it refuses, and cannot say why. Larger than its maximum packet size? (mqttws: raise it with serve --max-packet-size; mosquitto: max_packet_size; with -V 5 the broker announces its limit and pub checks it before sending.) Not authorized? See the broker's log`
   }
 
   private notConnected(): Error {
@@ -420,6 +467,7 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
 
   private send(buf: Buffer): void {
     if (this.stream.destroyed || this.stream.writableEnded) return
+    if (this.trace !== undefined) this.trace(describeOutgoing(buf, this.version))
     if (!this.corked) {
       this.corked = true
       this.stream.cork()
@@ -454,6 +502,7 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
       }
     } else if (!this.sentSinceTick) {
       this.pingTicks = 0
+      this.pingsSent++
       this.send(PINGREQ)
     }
     this.sentSinceTick = false
@@ -462,6 +511,7 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
   // ---- DecoderSink ----
 
   onPacket(packet: Packet): void {
+    if (this.trace !== undefined) this.trace(describeIncoming(packet))
     switch (packet.cmd) {
       case 'connack':
         if (this.onConnack) {
@@ -511,6 +561,8 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
       }
       case 'pingresp':
         this.pingTicks = -1
+        this.pingsAnswered++
+        while (this.pingWaiters.length > 0 && this.pingWaiters[0].answer <= this.pingsAnswered) this.pingWaiters.shift()!.done()
         return
       case 'disconnect':
         // A lost connection (exit 1), not a refusal: CONNACK and SUBACK carry those.
@@ -533,18 +585,35 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
     }
     const qos = packet.qos
     if (qos === 0) {
-      this.emit('message', packet)
+      this.deliver(packet)
     } else if (qos === 1) {
-      this.emit('message', packet)
+      this.deliver(packet)
       this.send(encodeAck(PacketType.PUBACK, packet.messageId ?? 0, this.version))
     } else {
       const id = packet.messageId ?? 0
       if (!this.awaitingRel.has(id)) {
         this.awaitingRel.add(id)
-        this.emit('message', packet)
+        this.deliver(packet)
       }
       this.send(encodeAck(PacketType.PUBREC, id, this.version))
     }
+  }
+
+  /**
+   * Messages of a resumed session arrive with the CONNACK, before connect() has resolved and
+   * anyone could listen: they wait here for the first 'message' listener (sub -c).
+   */
+  private deliver(packet: IPublishPacket): void {
+    if (this.early === undefined) this.emit('message', packet)
+    else if (this.early.length < MAX_EARLY_MESSAGES) this.early.push(packet)
+  }
+
+  private releaseEarly(event: string | symbol): void {
+    if (event !== 'message' || this.early === undefined) return
+    const early = this.early
+    this.early = undefined
+    ;(this as unknown as EventEmitter).off('newListener', this.releaseEarly)
+    if (early.length > 0) process.nextTick(emitAll, this, early)
   }
 
   onDecodeError(message: string): void {
@@ -561,6 +630,13 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
 }
 
 const PINGREQ = Buffer.from([0xc0, 0x00])
+
+/** Messages held for the first listener; past this many, more are dropped (a client that never listens). */
+const MAX_EARLY_MESSAGES = 10_000
+
+function emitAll(client: MqttClient, packets: IPublishPacket[]): void {
+  for (const p of packets) client.emit('message', p)
+}
 
 function destroyStream(stream: Duplex): void {
   stream.destroy()

@@ -53,19 +53,22 @@ export function brokerUrl(a: BrokerAddress): URL {
 const VERSIONS: Record<string, ProtocolVersion> = {
   '3': 3,
   '3.1': 3,
+  '31': 3,
   mqttv31: 3,
   '4': 4,
   '3.1.1': 4,
+  '311': 4,
   mqttv311: 4,
   '5': 5,
   '5.0': 5,
+  '50': 5,
   mqttv5: 5,
 }
 
 /** "3.1" | "3.1.1" | "5" (and mosquitto's mqttv31/mqttv311/mqttv5) → protocol level. */
 export function parseProtocolVersion(text: string): ProtocolVersion {
   const v = VERSIONS[text.toLowerCase()]
-  if (v === undefined) throw new ConfigError(`protocol version "${text}" is not one of 3.1, 3.1.1, 5 (or mqttv31, mqttv311, mqttv5)`)
+  if (v === undefined) throw new ConfigError(`protocol version "${text}" is not one of 3.1, 3.1.1, 5 (or, as mosquitto writes them, 31, 311, mqttv31, mqttv311, mqttv5)`)
   return v
 }
 

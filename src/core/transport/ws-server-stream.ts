@@ -10,6 +10,7 @@
  */
 import {Duplex} from 'node:stream'
 import type {Socket} from 'node:net'
+import {ErrorCode, ProtocolError} from '../errors.js'
 import {countRejected} from './listener-stats.js'
 import type {ListenerStats} from './listener-stats.js'
 import {CloseCode, HeaderReader, Opcode, closePayload, frame, headerSize, mask, parseClose, writeHeader} from './ws-frame.js'
@@ -138,7 +139,9 @@ export class WsServerStream extends Duplex {
     if (stop) {
       this.stopping = undefined
       this.halt(stop.code, stop.reason)
-      if (stop.failed) this.destroy()
+      // The broker's log says who closed it and why (not "closed by the client"); an error
+      // only for a listener (nobody listening: an 'error' event would throw).
+      if (stop.failed) this.destroy(this.listenerCount('error') === 0 ? undefined : new ProtocolError(`the broker closed the WebSocket with ${stop.code}: ${stop.reason}${stop.code === CloseCode.MessageTooBig ? ' (the maximum packet size: raise it with serve --max-packet-size)' : ''}`, {code: stop.code === CloseCode.MessageTooBig ? ErrorCode.PACKET_TOO_LARGE : ErrorCode.PROTOCOL}))
     }
   }
 

@@ -10,6 +10,7 @@
 import {Duplex} from 'node:stream'
 import type {Socket} from 'node:net'
 import type WebSocket from 'ws'
+import {TransportError} from '../errors.js'
 import {countRejected} from './listener-stats.js'
 import type {ListenerStats} from './listener-stats.js'
 import type {WsFraming} from './types.js'
@@ -53,9 +54,19 @@ function onWsMessage(this: TaggedWs, data: Buffer | ArrayBuffer | Buffer[], isBi
   if (!stream.push(data as Buffer)) this.pause()
 }
 
-function onWsClose(this: TaggedWs): void {
+/** Close codes that say something went wrong (not 1000 normal, 1001 going away, 1005 none, 1006 no close frame). */
+function peerCloseError(code: number, reason: Buffer): Error | undefined {
+  if (code === 1000 || code === 1001 || code === 1005 || code === 1006) return undefined
+  const why = reason.length > 0 ? `: ${reason.toString()}` : ''
+  const hint = code === 1009 ? ' (Message Too Big: a packet larger than the peer accepts; for an mqttws broker, raise serve --max-packet-size)' : ''
+  return new TransportError(`the peer closed the WebSocket with ${code}${why}${hint}`)
+}
+
+function onWsClose(this: TaggedWs, code: number, reason: Buffer): void {
   const stream = this[kStream]
   if (stream.destroyed) return
+  const failure = peerCloseError(code, reason)
+  if (failure && stream.readableLength === 0 && stream.listenerCount('error') > 0) return void stream.destroy(failure)
   if (!stream.readableEnded) stream.push(null)
   // Data received before the close but not read yet (the reader paused, e.g. during CONNECT)
   // must still reach the reader, as on a TCP socket: then 'end', and autoDestroy closes the
@@ -101,6 +112,8 @@ export class WsStream extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    // The peer's close frame came: what we write now is dropped, as a TCP peer would (the close says why).
+    if (this.ws.readyState !== this.ws.OPEN) return callback()
     if (this.splitBytes > 0) return this.sendSplit([chunk], callback)
     if (this.stats) this.stats.wsFramesOut++
     this.ws.send(chunk, this.sendOpts, callback)
@@ -123,6 +136,7 @@ export class WsStream extends Duplex {
 
   override _writev(chunks: Array<{chunk: Buffer}>, callback: (error?: Error | null) => void): void {
     const n = chunks.length
+    if (this.ws.readyState !== this.ws.OPEN) return callback()
     if (this.splitBytes > 0) return this.sendSplit(chunks.map((c) => c.chunk), callback)
     if (this.piggyback) {
       let total = 0
