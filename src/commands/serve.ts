@@ -8,6 +8,7 @@ import {attachBrokerLogging} from '../cli/broker-logging.js'
 import {buildServeConfig, serveAdminFlags, serveLimitFlags, serveStorageFlags, startServeAdmin, stopServeAdmin} from '../cli/serve-options.js'
 import {openConfiguredStores} from '../core/store/sqlite.js'
 import {reloadAuthOnSighup, serveAuthFlags} from '../cli/auth-options.js'
+import {renderEffectiveConfig} from '../cli/config-report.js'
 
 export default class Serve extends BaseCommand {
   static override summary = 'Run an MQTT broker with TCP, TLS, WebSocket and secure WebSocket listeners.'
@@ -35,6 +36,7 @@ Limits, slow-consumer handling, MQTT 5 behaviour and shared subscriptions: docs/
     host: Flags.string({summary: `Address the default listeners bind to (default ${DEFAULTS.host}).`, env: 'MQTTWS_HOST'}),
     config: Flags.string({char: 'c', summary: 'YAML or JSON file with any of the settings below (flags win).', env: 'MQTTWS_CONFIG'}),
     json: Flags.boolean({summary: 'Print one JSON line per listener on stdout (and log as JSON on stderr).'}),
+    'print-config': Flags.boolean({summary: 'Print the effective settings (defaults < --config < environment < flags) as YAML, secrets redacted, and exit.'}),
     'tls-cert': Flags.string({summary: 'PEM certificate for mqtts:// and wss:// listeners.', helpGroup: 'TLS', dependsOn: ['tls-key']}),
     'tls-key': Flags.string({summary: 'PEM private key of --tls-cert.', helpGroup: 'TLS', dependsOn: ['tls-cert']}),
     'tls-ca': Flags.string({summary: 'PEM CA bundle sent with the certificate chain.', helpGroup: 'TLS'}),
@@ -54,6 +56,7 @@ Limits, slow-consumer handling, MQTT 5 behaviour and shared subscriptions: docs/
   async run(): Promise<void> {
     const {flags} = await this.parse(Serve)
     const setup = await buildServeConfig(flags)
+    if (flags['print-config']) return void this.log(renderEffectiveConfig(setup.config, setup.logLevel))
     const logger = createCliLogger(setup.logLevel, flags.json, (line) => process.stderr.write(`${line}\n`))
     const stores = openConfiguredStores(setup.config)
     const broker = new Broker(setup.config, {logger, sessions: stores.sessions, retained: stores.retained, version: this.config.version})
