@@ -21,3 +21,24 @@ export async function askSecret(message: string): Promise<string> {
   const answer = await inquirer.prompt<{value: string}>([{type: 'password', name: 'value', message, mask: '*'}])
   return answer.value
 }
+
+/** Asks yes or no. */
+export async function askConfirm(message: string, defaultValue: boolean): Promise<boolean> {
+  const {default: inquirer} = await import('inquirer')
+  const answer = await inquirer.prompt<{value: boolean}>([{type: 'confirm', name: 'value', message, default: defaultValue}])
+  return answer.value
+}
+
+/** Asks for one of `choices` (value and the text shown). */
+export async function askSelect<T extends string>(message: string, choices: ReadonlyArray<{value: T; name: string}>, defaultValue: T): Promise<T> {
+  const {default: inquirer} = await import('inquirer')
+  const answer = await inquirer.prompt<{value: T}>([{type: 'select', name: 'value', message, choices: [...choices], default: defaultValue}])
+  return answer.value
+}
+
+/** Asks for text with a default (Enter keeps it). */
+export async function askDefault(message: string, defaultValue: string, validate?: (value: string) => true | string): Promise<string> {
+  const {default: inquirer} = await import('inquirer')
+  const answer = await inquirer.prompt<{value: string}>([{type: 'input', name: 'value', message, default: defaultValue, validate: validate ?? (() => true)}])
+  return answer.value
+}

@@ -7,6 +7,8 @@ import {BaseCommand} from '../../cli/base-command.js'
 import {loadConfigFile} from '../../cli/config-file.js'
 import {locateSetting, syntaxErrorPosition} from '../../cli/config-report.js'
 
+const DEV_CERT_PLACEHOLDER = '-----BEGIN (the development certificate serve makes)-----'
+
 export default class ConfigCheck extends BaseCommand {
   static override summary = 'Check a serve --config file: syntax, settings, values and the files it names.'
   static override description = `Reports the first problem with its line in the file, as FILE:LINE:COLUMN: message, and exits 2; prints "FILE: ok" and exits 0 when serve --config FILE would start with it.`
@@ -22,7 +24,10 @@ export default class ConfigCheck extends BaseCommand {
     const {args} = await this.parse(ConfigCheck)
     const file = args.file
     try {
-      resolveConfig((await loadConfigFile(file)).broker)
+      const loaded = await loadConfigFile(file)
+      // devCert: serve makes (or reuses) the certificate at start; a placeholder stands in for it here.
+      if (loaded.devCert && loaded.broker.tls === undefined) loaded.broker.tls = {cert: DEV_CERT_PLACEHOLDER, key: DEV_CERT_PLACEHOLDER}
+      resolveConfig(loaded.broker)
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error
       const text = await readFile(file, 'utf8').catch(() => undefined)
