@@ -24,6 +24,14 @@ export function urlsFromHost(host: string | undefined, port: number | undefined,
 
 const BY_SCHEME: Record<string, BenchTransport> = {'mqtt:': 'tcp', 'tcp:': 'tcp', 'mqtts:': 'tls', 'ssl:': 'tls', 'tls:': 'tls', 'ws:': 'ws', 'wss:': 'wss'}
 
+/** The transports --url values name (bad URLs are reported by resolveTarget). */
+export function urlTransports(urls: readonly string[]): BenchTransport[] {
+  return urls.flatMap((u) => {
+    const t = URL.canParse(u) ? BY_SCHEME[new URL(u).protocol] : undefined
+    return t === undefined ? [] : [t]
+  })
+}
+
 export interface ResolvedTarget {
   target: BenchTarget
   transports: BenchTransport[]

@@ -121,9 +121,11 @@ export function renderBenchResult(r: BenchTableInput): string {
     )
   }
   const base = r.results[0]
+  // "vs first" compares transports: with one there is nothing to compare.
+  const several = r.results.length > 1
   const lines = [
     table(
-      ['transport', 'sent', 'received', 'lost', 'dup', 'msgs/s', 'deliveries/s', 'vs first', 'p50 ms', 'p99 ms', 'max ms'],
+      ['transport', 'sent', 'received', 'lost', 'dup', 'msgs/s', 'deliveries/s', ...(several ? ['vs first'] : []), 'p50 ms', 'p99 ms', 'max ms'],
       r.results.map((t) => [
         t.transport,
         num(t.sent),
@@ -132,7 +134,7 @@ export function renderBenchResult(r: BenchTableInput): string {
         t.duplicates,
         num(t.msgs_per_s),
         num(t.recv_per_s),
-        base.recv_per_s > 0 ? `${(t.recv_per_s / base.recv_per_s).toFixed(2)}×` : '-',
+        ...(several ? [base.recv_per_s > 0 ? `${(t.recv_per_s / base.recv_per_s).toFixed(2)}×` : '-'] : []),
         t.latency.p50_ms,
         t.latency.p99_ms,
         t.latency.max_ms,

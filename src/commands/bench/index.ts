@@ -15,7 +15,8 @@ import {ConfigError} from '../../core/errors.js'
 import type {QoS} from '../../core/protocol/codec.js'
 import {parseProtocolVersion} from '../../core/client/options.js'
 import {BaseCommand} from '../../cli/base-command.js'
-import {resolveTarget, urlsFromHost} from '../../cli/bench-target.js'
+import {resolveTarget, urlTransports, urlsFromHost} from '../../cli/bench-target.js'
+import {benchHeadline, checkAssertionNames} from '../../cli/bench-checks.js'
 import {renderAssertions, renderBenchResult, renderProgress} from '../../cli/render.js'
 
 export default class Bench extends BaseCommand {
@@ -78,6 +79,8 @@ Exit codes: 0 ok, 1 an --assert or --max-regression failed (or the run failed), 
     const scenario = (compare ? (flags.scenario ?? 'fan-in') : args.scenario) as Scenario
     const transports = (flags.transports ?? (compare ? 'tcp,ws,wss' : 'tcp')).split(',').map((s) => s.trim()) as BenchTransport[]
     const assertions = (flags.assert ?? []).map(parseAssertion)
+    // A typo in --assert fails now, before a broker starts or a message is sent.
+    checkAssertionNames(assertions, {scenario, transports: flags.url ? urlTransports(flags.url) : transports})
     const maxRegression = parseRegression(flags['max-regression'])
     const baseline = flags.baseline ? asBenchResult(JSON.parse(await readFile(flags.baseline, 'utf8').catch(() => Promise.reject(new ConfigError(`--baseline ${flags.baseline}: no such file`)))), flags.baseline) : undefined
     // The embedded broker accepts deflate only when it is being measured.
@@ -102,6 +105,7 @@ Exit codes: 0 ok, 1 an --assert or --max-regression failed (or the run failed), 
       sessionExpiry: flags['session-expiry'],
       wsDeflate: flags['ws-deflate'],
     })
+    const headline = benchHeadline(plan, target.description)
     const abort = new AbortController()
     const stop = (): void => abort.abort()
     process.once('SIGINT', stop)
@@ -128,6 +132,7 @@ Exit codes: 0 ok, 1 an --assert or --max-regression failed (or the run failed), 
     result.settings.target = target.description
     if (flags.csv) await writeFile(flags.csv, toCsv(result))
     if (flags.report) await writeFile(flags.report, renderHtmlReport(result))
+    this.log(`${headline}\n`)
     this.log(renderBenchResult(result))
     if (result.ceiling) this.log(`\nGenerator ceiling (trivial relay): ${result.ceiling.map((c) => `${c.transport} ${c.recv_per_s.toLocaleString('en-US')} deliveries/s`).join(', ')}`)
     for (const w of result.warnings ?? []) this.warn(w)

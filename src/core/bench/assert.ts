@@ -25,6 +25,8 @@ function tokenize(text: string): Token[] {
 
 export interface Assertion {
   text: string
+  /** The figure names the expression reads (checked against the run's before it starts). */
+  names: string[]
   /** Evaluates against the figures; throws ConfigError for an unknown name. */
   evaluate(scope: Record<string, number>): {ok: boolean; detail: string}
 }
@@ -34,6 +36,7 @@ type Node = (scope: Record<string, number>, seen: Map<string, number>) => number
 export function parseAssertion(text: string): Assertion {
   const tokens = tokenize(text)
   let pos = 0
+  const names = tokens.flatMap((t) => (t.kind === 'name' ? [t.value] : []))
   const peek = (): Token | undefined => tokens[pos]
   const isOp = (v: string): boolean => {
     const t = peek()
@@ -100,6 +103,7 @@ export function parseAssertion(text: string): Assertion {
   if (tokens.length === 0) fail('the expression is empty')
   return {
     text,
+    names,
     evaluate(scope) {
       const seen = new Map<string, number>()
       const ok = root(scope, seen) !== 0

@@ -88,6 +88,16 @@ export function summarize(h: Percentiles): LatencySummary {
   }
 }
 
+/** The figures --assert can name (bare: the first transport's; `tcp.…`: one transport's); some only in some runs. */
+export const ASSERT_FIGURES = [
+  'sent', 'received', 'lost', 'duplicates', 'pub_errors', 'msgs_per_s', 'recv_per_s', 'elapsed_s',
+  'p50_ms', 'p90_ms', 'p99_ms', 'p999_ms', 'max_ms', 'mean_ms', 'mqtt_bytes', 'pub_wire_bytes', 'sub_wire_bytes',
+  /** conn only. */
+  'connects_per_s', 'connects',
+  /** conn with a known broker process. */
+  'broker_bytes_per_connection',
+] as const
+
 /**
  * Flat variables for --assert: `msgs_per_s`, `p99_ms`, `lost`… of the first transport,
  * and `tcp.msgs_per_s`, `ws.p99_ms`… of each.
