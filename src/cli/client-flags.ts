@@ -22,7 +22,7 @@ export const connectionFlags = {
   port: Flags.integer({char: 'p', summary: 'Broker port (default 1883, 8883, 8083 or 8084 by protocol).', helpGroup: 'CONNECTION', min: 1, max: 65535}),
   protocol: Flags.option({options: ['mqtt', 'mqtts', 'ws', 'wss'] as const, summary: 'Transport with -h/-p (default mqtt).', helpGroup: 'CONNECTION'})(),
   path: Flags.string({summary: 'WebSocket path (default /mqtt).', helpGroup: 'CONNECTION'}),
-  'protocol-version': Flags.string({char: 'V', summary: 'MQTT version: 3.1, 3.1.1 or 5 (also 31, 311, mqttv311… as mosquitto writes them).', helpGroup: 'CONNECTION', default: '5'}),
+  'protocol-version': Flags.string({char: 'V', summary: 'MQTT version: 3.1, 3.1.1 or 5 (also 31, 311, mqttv311… as mosquitto writes them).', helpGroup: 'CONNECTION', default: '5', helpValue: '<3.1|3.1.1|5>'}),
   id: Flags.string({char: 'i', aliases: ['client-id'], summary: 'Client id (default: assigned by the broker).', helpGroup: 'CONNECTION', exclusive: ['id-prefix']}),
   'id-prefix': Flags.string({char: 'I', summary: 'Client id: this prefix and the process id (as mosquitto -I).', helpGroup: 'CONNECTION', exclusive: ['id']}),
   username: Flags.string({char: 'u', summary: 'User name.', helpGroup: 'CONNECTION', env: 'MQTTWS_USERNAME'}),
@@ -49,7 +49,7 @@ export const connectionFlags = {
   header: Flags.string({char: 'H', summary: 'Extra WebSocket handshake header "Name: value" (repeatable).', helpGroup: 'WEBSOCKET', multiple: true}),
   'ws-subprotocol': Flags.string({summary: 'Sec-WebSocket-Protocol to offer, comma-separated (default mqtt).', helpGroup: 'WEBSOCKET'}),
   'ws-deflate': Flags.boolean({summary: 'Offer permessage-deflate compression (used if the broker accepts it).', helpGroup: 'WEBSOCKET'}),
-  'ws-framing': Flags.string({summary: 'Outgoing frames: packet (one per packet), piggyback (one per batch), split:N (N bytes per frame).', helpGroup: 'WEBSOCKET', default: 'packet'}),
+  'ws-framing': Flags.string({summary: 'Outgoing frames: packet (one per packet), piggyback (one per batch), split:N (N bytes per frame).', helpGroup: 'WEBSOCKET', default: 'packet', helpValue: '<packet|piggyback|split:N>'}),
   debug: Flags.boolean({char: 'd', summary: 'Trace every MQTT packet sent and received on stderr: type, id, QoS, reason code, size.', helpGroup: 'GLOBAL'}),
 }
 

@@ -20,8 +20,8 @@ import vm from 'node:vm'
 
 export const FAST_COMMANDS: readonly string[] = ['pub', 'sub']
 
-/** The `oclif` keys of package.json the quick start knows to have no effect on pub and sub. */
-const KNOWN_OCLIF_KEYS = new Set(['bin', 'dirname', 'commands', 'plugins', 'topicSeparator', 'topics', 'hooks'])
+/** The `oclif` keys of package.json the quick start knows to have no effect on pub and sub (helpClass: --help never takes it). */
+const KNOWN_OCLIF_KEYS = new Set(['bin', 'dirname', 'commands', 'plugins', 'topicSeparator', 'topics', 'hooks', 'helpClass'])
 
 /** Plugins and hooks that change nothing for pub and sub (help; shell completion; the command_not_found hook). */
 const KNOWN_PLUGINS = '["@oclif/plugin-help","@oclif/plugin-autocomplete"]'

@@ -32,7 +32,7 @@ Exit codes: 0 sent, 1 connection failure, 2 usage error, 3 refused by the broker
   ]
 
   static override flags = {
-    topic: Flags.string({char: 't', summary: 'Topic to publish to.', helpGroup: 'MESSAGE'}),
+    topic: Flags.string({char: 't', summary: 'Topic to publish to (required: here, in the path of an mqtt:// -L URL, or asked on a terminal).', helpGroup: 'MESSAGE'}),
     message: Flags.string({char: 'm', summary: 'Payload text.', helpGroup: 'MESSAGE'}),
     file: Flags.string({char: 'f', summary: 'Send the content of FILE as one message.', helpGroup: 'MESSAGE'}),
     'stdin-file': Flags.boolean({char: 's', summary: 'Send all of stdin as one message.', helpGroup: 'MESSAGE'}),

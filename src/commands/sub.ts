@@ -30,7 +30,7 @@ Exit codes: 0 done, 1 connection lost or -W expired before -C messages, 2 usage 
   ]
 
   static override flags = {
-    topic: Flags.string({char: 't', summary: 'Topic filter (repeatable).', multiple: true, helpGroup: 'SUBSCRIPTION'}),
+    topic: Flags.string({char: 't', summary: 'Topic filter (repeatable; required: here, in the path of an mqtt:// -L URL, or asked on a terminal).', multiple: true, helpGroup: 'SUBSCRIPTION'}),
     qos: Flags.integer({char: 'q', summary: 'QoS of the subscriptions (default 0).', min: 0, max: 2, default: 0, helpGroup: 'SUBSCRIPTION'}),
     count: Flags.integer({char: 'C', summary: 'Exit after N messages.', min: 1, helpGroup: 'SUBSCRIPTION'}),
     timeout: Flags.integer({char: 'W', summary: 'Exit after S seconds.', min: 1, helpGroup: 'SUBSCRIPTION'}),
