@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 import {MqttClient} from '../core/client/client.js'
 import type {Subscription} from '../core/client/client.js'
 import {parseUserProperty, userProperties} from '../core/client/options.js'
-import {runSubscriber} from '../core/client/subscriber.js'
+import {runSubscriberReconnecting} from '../core/client/reconnect.js'
 import {ConfigError, TimeoutError} from '../core/errors.js'
 import type {QoS} from '../core/protocol/codec.js'
 import {topicFilterProblem} from '../core/protocol/topic.js'
@@ -38,6 +38,7 @@ Exit codes: 0 done, 1 connection lost or -W expired before -C messages, 2 usage 
     'retained-only': Flags.boolean({summary: 'Print only retained messages; exit at the first live one (or after 0.5 s of quiet).', helpGroup: 'SUBSCRIPTION', exclusive: ['skip-retained']}),
     'remove-retained': Flags.boolean({summary: 'Clear every retained message received.', helpGroup: 'SUBSCRIPTION'}),
     'exit-subscribed': Flags.boolean({char: 'E', summary: 'Exit once the broker granted every subscription (as mosquitto_sub -E: e.g. to create a persistent session with -c).', helpGroup: 'SUBSCRIPTION'}),
+    reconnect: Flags.boolean({summary: 'When the connection is lost, connect and subscribe again (after 1 s, doubling to 30 s), for long-running use; -C and -W count across connections.', helpGroup: 'SUBSCRIPTION'}),
     'filter-out': Flags.string({char: 'T', summary: 'Do not print topics matching this filter (repeatable).', multiple: true, helpGroup: 'SUBSCRIPTION'}),
     'no-local': Flags.boolean({summary: 'MQTT 5: do not receive our own messages.', helpGroup: 'MQTT 5'}),
     'retain-as-published': Flags.boolean({summary: 'MQTT 5: keep the retain flag as published.', helpGroup: 'MQTT 5'}),
@@ -77,15 +78,18 @@ Exit codes: 0 done, 1 connection lost or -W expired before -C messages, 2 usage 
       process.stdout.write(render(p))
     }
     const log = createCliLogger(flags['log-level'] ?? 'info', false, (line) => process.stderr.write(`${line}\n`))
-    const client = await MqttClient.connect(options)
-    log.debug('connected', {url: client.url, clientId: client.clientId, version: client.version})
+    const connected = (c: MqttClient): void => log.debug('connected', {url: c.url, clientId: c.clientId, version: c.version})
+    // Without --reconnect a first connection that fails is the error; with it, it is retried too.
+    const client = flags.reconnect ? undefined : await MqttClient.connect(options)
+    if (client) connected(client)
     const abort = new AbortController()
     const stop = (): void => abort.abort()
     process.once('SIGINT', stop).once('SIGTERM', stop)
     // The reader went away (`sub … | head -1`): stop, as mosquitto_sub does on a stdout error.
     process.stdout.once('error', stop)
     try {
-      const result = await runSubscriber(
+      const result = await runSubscriberReconnecting(
+        () => MqttClient.connect(options),
         client,
         {
           subscriptions,
@@ -104,6 +108,11 @@ Exit codes: 0 done, 1 connection lost or -W expired before -C messages, 2 usage 
         },
         print,
         abort.signal,
+        {
+          reconnect: flags.reconnect,
+          onConnected: connected,
+          onReconnecting: (error, ms) => log.warn(`connection lost: ${error.message}; reconnecting in ${ms / 1000} s`),
+        },
       )
       if (result.reason === 'closed') throw result.error ?? new Error('the connection closed')
       if (result.reason === 'timeout' && flags.count !== undefined) {
@@ -112,7 +121,6 @@ Exit codes: 0 done, 1 connection lost or -W expired before -C messages, 2 usage 
     } finally {
       process.off('SIGINT', stop).off('SIGTERM', stop)
       process.stdout.off('error', stop)
-      await client.end()
     }
   }
 }
