@@ -40,6 +40,27 @@ export function displayWidth(s: string): number {
   return stripVTControlCharacters(s).length
 }
 
+/**
+ * At most `width` columns of `s` (colour codes kept, and reset after a cut): a live line
+ * rewritten with \r must not wrap, since \r goes back to the start of the last row only.
+ */
+export function fitWidth(s: string, width: number): string {
+  if (displayWidth(s) <= width) return s
+  let out = ''
+  let shown = 0
+  for (let i = 0; i < s.length && shown < width; ) {
+    const esc = /^\u001B\[[0-9;]*m/.exec(s.slice(i))
+    if (esc) {
+      out += esc[0]
+      i += esc[0].length
+      continue
+    }
+    out += s[i++]
+    shown++
+  }
+  return `${out}\u001B[0m`
+}
+
 function pad(s: string, width: number, left: boolean): string {
   const fill = ' '.repeat(Math.max(0, width - displayWidth(s)))
   return left ? s + fill : fill + s

@@ -17,7 +17,7 @@ import {parseProtocolVersion} from '../../core/client/options.js'
 import {BaseCommand} from '../../cli/base-command.js'
 import {resolveTarget, urlTransports, urlsFromHost} from '../../cli/bench-target.js'
 import {benchHeadline, checkAssertionNames} from '../../cli/bench-checks.js'
-import {renderAssertions, renderBenchResult, renderProgress} from '../../cli/render.js'
+import {fitWidth, renderAssertions, renderBenchResult, renderProgress} from '../../cli/render.js'
 
 export default class Bench extends BaseCommand {
   static override summary = 'Measure throughput, latency and bytes on the wire, across transports side by side; gate CI on the result.'
@@ -111,7 +111,7 @@ Exit codes: 0 ok, 1 an --assert or --max-regression failed (or the run failed), 
     process.once('SIGINT', stop)
     const tty = process.stderr.isTTY === true && !this.jsonEnabled()
     const onProgress = (p: BenchProgress): void => {
-      if (tty) process.stderr.write(`\r\u001b[2K${renderProgress(p)}`)
+      if (tty) process.stderr.write(`\r\u001b[2K${fitWidth(renderProgress(p), (process.stderr.columns || 80) - 1)}`)
       else if (!this.jsonEnabled() && p.phase === 'connect') process.stderr.write(`${p.transport}: running ${scenario}…\n`)
     }
     let result: BenchResult
