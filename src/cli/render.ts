@@ -49,7 +49,7 @@ export function fitWidth(s: string, width: number): string {
   let out = ''
   let shown = 0
   for (let i = 0; i < s.length && shown < width; ) {
-    const esc = /^\u001B\[[0-9;]*m/.exec(s.slice(i))
+    const esc = s.charCodeAt(i) === 0x1b ? /^.\[[0-9;]*m/.exec(s.slice(i)) : null
     if (esc) {
       out += esc[0]
       i += esc[0].length
