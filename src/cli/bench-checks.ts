@@ -5,15 +5,15 @@
  */
 import type {Assertion} from '../core/bench/assert.js'
 import type {BenchPlan} from '../core/bench/plan.js'
-import {ASSERT_FIGURES} from '../core/bench/result.js'
+import {ASSERT_FIGURES, camelFigure} from '../core/bench/result.js'
 import {ConfigError} from '../core/errors.js'
 import {closest} from './suggest.js'
 
 /** Throws a usage error for the first name an assertion uses that the run will not have. */
 export function checkAssertionNames(assertions: readonly Assertion[], plan: Pick<BenchPlan, 'scenario' | 'transports'>): void {
   const figures = ASSERT_FIGURES.filter((f) => plan.scenario === 'conn' || !['connects_per_s', 'connects', 'broker_bytes_per_connection'].includes(f))
-  const known = new Set<string>(figures)
-  for (const t of plan.transports) for (const f of figures) known.add(`${t}.${f}`)
+  const known = new Set<string>([...figures, ...figures.map(camelFigure)])
+  for (const t of plan.transports) for (const f of figures) known.add(`${t}.${f}`).add(`${t}.${camelFigure(f)}`)
   for (const a of assertions) {
     for (const name of a.names) {
       if (known.has(name)) continue

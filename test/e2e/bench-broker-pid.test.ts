@@ -8,9 +8,9 @@ import type {ServeProcess} from '../helpers/spawn.js'
 interface ConnResult {
   transport: string
   connects: number
-  broker_rss_before?: number
-  broker_rss_after?: number
-  broker_bytes_per_connection?: number
+  brokerRssBefore?: number
+  brokerRssAfter?: number
+  brokerBytesPerConnection?: number
 }
 
 /** Far above any pid_max (2^22 at most), so never a running process. */
@@ -31,9 +31,9 @@ describe('e2e: mqttws bench --broker-pid', function () {
 
   function assertMemory(r: ConnResult, connections: number): void {
     assert.equal(r.connects, connections, `${r.transport}: connections`)
-    assert.ok(r.broker_rss_before! > 0, `${r.transport}: RSS before`)
-    assert.ok(r.broker_rss_after! > 0, `${r.transport}: RSS after`)
-    assert.ok(r.broker_bytes_per_connection! > 0, `${r.transport}: bytes per connection ${r.broker_bytes_per_connection}`)
+    assert.ok(r.brokerRssBefore! > 0, `${r.transport}: RSS before`)
+    assert.ok(r.brokerRssAfter! > 0, `${r.transport}: RSS after`)
+    assert.ok(r.brokerBytesPerConnection! > 0, `${r.transport}: bytes per connection ${r.brokerBytesPerConnection}`)
   }
 
   it('measures a separately started mqttws serve over tcp and ws', async () => {

@@ -25,21 +25,21 @@ describe('e2e: mqttws bench', function () {
       assert.equal(t.received, 600, `${t.transport} received`)
       assert.equal(t.lost, 0)
       assert.equal(t.duplicates, 0)
-      assert.equal(t.pub_errors, 0)
+      assert.equal(t.pubErrors, 0)
       assert.equal(t.latency.count, 600)
-      assert.ok(t.latency.p50_ms <= t.latency.p99_ms && t.latency.p99_ms <= t.latency.max_ms)
+      assert.ok(t.latency.p50Ms <= t.latency.p99Ms && t.latency.p99Ms <= t.latency.maxMs)
       assert.ok(Array.isArray(t.series) && t.series.length >= 1)
     }
     const [tcp, ws] = doc.results
     // QoS 1 PUBLISH of 16 bytes to "mqttws/bench/N": 2 + 2 + 14 + 2 + 16 = 36 bytes.
-    assert.equal(tcp.overhead.mqtt_bytes, 36)
-    assert.equal(tcp.overhead.pub_wire_bytes, 36)
-    assert.equal(tcp.overhead.sub_wire_bytes, 36)
+    assert.equal(tcp.overhead.mqttBytes, 36)
+    assert.equal(tcp.overhead.pubWireBytes, 36)
+    assert.equal(tcp.overhead.subWireBytes, 36)
     // WS: +2 header each way, +4 mask client→broker; one frame per packet.
-    assert.equal(ws.overhead.pub_wire_bytes, 36 + 2 + 4)
-    assert.equal(ws.overhead.sub_wire_bytes, 36 + 2)
-    assert.equal(ws.overhead.pub_min_bytes, 42)
-    assert.equal(ws.overhead.sub_min_bytes, 38)
+    assert.equal(ws.overhead.pubWireBytes, 36 + 2 + 4)
+    assert.equal(ws.overhead.subWireBytes, 36 + 2)
+    assert.equal(ws.overhead.pubMinBytes, 42)
+    assert.equal(ws.overhead.subMinBytes, 38)
   })
 
   it('counts TLS bytes as encrypted: one 34-byte PUBLISH per record costs 22 more, over TLS and WSS', async () => {
@@ -47,14 +47,14 @@ describe('e2e: mqttws bench', function () {
     const r = await runBin(['bench', 'latency', '--transports', 'tls,wss', '-n', '20', '-r', '50', '--json'])
     assert.equal(r.code, 0, r.stderr)
     const [tls, wss] = JSON.parse(r.stdout).results
-    assert.equal(tls.overhead.mqtt_bytes, 34)
+    assert.equal(tls.overhead.mqttBytes, 34)
     // Mostly one packet per record; now and then two share one (a timer tick late), never plaintext counts.
     const perRecord = (x: number, floor: number): boolean => x > floor + 11 && x <= floor + 22
     for (const [name, value, floor] of [
-      ['tls client→broker', tls.overhead.pub_wire_bytes, 34],
-      ['tls broker→client', tls.overhead.sub_wire_bytes, 34],
-      ['wss client→broker', wss.overhead.pub_wire_bytes, 34 + 6],
-      ['wss broker→client', wss.overhead.sub_wire_bytes, 34 + 2],
+      ['tls client→broker', tls.overhead.pubWireBytes, 34],
+      ['tls broker→client', tls.overhead.subWireBytes, 34],
+      ['wss client→broker', wss.overhead.pubWireBytes, 34 + 6],
+      ['wss broker→client', wss.overhead.subWireBytes, 34 + 2],
     ] as const) {
       assert.ok(perRecord(value, floor), `${name}: ${value} bytes per message, expected ${floor} + up to 22`)
     }
@@ -66,10 +66,10 @@ describe('e2e: mqttws bench', function () {
     const doc = JSON.parse(r.stdout)
     assert.equal(doc.settings.workers, 2)
     for (const t of doc.results) {
-      assert.deepEqual([t.sent, t.received, t.lost, t.duplicates, t.pub_errors], [1000, 1000, 0, 0, 0], t.transport)
+      assert.deepEqual([t.sent, t.received, t.lost, t.duplicates, t.pubErrors], [1000, 1000, 0, 0, 0], t.transport)
     }
     const [tcp, ws] = doc.results
-    assert.deepEqual([tcp.overhead.pub_wire_bytes, ws.overhead.pub_wire_bytes, ws.overhead.sub_wire_bytes], [36, 42, 38])
+    assert.deepEqual([tcp.overhead.pubWireBytes, ws.overhead.pubWireBytes, ws.overhead.subWireBytes], [36, 42, 38])
   })
 
   it('measures what permessage-deflate saves (--ws-deflate, with serve accepting it)', async () => {
@@ -79,8 +79,8 @@ describe('e2e: mqttws bench', function () {
     assert.equal(ws.overhead.deflate, true)
     assert.equal(ws.received, 100)
     // Repeated topics and payloads compress well below the uncompressed 34 + 6 / 34 + 2 bytes.
-    assert.ok(ws.overhead.pub_wire_bytes < 34, `client→broker ${ws.overhead.pub_wire_bytes}`)
-    assert.ok(ws.overhead.sub_wire_bytes < 34, `broker→client ${ws.overhead.sub_wire_bytes}`)
+    assert.ok(ws.overhead.pubWireBytes < 34, `client→broker ${ws.overhead.pubWireBytes}`)
+    assert.ok(ws.overhead.subWireBytes < 34, `broker→client ${ws.overhead.subWireBytes}`)
     const plain = await runBin(['bench', 'latency', '--transports', 'ws', '-n', '20', '-r', '500', '--json'])
     assert.equal(JSON.parse(plain.stdout).results[0].overhead.deflate, undefined)
   })
@@ -89,9 +89,9 @@ describe('e2e: mqttws bench', function () {
     const r = await runBin(['bench', 'conn', '--transports', 'tcp,ws', '-c', '60', '--json'])
     assert.equal(r.code, 0, r.stderr)
     for (const t of JSON.parse(r.stdout).results) {
-      assert.deepEqual([t.sent, t.connects, t.connect_failures], [60, 60, {}], t.transport)
-      assert.ok(t.connects_per_s > 0)
-      assert.ok(t.broker_rss_after > 0 && Number.isInteger(t.broker_bytes_per_connection), 'memory read from /proc')
+      assert.deepEqual([t.sent, t.connects, t.connectFailures], [60, 60, {}], t.transport)
+      assert.ok(t.connectsPerS > 0)
+      assert.ok(t.brokerRssAfter > 0 && Number.isInteger(t.brokerBytesPerConnection), 'memory read from /proc')
     }
   })
 
@@ -115,7 +115,7 @@ describe('e2e: mqttws bench', function () {
     const {writeFileSync} = await import('node:fs')
     writeFileSync(base, fail.stdout)
     // A baseline that claims an impossible throughput: the new run must be flagged.
-    doc.results[0].recv_per_s = 1e12
+    doc.results[0].recvPerS = 1e12
     writeFileSync(base, JSON.stringify(doc))
     const regress = await runBin(['bench', 'latency', '-n', '20', '-r', '500', '--baseline', base, '--max-regression', '10%'])
     assert.equal(regress.code, 1)
@@ -159,7 +159,7 @@ describe('e2e: mqttws bench', function () {
       doc.results.map((c: {name: string}) => c.name),
       ['encode PUBLISH 16 B', 'decode PUBLISH 16 B', 'WS frame wrap 16 B (+2)', 'WS frame unwrap 16 B'],
     )
-    for (const c of doc.results) assert.ok(c.ops_per_s > 0)
+    for (const c of doc.results) assert.ok(c.opsPerS > 0)
   })
 
   it('measures Mosquitto by URL', async function () {
@@ -172,7 +172,7 @@ describe('e2e: mqttws bench', function () {
       assert.equal(t.transport, 'tcp')
       assert.equal(t.received, 400)
       assert.equal(t.lost, 0)
-      assert.equal(t.overhead.pub_wire_bytes, t.overhead.mqtt_bytes)
+      assert.equal(t.overhead.pubWireBytes, t.overhead.mqttBytes)
     } finally {
       await mosq.stop()
     }

@@ -2,6 +2,7 @@ import {readFile, writeFile} from 'node:fs/promises'
 import {Args, Flags} from '@oclif/core'
 import {parseAssertion} from '../../core/bench/assert.js'
 import {asBenchResult, parseRegression} from '../../core/bench/baseline.js'
+import {benchJson} from '../../core/bench/json.js'
 import {resolvePlan, SCENARIOS, TRANSPORTS} from '../../core/bench/plan.js'
 import type {BenchTransport, Scenario} from '../../core/bench/plan.js'
 import {toCsv} from '../../core/bench/result.js'
@@ -73,7 +74,7 @@ Exit codes: 0 ok, 1 an --assert or --max-regression failed (or the run failed), 
     report: Flags.string({summary: 'Also write a self-contained HTML report with charts to this file.', helpGroup: 'OUTPUT'}),
   }
 
-  async run(): Promise<BenchResult> {
+  async run(): Promise<Record<string, unknown>> {
     const {args, flags} = await this.parse(Bench)
     const compare = args.scenario === 'compare'
     const scenario = (compare ? (flags.scenario ?? 'fan-in') : args.scenario) as Scenario
@@ -145,7 +146,7 @@ Exit codes: 0 ok, 1 an --assert or --max-regression failed (or the run failed), 
       process.stderr.write(`Error: ${failed} of ${checks.length} checks failed\n`)
       process.exitCode = 1
     }
-    return checks.length > 0 ? {...result, checks} : result
+    return benchJson(checks.length > 0 ? {...result, checks} : result)
   }
 
 }

@@ -1,6 +1,7 @@
 /** --baseline previous.json --max-regression 10%: compare headline figures with an earlier run. */
 import {ConfigError} from '../errors.js'
 import type {BenchResult} from './result.js'
+import {fromBenchJson} from './json.js'
 
 export interface Regression {
   transport: string
@@ -11,13 +12,9 @@ export interface Regression {
   worse: number
 }
 
-/** Checks that a parsed JSON document is a bench result. */
+/** Checks that a parsed JSON document is a bench result (--json of version 1 or 2). */
 export function asBenchResult(data: unknown, source: string): BenchResult {
-  const r = data as BenchResult
-  if (!r || r.tool !== 'mqttws bench' || !Array.isArray(r.results)) {
-    throw new ConfigError(`${source} is not a result of mqttws bench --json`)
-  }
-  return r
+  return fromBenchJson(data, source)
 }
 
 /** "10%" or "0.1" → 0.1 */

@@ -128,11 +128,19 @@ export function assertionScope(result: BenchResult): Record<string, number> {
   result.results.forEach((r, i) => {
     const f = flat(r)
     for (const [k, v] of Object.entries(f)) {
-      scope[`${r.transport}.${k}`] = v
-      if (i === 0) scope[k] = v
+      // Also as the --json document spells them (recvPerS): either name works.
+      for (const name of new Set([k, camelFigure(k)])) {
+        scope[`${r.transport}.${name}`] = v
+        if (i === 0) scope[name] = v
+      }
     }
   })
   return scope
+}
+
+/** recv_per_s → recvPerS: a figure as bench's --json document names it (json.ts). */
+export function camelFigure(name: string): string {
+  return name.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase())
 }
 
 /** One CSV row per transport with the headline figures. */

@@ -3,6 +3,7 @@
  * `transport.figure` numbers (the names bench's --assert uses); or wall times of one-shot
  * commands.
  */
+import {fromBenchJson} from '../../../src/core/bench/json.js'
 import {BIN} from '../peers/start.js'
 import type {Broker} from '../peers/start.js'
 import {errorLine, spawnTracked, stopChild} from './children.js'
@@ -76,7 +77,8 @@ export async function benchBroker(broker: Broker, b: BenchRun): Promise<Sample> 
   const r = await run(`bench ${b.scenario}`, process.execPath, [BIN, 'bench', b.scenario, ...urls, ...pid, ...b.args, '--json'], b.timeoutS * 1000)
   let doc: BenchJson
   try {
-    doc = JSON.parse(r.stdout) as BenchJson
+    // Version 2 names figures in camelCase; back to bench's own names (recv_per_s), as FIGURES uses them.
+    doc = fromBenchJson(JSON.parse(r.stdout), `bench ${b.scenario}`) as unknown as BenchJson
   } catch {
     throw new Error(`bench ${b.scenario} exited with ${r.code} without a JSON result: ${errorLine(r.stderr)}`)
   }
