@@ -67,6 +67,7 @@ export function parseAclFile(text: string, source: string): AclFileRules {
     if (keyword !== 'topic' && keyword !== 'pattern') {
       throw new ConfigError(`${where}: unknown line "${line.slice(0, 60)}": expected "user NAME", "topic [read|write|readwrite|deny] FILTER" or "pattern [read|write|readwrite|deny] FILTER"`)
     }
+    if (Object.hasOwn(ACCESS, rest)) throw new ConfigError(`${where}: "${keyword} ${rest}" needs a topic filter (${keyword} ${rest} FILTER)`)
     const m = /^(read|write|readwrite|deny)\s+(.+)$/.exec(rest)
     const access = m === null ? 'readwrite' : m[1]
     const topic = m === null ? rest : m[2].trim()
