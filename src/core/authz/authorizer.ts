@@ -15,6 +15,7 @@
  * receiving what the new rules no longer allow.
  */
 import type {Principal, ReadGate} from '../broker/auth.js'
+import {ConfigError} from '../errors.js'
 import type {Logger} from '../logger.js'
 import type {QoS} from '../protocol/codec.js'
 import {parseSharedFilter} from '../protocol/topic.js'
@@ -70,7 +71,9 @@ export class Authorizer implements ReadGate {
       try {
         text = await this.readText(path)
       } catch (error) {
-        throw new Error(`cannot read the ACL file ${path}: ${(error as Error).message}`, {cause: error})
+        const code = (error as NodeJS.ErrnoException).code
+        if (code === 'ENOENT') throw new ConfigError(`ACL file ${path} does not exist: write one (Mosquitto acl_file syntax, e.g. "pattern readwrite users/%u/#") or leave out --acl-file`)
+        throw new ConfigError(`cannot read ACL file ${path}: ${(error as Error).message}`)
       }
       this.file = parseAclFile(text, path)
     }
