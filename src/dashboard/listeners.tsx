@@ -4,6 +4,7 @@ import type {ConfirmRequest} from './ui.js'
 import {Badge, ConfirmDialog, Empty, Header, api, fmtBytes, fmtNumber, usePoll} from './ui.js'
 import type {Listener} from './samples.js'
 import {history} from './samples.js'
+import {AddListener} from './add-listener.js'
 
 // ---- Listeners ----
 
@@ -131,54 +132,3 @@ export function Listeners(_props: {version: number}): preact.JSX.Element {
     </div>
   )
 }
-
-function AddListener(props: {onClose: () => void; onAdded: () => void}): preact.JSX.Element {
-  const [url, setUrl] = useState('ws://127.0.0.1:9001/mqtt')
-  const [id, setId] = useState('')
-  const [start, setStart] = useState(true)
-  const [error, setError] = useState<string | undefined>(undefined)
-  const [busy, setBusy] = useState(false)
-  const submit = async (e: Event): Promise<void> => {
-    e.preventDefault()
-    setBusy(true)
-    setError(undefined)
-    try {
-      await api('POST', '/api/v1/listeners', {url: url.trim(), ...(id.trim() ? {id: id.trim()} : {}), start})
-      props.onAdded()
-      props.onClose()
-    } catch (err) {
-      setError((err as Error).message)
-    } finally {
-      setBusy(false)
-    }
-  }
-  return (
-    <form class="card form-card" onSubmit={submit} data-testid="add-form">
-      <h2>Add a listener</h2>
-      <div class="form-row">
-        <label class="grow">
-          URL
-          <input name="url" value={url} onInput={(e) => setUrl(e.currentTarget.value)} placeholder="ws://127.0.0.1:9001/mqtt" required />
-          <span class="hint">mqtt://HOST:PORT, mqtts://…, ws://HOST:PORT/PATH or wss://…/PATH; port 0 picks a free one.</span>
-        </label>
-        <label>
-          Id (optional)
-          <input name="id" value={id} onInput={(e) => setId(e.currentTarget.value)} placeholder="SCHEME:PORT" />
-        </label>
-        <label class="check">
-          <input type="checkbox" checked={start} onChange={(e) => setStart(e.currentTarget.checked)} /> Start now
-        </label>
-      </div>
-      {error && <div class="alert error">{error}</div>}
-      <div class="form-actions">
-        <button type="button" class="btn" onClick={props.onClose}>
-          Cancel
-        </button>
-        <button type="submit" class="btn primary" disabled={busy}>
-          Add
-        </button>
-      </div>
-    </form>
-  )
-}
-
