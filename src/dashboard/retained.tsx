@@ -10,6 +10,8 @@ interface RetainedRow {
   qos: number
   size: number
   expiresAt: string | null
+  storedAt: string | null
+  publisher: string | null
 }
 
 export function Retained(): preact.JSX.Element {
@@ -69,6 +71,8 @@ export function Retained(): preact.JSX.Element {
                 <th>Topic</th>
                 <th class="num">QoS</th>
                 <th class="num">Size</th>
+                <th>Stored</th>
+                <th>Publisher</th>
                 <th>Expires</th>
                 <th />
               </tr>
@@ -79,6 +83,8 @@ export function Retained(): preact.JSX.Element {
                   <td class="mono strong">{m.topic}</td>
                   <td class="num">{m.qos}</td>
                   <td class="num">{fmtBytes(m.size)}</td>
+                  <td class="small">{m.storedAt ? fmtTime(m.storedAt) : <span class="muted">–</span>}</td>
+                  <td class="small mono">{m.publisher ?? <span class="muted">{m.topic.startsWith('$SYS/') ? 'broker' : '–'}</span>}</td>
                   <td class="small">{m.expiresAt ? fmtTime(m.expiresAt) : <span class="muted">never</span>}</td>
                   <td class="actions">
                     <button

@@ -219,6 +219,9 @@ describe('dashboard in headless Chromium', function () {
     await go('retained')
     const row = page.locator('tr[data-topic="config/line-1"]')
     await row.waitFor()
+    // Who published it, and when.
+    assert.match((await row.textContent())!, /retainer/)
+    assert.match((await row.locator('td').nth(3).textContent())!, /\d{2}:\d{2}:\d{2}/)
     await row.click()
     const detail = page.locator('[data-testid="retained-detail"]')
     await until('the JSON payload', async () => ((await detail.locator('pre').textContent()) ?? '').includes('"setpoint": 21.5'))

@@ -89,6 +89,10 @@ export interface RetainedInfo {
   size: number
   /** ISO time when it expires (MQTT 5 Message Expiry), if it does. */
   expiresAt: string | null
+  /** ISO time when it was retained (null: before mqttws kept the time). */
+  storedAt: string | null
+  /** The client id that published it; null for the broker's own, a Will, or unknown. */
+  publisher: string | null
   contentType?: string
   payloadFormat?: 'utf8' | 'bytes'
 }
@@ -100,6 +104,8 @@ export function retainedInfo(m: Message): RetainedInfo {
     qos: m.qos,
     size: m.payload.length,
     expiresAt: m.expiresAt === undefined ? null : new Date(m.expiresAt).toISOString(),
+    storedAt: m.storedAt === undefined ? null : new Date(m.storedAt).toISOString(),
+    publisher: m.publisher ?? null,
     ...(props?.contentType === undefined ? {} : {contentType: props.contentType}),
     ...(props?.payloadFormatIndicator === undefined ? {} : {payloadFormat: props.payloadFormatIndicator ? 'utf8' : 'bytes'}),
   }

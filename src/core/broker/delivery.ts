@@ -140,18 +140,21 @@ export class Delivery implements BusNode {
    */
   publish(message: Message, from: ClientConnection | null, wire?: Buffer): number {
     if (from !== null) from.stats.messagesIn++
-    if (message.retain && this.limits.retainAvailable) this.retain(message)
+    if (message.retain && this.limits.retainAvailable) this.retain(message, from)
     return this.bus.publish(message, from, wire)
   }
 
   /** Keeps a retained message, within the retained limits (past them it is delivered, not kept). */
-  private retain(message: Message): void {
+  private retain(message: Message, from: ClientConnection | null): void {
     const size = message.payload.length
     const {maxRetainedMessages: maxCount, maxRetainedPayload: maxBytes} = this.limits
-    if (size > 0 && ((maxBytes > 0 && size > maxBytes) || (maxCount > 0 && this.retained.size >= maxCount && !this.retained.has(message.topic)))) {
+    if (size > 0 && ((maxBytes > 0 && size > maxBytes) || (maxCount > 0 && (this.retained.storedSize ?? this.retained.size) >= maxCount && !this.retained.has(message.topic)))) {
       this.metrics.retainedDropped++
       return
     }
+    // Only retained messages are stamped (the admin API and dashboard show them): no cost per publish.
+    message.storedAt = Date.now()
+    if (from !== null) message.publisher = from.clientId
     this.retained.set(message)
   }
 
