@@ -1,7 +1,7 @@
 /** The Clients and Subscriptions pages. */
 import {useMemo, useState} from 'preact/hooks'
 import type {ConfirmRequest} from './ui.js'
-import {Badge, ConfirmDialog, Empty, Header, TRANSPORT_NAMES, api, fmtTime, usePoll} from './ui.js'
+import {Badge, ConfirmDialog, Empty, Header, TRANSPORT_NAMES, api, fmtBytes, fmtNumber, fmtTime, usePoll} from './ui.js'
 
 // ---- Clients ----
 
@@ -20,6 +20,8 @@ interface Client {
   inflight: number
   queued: number
   dropped: number
+  messages: {in: number; out: number} | null
+  bytes: {in: number; out: number} | null
   connectedAt: string | null
   disconnectedAt: string | null
 }
@@ -166,6 +168,22 @@ function ClientDetail(props: {id: string; onClose: () => void; onKick: (c: Clien
               {data.inflight} / {data.queued}
               {data.dropped > 0 && <span class="muted"> ({data.dropped} dropped)</span>}
             </dd>
+            {data.messages && (
+              <>
+                <dt>Messages in / out</dt>
+                <dd data-testid="client-messages">
+                  {fmtNumber(data.messages.in)} / {fmtNumber(data.messages.out)}
+                </dd>
+              </>
+            )}
+            {data.bytes && (
+              <>
+                <dt>Bytes in / out</dt>
+                <dd>
+                  {fmtBytes(data.bytes.in)} / {fmtBytes(data.bytes.out)}
+                </dd>
+              </>
+            )}
             <dt>{data.connected ? 'Connected' : 'Left'}</dt>
             <dd>{fmtTime(data.connected ? data.connectedAt : data.disconnectedAt)}</dd>
           </dl>

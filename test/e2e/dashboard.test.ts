@@ -188,6 +188,7 @@ describe('dashboard in headless Chromium', function () {
   it('clients: shows a client with its subscriptions, and kicks it', async () => {
     const victim = await mqttClient(urls['ws:0'], {clientId: 'victim-1', protocolVersion: 5, username: 'operator'})
     await victim.subscribeAsync({'alerts/#': {qos: 1}, 'cmd/victim-1': {qos: 2, nl: true}})
+    for (let i = 0; i < 3; i++) await victim.publishAsync('alerts/x', `a${i}`, {qos: 1})
     const kicked = new Promise<number | undefined>((resolve) => victim.once('disconnect', (p) => resolve(p.reasonCode)))
     await go('clients')
     const row = page.locator('tr[data-client="victim-1"]')
@@ -196,6 +197,8 @@ describe('dashboard in headless Chromium', function () {
     const detail = page.locator('[data-testid="client-detail"]')
     await detail.locator('td', {hasText: 'cmd/victim-1'}).waitFor()
     assert.match((await detail.textContent())!, /operator/)
+    // Its own traffic: 3 published, 3 delivered back (alerts/#).
+    await until('its message counts', async () => (await detail.locator('[data-testid="client-messages"]').textContent()) === '3 / 3')
     await page.fill('[data-testid="client-search"]', 'victim')
     await until('the search to leave one row', async () => (await page.locator('[data-testid="clients"] tbody tr').count()) === 1)
     await shot('3-clients')

@@ -31,6 +31,9 @@ export interface ClientInfo {
   queued: number
   /** Messages dropped because the session queue was full. */
   dropped: number
+  /** This connection's traffic: application messages published and delivered, socket bytes (WebSocket framing included); null offline. */
+  messages: {in: number; out: number} | null
+  bytes: {in: number; out: number} | null
   /** ISO times. */
   connectedAt: string | null
   disconnectedAt: string | null
@@ -57,6 +60,8 @@ export function clientInfo(broker: Broker, clientId: string): ClientInfo | undef
     inflight: state?.inflight?.size ?? 0,
     queued: state?.queue?.length ?? 0,
     dropped: state?.dropped ?? 0,
+    messages: c ? {in: c.messagesIn, out: c.messagesOut} : null,
+    bytes: c?.conn.socket ? {in: c.conn.socket.bytesRead, out: c.conn.socket.bytesWritten} : null,
     connectedAt: c ? new Date(c.connectedAt).toISOString() : null,
     disconnectedAt: !connected && state?.disconnectedAt !== undefined ? new Date(state.disconnectedAt).toISOString() : null,
   }

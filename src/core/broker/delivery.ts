@@ -139,7 +139,10 @@ export class Delivery implements BusNode {
    * Synchronous. Returns how many subscriptions on this node matched.
    */
   publish(message: Message, from: ClientConnection | null, wire?: Buffer): number {
-    if (from !== null) from.stats.messagesIn++
+    if (from !== null) {
+      from.stats.messagesIn++
+      from.messagesIn++
+    }
     if (message.retain && this.limits.retainAvailable) this.retain(message, from)
     return this.bus.publish(message, from, wire)
   }
@@ -214,6 +217,7 @@ export class Delivery implements BusNode {
         return
       }
       client.stats.messagesOut++
+      client.messagesOut++
       client.send(buf)
       return
     }
@@ -295,6 +299,7 @@ export class Delivery implements BusNode {
     }
     this.store.inflightPut(session.state, entry)
     client.stats.messagesOut++
+    client.messagesOut++
     client.send(buf)
   }
 
