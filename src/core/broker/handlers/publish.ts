@@ -10,6 +10,7 @@ import {topicLimitProblem, topicNameProblem} from '../../protocol/topic.js'
 import type {ClientConnection} from '../connection.js'
 import type {Message} from '../message.js'
 import {stampExpiry} from '../message.js'
+import {overRate} from '../../guard/publish-rate.js'
 
 export function handlePublish(client: ClientConnection, packet: IPublishPacket): void {
   const ctx = client.ctx
@@ -46,6 +47,8 @@ export function handlePublish(client: ClientConnection, packet: IPublishPacket):
     client.protocolViolation(ReasonCode.ReceiveMaximumExceeded, `more than ${limits.receiveMaximum} QoS 2 messages awaiting PUBREL (the Receive Maximum)`)
     return
   }
+  // limits.messageRate/byteRate (src/core/guard): over it, dropped or refused with 0x97, reading paused.
+  if (client.rate !== undefined && !duplicate && overRate(client, packet)) return
   if (!ctx.auth.canPublish(client.principal!, topic, qos, packet.retain)) {
     // MQTT 5 says why; 3.1.1 has no negative acknowledgement, so the message is dropped quietly.
     if (qos === 1) ctx.flush.ack(client, PacketType.PUBACK, id, ReasonCode.NotAuthorized)
