@@ -25,8 +25,8 @@ export interface GuardOptions {
   /** Flapping detection when guard.flapping.enabled is not set: on when authentication is configured. */
   authConfigured?: boolean
   log?: Logger
-  /** A ban was added (API, flapping): the broker disconnects the connected clients it covers. */
-  onBan?: (ban: Ban) => void
+  /** A ban was added (API, flapping): the broker disconnects the connected clients it covers and says how many. */
+  onBan?: (ban: Ban) => number
 }
 
 function describe(ban: Ban): string {
@@ -40,11 +40,13 @@ export class Guard {
   readonly bans = new BanList()
   readonly flapping: FlappingDetector | undefined
   readonly resumer = new Resumer()
-  private readonly onBan: ((ban: Ban) => void) | undefined
+  private readonly onBan: ((ban: Ban) => number) | undefined
+  private readonly log: Logger | undefined
 
   constructor(config: GuardConfig = GUARD_DEFAULTS, options: GuardOptions = {}) {
     this.config = config
     this.onBan = options.onBan
+    this.log = options.log
     const on = config.flapping.enabled ?? options.authConfigured === true
     this.flapping = on ? new FlappingDetector(config.flapping) : undefined
     for (const b of config.bans) this.bans.add(b, 'config')
@@ -67,15 +69,15 @@ export class Guard {
       'flapping',
       now,
     )
-    const added = this.add(spec, 'flapping', now)
+    const {ban: added} = this.add(spec, 'flapping', now)
+    this.log?.info('client banned for flapping', {[flap.kind]: flap.value, connects: flap.count, seconds: c.banMs / 1000})
     return {reasonCode: ReasonCode.Banned, reason: describe(added), counter: 'flapping', ban: added}
   }
 
-  /** Adds (or replaces) a ban; the clients it covers are disconnected through onBan. */
-  add(spec: BanSpec, source: BanSource, now = Date.now()): Ban {
+  /** Adds (or replaces) a ban; the connected clients it covers are disconnected (onBan): how many is returned too. */
+  add(spec: BanSpec, source: BanSource, now = Date.now()): {ban: Ban; disconnected: number} {
     const ban = this.bans.add(spec, source, now)
-    this.onBan?.(ban)
-    return ban
+    return {ban, disconnected: this.onBan?.(ban) ?? 0}
   }
 
   remove(kind: BanKind, value: string): boolean {
