@@ -85,9 +85,9 @@ function onRawAccept(this: RawServer, socket: Socket): void {
 }
 
 function startTls(ctx: RawServer[typeof kListener], socket: Socket): void {
-  // The TLS socket takes what followed the header from the socket's buffer.
+  // The TLS socket takes what followed the header from the socket's buffer (Node's initRead)
+  // and reads the socket's handle itself: resuming the socket here would lose those bytes.
   ctx.tls.emit('connection', socket)
-  if (socket.isPaused()) socket.resume()
 }
 
 /** Before the TLS handshake: the per-address cap of sockets not serving MQTT yet (pending.ts). */
