@@ -6,7 +6,7 @@ import {ConfigError} from '../../core/errors.js'
 import type {BanInfo} from '../../core/guard/bans.js'
 
 export default class BannedAdd extends BaseCommand {
-  static override summary = 'Ban a client id, user name or address network; the connected clients it covers are disconnected (MQTT 5: DISCONNECT 0x8A).'
+  static override summary = 'Ban a client id, user name or address network; the connected clients it covers are disconnected (MQTT 5: DISCONNECT 0x98, administrative action).'
   static override enableJsonFlag = true
   static override examples = [
     '<%= config.bin %> <%= command.id %> --client-id sensor-17 --duration 1h',

@@ -1,7 +1,7 @@
 /**
  * The admin API's bans (issue 13): GET /api/v1/banned lists them, POST /api/v1/banned adds
  * one ({clientId | username | address, regex, until | duration, reason}; the connected
- * clients it covers are disconnected, MQTT 5 with DISCONNECT 0x8A), DELETE
+ * clients it covers are disconnected, MQTT 5 with DISCONNECT 0x98), DELETE
  * /api/v1/banned/KIND/VALUE removes one (KIND: clientId, username or address; an address
  * network's "/" may stay as it is or be written %2F).
  */
