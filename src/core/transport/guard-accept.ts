@@ -53,6 +53,16 @@ export function admitConnectionRate(ctx: AcceptContext, socket: Socket): boolean
 
 function ignore(): void {}
 
+/**
+ * limits.maxPendingPerAddress for this socket: a trusted proxy (guard.trustedProxies) carries
+ * the connections of many clients, so its own address is not capped (0); its clients' are
+ * what bans and flapping detection then see.
+ */
+export function pendingLimit(hooks: ListenHooks, socket: Socket): number {
+  const max = hooks.maxPendingPerAddress ?? 0
+  return max > 0 && hooks.trustedProxies?.has(socket.remoteAddress) === true ? 0 : max
+}
+
 /** Where the socket goes once its PROXY header (if any) is read: `remote` is the client's, or undefined for the socket's own. */
 export type AfterProxy<C extends AcceptContext> = (ctx: C, socket: Socket, remote: string | undefined) => void
 

@@ -7,7 +7,7 @@ import {dialUrl} from './dial-socket.js'
 import {newListenerStats} from './listener-stats.js'
 import type {ListenerStats} from './listener-stats.js'
 import {admitPending} from './pending.js'
-import {admitConnectionRate, readProxyHeader} from './guard-accept.js'
+import {admitConnectionRate, pendingLimit, readProxyHeader} from './guard-accept.js'
 import {DEFAULT_PORTS} from './schemes.js'
 import type {DialOptions, ListenHooks, Listener, Transport} from './types.js'
 
@@ -26,7 +26,7 @@ function onTcpConnection(this: TcpServer, socket: Socket): void {
   const ctx = this[kListener]
   const {config, stats, hooks} = ctx
   if (!admitConnectionRate(ctx, socket)) return
-  if (!admitPending(stats, socket, hooks.maxPendingPerAddress ?? 0)) {
+  if (!admitPending(stats, socket, pendingLimit(hooks, socket))) {
     refusePending(config.id, hooks, socket)
     return
   }

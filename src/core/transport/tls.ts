@@ -12,7 +12,7 @@ import type {ListenerStats} from './listener-stats.js'
 import {DEFAULT_PORTS} from './schemes.js'
 import {admitPending} from './pending.js'
 import {refusePending, remoteOf} from './tcp.js'
-import {admitConnectionRate, proxiedRemote, readProxyHeader} from './guard-accept.js'
+import {admitConnectionRate, pendingLimit, proxiedRemote, readProxyHeader} from './guard-accept.js'
 import type {Connection, DialOptions, ListenHooks, Listener, Transport} from './types.js'
 
 const kListener = Symbol('listener')
@@ -80,7 +80,7 @@ function onSecureConnection(this: TlsServer, socket: TLSSocket): void {
 function onRawAccept(this: RawServer, socket: Socket): void {
   const ctx = this[kListener]
   if (!admitConnectionRate(ctx, socket)) return
-  if (!admitPending(ctx.stats, socket, ctx.hooks.maxPendingPerAddress ?? 0)) return refusePending(ctx.config.id, ctx.hooks, socket)
+  if (!admitPending(ctx.stats, socket, pendingLimit(ctx.hooks, socket))) return refusePending(ctx.config.id, ctx.hooks, socket)
   readProxyHeader(ctx, socket, startTls)
 }
 

@@ -20,7 +20,7 @@ import {DEFAULT_PORTS} from './schemes.js'
 import {admitPending, armHandshakeDeadline, clearHandshakeDeadline} from './pending.js'
 import {refusePending, remoteOf} from './tcp.js'
 import {handshakeTimeout, secureContextOptions, tlsPeerCertificate, tlsRejectReason} from './tls.js'
-import {admitConnectionRate} from './guard-accept.js'
+import {admitConnectionRate, pendingLimit} from './guard-accept.js'
 import {forwardedClient} from '../guard/forwarded.js'
 import {formatRemote} from '../guard/address.js'
 import type {Connection, DialOptions, ListenHooks, Listener, Transport, WriteMode} from './types.js'
@@ -200,7 +200,7 @@ function onPlainRequest(state: WsListenerState, req: IncomingMessage, res: Serve
 function onWsSocket(state: WsListenerState, socket: Socket): void {
   const {config, stats, hooks} = state
   if (!admitConnectionRate(state, socket)) return
-  if (!admitPending(stats, socket, hooks.maxPendingPerAddress ?? 0)) return refusePending(config.id, hooks, socket)
+  if (!admitPending(stats, socket, pendingLimit(hooks, socket))) return refusePending(config.id, hooks, socket)
   if (hooks.connectTimeoutMs !== undefined) armHandshakeDeadline(socket, hooks.connectTimeoutMs, stats, state.onHandshakeTimeout)
 }
 

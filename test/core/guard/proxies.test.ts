@@ -211,6 +211,28 @@ describe('guard: PROXY protocol from a peer that is not trusted, and proxyProtoc
   })
 })
 
+describe('guard: a trusted proxy is not capped by limits.maxPendingPerAddress', function () {
+  let b: TestBroker
+  afterEach(async () => b?.close())
+
+  it('holds more half-open sockets from a trusted proxy than the per-address cap, and still caps others', async () => {
+    for (const trusted of [true, false]) {
+      b = await startBroker({limits: {maxPendingPerAddress: 2}, ...(trusted ? {guard: {trustedProxies: ['127.0.0.1']}} : {})})
+      const peers = await Promise.all([1, 2, 3, 4].map(() => tcp(b.ports.mqtt)))
+      const stats = b.broker.listenerTable.get('mqtt:0')!.stats
+      if (!trusted) await Promise.all(peers.slice(2).map((p) => p.closed))
+      else {
+        // The fourth socket is served (so the three before it were seen too).
+        peers[3].socket.write(connectPacket(4, 'fourth'))
+        assert.equal(await connackOf(peers[3]), 0)
+      }
+      assert.equal(stats.rejected['max-pending'], trusted ? 0 : 2, `trusted: ${trusted}`)
+      for (const p of peers) p.socket.destroy()
+      await b.close()
+    }
+  })
+})
+
 describe('guard: X-Forwarded-For and X-Real-IP on WebSocket listeners', function () {
   let b: TestBroker
   const clients: MqttClient[] = []
