@@ -1,7 +1,8 @@
 /**
  * `serve` flags for the abuse protection (src/core/guard): trusted proxies, flapping
- * detection, rates, the TLS floor. They go on top of the config file's `guard`, `bans` and
- * `limits`; resolveConfig validates the whole.
+ * detection, the TLS floor. They go on top of the config file's `guard` and `bans`;
+ * resolveConfig validates the whole. The rates (--connection-rate, --message-rate,
+ * --byte-rate) are limits, with the other limit flags (serve-options.ts).
  */
 import {Flags} from '@oclif/core'
 import type {BrokerConfigInput} from '../core/config.js'
@@ -21,9 +22,6 @@ export const serveGuardFlags = {
     helpGroup: GUARD,
     allowNo: true,
   }),
-  'connection-rate': Flags.integer({summary: 'New connections per second per listener; more are closed at once (default 0: no limit).', helpGroup: GUARD, min: 0}),
-  'message-rate': Flags.integer({summary: 'PUBLISH per second per client: QoS 0 over it dropped, QoS 1/2 refused (MQTT 5: 0x97), reading paused (default 0: no limit).', helpGroup: GUARD, min: 0}),
-  'byte-rate': Flags.integer({summary: 'PUBLISH payload bytes per second per client, answered as --message-rate (default 0: no limit).', helpGroup: GUARD, min: 0}),
   'tls-min-version': Flags.option({options: ['TLSv1.2', 'TLSv1.3'] as const, summary: 'Lowest TLS version of mqtts:// and wss:// listeners (default TLSv1.2; older ones are never offered).', helpGroup: 'TLS'})(),
 }
 
@@ -31,9 +29,6 @@ export interface GuardFlags {
   'trusted-proxy'?: string[]
   'proxy-protocol'?: string
   flapping?: boolean
-  'connection-rate'?: number
-  'message-rate'?: number
-  'byte-rate'?: number
   'tls-min-version'?: string
 }
 
@@ -58,9 +53,4 @@ export function applyGuardFlags(input: BrokerConfigInput, flags: GuardFlags): vo
     changed = true
   }
   if (changed) input.guard = guard
-  const rates: Record<string, number> = {}
-  if (flags['connection-rate'] !== undefined) rates.connectionRate = flags['connection-rate']
-  if (flags['message-rate'] !== undefined) rates.messageRate = flags['message-rate']
-  if (flags['byte-rate'] !== undefined) rates.byteRate = flags['byte-rate']
-  if (Object.keys(rates).length > 0) input.limits = {...input.limits, ...rates}
 }
