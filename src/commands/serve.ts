@@ -9,6 +9,7 @@ import {buildServeConfig, serveAdminFlags, serveLimitFlags, serveStorageFlags, s
 import {openConfiguredStores} from '../core/store/sqlite.js'
 import {reloadAuthOnSighup, serveAuthFlags} from '../cli/auth-options.js'
 import {serveGuardFlags} from '../cli/guard-options.js'
+import {keepBansIn} from '../cli/ban-file.js'
 
 export default class Serve extends BaseCommand {
   static override summary = 'Run an MQTT broker with TCP, TLS, WebSocket and secure WebSocket listeners.'
@@ -60,6 +61,7 @@ Limits, slow-consumer handling, MQTT 5 behaviour and shared subscriptions: docs/
     const stores = openConfiguredStores(setup.config)
     const broker = new Broker(setup.config, {logger, sessions: stores.sessions, retained: stores.retained, version: this.config.version})
     attachBrokerLogging(broker, logger)
+    if (setup.config.persistence) await keepBansIn(setup.config.persistence.dir, broker, logger)
     let listeners
     try {
       listeners = await broker.listen()

@@ -138,3 +138,43 @@ describe('mqttws banned (e2e)', function () {
     assert.match(metrics, /mqttws_bans 1$/m)
   })
 })
+
+describe('mqttws banned with --data-dir (e2e): bans added at run time outlive a restart', function () {
+  let dir: string
+  let serve: ServeProcess | undefined
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'mqttws-banned-data-'))
+  })
+
+  after(async () => {
+    await serve?.stop()
+    await rm(dir, {recursive: true, force: true})
+  })
+
+  async function start(): Promise<{admin: string; env: NodeJS.ProcessEnv; mqtt: string}> {
+    const env = {MQTTWS_ADMIN_TOKEN_FILE: join(dir, 'token'), MQTTWS_ADMIN_TOKEN: ''}
+    serve = await startServe(['--data-dir', join(dir, 'data'), '--listen', 'mqtt://127.0.0.1:0', '--admin', 'http://127.0.0.1:0', '--sys-interval', '0'], {env})
+    const events = serve.stdoutLines.map((l) => JSON.parse(l))
+    return {admin: events.find((e) => e.event === 'admin').url, env, mqtt: events.find((e) => e.event === 'listening').url}
+  }
+
+  it('restores the bans, and a removed ban stays removed', async () => {
+    let s = await start()
+    const add = await runBin(['banned', 'add', '--username', 'mallory', '--reason', 'kept', '--admin', s.admin], {env: s.env})
+    assert.equal(add.code, 0, add.stderr)
+    assert.equal((await runBin(['banned', 'add', '--client-id', 'short', '--duration', '1h', '--admin', s.admin], {env: s.env})).code, 0)
+    assert.equal(await serve!.stop(), 0)
+
+    s = await start()
+    const listed = JSON.parse((await runBin(['banned', '--json', '--admin', s.admin], {env: s.env})).stdout).banned
+    assert.deepEqual(listed.map((b: {kind: string; value: string; reason: string | null}) => [b.kind, b.value, b.reason]).sort(), [['clientId', 'short', null], ['username', 'mallory', 'kept']])
+    assert.equal(await refusal(s.mqtt, 'short', 5), 0x8a)
+    assert.equal((await runBin(['banned', 'remove', 'username', 'mallory', '--admin', s.admin], {env: s.env})).code, 0)
+    assert.equal(await serve!.stop(), 0)
+
+    s = await start()
+    const after = JSON.parse((await runBin(['banned', '--json', '--admin', s.admin], {env: s.env})).stdout).banned
+    assert.deepEqual(after.map((b: {value: string}) => b.value), ['short'])
+  })
+})

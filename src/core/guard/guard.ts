@@ -42,6 +42,7 @@ export class Guard {
   readonly resumer = new Resumer()
   private readonly onBan: ((ban: Ban) => number) | undefined
   private readonly log: Logger | undefined
+  private readonly watchers: Array<() => void> = []
 
   constructor(config: GuardConfig = GUARD_DEFAULTS, options: GuardOptions = {}) {
     this.config = config
@@ -77,11 +78,24 @@ export class Guard {
   /** Adds (or replaces) a ban; the connected clients it covers are disconnected (onBan): how many is returned too. */
   add(spec: BanSpec, source: BanSource, now = Date.now()): {ban: Ban; disconnected: number} {
     const ban = this.bans.add(spec, source, now)
-    return {ban, disconnected: this.onBan?.(ban) ?? 0}
+    const disconnected = this.onBan?.(ban) ?? 0
+    this.changed()
+    return {ban, disconnected}
   }
 
   remove(kind: BanKind, value: string): boolean {
-    return this.bans.remove(kind, value)
+    const removed = this.bans.remove(kind, value)
+    if (removed) this.changed()
+    return removed
+  }
+
+  /** Calls `fn` after every ban added or removed through the Guard (API, flapping): e.g. to save them (serve --data-dir). */
+  watch(fn: () => void): void {
+    this.watchers.push(fn)
+  }
+
+  private changed(): void {
+    for (const fn of this.watchers) fn()
   }
 
   close(): void {
