@@ -403,7 +403,7 @@ async function handle(broker: Broker, keys: Keys, startedAt: number, dashboard: 
   if (via === undefined) throw unauthorized(req, res)
   checkSameOrigin(req, via)
   const r = route(path)
-  if (r === undefined) throw new HttpError(404, 'no_route', `no route ${method} ${path}: the API lives under ${ADMIN_PREFIX}/ (listeners, clients, subscriptions, retained, metrics; see the README)`)
+  if (r === undefined) throw new HttpError(404, 'no_route', `no route ${method} ${path}: the API lives under ${ADMIN_PREFIX}/ (listeners, clients, subscriptions, retained, banned, metrics; see the README)`)
   if (r.key === 'action') {
     const action = ACTIONS[r.action!]
     if (action === undefined) throw new HttpError(404, 'no_route', `no action "${r.action}": use start, stop or restart`)
