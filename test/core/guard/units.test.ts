@@ -7,6 +7,7 @@ import {FlappingDetector} from '../../../src/core/guard/flapping.js'
 import {forwardedClient} from '../../../src/core/guard/forwarded.js'
 import {PROXY_V2_SIGNATURE, parseProxyHeader} from '../../../src/core/guard/proxy-protocol.js'
 import {proxyV2} from '../../helpers/guard.js'
+import {prng, seedFromEnv} from '../../helpers/random.js'
 import {admitMessage, newBucket, newClientRate, take} from '../../../src/core/guard/rate-limit.js'
 import {resolveConfig} from '../../../src/core/config.js'
 
@@ -164,6 +165,21 @@ describe('guard: PROXY protocol headers', () => {
     ]
     for (const b of bad) assert.equal(parseProxyHeader(b).state, 'error', b.toString('hex'))
     assert.deepEqual(parseProxyHeader(Buffer.from([0x10, 0x0c])), {state: 'none'})
+  })
+})
+
+describe('guard: PROXY header fuzz', () => {
+  it('never throws on random bytes after either signature, fed whole and cut anywhere', () => {
+    const seed = seedFromEnv('GUARD_FUZZ_SEED')
+    const next = prng(seed)
+    const rnd = (n: number): number => Math.floor(next() * n)
+    const starts = [Buffer.from('PROXY '), Buffer.from('PROXY TCP4 '), Buffer.from('PROXY TCP6 '), Buffer.concat([PROXY_V2_SIGNATURE, Buffer.from([0x21])]), PROXY_V2_SIGNATURE]
+    for (let i = 0; i < 3000; i++) {
+      const tail = Buffer.from(Array.from({length: rnd(80)}, () => (rnd(4) === 0 ? 0x20 + rnd(95) : rnd(256))))
+      const buf = Buffer.concat([starts[rnd(starts.length)], tail])
+      const r = parseProxyHeader(buf.subarray(0, rnd(buf.length + 1)))
+      assert.ok(['more', 'none', 'done', 'error'].includes(r.state), `GUARD_FUZZ_SEED=${seed}`)
+    }
   })
 })
 
