@@ -20,10 +20,12 @@ import {defaultTokenFile} from './admin-client.js'
 import {loadDashboard} from './dashboard-assets.js'
 import {applyAuthFlags, applyClientCaFlags} from './auth-options.js'
 import type {AuthFlags} from './auth-options.js'
+import {applyAuthzFlags} from './authz-options.js'
+import type {AuthzFlags} from './authz-options.js'
 import {applyGuardFlags} from './guard-options.js'
 import type {GuardFlags} from './guard-options.js'
 
-export interface ServeFlags extends AdminFlags, AuthFlags, GuardFlags {
+export interface ServeFlags extends AdminFlags, AuthFlags, AuthzFlags, GuardFlags {
   config?: string
   listen?: string[]
   host?: string
@@ -182,6 +184,7 @@ export async function buildServeConfig(flags: ServeFlags): Promise<ServeSetup> {
   applyAdminFlags(input, flags)
   if (flags['sys-interval'] !== undefined) input.sysInterval = flags['sys-interval']
   await applyAuthFlags(input, flags)
+  applyAuthzFlags(input, flags)
   applyGuardFlags(input, flags)
   if (flags['shared-strategy'] !== undefined) input.sharedStrategy = flags['shared-strategy'] as SharedStrategy
 

@@ -8,6 +8,8 @@ import {resolveAuthConfig} from './auth/config.js'
 import type {AuthConfig, AuthConfigInput} from './auth/config.js'
 import {resolveGuardConfig} from './guard/config.js'
 import type {BanInput, GuardConfig, GuardConfigInput} from './guard/config.js'
+import {resolveAuthorizationConfig} from './authz/config.js'
+import type {AuthorizationConfig, AuthorizationConfigInput} from './authz/config.js'
 
 export type Scheme = 'mqtt' | 'mqtts' | 'ws' | 'wss'
 
@@ -148,6 +150,8 @@ export interface BrokerConfig {
   readonly auth?: AuthConfig
   /** Bans, flapping detection, trusted proxies, the TLS floor (src/core/guard/config.ts); undefined: the defaults. */
   readonly guard?: GuardConfig
+  /** Authorization (src/core/authz/config.ts); undefined or not enabled: every request is allowed. */
+  readonly authorization?: AuthorizationConfig
 }
 
 export interface ListenerDefaults {
@@ -302,6 +306,7 @@ export interface BrokerConfigInput {
   bans?: BanInput[]
   /** Flapping detection, trusted proxies, PROXY protocol, the TLS floor (src/core/guard/config.ts). */
   guard?: GuardConfigInput
+  authorization?: AuthorizationConfigInput
 }
 
 export interface ListenerInput {
@@ -405,7 +410,7 @@ function resolveTls(where: string, input: unknown): TlsMaterial | undefined {
  */
 export function resolveConfig(input: BrokerConfigInput = {}): BrokerConfig {
   if (!isObj(input)) throw new ConfigError('the configuration must be an object')
-  checkKeys('', input, ['host', 'listeners', 'ws', 'tls', 'limits', 'sharedStrategy', 'admin', 'persistence', 'sysInterval', 'auth', 'bans', 'guard'])
+  checkKeys('', input, ['host', 'listeners', 'ws', 'tls', 'limits', 'sharedStrategy', 'admin', 'persistence', 'sysInterval', 'auth', 'authorization', 'bans', 'guard'])
   const host = input.host === undefined ? DEFAULTS.host : str('host', input.host)
   const ws = resolveWs('ws', DEFAULTS.ws, input.ws)
   const tls = resolveTls('tls', input.tls)
@@ -455,6 +460,7 @@ export function resolveConfig(input: BrokerConfigInput = {}): BrokerConfig {
   const listenerDefaults: ListenerDefaults = Object.freeze({host, ws, ...(tls ? {tls} : {}), ...(adminOrigin === undefined ? {} : {adminOrigin})})
   const auth = input.auth === undefined ? undefined : resolveAuthConfig(input.auth)
   const guard = input.bans === undefined && input.guard === undefined ? undefined : resolveGuardConfig(input.bans, input.guard)
+  const authorization = resolveAuthorizationConfig(input.authorization, (auth?.authenticators.length ?? 0) > 0)
   return Object.freeze({
     listeners: Object.freeze(listeners),
     limits: Object.freeze(limits),
@@ -465,6 +471,7 @@ export function resolveConfig(input: BrokerConfigInput = {}): BrokerConfig {
     ...(sysInterval === undefined ? {} : {sysInterval}),
     ...(auth === undefined ? {} : {auth}),
     ...(guard === undefined ? {} : {guard}),
+    ...(authorization.enabled ? {authorization} : {}),
   })
 }
 

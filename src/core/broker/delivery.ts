@@ -15,6 +15,7 @@
 import type {Limits, SharedStrategy} from '../config.js'
 import type {QoS} from '../protocol/codec.js'
 import {PacketType, encodeAck, encodePublish, withPacketId} from '../protocol/encode.js'
+import type {ReadGate} from './auth.js'
 import type {Bus, BusNode} from './bus.js'
 import type {ClientConnection} from './connection.js'
 import type {Message} from './message.js'
@@ -114,6 +115,11 @@ export class Delivery implements BusNode {
   /** The FanOut of the outermost publish (a Will or retained message published during delivery nests). */
   private readonly outerFan: FanOut
   private fanDepth = 0
+  /**
+   * Authorization's read check, asked on every delivery to a connected client (a message for
+   * an offline session is checked when it leaves the queue); undefined: nothing to check.
+   */
+  readGate: ReadGate | undefined = undefined
   /** Set by the session lifecycle: a client id another node took over. */
   onTakeOver: (clientId: string, by: string) => void = () => {}
 
@@ -192,6 +198,7 @@ export class Delivery implements BusNode {
   deliverTo(session: Session, message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined, fan?: FanOut, group?: string): void {
     const client = session.client
     const online = client !== undefined && client.state === ConnState.Connected
+    if (online && this.readGate !== undefined && !this.readGate.mayRead(client.principal!, message.topic)) return
     if (qos === 0) {
       if (!online) return // QoS 0 is not queued for offline sessions
       if (client.congested) {
@@ -231,6 +238,8 @@ export class Delivery implements BusNode {
         this.metrics.expired++
         continue
       }
+      // Rules may have changed, or the client come back as someone else, since it was queued.
+      if (this.readGate !== undefined && !this.readGate.mayRead(client.principal!, q.message.topic)) continue
       // `seq` lets a durable store turn the queued row into the in-flight one.
       this.sendOutgoing(client, session, {message: q.message, qos: q.qos, retain: q.retain, subscriptionIds: q.subscriptionIds, group: q.group, seq: q.seq, packetId: 0, stage: 'publish'})
     }
