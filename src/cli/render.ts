@@ -211,6 +211,14 @@ export interface ListenerRow {
   connections: {current: number; peak: number; rejectedTotal: number; rejected: Record<string, number>}
   messages: {published: number; delivered: number}
   bytes: {in: number; out: number}
+  /** PUBLISH over a client's rate (limits.messageRate/byteRate): QoS 0 dropped, QoS 1/2 refused. */
+  rateLimited?: {dropped: number; refused: number}
+}
+
+/** " (N over rate)" after the messages in, when some were dropped or refused for a client's rate. */
+function overRate(l: ListenerRow): string {
+  const n = (l.rateLimited?.dropped ?? 0) + (l.rateLimited?.refused ?? 0)
+  return n === 0 ? '' : ` (${n} over rate)`
 }
 
 function bytes(n: number): string {
@@ -256,7 +264,7 @@ export function renderListenersTable(rows: readonly ListenerRow[], rates?: Liste
         state(l.state),
         l.connections.current,
         l.connections.peak,
-        rate(l.messages.published, r?.msgsIn, String),
+        rate(l.messages.published, r?.msgsIn, String) + overRate(l),
         rate(l.messages.delivered, r?.msgsOut, String),
         rate(l.bytes.in, r?.bytesIn, bytes),
         rate(l.bytes.out, r?.bytesOut, bytes),

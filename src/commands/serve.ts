@@ -10,6 +10,8 @@ import {openConfiguredStores} from '../core/store/sqlite.js'
 import {reloadAuthOnSighup, serveAuthFlags} from '../cli/auth-options.js'
 import {serveAuthzFlags} from '../cli/authz-options.js'
 import {authorizationNotice} from '../core/authz/config.js'
+import {serveGuardFlags} from '../cli/guard-options.js'
+import {keepBansIn} from '../cli/ban-file.js'
 
 export default class Serve extends BaseCommand {
   static override summary = 'Run an MQTT broker with TCP, TLS, WebSocket and secure WebSocket listeners.'
@@ -49,6 +51,7 @@ Limits, slow-consumer handling, MQTT 5 behaviour and shared subscriptions: docs/
     'ws-origins': Flags.string({summary: 'Allowed Origin values, comma-separated, e.g. https://app.example.com; a browser handshake from another origin gets 403 (default: any).', helpGroup: 'WEBSOCKET'}),
     ...serveAuthFlags,
     ...serveAuthzFlags,
+    ...serveGuardFlags,
     ...serveStorageFlags,
     ...serveLimitFlags,
     ...serveAdminFlags,
@@ -61,6 +64,7 @@ Limits, slow-consumer handling, MQTT 5 behaviour and shared subscriptions: docs/
     const stores = openConfiguredStores(setup.config)
     const broker = new Broker(setup.config, {logger, sessions: stores.sessions, retained: stores.retained, version: this.config.version})
     attachBrokerLogging(broker, logger)
+    if (setup.config.persistence) await keepBansIn(setup.config.persistence.dir, broker, logger)
     let listeners
     try {
       listeners = await broker.listen()

@@ -19,6 +19,9 @@ import type {Connection, ListenHooks, Listener, ListenerInfo} from '../transport
 import {ConfiguredAuth} from '../auth/configured.js'
 import {withAuthorization} from '../authz/authorized.js'
 import {ConfigError} from '../errors.js'
+import {Guard, describeBan} from '../guard/guard.js'
+import {disconnectBanned} from '../guard/disconnect.js'
+import {listenGuardHooks} from '../guard/listen-hooks.js'
 import type {Auth} from './auth.js'
 import {guardAuth} from './auth-guard.js'
 import {listSubscriptions} from './inspection.js'
@@ -67,6 +70,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
   readonly listenerManager: ListenerManager
   /** Authentication and authorization, as given or built from `config.auth`. */
   readonly auth: Auth
+  /** Bans, flapping detection and rate-limit resumption (src/core/guard); the admin API's /banned routes use it. */
+  readonly guard: Guard
   private readonly engine: Engine
   private readonly log: Logger
   /** Every open connection, connected or not. */
@@ -83,7 +88,10 @@ export class Broker extends EventEmitter<BrokerEvents> {
     const bus = options.bus ?? new LocalBus()
     const auth = options.auth ?? withAuthorization(new ConfiguredAuth(config.auth, this.log), config.authorization, this.log)
     this.auth = auth
+    const authConfigured = options.auth !== undefined || (config.auth?.authenticators.length ?? 0) > 0
+    this.guard = new Guard(config.guard, {authConfigured, log: this.log, onBan: (ban) => disconnectBanned(this.open, ban, describeBan(ban))})
     this.engine = new Engine({
+      guard: this.guard,
       config,
       log: this.log,
       metrics: this.metrics,
@@ -114,6 +122,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       maxPacketSize: config.limits.maxPacketSize,
       connectTimeoutMs: config.limits.connectTimeoutMs,
       maxPendingPerAddress: config.limits.maxPendingPerAddress,
+      ...listenGuardHooks(config),
     }
     // Every listener start (configured, added or restarted at runtime) asks the Auth first: fail closed.
     const guard = (l: {id: string; host: string}): void => {
@@ -360,6 +369,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     if (this.closing) return
     this.closing = true
     this.sys.stop()
+    this.guard.close()
     // Wait for listener operations under way, so none starts a socket after this.
     await this.listenerManager.quiesce()
     const waits = [...this.open].map((c) => closeClient(c, 'the broker is shutting down'))

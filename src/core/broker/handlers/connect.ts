@@ -10,6 +10,8 @@ import {ReasonCode, describeReasonCode, toV3ConnackCode} from '../../protocol/re
 import {topicLimitProblem, topicNameProblem} from '../../protocol/topic.js'
 import {ErrorCode, ProtocolError} from '../../errors.js'
 import {MAX_OUTBOUND_ALIASES, OutboundAliases} from '../topic-aliases.js'
+import {newClientRate} from '../../guard/rate-limit.js'
+import {countRejected} from '../../transport/listener-stats.js'
 import {principalOf} from '../auth.js'
 import type {ConnectInfo} from '../auth.js'
 import type {ClientConnection} from '../connection.js'
@@ -81,6 +83,13 @@ async function connect(client: ClientConnection, packet: IConnectPacket): Promis
     }
     clientId = `mqttws-${randomBytes(8).toString('hex')}`
     assigned = true
+  }
+
+  // Bans and flapping (src/core/guard), before anything else is looked at: nothing of a banned client is kept.
+  const refusal = ctx.guard.checkConnect(clientId, packet.username, client.remote)
+  if (refusal !== undefined) {
+    countRejected(client.stats, refusal.counter)
+    return refuse(client, refusal.reasonCode, refusal.reason)
   }
 
   const limits = ctx.limits
@@ -181,6 +190,7 @@ async function connect(client: ClientConnection, packet: IConnectPacket): Promis
     connack.returnCode = 0
   }
   client.state = ConnState.Connected
+  client.rate = newClientRate(limits.messageRate, limits.byteRate)
   client.send(encode(connack, client.version))
   client.lastSeen = Date.now()
   client.startKeepalive()
