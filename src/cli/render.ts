@@ -213,12 +213,22 @@ export interface ListenerRow {
   bytes: {in: number; out: number}
   /** PUBLISH over a client's rate (limits.messageRate/byteRate): QoS 0 dropped, QoS 1/2 refused. */
   rateLimited?: {dropped: number; refused: number}
+  /** Refused by authorization: PUBLISHes, subscriptions, deliveries. */
+  denied?: {publish: number; subscribe: number; delivery: number}
 }
 
-/** " (N over rate)" after the messages in, when some were dropped or refused for a client's rate. */
+/** " (N over rate, M denied)" after the messages in: PUBLISHes over a client's rate, PUBLISHes and subscriptions authorization refused. */
 function overRate(l: ListenerRow): string {
   const n = (l.rateLimited?.dropped ?? 0) + (l.rateLimited?.refused ?? 0)
-  return n === 0 ? '' : ` (${n} over rate)`
+  const d = (l.denied?.publish ?? 0) + (l.denied?.subscribe ?? 0)
+  const parts = [...(n === 0 ? [] : [`${n} over rate`]), ...(d === 0 ? [] : [`${d} denied`])]
+  return parts.length === 0 ? '' : ` (${parts.join(', ')})`
+}
+
+/** " (N denied)" after the messages out: deliveries authorization refused. */
+function deniedOut(l: ListenerRow): string {
+  const n = l.denied?.delivery ?? 0
+  return n === 0 ? '' : ` (${n} denied)`
 }
 
 function bytes(n: number): string {
@@ -265,7 +275,7 @@ export function renderListenersTable(rows: readonly ListenerRow[], rates?: Liste
         l.connections.current,
         l.connections.peak,
         rate(l.messages.published, r?.msgsIn, String) + overRate(l),
-        rate(l.messages.delivered, r?.msgsOut, String),
+        rate(l.messages.delivered, r?.msgsOut, String) + deniedOut(l),
         rate(l.bytes.in, r?.bytesIn, bytes),
         rate(l.bytes.out, r?.bytesOut, bytes),
         rejects(l.connections),

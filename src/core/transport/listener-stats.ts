@@ -48,6 +48,10 @@ export interface ListenerStats {
   /** PUBLISH over the client's rate (limits.messageRate/byteRate): QoS 0 dropped, QoS 1/2 refused (MQTT 5: 0x97). */
   rateDropped: number
   rateRefused: number
+  /** Refused by authorization: PUBLISHes (and Wills), subscriptions, and messages not delivered to this listener's clients. */
+  deniedPublish: number
+  deniedSubscribe: number
+  deniedDelivery: number
   /** Socket bytes of connections already closed (open ones are read at query time). */
   bytesIn: number
   bytesOut: number
@@ -73,6 +77,9 @@ export function newListenerStats(): ListenerStats {
     messagesOut: 0,
     rateDropped: 0,
     rateRefused: 0,
+    deniedPublish: 0,
+    deniedSubscribe: 0,
+    deniedDelivery: 0,
     bytesIn: 0,
     bytesOut: 0,
     sockets: new Set(),
@@ -111,6 +118,8 @@ export interface ListenerCounters {
   messages: {published: number; delivered: number}
   /** PUBLISH over the client's rate: QoS 0 dropped, QoS 1/2 refused. */
   rateLimited: {dropped: number; refused: number}
+  /** Refused by authorization (ACL): PUBLISHes, subscriptions (per filter), deliveries. */
+  denied: {publish: number; subscribe: number; delivery: number}
 }
 
 /** A JSON-ready copy of the counters, with the bytes of open sockets read now. */
@@ -130,6 +139,7 @@ export function listenerSnapshot(stats: ListenerStats): ListenerCounters {
     wsFrames: {in: stats.wsFramesIn, out: stats.wsFramesOut},
     messages: {published: stats.messagesIn, delivered: stats.messagesOut},
     rateLimited: {dropped: stats.rateDropped, refused: stats.rateRefused},
+    denied: {publish: stats.deniedPublish, subscribe: stats.deniedSubscribe, delivery: stats.deniedDelivery},
   }
 }
 
@@ -150,6 +160,9 @@ export function addCounters(a: ListenerCounters, b: ListenerCounters): void {
   a.messages.delivered += b.messages.delivered
   a.rateLimited.dropped += b.rateLimited.dropped
   a.rateLimited.refused += b.rateLimited.refused
+  a.denied.publish += b.denied.publish
+  a.denied.subscribe += b.denied.subscribe
+  a.denied.delivery += b.denied.delivery
 }
 
 export function emptyCounters(): ListenerCounters {

@@ -136,6 +136,7 @@ async function connect(client: ClientConnection, packet: IConnectPacket): Promis
   // The Will is a PUBLISH the client makes in advance: it needs the same permission, checked now.
   if (packet.will && !(await ctx.auth.canPublish(principal, packet.will.topic, packet.will.qos ?? 0, packet.will.retain === true))) {
     if (client.state !== ConnState.Connecting) return
+    client.stats.deniedPublish++
     return refuse(client, ReasonCode.NotAuthorized, `the Will topic "${packet.will.topic}" is not allowed for this client`)
   }
   if (client.state !== ConnState.Connecting) return

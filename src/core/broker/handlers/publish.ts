@@ -79,6 +79,7 @@ function route(client: ClientConnection, packet: IPublishPacket, id: number, dup
 /** A PUBLISH the client may not make: MQTT 5 says why; 3.1.1 has no negative acknowledgement, so it is dropped quietly. */
 function refuse(client: ClientConnection, packet: IPublishPacket, id: number): void {
   const ctx = client.ctx
+  client.stats.deniedPublish++
   if (ctx.auth.disconnectOnDeny?.() === true) {
     client.close(ReasonCode.NotAuthorized, `PUBLISH to "${packet.topic}" is not authorized`)
     return
