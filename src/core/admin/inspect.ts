@@ -2,39 +2,18 @@
  * What the admin API shows of clients, subscriptions and retained messages: JSON-ready
  * values read from the Broker's public inspection methods when asked (nothing is kept).
  */
-import type {Broker, SubscriptionInfo} from '../broker/broker.js'
+import type {ClientInfo, RetainedInfo, SubscriptionInfo} from '../api-types.js'
+import type {Broker} from '../broker/broker.js'
 import type {Message} from '../broker/message.js'
 import type {Scheme} from '../config.js'
 
 /** The transport as people name it: tcp, tls, ws, wss. */
 export const TRANSPORT: Record<Scheme, string> = {mqtt: 'tcp', mqtts: 'tls', ws: 'ws', wss: 'wss'}
 
+export type {ClientInfo, RetainedInfo} from '../api-types.js'
+
 const VERSION_NAME: Record<number, string> = {3: '3.1', 4: '3.1.1', 5: '5.0'}
 
-export interface ClientInfo {
-  clientId: string
-  connected: boolean
-  username: string | null
-  listener: string | null
-  transport: string | null
-  address: string | null
-  /** 3, 4 or 5 (MQTT 3.1, 3.1.1, 5.0); null for an offline session. */
-  protocolVersion: number | null
-  protocol: string | null
-  /** Seconds; null for an offline session. */
-  keepalive: number | null
-  cleanStart: boolean | null
-  /** Session Expiry Interval in seconds (4294967295: never). */
-  sessionExpiry: number
-  subscriptions: number
-  inflight: number
-  queued: number
-  /** Messages dropped because the session queue was full. */
-  dropped: number
-  /** ISO times. */
-  connectedAt: string | null
-  disconnectedAt: string | null
-}
 
 export function clientInfo(broker: Broker, clientId: string): ClientInfo | undefined {
   const state = broker.sessionState(clientId)
@@ -57,6 +36,8 @@ export function clientInfo(broker: Broker, clientId: string): ClientInfo | undef
     inflight: state?.inflight?.size ?? 0,
     queued: state?.queue?.length ?? 0,
     dropped: state?.dropped ?? 0,
+    messages: c ? {in: c.messagesIn, out: c.messagesOut} : null,
+    bytes: c?.conn.socket ? {in: c.conn.socket.bytesRead, out: c.conn.socket.bytesWritten} : null,
     connectedAt: c ? new Date(c.connectedAt).toISOString() : null,
     disconnectedAt: !connected && state?.disconnectedAt !== undefined ? new Date(state.disconnectedAt).toISOString() : null,
   }
@@ -83,15 +64,6 @@ export function listSubscriptions(broker: Broker, query: URLSearchParams): Subsc
   return subs.sort((a, b) => (a.clientId === b.clientId ? (a.filter < b.filter ? -1 : 1) : a.clientId < b.clientId ? -1 : 1))
 }
 
-export interface RetainedInfo {
-  topic: string
-  qos: number
-  size: number
-  /** ISO time when it expires (MQTT 5 Message Expiry), if it does. */
-  expiresAt: string | null
-  contentType?: string
-  payloadFormat?: 'utf8' | 'bytes'
-}
 
 export function retainedInfo(m: Message): RetainedInfo {
   const props = m.properties
@@ -100,6 +72,8 @@ export function retainedInfo(m: Message): RetainedInfo {
     qos: m.qos,
     size: m.payload.length,
     expiresAt: m.expiresAt === undefined ? null : new Date(m.expiresAt).toISOString(),
+    storedAt: m.storedAt === undefined ? null : new Date(m.storedAt).toISOString(),
+    publisher: m.publisher ?? null,
     ...(props?.contentType === undefined ? {} : {contentType: props.contentType}),
     ...(props?.payloadFormatIndicator === undefined ? {} : {payloadFormat: props.payloadFormatIndicator ? 'utf8' : 'bytes'}),
   }

@@ -17,7 +17,11 @@ import {releasePending} from '../transport/pending.js'
 import type {ListenerCounters, ListenerStats} from '../transport/listener-stats.js'
 import type {Connection, ListenHooks, Listener, ListenerInfo} from '../transport/types.js'
 import {ConfiguredAuth} from '../auth/configured.js'
+import {withAuthorization} from '../authz/authorized.js'
 import {ConfigError} from '../errors.js'
+import {Guard, describeBan} from '../guard/guard.js'
+import {disconnectBanned} from '../guard/disconnect.js'
+import {listenGuardHooks} from '../guard/listen-hooks.js'
 import type {Auth} from './auth.js'
 import {guardAuth} from './auth-guard.js'
 import {listSubscriptions} from './inspection.js'
@@ -66,6 +70,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
   readonly listenerManager: ListenerManager
   /** Authentication and authorization, as given or built from `config.auth`. */
   readonly auth: Auth
+  /** Bans, flapping detection and rate-limit resumption (src/core/guard); the admin API's /banned routes use it. */
+  readonly guard: Guard
   private readonly engine: Engine
   private readonly log: Logger
   /** Every open connection, connected or not. */
@@ -80,9 +86,12 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.config = config
     this.log = options.logger ?? noopLogger
     const bus = options.bus ?? new LocalBus()
-    const auth = options.auth ?? new ConfiguredAuth(config.auth, this.log)
+    const auth = options.auth ?? withAuthorization(new ConfiguredAuth(config.auth, this.log), config.authorization, this.log)
     this.auth = auth
+    const authConfigured = options.auth !== undefined || (config.auth?.authenticators.length ?? 0) > 0
+    this.guard = new Guard(config.guard, {authConfigured, log: this.log, onBan: (ban) => disconnectBanned(this.open, ban, describeBan(ban))})
     this.engine = new Engine({
+      guard: this.guard,
       config,
       log: this.log,
       metrics: this.metrics,
@@ -113,6 +122,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       maxPacketSize: config.limits.maxPacketSize,
       connectTimeoutMs: config.limits.connectTimeoutMs,
       maxPendingPerAddress: config.limits.maxPendingPerAddress,
+      ...listenGuardHooks(config),
     }
     // Every listener start (configured, added or restarted at runtime) asks the Auth first: fail closed.
     const guard = (l: {id: string; host: string}): void => {
@@ -136,6 +146,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
   start(): Promise<void> {
     this.started ??= (async () => {
       await this.auth.start?.()
+      this.engine.delivery.readGate = this.auth.readGate?.()
       await this.engine.retained.restore()
       await this.engine.sessions.restore()
       if (this.engine.bus !== undefined) await this.engine.bus.start(this.engine.delivery)
@@ -358,6 +369,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     if (this.closing) return
     this.closing = true
     this.sys.stop()
+    this.guard.close()
     // Wait for listener operations under way, so none starts a socket after this.
     await this.listenerManager.quiesce()
     const waits = [...this.open].map((c) => closeClient(c, 'the broker is shutting down'))

@@ -7,6 +7,7 @@
  */
 import type {Duplex} from 'node:stream'
 import type {Connection, PacketBatchWriter} from '../transport/types.js'
+import type {OutboundAliases} from './topic-aliases.js'
 import type {ListenerStats} from '../transport/listener-stats.js'
 import {countRejected, newListenerStats} from '../transport/listener-stats.js'
 import {Decoder, encode} from '../protocol/codec.js'
@@ -14,6 +15,7 @@ import type {DecoderSink, IConnackPacket, IDisconnectPacket, Packet, ProtocolVer
 import {ReasonCode, describeReasonCode} from '../protocol/reason-codes.js'
 import {ErrorCode, MqttwsError, ProtocolError} from '../errors.js'
 import type {Principal} from './auth.js'
+import type {ClientRate} from '../guard/rate-limit.js'
 import type {Message} from './message.js'
 import type {Session} from './session.js'
 import {Deadline} from './timers.js'
@@ -43,6 +45,9 @@ export class ClientConnection implements DecoderSink {
   readonly decoder: Decoder
   /** Its listener's counters (plain increments on the hot path). */
   readonly stats: ListenerStats
+  /** Application messages this client published, and those delivered to it (the admin API's per-client traffic). */
+  messagesIn = 0
+  messagesOut = 0
   state: ConnState = ConnState.New
   version: ProtocolVersion = 4
   clientId = ''
@@ -87,6 +92,8 @@ export class ClientConnection implements DecoderSink {
   lastCheckedTopic: string | undefined
   /** MQTT 5 topic aliases the client set, by alias (index 0 unused); created on first use. */
   topicAliases: Array<string | undefined> | undefined
+  /** MQTT 5 topic aliases the broker gives the topics it sends (when the client's CONNECT allows them). */
+  outAliases: OutboundAliases | undefined
   /**
    * More than maxOutputBytes wait in the output buffer: QoS 0 to this client is dropped and
    * QoS 1/2 queued in its session until 'drain'; after drainTimeoutMs it is disconnected.
@@ -98,6 +105,8 @@ export class ClientConnection implements DecoderSink {
   readonly connectedAt = Date.now()
   /** The CONNECT's Clean Start (3.1.1: Clean Session) flag, for inspection (set when the session is attached). */
   cleanStart = true
+  /** Its message and byte buckets (limits.messageRate, limits.byteRate); undefined when both are off. */
+  rate: ClientRate | undefined = undefined
   /** Bytes dropped since close() (AFTER_CLOSE_BYTES). */
   private dropped = 0
 

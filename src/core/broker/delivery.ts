@@ -15,6 +15,7 @@
 import type {Limits, SharedStrategy} from '../config.js'
 import type {QoS} from '../protocol/codec.js'
 import {PacketType, encodeAck, encodePublish, withPacketId} from '../protocol/encode.js'
+import type {ReadGate} from './auth.js'
 import type {Bus, BusNode} from './bus.js'
 import type {ClientConnection} from './connection.js'
 import type {Message} from './message.js'
@@ -22,6 +23,7 @@ import {isExpired} from './message.js'
 import type {BrokerMetrics} from './metrics.js'
 import type {RetainedStore} from './retained-store.js'
 import type {Session} from './session.js'
+import type {OutboundAliases} from './topic-aliases.js'
 import type {Inflight, Queued, SubscriptionOptions} from './session-state.js'
 import type {SessionStore} from './session-store.js'
 import type {SharedGroup} from './shared.js'
@@ -114,6 +116,11 @@ export class Delivery implements BusNode {
   /** The FanOut of the outermost publish (a Will or retained message published during delivery nests). */
   private readonly outerFan: FanOut
   private fanDepth = 0
+  /**
+   * Authorization's read check, asked on every delivery to a connected client (a message for
+   * an offline session is checked when it leaves the queue); undefined: nothing to check.
+   */
+  readGate: ReadGate | undefined = undefined
   /** Set by the session lifecycle: a client id another node took over. */
   onTakeOver: (clientId: string, by: string) => void = () => {}
 
@@ -133,19 +140,25 @@ export class Delivery implements BusNode {
    * Synchronous. Returns how many subscriptions on this node matched.
    */
   publish(message: Message, from: ClientConnection | null, wire?: Buffer): number {
-    if (from !== null) from.stats.messagesIn++
-    if (message.retain && this.limits.retainAvailable) this.retain(message)
+    if (from !== null) {
+      from.stats.messagesIn++
+      from.messagesIn++
+    }
+    if (message.retain && this.limits.retainAvailable) this.retain(message, from)
     return this.bus.publish(message, from, wire)
   }
 
   /** Keeps a retained message, within the retained limits (past them it is delivered, not kept). */
-  private retain(message: Message): void {
+  private retain(message: Message, from: ClientConnection | null): void {
     const size = message.payload.length
     const {maxRetainedMessages: maxCount, maxRetainedPayload: maxBytes} = this.limits
-    if (size > 0 && ((maxBytes > 0 && size > maxBytes) || (maxCount > 0 && this.retained.size >= maxCount && !this.retained.has(message.topic)))) {
+    if (size > 0 && ((maxBytes > 0 && size > maxBytes) || (maxCount > 0 && (this.retained.storedSize ?? this.retained.size) >= maxCount && !this.retained.has(message.topic)))) {
       this.metrics.retainedDropped++
       return
     }
+    // Only retained messages are stamped (the admin API and dashboard show them): no cost per publish.
+    message.storedAt = Date.now()
+    if (from !== null) message.publisher = from.clientId
     this.retained.set(message)
   }
 
@@ -192,6 +205,10 @@ export class Delivery implements BusNode {
   deliverTo(session: Session, message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined, fan?: FanOut, group?: string): void {
     const client = session.client
     const online = client !== undefined && client.state === ConnState.Connected
+    if (online && this.readGate !== undefined && !this.readGate.mayRead(client.principal!, message.topic)) {
+      client.stats.deniedDelivery++
+      return
+    }
     if (qos === 0) {
       if (!online) return // QoS 0 is not queued for offline sessions
       if (client.congested) {
@@ -204,6 +221,7 @@ export class Delivery implements BusNode {
         return
       }
       client.stats.messagesOut++
+      client.messagesOut++
       client.send(buf)
       return
     }
@@ -229,6 +247,11 @@ export class Delivery implements BusNode {
       const q = this.store.dequeue(state)!
       if (isExpired(q.message, now)) {
         this.metrics.expired++
+        continue
+      }
+      // Rules may have changed, or the client come back as someone else, since it was queued.
+      if (this.readGate !== undefined && !this.readGate.mayRead(client.principal!, q.message.topic)) {
+        client.stats.deniedDelivery++
         continue
       }
       // `seq` lets a durable store turn the queued row into the in-flight one.
@@ -264,7 +287,7 @@ export class Delivery implements BusNode {
     const id = session.nextPacketId()
     entry.packetId = id
     let buf: Buffer
-    if (fan !== undefined && entry.subscriptionIds === undefined) {
+    if (fan !== undefined && entry.subscriptionIds === undefined && client.outAliases === undefined) {
       const idx = (client.version === 5 ? 4 : 0) + (entry.qos - 1) * 2 + (entry.retain ? 1 : 0)
       const template = fan.qosN[idx]
       if (template === undefined) {
@@ -283,15 +306,18 @@ export class Delivery implements BusNode {
     }
     this.store.inflightPut(session.state, entry)
     client.stats.messagesOut++
+    client.messagesOut++
     client.send(buf)
   }
 
   private encodeOutgoing(client: ClientConnection, entry: Inflight, dup: boolean): Buffer {
     const m = entry.message
+    if (client.outAliases !== undefined) return encodeAliased(client, client.outAliases, m, entry.qos, entry.retain, dup, entry.packetId, entry.subscriptionIds)
     return encodePublish(client.version, m.topic, m.payload as Buffer, entry.qos, entry.retain, dup, entry.packetId, outProperties(client, m, entry.subscriptionIds))
   }
 
   private encodeQos0(client: ClientConnection, message: Message, retain: boolean, subscriptionIds: number[] | undefined, fan?: FanOut): Buffer {
+    if (client.outAliases !== undefined) return encodeAliased(client, client.outAliases, message, 0, retain, false, 0, subscriptionIds)
     if (fan === undefined || (subscriptionIds !== undefined && client.version === 5)) {
       return encodePublish(client.version, message.topic, message.payload as Buffer, 0, retain, false, 0, outProperties(client, message, subscriptionIds))
     }
@@ -309,6 +335,18 @@ export class Delivery implements BusNode {
 }
 
 type Props = NonNullable<Message['properties']>
+
+/**
+ * A PUBLISH for a client that takes topic aliases: encoded for it alone (its aliases are its
+ * own), with the topic left out once the client knows the alias. An encoding too large to send
+ * never told the client the alias, so it is forgotten again.
+ */
+function encodeAliased(client: ClientConnection, aliases: OutboundAliases, m: Message, qos: QoS, retain: boolean, dup: boolean, packetId: number, subscriptionIds: number[] | undefined): Buffer {
+  const {alias, known} = aliases.aliasFor(m.topic)
+  const buf = encodePublish(5, known ? '' : m.topic, m.payload as Buffer, qos, retain, dup, packetId, {...outProperties(client, m, subscriptionIds), topicAlias: alias})
+  if (!known && buf.length > client.maxOutgoingPacketSize) aliases.forget(m.topic)
+  return buf
+}
 
 /**
  * PUBLISH properties for one receiver: MQTT 5 only, with its subscription ids, and the

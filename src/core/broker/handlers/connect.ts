@@ -9,6 +9,9 @@ import type {IConnackPacket, IConnectPacket, ProtocolVersion} from '../../protoc
 import {ReasonCode, describeReasonCode, toV3ConnackCode} from '../../protocol/reason-codes.js'
 import {topicLimitProblem, topicNameProblem} from '../../protocol/topic.js'
 import {ErrorCode, ProtocolError} from '../../errors.js'
+import {MAX_OUTBOUND_ALIASES, OutboundAliases} from '../topic-aliases.js'
+import {newClientRate} from '../../guard/rate-limit.js'
+import {countRejected} from '../../transport/listener-stats.js'
 import {principalOf} from '../auth.js'
 import type {ConnectInfo} from '../auth.js'
 import type {ClientConnection} from '../connection.js'
@@ -82,6 +85,13 @@ async function connect(client: ClientConnection, packet: IConnectPacket): Promis
     assigned = true
   }
 
+  // Bans and flapping (src/core/guard), before anything else is looked at: nothing of a banned client is kept.
+  const refusal = ctx.guard.checkConnect(clientId, packet.username, client.remote)
+  if (refusal !== undefined) {
+    countRejected(client.stats, refusal.counter)
+    return refuse(client, refusal.reasonCode, refusal.reason)
+  }
+
   const limits = ctx.limits
   if (packet.will) {
     const will = packet.will
@@ -124,9 +134,12 @@ async function connect(client: ClientConnection, packet: IConnectPacket): Promis
   if (!auth.ok) return refuse(client, auth.reasonCode, auth.reason)
   const principal = principalOf(info, auth)
   // The Will is a PUBLISH the client makes in advance: it needs the same permission, checked now.
-  if (packet.will && !ctx.auth.canPublish(principal, packet.will.topic, packet.will.qos ?? 0, packet.will.retain === true)) {
+  if (packet.will && !(await ctx.auth.canPublish(principal, packet.will.topic, packet.will.qos ?? 0, packet.will.retain === true))) {
+    if (client.state !== ConnState.Connecting) return
+    client.stats.deniedPublish++
     return refuse(client, ReasonCode.NotAuthorized, `the Will topic "${packet.will.topic}" is not allowed for this client`)
   }
+  if (client.state !== ConnState.Connecting) return
   client.principal = principal
 
   client.clientId = clientId
@@ -147,6 +160,9 @@ async function connect(client: ClientConnection, packet: IConnectPacket): Promis
   const requested = v5 ? (props?.sessionExpiryInterval ?? 0) : packet.clean ? 0 : NEVER_EXPIRES
   const expiry = Math.min(requested, limits.maxSessionExpiry)
   const receiveMaximum = v5 ? (props?.receiveMaximum ?? 65535) : 65535
+  // The client accepts topic aliases from us: long topics then cross its connection once.
+  const aliasMax = v5 ? Math.min(props?.topicAliasMaximum ?? 0, MAX_OUTBOUND_ALIASES) : 0
+  if (aliasMax > 0) client.outAliases = new OutboundAliases(aliasMax, ctx.metrics)
   client.inflightMax = Math.min(receiveMaximum, limits.maxInflight)
 
   const sessionPresent = await ctx.sessions.attach(client, packet.clean !== false, expiry)
@@ -175,6 +191,7 @@ async function connect(client: ClientConnection, packet: IConnectPacket): Promis
     connack.returnCode = 0
   }
   client.state = ConnState.Connected
+  client.rate = newClientRate(limits.messageRate, limits.byteRate)
   client.send(encode(connack, client.version))
   client.lastSeen = Date.now()
   client.startKeepalive()
