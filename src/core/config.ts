@@ -6,6 +6,8 @@
 import {ConfigError} from './errors.js'
 import {resolveAuthConfig} from './auth/config.js'
 import type {AuthConfig, AuthConfigInput} from './auth/config.js'
+import {resolveClusterConfig} from './cluster/config.js'
+import type {ClusterConfig, ClusterConfigInput} from './cluster/config.js'
 
 export type Scheme = 'mqtt' | 'mqtts' | 'ws' | 'wss'
 
@@ -138,6 +140,8 @@ export interface BrokerConfig {
   readonly sysInterval?: number
   /** Authentication (src/core/auth/config.ts); undefined: no authenticator, loopback listeners only. */
   readonly auth?: AuthConfig
+  /** Several nodes, one namespace, through NATS (src/core/cluster/config.ts); undefined: this node alone. */
+  readonly cluster?: ClusterConfig
 }
 
 export interface ListenerDefaults {
@@ -285,6 +289,8 @@ export interface BrokerConfigInput {
   sysInterval?: number
   /** Authenticators in order, and whether clients without credentials may connect. */
   auth?: AuthConfigInput
+  /** NATS servers (and credentials) this node joins a cluster through. */
+  cluster?: ClusterConfigInput | string | string[]
 }
 
 export interface ListenerInput {
@@ -388,7 +394,7 @@ function resolveTls(where: string, input: unknown): TlsMaterial | undefined {
  */
 export function resolveConfig(input: BrokerConfigInput = {}): BrokerConfig {
   if (!isObj(input)) throw new ConfigError('the configuration must be an object')
-  checkKeys('', input, ['host', 'listeners', 'ws', 'tls', 'limits', 'sharedStrategy', 'admin', 'persistence', 'sysInterval', 'auth'])
+  checkKeys('', input, ['host', 'listeners', 'ws', 'tls', 'limits', 'sharedStrategy', 'admin', 'persistence', 'sysInterval', 'auth', 'cluster'])
   const host = input.host === undefined ? DEFAULTS.host : str('host', input.host)
   const ws = resolveWs('ws', DEFAULTS.ws, input.ws)
   const tls = resolveTls('tls', input.tls)
@@ -437,6 +443,7 @@ export function resolveConfig(input: BrokerConfigInput = {}): BrokerConfig {
   }
   const listenerDefaults: ListenerDefaults = Object.freeze({host, ws, ...(tls ? {tls} : {}), ...(adminOrigin === undefined ? {} : {adminOrigin})})
   const auth = input.auth === undefined ? undefined : resolveAuthConfig(input.auth)
+  const cluster = input.cluster === undefined ? undefined : resolveClusterConfig(input.cluster)
   return Object.freeze({
     listeners: Object.freeze(listeners),
     limits: Object.freeze(limits),
@@ -446,6 +453,7 @@ export function resolveConfig(input: BrokerConfigInput = {}): BrokerConfig {
     ...(persistence === undefined ? {} : {persistence}),
     ...(sysInterval === undefined ? {} : {sysInterval}),
     ...(auth === undefined ? {} : {auth}),
+    ...(cluster === undefined ? {} : {cluster}),
   })
 }
 

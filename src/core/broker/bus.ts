@@ -15,6 +15,8 @@ export interface BusNode {
   deliver(message: Message, from: ClientConnection | null, wire: Buffer | undefined): number
   /** Another node took over this client id: close the local connection (MQTT 5: DISCONNECT 0x8E). */
   takeOver(clientId: string, by: string): void
+  /** A cluster Bus picked this node for one message of the shared group `key` ($share/GROUP/FILTER): to one local member. */
+  deliverToGroup?(key: string, message: Message): void
 }
 
 export interface Bus {
@@ -31,6 +33,17 @@ export interface Bus {
   /** A client with this id connected here: any other node holding it must let go. */
   claim(clientId: string): void
   close(): Promise<void>
+  /**
+   * Optional, for a Bus that spreads shared groups itself (each message to one member
+   * cluster-wide): a group with members here, keyed $share/GROUP/FILTER. With these the
+   * router leaves shared groups out and the Bus calls BusNode.deliverToGroup.
+   */
+  addShared?(key: string, filter: string): void
+  removeShared?(key: string): void
+  /** Optional: the turn's acknowledgements wait for commit() (turn-flush.ts), as for a durable store. */
+  readonly holdsOutput?: boolean
+  /** Optional: what this turn gave the Bus is settled (e.g. subscriptions known to the cluster); undefined: nothing to wait for. */
+  commit?(): Promise<void> | undefined
 }
 
 export class LocalBus implements Bus {

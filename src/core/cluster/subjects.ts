@@ -9,11 +9,13 @@
  * - ".", "*", ">", "%", ASCII controls, space and DEL become "%XX" (the hex of the byte);
  * - everything else (letters, "$", unicode) stays as it is, so subjects stay readable.
  *
- * The subject is `PREFIX.m.LEVELS` for ordinary topics and `PREFIX.s.LEVELS` for topics
- * starting with "$" ($SYS/…): an MQTT filter starting with a wildcard never matches a "$"
- * topic (MQTT-4.7.2-1), and "#" becomes `PREFIX.m.>`, which no "$" topic is under.
- * A filter becomes one subject, or two for a trailing "#": MQTT's `a/#` also matches `a`,
- * NATS's `a.>` does not, so it is `a` and `a.>`.
+ * The subject is `PREFIX.CLASS.m.LEVELS` for ordinary topics and `PREFIX.CLASS.s.LEVELS`
+ * for topics starting with "$" ($SYS/…): an MQTT filter starting with a wildcard never
+ * matches a "$" topic (MQTT-4.7.2-1), and "#" becomes `PREFIX.*.m.>`, which no "$" topic
+ * is under. CLASS is "c" for messages on core NATS (QoS 0) and "q" for those a JetStream
+ * stream captures (QoS 1/2); a filter's subjects take both ("*"), so one subscription
+ * serves every QoS. A filter becomes one subject, or two for a trailing "#": MQTT's `a/#`
+ * also matches `a`, NATS's `a.>` does not, so it is `a` and `a.>`.
  *
  * A subject longer than maxSubjectBytes (NATS servers refuse a protocol line over 4096
  * bytes by default) is not used: such topics travel on `PREFIX.l` with the topic in the
@@ -66,21 +68,26 @@ export class SubjectMap {
   readonly prefix: string
   /** `PREFIX.l`: topics whose subject would be too long. */
   readonly long: string
-  private readonly plain: string
-  private readonly reserved: string
+  /** `PREFIX.q.>`: what a JetStream stream captures (QoS 1/2). */
+  readonly durable: string
+  private readonly core: string
+  private readonly stored: string
+  private readonly any: string
   private readonly maxBytes: number
 
   constructor(prefix: string, maxBytes = MAX_SUBJECT_BYTES) {
     this.prefix = prefix
-    this.plain = `${prefix}.m.`
-    this.reserved = `${prefix}.s.`
+    this.core = `${prefix}.c.`
+    this.stored = `${prefix}.q.`
+    this.any = `${prefix}.*.`
+    this.durable = `${prefix}.q.>`
     this.long = `${prefix}.l`
     this.maxBytes = maxBytes
   }
 
-  /** The subject of a topic; `long` when it would be longer than the limit. */
-  topicSubject(topic: string): string {
-    let s = topic.charCodeAt(0) === 0x24 /* $ */ ? this.reserved : this.plain
+  /** The subject of a topic (durable: the JetStream class); `long` when it would be longer than the limit. */
+  topicSubject(topic: string, durable = false): string {
+    let s = (durable ? this.stored : this.core) + (topic.charCodeAt(0) === 0x24 /* $ */ ? 's.' : 'm.')
     let start = 0
     for (;;) {
       const slash = topic.indexOf('/', start)
@@ -96,11 +103,10 @@ export class SubjectMap {
 
   /** The topic of a subject made by topicSubject (not `long`); undefined for a subject of another shape. */
   subjectTopic(subject: string): string | undefined {
-    let start: number
-    if (subject.startsWith(this.plain)) start = this.plain.length
-    else if (subject.startsWith(this.reserved)) start = this.reserved.length
-    else return undefined
-    const tokens = subject.slice(start).split('.')
+    if (!(subject.startsWith(this.core) || subject.startsWith(this.stored))) return undefined
+    const kind = subject.slice(this.core.length, this.core.length + 2)
+    if (kind !== 'm.' && kind !== 's.') return undefined
+    const tokens = subject.slice(this.core.length + 2).split('.')
     for (let i = 0; i < tokens.length; i++) tokens[i] = unescapeLevel(tokens[i])
     return tokens.join('/')
   }
@@ -111,7 +117,7 @@ export class SubjectMap {
    */
   filterSubjects(filter: string): string[] {
     const levels = filter.split('/')
-    const base = filter.charCodeAt(0) === 0x24 /* $ */ ? this.reserved : this.plain
+    const base = this.any + (filter.charCodeAt(0) === 0x24 /* $ */ ? 's.' : 'm.')
     const tokens: string[] = []
     for (let i = 0; i < levels.length; i++) {
       const l = levels[i]

@@ -61,7 +61,7 @@ const TOPICS = [
   '$',
   '$share',
   'a$b',
-  'mqttws.m.x',
+  'mqttws.*.m.x',
   '_',
   '\u007f/\u0001',
 ]
@@ -83,26 +83,27 @@ describe('cluster: MQTT topic ↔ NATS subject', () => {
     for (const topic of TOPICS) {
       const subject = map.topicSubject(topic)
       assertValidSubject(subject)
-      assert.equal(subject.split('.').length, 2 + topic.split('/').length, topic)
+      assert.equal(subject.split('.').length, 3 + topic.split('/').length, topic)
+      assert.equal(map.subjectTopic(map.topicSubject(topic, true)), topic)
       assert.equal(map.subjectTopic(subject), topic)
     }
   })
 
   it('puts "$" topics beside the others, so that # never reaches them', () => {
-    assert.equal(map.topicSubject('$SYS/broker'), 'mqttws.s.$SYS.broker')
-    assert.equal(map.topicSubject('a/b'), 'mqttws.m.a.b')
-    assert.deepEqual(map.filterSubjects('#'), ['mqttws.m.>'])
-    assert.deepEqual(map.filterSubjects('+/broker'), ['mqttws.m.*.broker'])
-    assert.deepEqual(map.filterSubjects('$SYS/#'), ['mqttws.s.$SYS', 'mqttws.s.$SYS.>'])
-    assert.ok(!natsMatches(map.topicSubject('$SYS/broker'), 'mqttws.m.>'))
+    assert.equal(map.topicSubject('$SYS/broker'), 'mqttws.c.s.$SYS.broker')
+    assert.equal(map.topicSubject('a/b'), 'mqttws.c.m.a.b')
+    assert.deepEqual(map.filterSubjects('#'), ['mqttws.*.m.>'])
+    assert.deepEqual(map.filterSubjects('+/broker'), ['mqttws.*.m.*.broker'])
+    assert.deepEqual(map.filterSubjects('$SYS/#'), ['mqttws.*.s.$SYS', 'mqttws.*.s.$SYS.>'])
+    assert.ok(!natsMatches(map.topicSubject('$SYS/broker'), 'mqttws.*.m.>'))
   })
 
   it('maps + to *, and # to > plus its parent level', () => {
-    assert.deepEqual(map.filterSubjects('a/+/c'), ['mqttws.m.a.*.c'])
-    assert.deepEqual(map.filterSubjects('a/#'), ['mqttws.m.a', 'mqttws.m.a.>'])
-    assert.deepEqual(map.filterSubjects('+/#'), ['mqttws.m.*', 'mqttws.m.*.>'])
-    assert.deepEqual(map.filterSubjects('a.b/ /#'), ['mqttws.m.a%2Eb.%20', 'mqttws.m.a%2Eb.%20.>'])
-    assert.deepEqual(map.filterSubjects('/+'), ['mqttws.m.%.*'])
+    assert.deepEqual(map.filterSubjects('a/+/c'), ['mqttws.*.m.a.*.c'])
+    assert.deepEqual(map.filterSubjects('a/#'), ['mqttws.*.m.a', 'mqttws.*.m.a.>'])
+    assert.deepEqual(map.filterSubjects('+/#'), ['mqttws.*.m.*', 'mqttws.*.m.*.>'])
+    assert.deepEqual(map.filterSubjects('a.b/ /#'), ['mqttws.*.m.a%2Eb.%20', 'mqttws.*.m.a%2Eb.%20.>'])
+    assert.deepEqual(map.filterSubjects('/+'), ['mqttws.*.m.%.*'])
   })
 
   it('NATS matching of the mapped subjects is MQTT matching (listed topics and filters)', () => {
@@ -112,6 +113,8 @@ describe('cluster: MQTT topic ↔ NATS subject', () => {
       for (const filter of filters) {
         const nats = map.filterSubjects(filter).some((p) => natsMatches(subject, p))
         assert.equal(nats, mqttMatches(topic, filter), `topic ${JSON.stringify(topic)} filter ${JSON.stringify(filter)}`)
+        // The JetStream class (QoS 1/2) reaches the same subscriptions.
+        assert.equal(map.filterSubjects(filter).some((p) => natsMatches(map.topicSubject(topic, true), p)), nats)
       }
     }
   })

@@ -1,0 +1,362 @@
+/**
+ * The cluster Bus on NATS: several broker nodes share one namespace.
+ *
+ * - A message published here goes to this node's subscriptions by a direct call (as the
+ *   LocalBus does) and once to NATS, on the subject of its topic (subjects.ts) in a compact
+ *   envelope (envelope.ts). The publishing connection has no echo, so it never gets its own
+ *   messages back.
+ * - This node subscribes to NATS by interest: the subjects of the filters its clients hold
+ *   (addInterest/removeInterest, reference counted). A node without subscribers to a topic
+ *   receives none of its traffic (`stats.received` counts what arrives).
+ * - Overlapping filters (a/# and a/+) are two NATS subscriptions, and NATS sends a message
+ *   once per subscription; it reaches the local router once: each message carries its
+ *   origin's instance id and a sequence number, and a number not above the last one seen
+ *   from that origin is a copy (NATS keeps one publisher's order to one subscriber).
+ * - Shared subscriptions ($share/GROUP/FILTER) are NATS queue groups on a second
+ *   connection, so each message reaches one node of each group cluster-wide, which hands
+ *   it to one local member (BusNode.deliverToGroup). Groups are then not in the router.
+ * - claim(): a client id connected here is announced; a node holding it closes its
+ *   connection (MQTT 5: DISCONNECT 0x8E). Of two claims at once, the later one wins.
+ * - Heartbeats: every node announces itself every heartbeatMs; nodes() is the table.
+ *
+ * Hot path: one envelope buffer per message sent to NATS; nothing when no node needs it
+ * but NATS's own interest check. Interest changes are flushed to the NATS server before
+ * the SUBACK of that turn leaves (commit()), so a subscription acknowledged on one node
+ * gets every message published on another node after that.
+ */
+import {createHash, randomBytes} from 'node:crypto'
+import {hostname} from 'node:os'
+import type {Msg, NatsConnection, Subscription} from '@nats-io/transport-node'
+import type {Bus, BusNode} from '../broker/bus.js'
+import type {ClientConnection} from '../broker/connection.js'
+import type {Message} from '../broker/message.js'
+import type {Logger} from '../logger.js'
+import type {ClusterConfig} from './config.js'
+import {decodeEnvelope, encodeEnvelope} from './envelope.js'
+import type {EnvelopeMeta} from './envelope.js'
+import {NodeTable} from './nodes.js'
+import type {NodeInfo} from './nodes.js'
+import {SubjectMap} from './subjects.js'
+
+/** Opens one NATS connection (transport-node's connect, with the options the bus sets). */
+export type NatsConnect = (options: Record<string, unknown>) => Promise<NatsConnection>
+
+export interface ClusterStats {
+  /** Messages this node sent to NATS. */
+  published: number
+  /** Messages this node received from NATS (its interest, its shared groups). */
+  received: number
+  /** Copies dropped (overlapping subscriptions of this node). */
+  duplicates: number
+  /** Envelopes this version cannot read. */
+  malformed: number
+  /** Publishes NATS refused (connection closed); local delivery went on. */
+  publishErrors: number
+  /** Clients of this node taken over by a connection on another node. */
+  takenOver: number
+}
+
+interface Interest {
+  count: number
+  subs: Subscription[]
+}
+
+interface Claim {
+  id: string
+  by: string
+  instance: string
+  t: number
+}
+
+/** A claim this recent, made here, wins over an older one from elsewhere. */
+const CLAIM_WINDOW_MS = 10_000
+
+export class NatsBus implements Bus {
+  readonly config: ClusterConfig
+  /** This node's name (config or host name and pid). */
+  readonly name: string
+  /** This run of the node: its name and a random suffix (a restarted node is a new instance). */
+  readonly instance: string
+  readonly map: SubjectMap
+  readonly stats: ClusterStats = {published: 0, received: 0, duplicates: 0, malformed: 0, publishErrors: 0, takenOver: 0}
+  readonly nodes: NodeTable
+  private readonly log: Logger
+  private readonly connect: NatsConnect
+  private readonly origin: Buffer
+  private node: BusNode | undefined
+  private nc: NatsConnection | undefined
+  private qc: NatsConnection | undefined
+  private seq = 0
+  private readonly interest = new Map<string, Interest>()
+  private readonly shared = new Map<string, Subscription[]>()
+  private readonly lastSeq = new Map<string, number>()
+  private readonly meta: EnvelopeMeta = {origin: '', seq: 0}
+  private readonly claims = new Map<string, number>()
+  /** Interest changed in this turn: commit() flushes it to the server. */
+  private dirty = false
+  private heartbeat: NodeJS.Timeout | undefined
+  private closed = false
+  private lastPublishErrorLog = 0
+  private readonly onPlain = (err: Error | null, msg: Msg): void => this.receive(err, msg)
+
+  constructor(config: ClusterConfig, log: Logger, connect: NatsConnect) {
+    this.config = config
+    this.log = log
+    this.connect = connect
+    this.name = config.name ?? `${hostname()}-${process.pid}`
+    this.instance = `${this.name}~${randomBytes(6).toString('base64url')}`
+    this.origin = Buffer.from(this.instance, 'latin1')
+    this.map = new SubjectMap(config.prefix)
+    this.nodes = new NodeTable(this.name, this.instance, config.heartbeatMs)
+  }
+
+  /** The bus holds a turn's acknowledgements until commit() settles (turn-flush.ts). */
+  get holdsOutput(): boolean {
+    return true
+  }
+
+  async start(node: BusNode): Promise<void> {
+    this.node = node
+    const c = this.config
+    const base: Record<string, unknown> = {servers: [...c.servers], maxReconnectAttempts: -1, reconnectTimeWait: 500, pingInterval: 10_000}
+    if (c.user !== undefined) base.user = c.user
+    if (c.pass !== undefined) base.pass = c.pass
+    if (c.token !== undefined) base.token = c.token
+    if (c.credentials !== undefined) {
+      const {credsAuthenticator} = await import('@nats-io/transport-node')
+      base.authenticator = credsAuthenticator(new TextEncoder().encode(c.credentials))
+    }
+    if (c.tls !== undefined) base.tls = {...c.tls}
+    try {
+      this.nc = await this.connect({...base, name: `mqttws ${this.instance}`, noEcho: true})
+      this.qc = await this.connect({...base, name: `mqttws ${this.instance} shared`})
+    } catch (error) {
+      await this.nc?.close()
+      throw new Error(`cannot reach the NATS cluster at ${c.servers.join(', ')}: ${(error as Error).message}; start one with \`nats-server -js\` or check --cluster`, {cause: error})
+    }
+    this.watch(this.nc, 'main')
+    this.watch(this.qc, 'shared')
+    const nc = this.nc
+    nc.subscribe(this.map.long, {callback: this.onPlain})
+    nc.subscribe(`${c.prefix}.ctl.claim`, {callback: (err, msg) => this.onClaim(err, msg)})
+    nc.subscribe(`${c.prefix}.ctl.hb`, {callback: (err, msg) => this.onHeartbeat(err, msg)})
+    this.sendHeartbeat()
+    this.heartbeat = setInterval(() => this.sendHeartbeat(), c.heartbeatMs)
+    this.heartbeat.unref()
+    await nc.flush()
+    this.log.info('cluster joined', {node: this.name, instance: this.instance, servers: c.servers.join(','), prefix: c.prefix})
+  }
+
+  /** Logs the NATS connection's state changes: disconnects, reconnections, server errors. */
+  private watch(nc: NatsConnection, which: string): void {
+    void (async () => {
+      for await (const s of nc.status()) {
+        if (s.type === 'disconnect') this.log.warn('cluster: NATS connection lost, reconnecting', {connection: which, server: s.server})
+        else if (s.type === 'reconnect') this.log.info('cluster: NATS connection back', {connection: which, server: s.server})
+        else if (s.type === 'error') this.log.error('cluster: NATS error', {connection: which, error: String((s as {error?: unknown}).error)})
+      }
+    })().catch(() => {})
+  }
+
+  publish(message: Message, from: ClientConnection | null, wire: Buffer | undefined): number {
+    const matched = this.node === undefined ? 0 : this.node.deliver(message, from, wire)
+    const nc = this.nc
+    if (nc === undefined || this.closed) return matched
+    const subject = this.map.topicSubject(message.topic)
+    const data = encodeEnvelope(message, this.origin, ++this.seq, subject === this.map.long, Date.now())
+    try {
+      nc.publish(subject, data)
+      this.stats.published++
+    } catch (error) {
+      this.publishFailed(error)
+    }
+    // Subscribers on other nodes are unknown here: a message sent to the cluster is not "no subscribers".
+    return matched + 1
+  }
+
+  private publishFailed(error: unknown): void {
+    this.stats.publishErrors++
+    const now = Date.now()
+    if (now - this.lastPublishErrorLog >= 1000) {
+      this.lastPublishErrorLog = now
+      this.log.error('cluster: a message could not be sent to NATS (delivered on this node only)', {error: (error as Error).message, failures: this.stats.publishErrors})
+    }
+  }
+
+  private receive(err: Error | null, msg: Msg): void {
+    if (err !== null) return this.subscriptionError(err)
+    this.stats.received++
+    const subject = msg.subject
+    const topic = subject === this.map.long ? undefined : this.map.subjectTopic(subject)
+    const meta = this.meta
+    const message = decodeEnvelope(msg.data, topic, meta, Date.now())
+    if (message === undefined) {
+      this.stats.malformed++
+      return
+    }
+    // One message, several overlapping subscriptions of this node: deliver the first copy only.
+    const last = this.lastSeq.get(meta.origin)
+    if (last !== undefined && meta.seq <= last) {
+      this.stats.duplicates++
+      return
+    }
+    this.lastSeq.set(meta.origin, meta.seq)
+    this.node?.deliver(message, null, undefined)
+  }
+
+  private subscriptionError(err: Error): void {
+    this.log.error('cluster: NATS subscription error', {error: err.message})
+  }
+
+  addInterest(filter: string): void {
+    const known = this.interest.get(filter)
+    if (known !== undefined) {
+      known.count++
+      return
+    }
+    const subs: Subscription[] = []
+    const nc = this.nc
+    if (nc !== undefined && !this.closed) for (const subject of this.map.filterSubjects(filter)) subs.push(nc.subscribe(subject, {callback: this.onPlain}))
+    this.interest.set(filter, {count: 1, subs})
+    this.dirty = true
+  }
+
+  removeInterest(filter: string): void {
+    const known = this.interest.get(filter)
+    if (known === undefined || --known.count > 0) return
+    this.interest.delete(filter)
+    if (!this.closed) for (const s of known.subs) s.unsubscribe()
+    this.dirty = true
+  }
+
+  /** A shared group with members here: this node joins the NATS queue group of its filter. */
+  addShared(key: string, filter: string): void {
+    const qc = this.qc
+    if (qc === undefined || this.closed || this.shared.has(key)) return
+    const queue = queueName(key)
+    const subs = this.map.filterSubjects(filter).map((subject) => qc.subscribe(subject, {queue, callback: (err, msg) => this.receiveShared(key, err, msg)}))
+    this.shared.set(key, subs)
+    this.dirty = true
+  }
+
+  removeShared(key: string): void {
+    const subs = this.shared.get(key)
+    if (subs === undefined) return
+    this.shared.delete(key)
+    if (!this.closed) for (const s of subs) s.unsubscribe()
+    this.dirty = true
+  }
+
+  private receiveShared(key: string, err: Error | null, msg: Msg): void {
+    if (err !== null) return this.subscriptionError(err)
+    this.stats.received++
+    const message = decodeEnvelope(msg.data, this.map.subjectTopic(msg.subject), this.meta, Date.now())
+    if (message === undefined) {
+      this.stats.malformed++
+      return
+    }
+    this.node?.deliverToGroup?.(key, message)
+  }
+
+  /**
+   * The end of a turn (turn-flush.ts): when this turn changed the interest, resolves once
+   * the NATS server has it (a PING/PONG), so its SUBACKs mean "subscribed cluster-wide".
+   * Undefined when there is nothing to wait for.
+   */
+  commit(): Promise<void> | undefined {
+    if (!this.dirty) return undefined
+    this.dirty = false
+    const nc = this.nc
+    if (nc === undefined || this.closed || nc.isClosed()) return undefined
+    // NATS down: the SUBACK need not wait for it (the client resubscribes when it is back).
+    return Promise.all([nc.flush(), this.qc!.flush()]).then(noop, noop)
+  }
+
+  claim(clientId: string): void {
+    const t = Date.now()
+    this.claims.set(clientId, t)
+    if (this.claims.size > 10_000) this.pruneClaims(t)
+    const nc = this.nc
+    if (nc === undefined || this.closed) return
+    const c: Claim = {id: clientId, by: this.name, instance: this.instance, t}
+    try {
+      nc.publish(`${this.config.prefix}.ctl.claim`, JSON.stringify(c))
+    } catch (error) {
+      this.publishFailed(error)
+    }
+  }
+
+  private pruneClaims(now: number): void {
+    for (const [id, t] of this.claims) if (now - t > CLAIM_WINDOW_MS) this.claims.delete(id)
+  }
+
+  private onClaim(err: Error | null, msg: Msg): void {
+    if (err !== null) return this.subscriptionError(err)
+    let c: Claim
+    try {
+      c = msg.json<Claim>()
+    } catch {
+      this.stats.malformed++
+      return
+    }
+    if (c.instance === this.instance || typeof c.id !== 'string') return
+    const mine = this.claims.get(c.id)
+    // Two connects at once on two nodes: the later claim keeps the client (ties: the larger instance id).
+    if (mine !== undefined && (mine > c.t || (mine === c.t && this.instance > c.instance)) && Date.now() - mine < CLAIM_WINDOW_MS) return
+    this.claims.delete(c.id)
+    if (this.node !== undefined) {
+      this.stats.takenOver++
+      this.node.takeOver(c.id, `node ${c.by}`)
+    }
+  }
+
+  private sendHeartbeat(): void {
+    const nc = this.nc
+    if (nc === undefined || this.closed) return
+    try {
+      nc.publish(`${this.config.prefix}.ctl.hb`, JSON.stringify(this.nodes.self()))
+    } catch {
+      // Down: the status watcher logs it.
+    }
+  }
+
+  private onHeartbeat(err: Error | null, msg: Msg): void {
+    if (err !== null) return this.subscriptionError(err)
+    try {
+      this.nodes.heard(msg.json<NodeInfo>(), Date.now())
+    } catch {
+      this.stats.malformed++
+    }
+  }
+
+  /** Whether the NATS connection is up now. */
+  get connected(): boolean {
+    return this.nc !== undefined && !this.nc.isClosed() && this.nc.info !== undefined && !this.closed && this.statusUp()
+  }
+
+  private statusUp(): boolean {
+    // transport-node has no "is connected" accessor; a closed or reconnecting connection has no server.
+    return (this.nc as unknown as {protocol?: {connected?: boolean}}).protocol?.connected !== false
+  }
+
+  /** The cluster's nodes as this node knows them (itself first). */
+  describe(): {node: string; instance: string; connected: boolean; servers: readonly string[]; nodes: Array<NodeInfo & {state: string; lastSeenMs: number}>; stats: ClusterStats} {
+    return {node: this.name, instance: this.instance, connected: this.connected, servers: this.config.servers, nodes: this.nodes.list(Date.now()), stats: {...this.stats}}
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    if (this.heartbeat !== undefined) clearInterval(this.heartbeat)
+    const conns = [this.nc, this.qc].filter((c): c is NatsConnection => c !== undefined)
+    await Promise.all(conns.map((c) => c.drain().catch(() => c.close())))
+    this.node = undefined
+  }
+}
+
+function noop(): void {}
+
+/** A NATS queue group name for a shared group key ($share/GROUP/FILTER): printable, no spaces or dots. */
+export function queueName(key: string): string {
+  return `g_${createHash('sha256').update(key).digest('base64url')}`
+}

@@ -1,0 +1,89 @@
+/**
+ * Debian's nats-server with JetStream, on a free loopback port with its own store
+ * directory, started and stopped by the test. `restart()` starts it again on the same
+ * port and directory (a NATS outage and its end).
+ */
+import {spawn} from 'node:child_process'
+import type {ChildProcess} from 'node:child_process'
+import {existsSync, mkdtempSync, rmSync} from 'node:fs'
+import net from 'node:net'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {closedPort} from './ports.js'
+
+export const NATS_SERVER = '/usr/sbin/nats-server'
+
+export function hasNatsServer(): boolean {
+  return existsSync(NATS_SERVER)
+}
+
+/** Skips the calling suite (a mocha `before`) with a clear message when nats-server is absent. */
+export function skipWithoutNats(ctx: Mocha.Context): void {
+  if (!hasNatsServer()) {
+    console.log(`    (skipped: ${NATS_SERVER} is not installed; apt-get install nats-server)`)
+    ctx.skip()
+  }
+}
+
+export interface RunningNats {
+  port: number
+  url: string
+  dir: string
+  child: ChildProcess
+  /** Stops the server (SIGTERM, or SIGKILL when asked) and waits for it to exit. */
+  stop(signal?: NodeJS.Signals): Promise<void>
+  /** Starts it again on the same port and store directory. */
+  restart(): Promise<void>
+  /** Stops it and removes its store directory. */
+  dispose(): Promise<void>
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const s = net.connect(port, '127.0.0.1', () => {
+      s.destroy()
+      resolve(true)
+    })
+    s.on('error', () => resolve(false))
+  })
+}
+
+/** Starts `nats-server -js -a 127.0.0.1 -p PORT -sd DIR` and waits until it accepts connections. */
+export async function startNats(): Promise<RunningNats> {
+  const port = await closedPort()
+  const dir = mkdtempSync(join(tmpdir(), 'mqttws-nats-'))
+  let child: ChildProcess
+  let log = ''
+  const launch = async (): Promise<void> => {
+    log = ''
+    child = spawn(NATS_SERVER, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir], {stdio: ['ignore', 'ignore', 'pipe']})
+    child.stderr!.on('data', (d: Buffer) => (log += d.toString()))
+    for (let i = 0; i < 200; i++) {
+      if (child.exitCode !== null) throw new Error(`nats-server exited with ${child.exitCode}: ${log}`)
+      if (log.includes('Server is ready') && (await canConnect(port))) return
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    throw new Error(`nats-server did not become ready on port ${port}: ${log}`)
+  }
+  await launch()
+  const stop = (signal: NodeJS.Signals = 'SIGTERM'): Promise<void> =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve()
+      child.once('exit', () => resolve())
+      child.kill(signal)
+    })
+  return {
+    port,
+    url: `nats://127.0.0.1:${port}`,
+    dir,
+    get child() {
+      return child
+    },
+    stop,
+    restart: launch,
+    dispose: async () => {
+      await stop()
+      rmSync(dir, {recursive: true, force: true})
+    },
+  }
+}
