@@ -30,6 +30,7 @@ import type {Msg, NatsConnection, Subscription} from '@nats-io/transport-node'
 import type {Bus, BusNode} from '../broker/bus.js'
 import type {ClientConnection} from '../broker/connection.js'
 import type {Message} from '../broker/message.js'
+import {ErrorCode, MqttwsError} from '../errors.js'
 import type {Logger} from '../logger.js'
 import type {ClusterConfig} from './config.js'
 import {decodeEnvelope, encodeEnvelope} from './envelope.js'
@@ -132,7 +133,7 @@ export class NatsBus implements Bus {
       this.qc = await this.connect({...base, name: `mqttws ${this.instance} shared`})
     } catch (error) {
       await this.nc?.close()
-      throw new Error(`cannot reach the NATS cluster at ${c.servers.join(', ')}: ${(error as Error).message}; start one with \`nats-server -js\` or check --cluster`, {cause: error})
+      throw new MqttwsError(ErrorCode.CLUSTER, `cannot reach the cluster's NATS servers at ${c.servers.join(', ')}: ${(error as Error).message}; start NATS with JetStream (nats-server -js) or check --cluster`, {cause: error})
     }
     this.watch(this.nc, 'main')
     this.watch(this.qc, 'shared')
