@@ -68,6 +68,15 @@ export interface EnvelopeMeta {
  */
 export function decodeEnvelope(data: Uint8Array, topic: string | undefined, meta: EnvelopeMeta, now: number): Message | undefined {
   if (data.length < 9 || data[0] !== VERSION) return undefined
+  try {
+    return decode(data, topic, meta, now)
+  } catch {
+    // Cut short or not ours: reading past the end, or properties that are not JSON.
+    return undefined
+  }
+}
+
+function decode(data: Uint8Array, topic: string | undefined, meta: EnvelopeMeta, now: number): Message | undefined {
   const buf = Buffer.from(data.buffer, data.byteOffset, data.length)
   const flags = buf[1]
   const n = buf[2]
@@ -94,6 +103,7 @@ export function decodeEnvelope(data: Uint8Array, topic: string | undefined, meta
     properties = p as Props
     o += 4 + len
   }
+  if (o > buf.length) return undefined
   const message: Message = {cmd: 'publish', topic, payload: buf.subarray(o), qos: (flags & 3) as 0 | 1 | 2, retain: (flags & F_RETAIN) !== 0, dup: false}
   if (properties !== undefined) message.properties = properties
   if (expiresAt !== undefined) message.expiresAt = expiresAt
