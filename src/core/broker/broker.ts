@@ -95,7 +95,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
         },
       }),
       store: options.sessions ?? new MemorySessionStore(),
-      retained: (this.retained = new SysRetained(options.retained ?? new MemoryRetainedStore())),
+      retained: (this.retained = new SysRetained(wrapRetained(bus, options.retained ?? new MemoryRetainedStore()))),
       bus,
       emit: this.emit.bind(this) as Emit,
       onClosed: (conn) => this.connectionClosed(conn),
@@ -369,6 +369,11 @@ export class Broker extends EventEmitter<BrokerEvents> {
 }
 
 function ignore(): void {}
+
+/** A cluster Bus shares retained messages between nodes (Bus.wrapRetained). */
+function wrapRetained(bus: Bus, store: RetainedStore): RetainedStore {
+  return bus.wrapRetained === undefined ? store : bus.wrapRetained(store)
+}
 
 function countMatch(count: {n: number}): void {
   count.n++

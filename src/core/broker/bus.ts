@@ -8,6 +8,7 @@
  */
 import type {ClientConnection} from './connection.js'
 import type {Message} from './message.js'
+import type {RetainedStore} from './retained-store.js'
 
 /** What a Bus calls on the node it serves. */
 export interface BusNode {
@@ -40,6 +41,8 @@ export interface Bus {
    */
   addShared?(key: string, filter: string): void
   removeShared?(key: string): void
+  /** Optional: a Bus that shares retained messages across nodes wraps the node's retained store (Broker's constructor). */
+  wrapRetained?(store: RetainedStore): RetainedStore
   /** Optional: the turn's acknowledgements wait for commit() (turn-flush.ts), as for a durable store. */
   readonly holdsOutput?: boolean
   /** Optional: what this turn gave the Bus is settled (e.g. subscriptions known to the cluster); undefined: nothing to wait for. */

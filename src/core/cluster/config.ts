@@ -29,6 +29,8 @@ export interface ClusterConfig {
   readonly tls?: ClusterTls
   /** Milliseconds between this node's heartbeats; a node missing three is shown as down. */
   readonly heartbeatMs: number
+  /** Copies JetStream keeps of the cluster's streams (1, or up to the NATS cluster's size: 3 or 5). */
+  readonly replicas: number
 }
 
 export interface ClusterConfigInput {
@@ -41,11 +43,12 @@ export interface ClusterConfigInput {
   credentials?: string
   tls?: {ca?: string; cert?: string; key?: string}
   heartbeatMs?: number
+  replicas?: number
 }
 
-export const CLUSTER_DEFAULTS = Object.freeze({prefix: 'mqttws', heartbeatMs: 2000})
+export const CLUSTER_DEFAULTS = Object.freeze({prefix: 'mqttws', heartbeatMs: 2000, replicas: 1})
 
-const KEYS = ['servers', 'name', 'prefix', 'user', 'pass', 'token', 'credentials', 'tls', 'heartbeatMs']
+const KEYS = ['servers', 'name', 'prefix', 'user', 'pass', 'token', 'credentials', 'tls', 'heartbeatMs', 'replicas']
 
 type Obj = Record<string, unknown>
 
@@ -81,7 +84,7 @@ export function resolveClusterConfig(input: unknown): ClusterConfig {
     throw new ConfigError(`setting "cluster.servers" is ${JSON.stringify(input.servers)}: give one or more NATS URLs, e.g. nats://127.0.0.1:4222 (serve --cluster nats://HOST:PORT[,…])`)
   }
   const servers = Object.freeze((list as string[]).map((s, i) => natsServer(`setting "cluster.servers[${i}]"`, s)))
-  const out: {-readonly [K in keyof ClusterConfig]: ClusterConfig[K]} = {servers, prefix: CLUSTER_DEFAULTS.prefix, heartbeatMs: CLUSTER_DEFAULTS.heartbeatMs}
+  const out: {-readonly [K in keyof ClusterConfig]: ClusterConfig[K]} = {servers, prefix: CLUSTER_DEFAULTS.prefix, heartbeatMs: CLUSTER_DEFAULTS.heartbeatMs, replicas: CLUSTER_DEFAULTS.replicas}
   if (input.name !== undefined) {
     out.name = text('name', input.name)
     if (/[\s.*>]/.test(out.name) || out.name.length > 64) throw new ConfigError(`setting "cluster.name" is ${JSON.stringify(out.name)}: a node name has at most 64 characters and no spaces, ".", "*" or ">", e.g. node-a`)
@@ -112,6 +115,11 @@ export function resolveClusterConfig(input: unknown): ClusterConfig {
     const v = input.heartbeatMs
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 100 || v > 60_000) throw new ConfigError(`setting "cluster.heartbeatMs" is ${JSON.stringify(v)}: use milliseconds from 100 to 60000, e.g. 2000`)
     out.heartbeatMs = v
+  }
+  if (input.replicas !== undefined) {
+    const v = input.replicas
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 5) throw new ConfigError(`setting "cluster.replicas" is ${JSON.stringify(v)}: JetStream keeps 1 to 5 copies; use 3 with a three-server NATS cluster`)
+    out.replicas = v
   }
   return Object.freeze(out)
 }

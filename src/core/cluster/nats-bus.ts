@@ -30,6 +30,7 @@ import type {Msg, NatsConnection, Subscription} from '@nats-io/transport-node'
 import type {Bus, BusNode} from '../broker/bus.js'
 import type {ClientConnection} from '../broker/connection.js'
 import type {Message} from '../broker/message.js'
+import type {RetainedStore} from '../broker/retained-store.js'
 import {ErrorCode, MqttwsError} from '../errors.js'
 import type {Logger} from '../logger.js'
 import type {ClusterConfig} from './config.js'
@@ -37,6 +38,9 @@ import {decodeEnvelope, encodeEnvelope} from './envelope.js'
 import type {EnvelopeMeta} from './envelope.js'
 import {NodeTable} from './nodes.js'
 import type {NodeInfo} from './nodes.js'
+import {ClusterRetained} from './retained.js'
+import {followRetained} from './streams.js'
+import type {Follower} from './streams.js'
 import {SubjectMap} from './subjects.js'
 
 /** Opens one NATS connection (transport-node's connect, with the options the bus sets). */
@@ -53,6 +57,8 @@ export interface ClusterStats {
   malformed: number
   /** Publishes NATS refused (connection closed); local delivery went on. */
   publishErrors: number
+  /** Retained messages whose topic is too long for a subject: kept on this node only. */
+  retainedLocalOnly: number
   /** Clients of this node taken over by a connection on another node. */
   takenOver: number
 }
@@ -79,7 +85,7 @@ export class NatsBus implements Bus {
   /** This run of the node: its name and a random suffix (a restarted node is a new instance). */
   readonly instance: string
   readonly map: SubjectMap
-  readonly stats: ClusterStats = {published: 0, received: 0, duplicates: 0, malformed: 0, publishErrors: 0, takenOver: 0}
+  readonly stats: ClusterStats = {published: 0, received: 0, duplicates: 0, malformed: 0, publishErrors: 0, retainedLocalOnly: 0, takenOver: 0}
   readonly nodes: NodeTable
   private readonly log: Logger
   private readonly connect: NatsConnect
@@ -98,6 +104,8 @@ export class NatsBus implements Bus {
   private heartbeat: NodeJS.Timeout | undefined
   private closed = false
   private lastPublishErrorLog = 0
+  private retained: ClusterRetained | undefined
+  private follower: Follower | undefined
   private readonly onPlain = (err: Error | null, msg: Msg): void => this.receive(err, msg)
 
   constructor(config: ClusterConfig, log: Logger, connect: NatsConnect) {
@@ -141,6 +149,10 @@ export class NatsBus implements Bus {
     nc.subscribe(this.map.long, {callback: this.onPlain})
     nc.subscribe(`${c.prefix}.ctl.claim`, {callback: (err, msg) => this.onClaim(err, msg)})
     nc.subscribe(`${c.prefix}.ctl.hb`, {callback: (err, msg) => this.onHeartbeat(err, msg)})
+    if (this.retained !== undefined) {
+      const retained = this.retained
+      this.follower = await followRetained(nc, this.map, c.replicas, (m) => retained.apply(m), this.log)
+    }
     this.sendHeartbeat()
     this.heartbeat = setInterval(() => this.sendHeartbeat(), c.heartbeatMs)
     this.heartbeat.unref()
@@ -173,6 +185,27 @@ export class NatsBus implements Bus {
     }
     // Subscribers on other nodes are unknown here: a message sent to the cluster is not "no subscribers".
     return matched + 1
+  }
+
+  /** Retained messages are shared through the retained stream (retained.ts, streams.ts). */
+  wrapRetained(store: RetainedStore): RetainedStore {
+    this.retained = new ClusterRetained(store, (m) => this.shareRetained(m))
+    return this.retained
+  }
+
+  private shareRetained(message: Message): void {
+    const subject = this.map.retainedSubject(message.topic)
+    if (subject === undefined) {
+      this.stats.retainedLocalOnly++
+      return
+    }
+    const nc = this.nc
+    if (nc === undefined || this.closed) return
+    try {
+      nc.publish(subject, encodeEnvelope(message, this.origin, 0, false, Date.now()))
+    } catch (error) {
+      this.publishFailed(error)
+    }
   }
 
   private publishFailed(error: unknown): void {
@@ -349,6 +382,7 @@ export class NatsBus implements Bus {
     if (this.closed) return
     this.closed = true
     if (this.heartbeat !== undefined) clearInterval(this.heartbeat)
+    this.follower?.stop()
     const conns = [this.nc, this.qc].filter((c): c is NatsConnection => c !== undefined)
     await Promise.all(conns.map((c) => c.drain().catch(() => c.close())))
     this.node = undefined

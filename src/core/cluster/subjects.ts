@@ -73,6 +73,10 @@ export class SubjectMap {
   private readonly core: string
   private readonly stored: string
   private readonly any: string
+  /** `PREFIX.r.k.`: retained messages (retainedSubject). */
+  private readonly retained: string
+  /** What the retained stream captures. */
+  readonly retainedAll: string
   private readonly maxBytes: number
 
   constructor(prefix: string, maxBytes = MAX_SUBJECT_BYTES) {
@@ -82,12 +86,32 @@ export class SubjectMap {
     this.any = `${prefix}.*.`
     this.durable = `${prefix}.q.>`
     this.long = `${prefix}.l`
+    this.retained = `${prefix}.r.k.`
+    this.retainedAll = `${prefix}.r.k.>`
     this.maxBytes = maxBytes
   }
 
   /** The subject of a topic (durable: the JetStream class); `long` when it would be longer than the limit. */
   topicSubject(topic: string, durable = false): string {
-    let s = (durable ? this.stored : this.core) + (topic.charCodeAt(0) === 0x24 /* $ */ ? 's.' : 'm.')
+    return this.subjectOf(durable ? this.stored : this.core, topic) ?? this.long
+  }
+
+  /**
+   * `PREFIX.r.k.m.LEVELS`: a topic's retained message in the retained stream (one per
+   * subject), which no filter's subjects match (the third token is not m or s).
+   * Undefined when it would be too long.
+   */
+  retainedSubject(topic: string): string | undefined {
+    return this.subjectOf(this.retained, topic)
+  }
+
+  /** The topic of a subject made by retainedSubject. */
+  retainedTopic(subject: string): string | undefined {
+    return subject.startsWith(this.retained) ? this.subjectTopic(this.core + subject.slice(this.retained.length)) : undefined
+  }
+
+  private subjectOf(base: string, topic: string): string | undefined {
+    let s = base + (topic.charCodeAt(0) === 0x24 /* $ */ ? 's.' : 'm.')
     let start = 0
     for (;;) {
       const slash = topic.indexOf('/', start)
@@ -98,7 +122,7 @@ export class SubjectMap {
       s += escapeLevel(topic.slice(start, slash)) + '.'
       start = slash + 1
     }
-    return s.length * 3 > this.maxBytes && Buffer.byteLength(s) > this.maxBytes ? this.long : s
+    return s.length * 3 > this.maxBytes && Buffer.byteLength(s) > this.maxBytes ? undefined : s
   }
 
   /** The topic of a subject made by topicSubject (not `long`); undefined for a subject of another shape. */

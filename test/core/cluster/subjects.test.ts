@@ -152,6 +152,18 @@ describe('cluster: MQTT topic ↔ NATS subject', () => {
     }
   })
 
+  it('gives retained messages subjects of their own that no filter matches', () => {
+    const filters = ['#', '+/#', '+/+/+/+', 'a/#', '$SYS/#']
+    for (const topic of [...TOPICS, 'a/b/c/d']) {
+      const subject = map.retainedSubject(topic)!
+      assertValidSubject(subject)
+      assert.ok(natsMatches(subject, map.retainedAll))
+      assert.equal(map.retainedTopic(subject), topic)
+      for (const f of filters) for (const p of map.filterSubjects(f)) assert.ok(!natsMatches(subject, p), `${subject} matched ${p}`)
+    }
+    assert.equal(map.retainedSubject('x'.repeat(MAX_SUBJECT_BYTES)), undefined)
+  })
+
   it('gives two topics two subjects', () => {
     const seen = new Map<string, string>()
     for (const t of [...TOPICS, 'a%2Eb', 'a.b', '%2E', '.', '%', '', 'a/%', 'a/']) {
