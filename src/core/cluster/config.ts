@@ -31,6 +31,10 @@ export interface ClusterConfig {
   readonly heartbeatMs: number
   /** Copies JetStream keeps of the cluster's streams (1, or up to the NATS cluster's size: 3 or 5). */
   readonly replicas: number
+  /** How long a QoS 1/2 message's PUBACK waits for JetStream before it is refused (0x80). */
+  readonly ackTimeoutMs: number
+  /** Seconds the messages stream keeps QoS 1/2 messages. */
+  readonly maxAgeSeconds: number
 }
 
 export interface ClusterConfigInput {
@@ -44,11 +48,13 @@ export interface ClusterConfigInput {
   tls?: {ca?: string; cert?: string; key?: string}
   heartbeatMs?: number
   replicas?: number
+  ackTimeoutMs?: number
+  maxAgeSeconds?: number
 }
 
-export const CLUSTER_DEFAULTS = Object.freeze({prefix: 'mqttws', heartbeatMs: 2000, replicas: 1})
+export const CLUSTER_DEFAULTS = Object.freeze({prefix: 'mqttws', heartbeatMs: 2000, replicas: 1, ackTimeoutMs: 5000, maxAgeSeconds: 3600})
 
-const KEYS = ['servers', 'name', 'prefix', 'user', 'pass', 'token', 'credentials', 'tls', 'heartbeatMs', 'replicas']
+const KEYS = ['servers', 'name', 'prefix', 'user', 'pass', 'token', 'credentials', 'tls', 'heartbeatMs', 'replicas', 'ackTimeoutMs', 'maxAgeSeconds']
 
 type Obj = Record<string, unknown>
 
@@ -84,7 +90,7 @@ export function resolveClusterConfig(input: unknown): ClusterConfig {
     throw new ConfigError(`setting "cluster.servers" is ${JSON.stringify(input.servers)}: give one or more NATS URLs, e.g. nats://127.0.0.1:4222 (serve --cluster nats://HOST:PORT[,…])`)
   }
   const servers = Object.freeze((list as string[]).map((s, i) => natsServer(`setting "cluster.servers[${i}]"`, s)))
-  const out: {-readonly [K in keyof ClusterConfig]: ClusterConfig[K]} = {servers, prefix: CLUSTER_DEFAULTS.prefix, heartbeatMs: CLUSTER_DEFAULTS.heartbeatMs, replicas: CLUSTER_DEFAULTS.replicas}
+  const out: {-readonly [K in keyof ClusterConfig]: ClusterConfig[K]} = {servers, prefix: CLUSTER_DEFAULTS.prefix, heartbeatMs: CLUSTER_DEFAULTS.heartbeatMs, replicas: CLUSTER_DEFAULTS.replicas, ackTimeoutMs: CLUSTER_DEFAULTS.ackTimeoutMs, maxAgeSeconds: CLUSTER_DEFAULTS.maxAgeSeconds}
   if (input.name !== undefined) {
     out.name = text('name', input.name)
     if (/[\s.*>]/.test(out.name) || out.name.length > 64) throw new ConfigError(`setting "cluster.name" is ${JSON.stringify(out.name)}: a node name has at most 64 characters and no spaces, ".", "*" or ">", e.g. node-a`)
@@ -120,6 +126,16 @@ export function resolveClusterConfig(input: unknown): ClusterConfig {
     const v = input.replicas
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 5) throw new ConfigError(`setting "cluster.replicas" is ${JSON.stringify(v)}: JetStream keeps 1 to 5 copies; use 3 with a three-server NATS cluster`)
     out.replicas = v
+  }
+  if (input.ackTimeoutMs !== undefined) {
+    const v = input.ackTimeoutMs
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 10 || v > 120_000) throw new ConfigError(`setting "cluster.ackTimeoutMs" is ${JSON.stringify(v)}: use milliseconds from 10 to 120000, e.g. 5000`)
+    out.ackTimeoutMs = v
+  }
+  if (input.maxAgeSeconds !== undefined) {
+    const v = input.maxAgeSeconds
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 31_536_000) throw new ConfigError(`setting "cluster.maxAgeSeconds" is ${JSON.stringify(v)}: use seconds from 1 to 31536000, e.g. 3600`)
+    out.maxAgeSeconds = v
   }
   return Object.freeze(out)
 }

@@ -38,8 +38,11 @@ import {decodeEnvelope, encodeEnvelope} from './envelope.js'
 import type {EnvelopeMeta} from './envelope.js'
 import {NodeTable} from './nodes.js'
 import type {NodeInfo} from './nodes.js'
+import {AckTracker} from './acks.js'
+import {Claims} from './claims.js'
+import type {Claim} from './claims.js'
 import {ClusterRetained} from './retained.js'
-import {followRetained} from './streams.js'
+import {ensureMessageStream, followRetained} from './streams.js'
 import type {Follower} from './streams.js'
 import {SubjectMap} from './subjects.js'
 
@@ -68,15 +71,6 @@ interface Interest {
   subs: Subscription[]
 }
 
-interface Claim {
-  id: string
-  by: string
-  instance: string
-  t: number
-}
-
-/** A claim this recent, made here, wins over an older one from elsewhere. */
-const CLAIM_WINDOW_MS = 10_000
 
 export class NatsBus implements Bus {
   readonly config: ClusterConfig
@@ -98,12 +92,15 @@ export class NatsBus implements Bus {
   private readonly shared = new Map<string, Subscription[]>()
   private readonly lastSeq = new Map<string, number>()
   private readonly meta: EnvelopeMeta = {origin: '', seq: 0}
-  private readonly claims = new Map<string, number>()
+  private readonly claims: Claims
   /** Interest changed in this turn: commit() flushes it to the server. */
   private dirty = false
   private heartbeat: NodeJS.Timeout | undefined
   private closed = false
   private lastPublishErrorLog = 0
+  private readonly acks: AckTracker
+  /** The main NATS connection is up (its status events say so). */
+  private up = false
   private retained: ClusterRetained | undefined
   private follower: Follower | undefined
   private readonly onPlain = (err: Error | null, msg: Msg): void => this.receive(err, msg)
@@ -117,6 +114,8 @@ export class NatsBus implements Bus {
     this.origin = Buffer.from(this.instance, 'latin1')
     this.map = new SubjectMap(config.prefix)
     this.nodes = new NodeTable(this.name, this.instance, config.heartbeatMs)
+    this.claims = new Claims(this.name, this.instance)
+    this.acks = new AckTracker(`_INBOX.mqttws.${randomBytes(9).toString('base64url')}.`, config.ackTimeoutMs)
   }
 
   /** The bus holds a turn's acknowledgements until commit() settles (turn-flush.ts). */
@@ -146,6 +145,9 @@ export class NatsBus implements Bus {
     this.watch(this.nc, 'main')
     this.watch(this.qc, 'shared')
     const nc = this.nc
+    this.up = true
+    nc.subscribe(`${this.acks.inbox}*`, {callback: (err, msg) => (err === null ? this.acks.onReply(msg) : this.subscriptionError(err))})
+    await ensureMessageStream(nc, this.map, c.replicas, c.maxAgeSeconds)
     nc.subscribe(this.map.long, {callback: this.onPlain})
     nc.subscribe(`${c.prefix}.ctl.claim`, {callback: (err, msg) => this.onClaim(err, msg)})
     nc.subscribe(`${c.prefix}.ctl.hb`, {callback: (err, msg) => this.onHeartbeat(err, msg)})
@@ -164,6 +166,7 @@ export class NatsBus implements Bus {
   private watch(nc: NatsConnection, which: string): void {
     void (async () => {
       for await (const s of nc.status()) {
+        if (which === 'main' && (s.type === 'disconnect' || s.type === 'reconnect')) this.up = s.type === 'reconnect'
         if (s.type === 'disconnect') this.log.warn('cluster: NATS connection lost, reconnecting', {connection: which, server: s.server})
         else if (s.type === 'reconnect') this.log.info('cluster: NATS connection back', {connection: which, server: s.server})
         else if (s.type === 'error') this.log.error('cluster: NATS error', {connection: which, error: String((s as {error?: unknown}).error)})
@@ -175,10 +178,18 @@ export class NatsBus implements Bus {
     const matched = this.node === undefined ? 0 : this.node.deliver(message, from, wire)
     const nc = this.nc
     if (nc === undefined || this.closed) return matched
-    const subject = this.map.topicSubject(message.topic)
+    const durable = message.qos > 0
+    if (durable && !this.up) {
+      // QoS 1/2 while NATS is unreachable: refused (PUBACK 0x80), not acknowledged and lost; delivered here.
+      this.acks.fail('NATS is unreachable')
+      return matched + 1
+    }
+    const subject = this.map.topicSubject(message.topic, durable)
     const data = encodeEnvelope(message, this.origin, ++this.seq, subject === this.map.long, Date.now())
     try {
-      nc.publish(subject, data)
+      // QoS 1/2: the messages stream stores it and answers on the reply subject (acks.ts).
+      if (durable && subject !== this.map.long) nc.publish(subject, data, {reply: this.acks.reply()})
+      else nc.publish(subject, data)
       this.stats.published++
     } catch (error) {
       this.publishFailed(error)
@@ -298,30 +309,25 @@ export class NatsBus implements Bus {
    * Undefined when there is nothing to wait for.
    */
   commit(): Promise<void> | undefined {
-    if (!this.dirty) return undefined
+    const stored = this.acks.commit()
+    if (!this.dirty) return stored
     this.dirty = false
     const nc = this.nc
-    if (nc === undefined || this.closed || nc.isClosed()) return undefined
-    // NATS down: the SUBACK need not wait for it (the client resubscribes when it is back).
-    return Promise.all([nc.flush(), this.qc!.flush()]).then(noop, noop)
+    if (nc === undefined || this.closed || nc.isClosed() || !this.up) return stored
+    // NATS down meanwhile: the SUBACK need not wait for it (the client resubscribes when it is back).
+    const known = Promise.all([nc.flush(), this.qc!.flush()]).then(noop, noop)
+    return stored === undefined ? known : Promise.all([stored, known]).then(noop)
   }
 
   claim(clientId: string): void {
-    const t = Date.now()
-    this.claims.set(clientId, t)
-    if (this.claims.size > 10_000) this.pruneClaims(t)
+    const c = this.claims.make(clientId, Date.now())
     const nc = this.nc
     if (nc === undefined || this.closed) return
-    const c: Claim = {id: clientId, by: this.name, instance: this.instance, t}
     try {
       nc.publish(`${this.config.prefix}.ctl.claim`, JSON.stringify(c))
     } catch (error) {
       this.publishFailed(error)
     }
-  }
-
-  private pruneClaims(now: number): void {
-    for (const [id, t] of this.claims) if (now - t > CLAIM_WINDOW_MS) this.claims.delete(id)
   }
 
   private onClaim(err: Error | null, msg: Msg): void {
@@ -333,15 +339,9 @@ export class NatsBus implements Bus {
       this.stats.malformed++
       return
     }
-    if (c.instance === this.instance || typeof c.id !== 'string') return
-    const mine = this.claims.get(c.id)
-    // Two connects at once on two nodes: the later claim keeps the client (ties: the larger instance id).
-    if (mine !== undefined && (mine > c.t || (mine === c.t && this.instance > c.instance)) && Date.now() - mine < CLAIM_WINDOW_MS) return
-    this.claims.delete(c.id)
-    if (this.node !== undefined) {
-      this.stats.takenOver++
-      this.node.takeOver(c.id, `node ${c.by}`)
-    }
+    if (!this.claims.yields(c, Date.now()) || this.node === undefined) return
+    this.stats.takenOver++
+    this.node.takeOver(c.id, `node ${c.by}`)
   }
 
   private sendHeartbeat(): void {
@@ -383,6 +383,7 @@ export class NatsBus implements Bus {
     this.closed = true
     if (this.heartbeat !== undefined) clearInterval(this.heartbeat)
     this.follower?.stop()
+    this.acks.close()
     const conns = [this.nc, this.qc].filter((c): c is NatsConnection => c !== undefined)
     await Promise.all(conns.map((c) => c.drain().catch(() => c.close())))
     this.node = undefined

@@ -30,6 +30,12 @@ async function ensureStream(nc: NatsConnection, config: Partial<StreamConfig> & 
   }
 }
 
+/** The stream that stores QoS 1/2 messages (PREFIX.q.>) for maxAgeSeconds: their PUBACK waits for it (acks.ts). */
+export async function ensureMessageStream(nc: NatsConnection, map: SubjectMap, replicas: number, maxAgeSeconds: number): Promise<void> {
+  const {DiscardPolicy, StorageType} = await import('@nats-io/jetstream')
+  await ensureStream(nc, {name: `${map.prefix}_messages`, subjects: [map.durable], num_replicas: replicas, storage: StorageType.File, discard: DiscardPolicy.Old, max_age: maxAgeSeconds * 1e9})
+}
+
 /**
  * Makes sure the retained stream exists, then follows it from the last message of every
  * topic on: `apply` gets each one (its own node's too). Resolves once the stream's

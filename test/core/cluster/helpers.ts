@@ -13,7 +13,7 @@ export interface ClusterNode extends TestBroker {
 }
 
 export async function startNode(natsUrl: string, name: string, input: BrokerConfigInput = {}): Promise<ClusterNode> {
-  const bus = await createClusterBus(resolveClusterConfig({servers: [natsUrl], name, heartbeatMs: 200}), noopLogger)
+  const bus = await createClusterBus(resolveClusterConfig({servers: [natsUrl], name, heartbeatMs: 200, ackTimeoutMs: 2000}), noopLogger)
   const tb = await startBroker(input, {bus})
   return {...tb, bus}
 }
