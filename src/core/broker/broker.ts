@@ -22,7 +22,7 @@ import type {Auth} from './auth.js'
 import {guardAuth} from './auth-guard.js'
 import {listSubscriptions} from './inspection.js'
 import type {SubscriptionInfo} from './inspection.js'
-import type {Bus} from './bus.js'
+import type {Bus, BusDescription} from './bus.js'
 import {LocalBus} from './bus.js'
 import {ClientConnection} from './connection.js'
 import {Engine} from './engine.js'
@@ -155,6 +155,11 @@ export class Broker extends EventEmitter<BrokerEvents> {
   /** Re-reads credentials (password files; the HTTP authenticator's cache) without touching connected clients. */
   async reloadAuth(): Promise<unknown> {
     return (await this.auth.reload?.()) ?? []
+  }
+
+  /** The cluster's nodes and this node's link to it; undefined on a single node. */
+  cluster(): BusDescription | undefined {
+    return this.engine.bus.describe?.()
   }
 
   /** The authentication in use, for the admin API (no secrets). */

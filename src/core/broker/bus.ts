@@ -20,6 +20,17 @@ export interface BusNode {
   deliverToGroup?(key: string, message: Message): void
 }
 
+/** What a cluster Bus tells the admin API and $SYS about the cluster (Bus.describe). */
+export interface BusDescription {
+  /** This node's name. */
+  node: string
+  /** Whether this node's link to the cluster is up. */
+  connected: boolean
+  /** Every node this one knows, itself first. */
+  nodes: ReadonlyArray<{name: string; state: string}>
+  stats: Readonly<Record<string, number>>
+}
+
 export interface Bus {
   start(node: BusNode): Promise<void>
   /**
@@ -41,6 +52,8 @@ export interface Bus {
    */
   addShared?(key: string, filter: string): void
   removeShared?(key: string): void
+  /** Optional: the cluster as this node sees it (a single node has none). */
+  describe?(): BusDescription
   /** Optional: a Bus that shares retained messages across nodes wraps the node's retained store (Broker's constructor). */
   wrapRetained?(store: RetainedStore): RetainedStore
   /** Optional: the turn's acknowledgements wait for commit() (turn-flush.ts), as for a durable store. */

@@ -27,7 +27,7 @@
 import {createHash, randomBytes} from 'node:crypto'
 import {hostname} from 'node:os'
 import type {Msg, NatsConnection, Subscription} from '@nats-io/transport-node'
-import type {Bus, BusNode} from '../broker/bus.js'
+import type {Bus, BusDescription, BusNode} from '../broker/bus.js'
 import type {ClientConnection} from '../broker/connection.js'
 import type {Message} from '../broker/message.js'
 import type {RetainedStore} from '../broker/retained-store.js'
@@ -49,7 +49,7 @@ import {SubjectMap} from './subjects.js'
 /** Opens one NATS connection (transport-node's connect, with the options the bus sets). */
 export type NatsConnect = (options: Record<string, unknown>) => Promise<NatsConnection>
 
-export interface ClusterStats {
+export type ClusterStats = {
   /** Messages this node sent to NATS. */
   published: number
   /** Messages this node received from NATS (its interest, its shared groups). */
@@ -374,7 +374,7 @@ export class NatsBus implements Bus {
   }
 
   /** The cluster's nodes as this node knows them (itself first). */
-  describe(): {node: string; instance: string; connected: boolean; servers: readonly string[]; nodes: Array<NodeInfo & {state: string; lastSeenMs: number}>; stats: ClusterStats} {
+  describe(): BusDescription & {instance: string; servers: readonly string[]; nodes: Array<NodeInfo & {state: string; lastSeenMs: number}>; stats: ClusterStats} {
     return {node: this.name, instance: this.instance, connected: this.connected, servers: this.config.servers, nodes: this.nodes.list(Date.now()), stats: {...this.stats}}
   }
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import type {MqttClient} from 'mqtt'
+import {startAdmin} from '../../../src/core/admin/server.js'
 import {connectMqttJs} from '../../helpers/mqttjs.js'
 import {skipWithoutNats, startNats} from '../../helpers/nats.js'
 import type {RunningNats} from '../../helpers/nats.js'
@@ -157,5 +158,34 @@ describe('cluster: routing between nodes through NATS', function () {
       .sort()
     assert.deepEqual(names, ['node-a', 'node-b', 'node-c'])
     assert.equal(a.bus.describe().nodes[0].name, 'node-a')
+  })
+
+  it('shows the cluster in the admin API (GET /api/v1/cluster) and in $SYS/broker/cluster/…', async () => {
+    await until(() => a.broker.cluster()!.nodes.filter((n) => n.state === 'up').length === 3, 'three nodes up')
+    const admin = await startAdmin(a.broker, {host: '127.0.0.1', port: 0, token: 'cluster-test-token'})
+    try {
+      const res = await fetch(`${admin.url}/api/v1/cluster`, {headers: {authorization: 'Bearer cluster-test-token'}})
+      assert.equal(res.status, 200)
+      const body = (await res.json()) as {node: string; connected: boolean; nodes: Array<{name: string; state: string}>; stats: {received: number}}
+      assert.equal(body.node, 'node-a')
+      assert.equal(body.connected, true)
+      assert.deepEqual(body.nodes.map((n) => `${n.name}:${n.state}`).sort(), ['node-a:up', 'node-b:up', 'node-c:up'])
+      assert.equal(typeof body.stats.received, 'number')
+    } finally {
+      await admin.close()
+    }
+    // A node with $SYS on: its own view of the cluster, under $SYS/broker/cluster/.
+    const d = await startNode(nats.url, 'node-d', {sysInterval: 1})
+    try {
+      await until(() => d.broker.cluster()!.nodes.filter((n) => n.state === 'up').length === 4, 'four nodes up')
+      const sys = await client(d.urls.mqtt)
+      const got = collect(sys)
+      await sys.subscribeAsync('$SYS/broker/cluster/#')
+      await until(() => got.some((m) => m.topic === '$SYS/broker/cluster/nodes/up' && m.payload === '4'), '$SYS/broker/cluster/nodes/up = 4', 15_000)
+      assert.ok(got.some((m) => m.topic === '$SYS/broker/cluster/node' && m.payload === 'node-d'))
+      assert.ok(got.some((m) => m.topic === '$SYS/broker/cluster/nodes/node-a/state' && m.payload === 'up'))
+    } finally {
+      await d.close()
+    }
   })
 })
