@@ -64,4 +64,26 @@ describe('e2e: serve --cluster (two processes, one NATS)', function () {
       topics.map((t, i) => `${t} m${i}`),
     )
   })
+
+  it('reconnects to NATS by itself after an outage, logs it, and routes again', async () => {
+    const portB = nodeB.listeners[0].port
+    await nats.stop()
+    for (let i = 0; i < 500 && !(nodeA.stderr().includes('NATS connection lost') && nodeB.stderr().includes('NATS connection lost')); i++) await new Promise((r) => setTimeout(r, 20))
+    assert.match(nodeA.stderr(), /cluster: NATS connection lost, reconnecting/)
+    await nats.restart()
+    for (let i = 0; i < 1000 && !(nodeA.stderr().includes('NATS connection back') && nodeB.stderr().includes('NATS connection back')); i++) await new Promise((r) => setTimeout(r, 20))
+    assert.match(nodeA.stderr(), /cluster: NATS connection back/)
+    assert.match(nodeB.stderr(), /cluster: NATS connection back/)
+    const after = spawn('stdbuf', ['-oL', 'mosquitto_sub', '-h', '127.0.0.1', '-p', String(portB), '-t', 'again/#', '-q', '1', '-v', '-d', '-C', '1', '-W', '30'], {stdio: ['ignore', 'pipe', 'pipe']})
+    sub = after
+    let out = ''
+    after.stdout!.on('data', (d: Buffer) => (out += d.toString()))
+    const exited = new Promise<number | null>((resolve) => after.on('exit', (code) => resolve(code)))
+    for (let i = 0; i < 500 && !out.includes('received SUBACK'); i++) await new Promise((r) => setTimeout(r, 20))
+    pub ??= await connectMqttJs(nodeA.listeners[0].url)
+    if (!pub.connected) pub = await connectMqttJs(nodeA.listeners[0].url)
+    await pub.publishAsync('again/x', 'after the outage', {qos: 1})
+    assert.equal(await exited, 0, out)
+    assert.match(out, /again\/x after the outage/)
+  })
 })
