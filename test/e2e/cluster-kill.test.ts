@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import type {MqttClient} from 'mqtt'
 import {connectMqttJs} from '../helpers/mqttjs.js'
 import {skipWithoutNats, startNats} from '../helpers/nats.js'
@@ -61,5 +64,71 @@ describe('e2e: serve --cluster, a node killed with SIGKILL during QoS 1 traffic'
     const missing = acked.filter((p) => !received.has(p))
     assert.deepEqual(missing, [], `${missing.length} of ${acked.length} acknowledged messages never reached node B`)
     assert.ok(acked.length >= 300)
+  })
+})
+
+/** How many Wills the cluster's wills bucket holds (read with the NATS client library). */
+async function willKeys(url: string): Promise<number> {
+  const {connect} = await import('@nats-io/transport-node')
+  const {Kvm} = await import('@nats-io/kv')
+  const nc = await connect({servers: url})
+  try {
+    const kv = await new Kvm(nc).open('mqttws_wills')
+    let n = 0
+    for await (const _ of await kv.keys()) n++
+    return n
+  } finally {
+    await nc.close()
+  }
+}
+
+/** The Will of a client of a node killed with SIGKILL is published by a surviving node. */
+describe('e2e: serve --cluster, the Wills of a dead node', function () {
+  this.timeout(60_000)
+  let nats: RunningNats
+  let dir: string
+  let nodeA: ServeProcess
+  let nodeB: ServeProcess
+  const clients: MqttClient[] = []
+
+  before(async function () {
+    skipWithoutNats(this)
+    nats = await startNats()
+    dir = mkdtempSync(join(tmpdir(), 'mqttws-cluster-'))
+    const conf = (name: string): string => {
+      const file = join(dir, `${name}.yaml`)
+      writeFileSync(file, `cluster:\n  servers: [${nats.url}]\n  name: ${name}\n  heartbeatMs: 200\n`)
+      return file
+    }
+    ;[nodeA, nodeB] = await Promise.all([startServe(['--listen', 'mqtt://127.0.0.1:0', '--config', conf('node-a')]), startServe(['--listen', 'mqtt://127.0.0.1:0', '--config', conf('node-b')])])
+  })
+
+  after(async () => {
+    for (const c of clients) c.end(true)
+    await Promise.all([nodeA?.stop('SIGKILL'), nodeB?.stop()])
+    await nats?.dispose()
+    rmSync(dir, {recursive: true, force: true})
+  })
+
+  it('publishes on a surviving node the Wills of the clients of a node killed with SIGKILL, and not those of clients that left cleanly', async () => {
+    const watcher = await connectMqttJs(nodeB.listeners[0].url)
+    clients.push(watcher)
+    const got: string[] = []
+    watcher.on('message', (topic, payload) => got.push(`${topic}=${payload.toString()}`))
+    await watcher.subscribeAsync('wills/#', {qos: 1})
+    const doomed = await connectMqttJs(nodeA.listeners[0].url, {clientId: 'doomed', will: {topic: 'wills/doomed', payload: Buffer.from('gone'), qos: 1, retain: false}})
+    const polite = await connectMqttJs(nodeA.listeners[0].url, {clientId: 'polite', will: {topic: 'wills/polite', payload: Buffer.from('never'), qos: 1, retain: false}})
+    clients.push(doomed)
+    doomed.on('error', () => {})
+    await polite.endAsync()
+    // Node A deleted the polite client's Will from the bucket (asynchronously) before it dies.
+    for (let i = 0; i < 500 && (await willKeys(nats.url)) !== 1; i++) await new Promise((r) => setTimeout(r, 20))
+    assert.equal(await willKeys(nats.url), 1)
+    nodeA.child.kill('SIGKILL')
+    for (let i = 0; i < 500 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 20))
+    // A little longer: a second copy (or the polite client's Will) would come now.
+    for (let i = 0; i < 25; i++) await new Promise((r) => setTimeout(r, 20))
+    assert.deepEqual(got, ['wills/doomed=gone'])
+    assert.match(nodeB.stderr(), /published the Will of a client of a node that is gone/)
   })
 })

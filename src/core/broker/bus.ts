@@ -52,6 +52,10 @@ export interface Bus {
    */
   addShared?(key: string, filter: string): void
   removeShared?(key: string): void
+  /** Optional: a client with a Will connected here (a cluster keeps it, so the other nodes publish it if this node dies). */
+  holdWill?(clientId: string, will: Message): void
+  /** Optional: the client's connection ended here; its Will was this node's to publish or drop. */
+  dropWill?(clientId: string): void
   /** Optional: the cluster as this node sees it (a single node has none). */
   describe?(): BusDescription
   /** Optional: a Bus that shares retained messages across nodes wraps the node's retained store (Broker's constructor). */

@@ -39,32 +39,17 @@ import type {EnvelopeMeta} from './envelope.js'
 import {NodeTable} from './nodes.js'
 import type {NodeInfo} from './nodes.js'
 import {AckTracker} from './acks.js'
+import {connectionOptions, watchStatus} from './connect.js'
 import {Claims} from './claims.js'
 import type {Claim} from './claims.js'
 import {ClusterRetained} from './retained.js'
 import {ensureMessageStream, followRetained} from './streams.js'
 import type {Follower} from './streams.js'
 import {SubjectMap} from './subjects.js'
+import type {ClusterStats, NatsConnect} from './types.js'
+import {ClusterWills} from './wills.js'
 
-/** Opens one NATS connection (transport-node's connect, with the options the bus sets). */
-export type NatsConnect = (options: Record<string, unknown>) => Promise<NatsConnection>
-
-export type ClusterStats = {
-  /** Messages this node sent to NATS. */
-  published: number
-  /** Messages this node received from NATS (its interest, its shared groups). */
-  received: number
-  /** Copies dropped (overlapping subscriptions of this node). */
-  duplicates: number
-  /** Envelopes this version cannot read. */
-  malformed: number
-  /** Publishes NATS refused (connection closed); local delivery went on. */
-  publishErrors: number
-  /** Retained messages whose topic is too long for a subject: kept on this node only. */
-  retainedLocalOnly: number
-  /** Clients of this node taken over by a connection on another node. */
-  takenOver: number
-}
+export type {ClusterStats, NatsConnect} from './types.js'
 
 interface Interest {
   count: number
@@ -79,7 +64,7 @@ export class NatsBus implements Bus {
   /** This run of the node: its name and a random suffix (a restarted node is a new instance). */
   readonly instance: string
   readonly map: SubjectMap
-  readonly stats: ClusterStats = {published: 0, received: 0, duplicates: 0, malformed: 0, publishErrors: 0, retainedLocalOnly: 0, takenOver: 0}
+  readonly stats: ClusterStats = {published: 0, received: 0, duplicates: 0, malformed: 0, publishErrors: 0, retainedLocalOnly: 0, takenOver: 0, willsPublished: 0}
   readonly nodes: NodeTable
   private readonly log: Logger
   private readonly connect: NatsConnect
@@ -102,6 +87,10 @@ export class NatsBus implements Bus {
   /** The main NATS connection is up (its status events say so). */
   private up = false
   private retained: ClusterRetained | undefined
+  private wills: ClusterWills | undefined
+  /** Instances already seen down (their Wills swept). */
+  private readonly gone = new Set<string>()
+  private sweptAtStart = false
   private follower: Follower | undefined
   private readonly onPlain = (err: Error | null, msg: Msg): void => this.receive(err, msg)
 
@@ -126,15 +115,7 @@ export class NatsBus implements Bus {
   async start(node: BusNode): Promise<void> {
     this.node = node
     const c = this.config
-    const base: Record<string, unknown> = {servers: [...c.servers], maxReconnectAttempts: -1, reconnectTimeWait: 500, pingInterval: 10_000}
-    if (c.user !== undefined) base.user = c.user
-    if (c.pass !== undefined) base.pass = c.pass
-    if (c.token !== undefined) base.token = c.token
-    if (c.credentials !== undefined) {
-      const {credsAuthenticator} = await import('@nats-io/transport-node')
-      base.authenticator = credsAuthenticator(new TextEncoder().encode(c.credentials))
-    }
-    if (c.tls !== undefined) base.tls = {...c.tls}
+    const base = await connectionOptions(c)
     try {
       this.nc = await this.connect({...base, name: `mqttws ${this.instance}`, noEcho: true})
       this.qc = await this.connect({...base, name: `mqttws ${this.instance} shared`})
@@ -142,8 +123,8 @@ export class NatsBus implements Bus {
       await this.nc?.close()
       throw new MqttwsError(ErrorCode.CLUSTER, `cannot reach the cluster's NATS servers at ${c.servers.join(', ')}: ${(error as Error).message}; start NATS with JetStream (nats-server -js) or check --cluster`, {cause: error})
     }
-    this.watch(this.nc, 'main')
-    this.watch(this.qc, 'shared')
+    watchStatus(this.nc, 'main', this.log, (up) => (this.up = up))
+    watchStatus(this.qc, 'shared', this.log)
     const nc = this.nc
     this.up = true
     nc.subscribe(`${this.acks.inbox}*`, {callback: (err, msg) => (err === null ? this.acks.onReply(msg) : this.subscriptionError(err))})
@@ -155,6 +136,7 @@ export class NatsBus implements Bus {
       const retained = this.retained
       this.follower = await followRetained(nc, this.map, c.replicas, (m) => retained.apply(m), this.log)
     }
+    this.wills = new ClusterWills(await ClusterWills.open(nc, c.prefix, c.replicas), this.instance, this.log, (m) => this.publishWill(m))
     this.sendHeartbeat()
     this.heartbeat = setInterval(() => this.sendHeartbeat(), c.heartbeatMs)
     this.heartbeat.unref()
@@ -162,27 +144,22 @@ export class NatsBus implements Bus {
     this.log.info('cluster joined', {node: this.name, instance: this.instance, servers: c.servers.join(','), prefix: c.prefix})
   }
 
-  /** Logs the NATS connection's state changes: disconnects, reconnections, server errors. */
-  private watch(nc: NatsConnection, which: string): void {
-    void (async () => {
-      for await (const s of nc.status()) {
-        if (which === 'main' && (s.type === 'disconnect' || s.type === 'reconnect')) this.up = s.type === 'reconnect'
-        if (s.type === 'disconnect') this.log.warn('cluster: NATS connection lost, reconnecting', {connection: which, server: s.server})
-        else if (s.type === 'reconnect') this.log.info('cluster: NATS connection back', {connection: which, server: s.server})
-        else if (s.type === 'error') this.log.error('cluster: NATS error', {connection: which, error: String((s as {error?: unknown}).error)})
-      }
-    })().catch(() => {})
-  }
-
   publish(message: Message, from: ClientConnection | null, wire: Buffer | undefined): number {
     const matched = this.node === undefined ? 0 : this.node.deliver(message, from, wire)
     const nc = this.nc
     if (nc === undefined || this.closed) return matched
-    const durable = message.qos > 0
+    this.send(message, message.qos > 0)
+    // Subscribers on other nodes are unknown here: a message sent to the cluster is not "no subscribers".
+    return matched + 1
+  }
+
+  /** One message to NATS: QoS 1/2 (durable) to the messages stream, its answer awaited by the turn. */
+  private send(message: Message, durable: boolean): void {
+    const nc = this.nc!
     if (durable && !this.up) {
       // QoS 1/2 while NATS is unreachable: refused (PUBACK 0x80), not acknowledged and lost; delivered here.
       this.acks.fail('NATS is unreachable')
-      return matched + 1
+      return
     }
     const subject = this.map.topicSubject(message.topic, durable)
     const data = encodeEnvelope(message, this.origin, ++this.seq, subject === this.map.long, Date.now())
@@ -194,8 +171,23 @@ export class NatsBus implements Bus {
     } catch (error) {
       this.publishFailed(error)
     }
-    // Subscribers on other nodes are unknown here: a message sent to the cluster is not "no subscribers".
-    return matched + 1
+  }
+
+  /** A Will of a client of a dead node (wills.ts): delivered here and sent to the others, retained if so. */
+  private publishWill(message: Message): void {
+    this.node?.deliver(message, null, undefined)
+    if (!this.closed) this.send(message, false)
+    if (message.retain) this.retained?.set(message)
+  }
+
+  /** Optional Bus member: a client with a Will connected here (the wills bucket keeps it for the survivors). */
+  holdWill(clientId: string, will: Message): void {
+    this.wills?.hold(clientId, will)
+  }
+
+  /** Optional Bus member: a client's connection ended here; its Will is this node's business. */
+  dropWill(clientId: string): void {
+    this.wills?.drop(clientId)
   }
 
   /** Retained messages are shared through the retained stream (retained.ts, streams.ts). */
@@ -347,11 +339,22 @@ export class NatsBus implements Bus {
   private sendHeartbeat(): void {
     const nc = this.nc
     if (nc === undefined || this.closed) return
+    this.checkNodes()
     try {
       nc.publish(`${this.config.prefix}.ctl.hb`, JSON.stringify(this.nodes.self()))
     } catch {
       // Down: the status watcher logs it.
     }
+  }
+
+  /** A node went down (or came back as a new instance), or this node has just started: sweep the Wills of those not up. */
+  private checkNodes(): void {
+    const now = Date.now()
+    const list = this.nodes.list(now)
+    let due = this.nodes.takeReplaced()
+    for (const n of list) if (n.state === 'down' && !this.gone.has(n.instance)) due = (this.gone.add(n.instance), true)
+    if (!this.sweptAtStart && now - this.nodes.self().startedAt >= 3 * this.config.heartbeatMs) due = this.sweptAtStart = true
+    if (due && this.up) this.wills?.sweep(new Set(list.filter((n) => n.state === 'up').map((n) => n.instance)))
   }
 
   private onHeartbeat(err: Error | null, msg: Msg): void {
@@ -365,17 +368,12 @@ export class NatsBus implements Bus {
 
   /** Whether the NATS connection is up now. */
   get connected(): boolean {
-    return this.nc !== undefined && !this.nc.isClosed() && this.nc.info !== undefined && !this.closed && this.statusUp()
-  }
-
-  private statusUp(): boolean {
-    // transport-node has no "is connected" accessor; a closed or reconnecting connection has no server.
-    return (this.nc as unknown as {protocol?: {connected?: boolean}}).protocol?.connected !== false
+    return this.up && !this.closed
   }
 
   /** The cluster's nodes as this node knows them (itself first). */
   describe(): BusDescription & {instance: string; servers: readonly string[]; nodes: Array<NodeInfo & {state: string; lastSeenMs: number}>; stats: ClusterStats} {
-    return {node: this.name, instance: this.instance, connected: this.connected, servers: this.config.servers, nodes: this.nodes.list(Date.now()), stats: {...this.stats}}
+    return {node: this.name, instance: this.instance, connected: this.connected, servers: this.config.servers, nodes: this.nodes.list(Date.now()), stats: {...this.stats, willsPublished: this.wills?.published ?? 0}}
   }
 
   async close(): Promise<void> {
@@ -384,6 +382,7 @@ export class NatsBus implements Bus {
     if (this.heartbeat !== undefined) clearInterval(this.heartbeat)
     this.follower?.stop()
     this.acks.close()
+    await this.wills?.close()
     const conns = [this.nc, this.qc].filter((c): c is NatsConnection => c !== undefined)
     await Promise.all(conns.map((c) => c.drain().catch(() => c.close())))
     this.node = undefined

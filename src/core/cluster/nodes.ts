@@ -22,6 +22,8 @@ export class NodeTable {
   private readonly me: NodeInfo
   private readonly intervalMs: number
   private readonly seen = new Map<string, {info: NodeInfo; at: number}>()
+  /** A node came back as a new instance since takeReplaced() was last asked. */
+  private replaced = false
 
   constructor(name: string, instance: string, intervalMs: number, now = Date.now()) {
     this.me = {name, instance, startedAt: now}
@@ -35,8 +37,20 @@ export class NodeTable {
   /** A heartbeat arrived. A new instance of a known name replaces the old one (the node restarted). */
   heard(info: NodeInfo, now: number): void {
     if (typeof info?.instance !== 'string' || typeof info.name !== 'string' || info.instance === this.me.instance) return
-    for (const [k, v] of this.seen) if (v.info.name === info.name && k !== info.instance) this.seen.delete(k)
+    for (const [k, v] of this.seen) {
+      if (v.info.name === info.name && k !== info.instance) {
+        this.seen.delete(k)
+        this.replaced = true
+      }
+    }
     this.seen.set(info.instance, {info: {name: info.name, instance: info.instance, startedAt: Number(info.startedAt) || 0}, at: now})
+  }
+
+  /** Whether a node came back as a new instance (its old instance is gone) since the last call. */
+  takeReplaced(): boolean {
+    const r = this.replaced
+    this.replaced = false
+    return r
   }
 
   /** Every known node, this one first, with its state and how long ago it was heard from. */
