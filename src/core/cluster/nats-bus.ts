@@ -1,28 +1,14 @@
 /**
- * The cluster Bus on NATS: several broker nodes share one namespace.
- *
- * - A message published here goes to this node's subscriptions by a direct call (as the
- *   LocalBus does) and once to NATS, on the subject of its topic (subjects.ts) in a compact
- *   envelope (envelope.ts). The publishing connection has no echo, so it never gets its own
- *   messages back.
- * - This node subscribes to NATS by interest: the subjects of the filters its clients hold
- *   (addInterest/removeInterest, reference counted). A node without subscribers to a topic
- *   receives none of its traffic (`stats.received` counts what arrives).
- * - Overlapping filters (a/# and a/+) are two NATS subscriptions, and NATS sends a message
- *   once per subscription; it reaches the local router once: each message carries its
- *   origin's instance id and a sequence number, and a number not above the last one seen
- *   from that origin is a copy (NATS keeps one publisher's order to one subscriber).
- * - Shared subscriptions ($share/GROUP/FILTER) are NATS queue groups on a second
- *   connection, so each message reaches one node of each group cluster-wide, which hands
- *   it to one local member (BusNode.deliverToGroup). Groups are then not in the router.
- * - claim(): a client id connected here is announced; a node holding it closes its
- *   connection (MQTT 5: DISCONNECT 0x8E). Of two claims at once, the later one wins.
- * - Heartbeats: every node announces itself every heartbeatMs; nodes() is the table.
- *
- * Hot path: one envelope buffer per message sent to NATS; nothing when no node needs it
- * but NATS's own interest check. Interest changes are flushed to the NATS server before
- * the SUBACK of that turn leaves (commit()), so a subscription acknowledged on one node
- * gets every message published on another node after that.
+ * The cluster Bus on NATS: several broker nodes share one namespace (docs/architecture.md,
+ * "Cluster"). Local delivery is a direct call, as the LocalBus's; each message goes once to
+ * NATS on its topic's subject (subjects.ts, envelope.ts), from a connection without echo.
+ * This node subscribes by interest (addInterest/removeInterest, counted per filter); copies
+ * from overlapping subscriptions are dropped by origin and sequence (NATS keeps a publisher's
+ * order). Shared groups are NATS queue groups on a second connection (deliverToGroup).
+ * QoS 1/2 goes to the messages stream and the turn waits for its answers (acks.ts); a turn
+ * that changed interest waits for a NATS flush, so its SUBACK means subscribed cluster-wide
+ * (commit()). Claims (claims.ts), heartbeats (nodes.ts), retained (retained.ts) and Wills
+ * of dead nodes (wills.ts) ride along.
  */
 import {createHash, randomBytes} from 'node:crypto'
 import {hostname} from 'node:os'
@@ -74,7 +60,8 @@ export class NatsBus implements Bus {
   private qc: NatsConnection | undefined
   private seq = 0
   private readonly interest = new Map<string, Interest>()
-  private readonly shared = new Map<string, Subscription[]>()
+  private readonly shared = new Map<string, Interest>()
+  private readonly sharedFilters = new Map<string, string>()
   private readonly lastSeq = new Map<string, number>()
   private readonly meta: EnvelopeMeta = {origin: '', seq: 0}
   private readonly claims: Claims
@@ -130,6 +117,9 @@ export class NatsBus implements Bus {
     nc.subscribe(`${this.acks.inbox}*`, {callback: (err, msg) => (err === null ? this.acks.onReply(msg) : this.subscriptionError(err))})
     await ensureMessageStream(nc, this.map, c.replicas, c.maxAgeSeconds)
     nc.subscribe(this.map.long, {callback: this.onPlain})
+    // Interest known before the connection (sessions restored from a store).
+    for (const [filter, entry] of this.interest) if (entry.subs.length === 0) this.subscribeInterest(filter, entry)
+    for (const [key, entry] of this.shared) if (entry.subs.length === 0) this.subscribeShared(key, entry)
     nc.subscribe(`${c.prefix}.ctl.claim`, {callback: (err, msg) => this.onClaim(err, msg)})
     nc.subscribe(`${c.prefix}.ctl.hb`, {callback: (err, msg) => this.onHeartbeat(err, msg)})
     if (this.retained !== undefined) {
@@ -251,10 +241,16 @@ export class NatsBus implements Bus {
       known.count++
       return
     }
-    const subs: Subscription[] = []
+    const entry: Interest = {count: 1, subs: []}
+    this.interest.set(filter, entry)
+    // Before start (sessions restored from a store): subscribed when the connection is up.
+    if (this.nc !== undefined) this.subscribeInterest(filter, entry)
+  }
+
+  private subscribeInterest(filter: string, entry: Interest): void {
     const nc = this.nc
-    if (nc !== undefined && !this.closed) for (const subject of this.map.filterSubjects(filter)) subs.push(nc.subscribe(subject, {callback: this.onPlain}))
-    this.interest.set(filter, {count: 1, subs})
+    if (nc === undefined || this.closed) return
+    for (const subject of this.map.filterSubjects(filter)) entry.subs.push(nc.subscribe(subject, {callback: this.onPlain}))
     this.dirty = true
   }
 
@@ -268,19 +264,27 @@ export class NatsBus implements Bus {
 
   /** A shared group with members here: this node joins the NATS queue group of its filter. */
   addShared(key: string, filter: string): void {
+    if (this.shared.has(key)) return
+    const entry: Interest = {count: 1, subs: []}
+    this.shared.set(key, entry)
+    this.sharedFilters.set(key, filter)
+    if (this.qc !== undefined) this.subscribeShared(key, entry)
+  }
+
+  private subscribeShared(key: string, entry: Interest): void {
     const qc = this.qc
-    if (qc === undefined || this.closed || this.shared.has(key)) return
+    if (qc === undefined || this.closed) return
     const queue = queueName(key)
-    const subs = this.map.filterSubjects(filter).map((subject) => qc.subscribe(subject, {queue, callback: (err, msg) => this.receiveShared(key, err, msg)}))
-    this.shared.set(key, subs)
+    for (const subject of this.map.filterSubjects(this.sharedFilters.get(key)!)) entry.subs.push(qc.subscribe(subject, {queue, callback: (err, msg) => this.receiveShared(key, err, msg)}))
     this.dirty = true
   }
 
   removeShared(key: string): void {
-    const subs = this.shared.get(key)
-    if (subs === undefined) return
+    const entry = this.shared.get(key)
+    if (entry === undefined) return
     this.shared.delete(key)
-    if (!this.closed) for (const s of subs) s.unsubscribe()
+    this.sharedFilters.delete(key)
+    if (!this.closed) for (const s of entry.subs) s.unsubscribe()
     this.dirty = true
   }
 
