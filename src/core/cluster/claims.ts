@@ -3,7 +3,7 @@
  * connects to it (a claim on PREFIX.ctl.claim); a node holding that id lets its
  * connection go (MQTT 5: DISCONNECT 0x8E). Two connects with one id on two nodes at
  * nearly the same time: the later claim keeps the client (ties: the larger instance id),
- * so exactly one of them stays.
+ * so exactly one of them stays. A claim for a client id not connected here is ignored.
  */
 
 /** What a claim says. */
@@ -14,10 +14,6 @@ export interface Claim {
   t: number
 }
 
-/** A claim this recent, made here, wins over an older one from elsewhere. */
-const WINDOW_MS = 10_000
-/** Past this many remembered claims, those older than the window are forgotten. */
-const PRUNE_AT = 10_000
 
 export class Claims {
   private readonly instance: string
@@ -32,15 +28,19 @@ export class Claims {
   /** A client id connected here: the claim to announce. */
   make(clientId: string, now: number): Claim {
     this.mine.set(clientId, now)
-    if (this.mine.size > PRUNE_AT) for (const [id, t] of this.mine) if (now - t > WINDOW_MS) this.mine.delete(id)
     return {id: clientId, by: this.name, instance: this.instance, t: now}
   }
 
-  /** Whether another node's claim takes the client id from this node. */
-  yields(c: Claim, now: number): boolean {
+  /** The client's connection here ended. */
+  release(clientId: string): void {
+    this.mine.delete(clientId)
+  }
+
+  /** Whether another node's claim takes a client connected here away from this node. */
+  yields(c: Claim): boolean {
     if (typeof c?.id !== 'string' || typeof c.t !== 'number' || c.instance === this.instance) return false
     const mine = this.mine.get(c.id)
-    if (mine !== undefined && now - mine < WINDOW_MS && (mine > c.t || (mine === c.t && this.instance > c.instance))) return false
+    if (mine === undefined || mine > c.t || (mine === c.t && this.instance > c.instance)) return false
     this.mine.delete(c.id)
     return true
   }

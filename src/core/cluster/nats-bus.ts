@@ -177,6 +177,7 @@ export class NatsBus implements Bus {
 
   /** Optional Bus member: a client's connection ended here; its Will is this node's business. */
   dropWill(clientId: string): void {
+    this.claims.release(clientId)
     this.wills?.drop(clientId)
   }
 
@@ -335,7 +336,7 @@ export class NatsBus implements Bus {
       this.stats.malformed++
       return
     }
-    if (!this.claims.yields(c, Date.now()) || this.node === undefined) return
+    if (!this.claims.yields(c) || this.node === undefined) return
     this.stats.takenOver++
     this.node.takeOver(c.id, `node ${c.by}`)
   }
