@@ -22,8 +22,10 @@ import {applyAuthFlags, applyClientCaFlags} from './auth-options.js'
 import type {AuthFlags} from './auth-options.js'
 import {applyClusterFlags} from './cluster-options.js'
 import type {ClusterFlags} from './cluster-options.js'
+import {applyAuthzFlags} from './authz-options.js'
+import type {AuthzFlags} from './authz-options.js'
 
-export interface ServeFlags extends AdminFlags, AuthFlags, ClusterFlags {
+export interface ServeFlags extends AdminFlags, AuthFlags, AuthzFlags, ClusterFlags {
   config?: string
   listen?: string[]
   host?: string
@@ -174,6 +176,7 @@ export async function buildServeConfig(flags: ServeFlags): Promise<ServeSetup> {
   if (flags['sys-interval'] !== undefined) input.sysInterval = flags['sys-interval']
   await applyAuthFlags(input, flags)
   await applyClusterFlags(input, flags)
+  applyAuthzFlags(input, flags)
   if (flags['shared-strategy'] !== undefined) input.sharedStrategy = flags['shared-strategy'] as SharedStrategy
 
   let devCertFile: string | undefined

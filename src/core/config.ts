@@ -8,6 +8,8 @@ import {resolveAuthConfig} from './auth/config.js'
 import type {AuthConfig, AuthConfigInput} from './auth/config.js'
 import {resolveClusterConfig} from './cluster/config.js'
 import type {ClusterConfig, ClusterConfigInput} from './cluster/config.js'
+import {resolveAuthorizationConfig} from './authz/config.js'
+import type {AuthorizationConfig, AuthorizationConfigInput} from './authz/config.js'
 
 export type Scheme = 'mqtt' | 'mqtts' | 'ws' | 'wss'
 
@@ -142,6 +144,8 @@ export interface BrokerConfig {
   readonly auth?: AuthConfig
   /** Several nodes, one namespace, through NATS (src/core/cluster/config.ts); undefined: this node alone. */
   readonly cluster?: ClusterConfig
+  /** Authorization (src/core/authz/config.ts); undefined or not enabled: every request is allowed. */
+  readonly authorization?: AuthorizationConfig
 }
 
 export interface ListenerDefaults {
@@ -291,6 +295,7 @@ export interface BrokerConfigInput {
   auth?: AuthConfigInput
   /** NATS servers (and credentials) this node joins a cluster through. */
   cluster?: ClusterConfigInput | string | string[]
+  authorization?: AuthorizationConfigInput
 }
 
 export interface ListenerInput {
@@ -394,7 +399,7 @@ function resolveTls(where: string, input: unknown): TlsMaterial | undefined {
  */
 export function resolveConfig(input: BrokerConfigInput = {}): BrokerConfig {
   if (!isObj(input)) throw new ConfigError('the configuration must be an object')
-  checkKeys('', input, ['host', 'listeners', 'ws', 'tls', 'limits', 'sharedStrategy', 'admin', 'persistence', 'sysInterval', 'auth', 'cluster'])
+  checkKeys('', input, ['host', 'listeners', 'ws', 'tls', 'limits', 'sharedStrategy', 'admin', 'persistence', 'sysInterval', 'auth', 'authorization', 'cluster'])
   const host = input.host === undefined ? DEFAULTS.host : str('host', input.host)
   const ws = resolveWs('ws', DEFAULTS.ws, input.ws)
   const tls = resolveTls('tls', input.tls)
@@ -444,6 +449,7 @@ export function resolveConfig(input: BrokerConfigInput = {}): BrokerConfig {
   const listenerDefaults: ListenerDefaults = Object.freeze({host, ws, ...(tls ? {tls} : {}), ...(adminOrigin === undefined ? {} : {adminOrigin})})
   const auth = input.auth === undefined ? undefined : resolveAuthConfig(input.auth)
   const cluster = input.cluster === undefined ? undefined : resolveClusterConfig(input.cluster)
+  const authorization = resolveAuthorizationConfig(input.authorization, (auth?.authenticators.length ?? 0) > 0)
   return Object.freeze({
     listeners: Object.freeze(listeners),
     limits: Object.freeze(limits),
@@ -454,6 +460,7 @@ export function resolveConfig(input: BrokerConfigInput = {}): BrokerConfig {
     ...(sysInterval === undefined ? {} : {sysInterval}),
     ...(auth === undefined ? {} : {auth}),
     ...(cluster === undefined ? {} : {cluster}),
+    ...(authorization.enabled ? {authorization} : {}),
   })
 }
 

@@ -42,7 +42,7 @@ export class ConfiguredAuth implements Auth {
     return Promise.resolve({ok: false, reasonCode: ReasonCode.ServerUnavailable, reason: 'authentication is not ready yet'})
   }
 
-  canPublish(principal: Principal, topic: string, qos: QoS, retain: boolean): boolean {
+  canPublish(principal: Principal, topic: string, qos: QoS, retain: boolean): boolean | Promise<boolean> {
     return this.chain === undefined ? true : this.chain.canPublish(principal, topic, qos, retain)
   }
 

@@ -8,6 +8,7 @@
  *   [+6]   expiry: milliseconds left (48 bits)
  *   [+4+n] topic (UTF-8), when the subject does not carry it (a topic too long for a subject)
  *   [+4+n] MQTT 5 properties as JSON (correlation data in base64)
+ *   [+7+n] a retained message's time stored (48 bits) and publisher (length, UTF-8)
  *   rest   payload
  *
  * The topic normally comes from the subject (subjects.ts), so it is not repeated.
@@ -19,6 +20,7 @@ const F_RETAIN = 4
 const F_PROPS = 8
 const F_TOPIC = 16
 const F_EXPIRY = 32
+const F_STORED = 64
 
 type Props = NonNullable<Message['properties']>
 
@@ -36,10 +38,12 @@ export function encodeEnvelope(message: Message, origin: Buffer, seq: number, wi
   const topicBuf = withTopic ? Buffer.from(message.topic) : undefined
   const payload = message.payload as Buffer
   const expiry = message.expiresAt !== undefined
-  const size = 3 + origin.length + 6 + (expiry ? 6 : 0) + (topicBuf ? 4 + topicBuf.length : 0) + (propsBuf ? 4 + propsBuf.length : 0) + payload.length
+  const stored = message.storedAt !== undefined
+  const publisherBuf = stored ? Buffer.from((message.publisher ?? '').slice(0, 200)) : undefined
+  const size = 3 + origin.length + 6 + (expiry ? 6 : 0) + (topicBuf ? 4 + topicBuf.length : 0) + (propsBuf ? 4 + propsBuf.length : 0) + (publisherBuf ? 7 + publisherBuf.length : 0) + payload.length
   const buf = Buffer.allocUnsafe(size)
   buf[0] = VERSION
-  buf[1] = message.qos | (message.retain ? F_RETAIN : 0) | (propsBuf ? F_PROPS : 0) | (topicBuf ? F_TOPIC : 0) | (expiry ? F_EXPIRY : 0)
+  buf[1] = message.qos | (message.retain ? F_RETAIN : 0) | (propsBuf ? F_PROPS : 0) | (topicBuf ? F_TOPIC : 0) | (expiry ? F_EXPIRY : 0) | (stored ? F_STORED : 0)
   buf[2] = origin.length
   let o = 3 + origin.copy(buf, 3)
   o = buf.writeUIntBE(seq, o, 6)
@@ -51,6 +55,11 @@ export function encodeEnvelope(message: Message, origin: Buffer, seq: number, wi
   if (propsBuf) {
     o = buf.writeUInt32BE(propsBuf.length, o)
     o += propsBuf.copy(buf, o)
+  }
+  if (publisherBuf) {
+    o = buf.writeUIntBE(message.storedAt!, o, 6)
+    buf[o++] = publisherBuf.length
+    o += publisherBuf.copy(buf, o)
   }
   payload.copy(buf, o)
   return buf
@@ -103,9 +112,19 @@ function decode(data: Uint8Array, topic: string | undefined, meta: EnvelopeMeta,
     properties = p as Props
     o += 4 + len
   }
+  let storedAt: number | undefined
+  let publisher: string | undefined
+  if (flags & F_STORED) {
+    storedAt = buf.readUIntBE(o, 6)
+    const len = buf[o + 6]
+    if (len > 0) publisher = buf.toString('utf8', o + 7, o + 7 + len)
+    o += 7 + len
+  }
   if (o > buf.length) return undefined
   const message: Message = {cmd: 'publish', topic, payload: buf.subarray(o), qos: (flags & 3) as 0 | 1 | 2, retain: (flags & F_RETAIN) !== 0, dup: false}
   if (properties !== undefined) message.properties = properties
   if (expiresAt !== undefined) message.expiresAt = expiresAt
+  if (storedAt !== undefined) message.storedAt = storedAt
+  if (publisher !== undefined) message.publisher = publisher
   return message
 }

@@ -27,6 +27,10 @@ export class ClusterRetained implements RetainedStore {
     return this.inner.size
   }
 
+  get storedSize(): number {
+    return this.inner.storedSize ?? this.inner.size
+  }
+
   restore(): Promise<void> {
     return this.inner.restore()
   }

@@ -39,6 +39,14 @@ describe('cluster: message envelope', () => {
     assert.equal(got.payload.length, 0)
   })
 
+  it('carries when a retained message was stored and who published it', () => {
+    const m: Message = {cmd: 'publish', topic: 't', payload: Buffer.from('x'), qos: 0, retain: true, dup: false, storedAt: 1_796_000_000_000, publisher: 'sensor-\u00e9'}
+    const got = decodeEnvelope(encodeEnvelope(m, origin, 0, false, 0), 't', {origin: '', seq: 0}, 0)!
+    assert.equal(got.storedAt, 1_796_000_000_000)
+    assert.equal(got.publisher, 'sensor-\u00e9')
+    assert.equal(got.payload.toString(), 'x')
+  })
+
   it('reads nothing from an envelope of another version or too short', () => {
     const meta: EnvelopeMeta = {origin: '', seq: 0}
     assert.equal(decodeEnvelope(Buffer.from([9, 0, 0, 0, 0, 0, 0, 0, 0, 0]), 't', meta, 0), undefined)

@@ -35,7 +35,7 @@ describe('cluster: retained messages on every node', function () {
 
   it('serves a retained message published on one node to a subscriber on another, and on a node started later', async () => {
     const [a, b] = nodes
-    const pub = await client(a.urls.mqtt, {protocolVersion: 5})
+    const pub = await client(a.urls.mqtt, {protocolVersion: 5, clientId: 'ret-publisher'})
     await pub.publishAsync('ret/one', 'first', {qos: 1, retain: true, properties: {contentType: 'text/plain'}})
     await pub.publishAsync('ret/one', 'second', {qos: 1, retain: true})
     await pub.publishAsync('ret/two', 'other', {qos: 1, retain: true})
@@ -46,6 +46,10 @@ describe('cluster: retained messages on every node', function () {
     await until(() => got.length === 2, 'two retained messages')
     assert.deepEqual(got.map((m) => `${m.topic}=${m.payload}`).sort(), ['ret/one=second', 'ret/two=other'])
     assert.ok(got.every((m) => m.packet.retain))
+    // When it was stored and by whom travel with it (the admin API and the dashboard show them).
+    const [kept] = await b.broker.retainedMessages('ret/one')
+    assert.equal(kept.publisher, 'ret-publisher')
+    assert.ok(typeof kept.storedAt === 'number' && kept.storedAt <= Date.now())
 
     // A node that joins later gets them from the stream before it serves.
     const c = await startNode(nats.url, 'node-c')
