@@ -10,7 +10,7 @@
  * (commit()). Claims (claims.ts), heartbeats (nodes.ts), retained (retained.ts) and Wills
  * of dead nodes (wills.ts) ride along.
  */
-import {createHash, randomBytes} from 'node:crypto'
+import {randomBytes} from 'node:crypto'
 import {hostname} from 'node:os'
 import type {Msg, NatsConnection, Subscription} from '@nats-io/transport-node'
 import type {Bus, BusDescription, BusNode} from '../broker/bus.js'
@@ -31,7 +31,7 @@ import type {Claim} from './claims.js'
 import {ClusterRetained} from './retained.js'
 import {ensureMessageStream, followRetained} from './streams.js'
 import type {Follower} from './streams.js'
-import {SubjectMap} from './subjects.js'
+import {SubjectMap, queueName} from './subjects.js'
 import type {ClusterStats, NatsConnect} from './types.js'
 import {ClusterWills} from './wills.js'
 
@@ -115,7 +115,7 @@ export class NatsBus implements Bus {
     const nc = this.nc
     this.up = true
     nc.subscribe(`${this.acks.inbox}*`, {callback: (err, msg) => (err === null ? this.acks.onReply(msg) : this.subscriptionError(err))})
-    await ensureMessageStream(nc, this.map, c.replicas, c.maxAgeSeconds)
+    await this.jetStream('the messages stream', () => ensureMessageStream(nc, this.map, c.replicas, c.maxAgeSeconds))
     nc.subscribe(this.map.long, {callback: this.onPlain})
     // Interest known before the connection (sessions restored from a store).
     for (const [filter, entry] of this.interest) if (entry.subs.length === 0) this.subscribeInterest(filter, entry)
@@ -124,14 +124,24 @@ export class NatsBus implements Bus {
     nc.subscribe(`${c.prefix}.ctl.hb`, {callback: (err, msg) => this.onHeartbeat(err, msg)})
     if (this.retained !== undefined) {
       const retained = this.retained
-      this.follower = await followRetained(nc, this.map, c.replicas, (m) => retained.apply(m), this.log)
+      this.follower = await this.jetStream('the retained stream', () => followRetained(nc, this.map, c.replicas, (m) => retained.apply(m), this.log))
     }
-    this.wills = new ClusterWills(await ClusterWills.open(nc, c.prefix, c.replicas), this.instance, this.log, (m) => this.publishWill(m))
+    this.wills = new ClusterWills(await this.jetStream('the wills bucket', () => ClusterWills.open(nc, c.prefix, c.replicas)), this.instance, this.log, (m) => this.publishWill(m))
     this.sendHeartbeat()
     this.heartbeat = setInterval(() => this.sendHeartbeat(), c.heartbeatMs)
     this.heartbeat.unref()
     await nc.flush()
     this.log.info('cluster joined', {node: this.name, instance: this.instance, servers: c.servers.join(','), prefix: c.prefix})
+  }
+
+  /** A JetStream step of the start; its failure (JetStream off, no permission, too few servers for the replicas) says what to do. */
+  private async jetStream<T>(what: string, step: () => Promise<T>): Promise<T> {
+    try {
+      return await step()
+    } catch (error) {
+      const hint = `is JetStream on (nats-server -js), and are there ${this.config.replicas} JetStream server(s) for cluster.replicas?`
+      throw new MqttwsError(ErrorCode.CLUSTER, `the cluster's NATS servers (${this.config.servers.join(', ')}) could not set up ${what}: ${(error as Error).message}; ${hint}`, {cause: error})
+    }
   }
 
   publish(message: Message, from: ClientConnection | null, wire: Buffer | undefined): number {
@@ -395,8 +405,3 @@ export class NatsBus implements Bus {
 }
 
 function noop(): void {}
-
-/** A NATS queue group name for a shared group key ($share/GROUP/FILTER): printable, no spaces or dots. */
-export function queueName(key: string): string {
-  return `g_${createHash('sha256').update(key).digest('base64url')}`
-}

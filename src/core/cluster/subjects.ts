@@ -22,6 +22,8 @@
  * message, and every node listens there (see nats-bus.ts).
  */
 
+import {createHash} from 'node:crypto'
+
 /** Longest subject used (bytes): NATS's default max_control_line is 4096 for the whole line. */
 export const MAX_SUBJECT_BYTES = 3800
 
@@ -152,4 +154,9 @@ export class SubjectMap {
     out.push(base + tokens.join('.'))
     return out.filter((s) => Buffer.byteLength(s) <= this.maxBytes)
   }
+}
+
+/** A NATS queue group name for a shared group key ($share/GROUP/FILTER): printable, no spaces or dots, any length of key. */
+export function queueName(key: string): string {
+  return `g_${createHash('sha256').update(key).digest('base64url')}`
 }
