@@ -50,13 +50,16 @@ function canConnect(port: number): Promise<boolean> {
 
 /** Starts `nats-server -js -a 127.0.0.1 -p PORT -sd DIR` and waits until it accepts connections. */
 export async function startNats(): Promise<RunningNats> {
-  const port = await closedPort()
+  return startNatsOn(await closedPort(), [])
+}
+
+async function startNatsOn(port: number, extra: string[]): Promise<RunningNats> {
   const dir = mkdtempSync(join(tmpdir(), 'mqttws-nats-'))
   let child: ChildProcess
   let log = ''
   const launch = async (): Promise<void> => {
     log = ''
-    child = spawn(NATS_SERVER, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir], {stdio: ['ignore', 'ignore', 'pipe']})
+    child = spawn(NATS_SERVER, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir, ...extra], {stdio: ['ignore', 'ignore', 'pipe']})
     child.stderr!.on('data', (d: Buffer) => (log += d.toString()))
     for (let i = 0; i < 200; i++) {
       if (child.exitCode !== null) throw new Error(`nats-server exited with ${child.exitCode}: ${log}`)
@@ -86,4 +89,52 @@ export async function startNats(): Promise<RunningNats> {
       rmSync(dir, {recursive: true, force: true})
     },
   }
+}
+
+export interface RunningNatsCluster {
+  servers: RunningNats[]
+  /** Every server's client URL. */
+  urls: string[]
+  dispose(): Promise<void>
+}
+
+/**
+ * A NATS cluster of `n` servers with JetStream (cluster name "mqttws-test"), each on its own
+ * loopback client and route ports with its own store directory; resolves once every server
+ * is up and JetStream has a meta leader (a stream can be made).
+ */
+export async function startNatsCluster(n = 3): Promise<RunningNatsCluster> {
+  const clientPorts: number[] = []
+  const routePorts: number[] = []
+  for (let i = 0; i < n; i++) {
+    clientPorts.push(await closedPort())
+    routePorts.push(await closedPort())
+  }
+  const routes = routePorts.map((p) => `nats://127.0.0.1:${p}`).join(',')
+  const servers: RunningNats[] = []
+  await Promise.all(
+    clientPorts.map(async (port, i) => {
+      const extra = ['--server_name', `n${i + 1}`, '--cluster_name', 'mqttws-test', '--cluster', `nats://127.0.0.1:${routePorts[i]}`, '--routes', routes]
+      servers[i] = await startNatsOn(port, extra)
+    }),
+  )
+  const urls = servers.map((s) => s.url)
+  // JetStream needs a meta leader before streams can be made: wait until a JetStream request succeeds.
+  const {connect} = await import('@nats-io/transport-node')
+  const {jetstreamManager} = await import('@nats-io/jetstream')
+  const nc = await connect({servers: urls})
+  try {
+    for (let i = 0; ; i++) {
+      try {
+        await (await jetstreamManager(nc, {timeout: 1000})).getAccountInfo()
+        break
+      } catch (error) {
+        if (i >= 100) throw new Error(`the NATS cluster's JetStream did not come up: ${(error as Error).message}`)
+        await new Promise((r) => setTimeout(r, 100))
+      }
+    }
+  } finally {
+    await nc.close()
+  }
+  return {servers, urls, dispose: async () => void (await Promise.all(servers.map((s) => s.dispose())))}
 }

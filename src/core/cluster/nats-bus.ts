@@ -387,8 +387,9 @@ export class NatsBus implements Bus {
   }
 
   /** The cluster's nodes as this node knows them (itself first). */
-  describe(): BusDescription & {instance: string; servers: readonly string[]; nodes: Array<NodeInfo & {state: string; lastSeenMs: number}>; stats: ClusterStats} {
-    return {node: this.name, instance: this.instance, connected: this.connected, servers: this.config.servers, nodes: this.nodes.list(Date.now()), stats: {...this.stats, willsPublished: this.wills?.published ?? 0}}
+  describe(): BusDescription & {instance: string; servers: readonly string[]; server: string | undefined; nodes: Array<NodeInfo & {state: string; lastSeenMs: number}>; stats: ClusterStats} {
+    const server = this.connected ? this.nc?.getServer() : undefined
+    return {node: this.name, instance: this.instance, connected: this.connected, servers: this.config.servers, server, nodes: this.nodes.list(Date.now()), stats: {...this.stats, willsPublished: this.wills?.published ?? 0}}
   }
 
   async close(): Promise<void> {
