@@ -20,12 +20,14 @@ import {defaultTokenFile} from './admin-client.js'
 import {loadDashboard} from './dashboard-assets.js'
 import {applyAuthFlags, applyClientCaFlags} from './auth-options.js'
 import type {AuthFlags} from './auth-options.js'
+import {applyClusterFlags} from './cluster-options.js'
+import type {ClusterFlags} from './cluster-options.js'
 import {applyAuthzFlags} from './authz-options.js'
 import type {AuthzFlags} from './authz-options.js'
 import {applyGuardFlags} from './guard-options.js'
 import type {GuardFlags} from './guard-options.js'
 
-export interface ServeFlags extends AdminFlags, AuthFlags, AuthzFlags, GuardFlags {
+export interface ServeFlags extends AdminFlags, AuthFlags, AuthzFlags, GuardFlags, ClusterFlags {
   config?: string
   listen?: string[]
   host?: string
@@ -184,6 +186,7 @@ export async function buildServeConfig(flags: ServeFlags): Promise<ServeSetup> {
   applyAdminFlags(input, flags)
   if (flags['sys-interval'] !== undefined) input.sysInterval = flags['sys-interval']
   await applyAuthFlags(input, flags)
+  await applyClusterFlags(input, flags)
   applyAuthzFlags(input, flags)
   applyGuardFlags(input, flags)
   if (flags['shared-strategy'] !== undefined) input.sharedStrategy = flags['shared-strategy'] as SharedStrategy

@@ -8,6 +8,8 @@ import {resolveAuthConfig} from './auth/config.js'
 import type {AuthConfig, AuthConfigInput} from './auth/config.js'
 import {resolveGuardConfig} from './guard/config.js'
 import type {BanInput, GuardConfig, GuardConfigInput} from './guard/config.js'
+import {resolveClusterConfig} from './cluster/config.js'
+import type {ClusterConfig, ClusterConfigInput} from './cluster/config.js'
 import {resolveAuthorizationConfig} from './authz/config.js'
 import type {AuthorizationConfig, AuthorizationConfigInput} from './authz/config.js'
 
@@ -150,6 +152,8 @@ export interface BrokerConfig {
   readonly auth?: AuthConfig
   /** Bans, flapping detection, trusted proxies, the TLS floor (src/core/guard/config.ts); undefined: the defaults. */
   readonly guard?: GuardConfig
+  /** Several nodes, one namespace, through NATS (src/core/cluster/config.ts); undefined: this node alone. */
+  readonly cluster?: ClusterConfig
   /** Authorization (src/core/authz/config.ts); undefined or not enabled: every request is allowed. */
   readonly authorization?: AuthorizationConfig
 }
@@ -307,6 +311,8 @@ export interface BrokerConfigInput {
   bans?: BanInput[]
   /** Flapping detection, trusted proxies, PROXY protocol, the TLS floor (src/core/guard/config.ts). */
   guard?: GuardConfigInput
+  /** NATS servers (and credentials) this node joins a cluster through. */
+  cluster?: ClusterConfigInput | string | string[]
   authorization?: AuthorizationConfigInput
 }
 
@@ -411,7 +417,7 @@ function resolveTls(where: string, input: unknown): TlsMaterial | undefined {
  */
 export function resolveConfig(input: BrokerConfigInput = {}): BrokerConfig {
   if (!isObj(input)) throw new ConfigError('the configuration must be an object')
-  checkKeys('', input, ['host', 'listeners', 'ws', 'tls', 'limits', 'sharedStrategy', 'admin', 'persistence', 'sysInterval', 'auth', 'authorization', 'bans', 'guard'])
+  checkKeys('', input, ['host', 'listeners', 'ws', 'tls', 'limits', 'sharedStrategy', 'admin', 'persistence', 'sysInterval', 'auth', 'authorization', 'bans', 'guard', 'cluster'])
   const host = input.host === undefined ? DEFAULTS.host : str('host', input.host)
   const ws = resolveWs('ws', DEFAULTS.ws, input.ws)
   const tls = resolveTls('tls', input.tls)
@@ -461,6 +467,7 @@ export function resolveConfig(input: BrokerConfigInput = {}): BrokerConfig {
   const listenerDefaults: ListenerDefaults = Object.freeze({host, ws, ...(tls ? {tls} : {}), ...(adminOrigin === undefined ? {} : {adminOrigin})})
   const auth = input.auth === undefined ? undefined : resolveAuthConfig(input.auth)
   const guard = input.bans === undefined && input.guard === undefined ? undefined : resolveGuardConfig(input.bans, input.guard)
+  const cluster = input.cluster === undefined ? undefined : resolveClusterConfig(input.cluster)
   const authorization = resolveAuthorizationConfig(input.authorization, (auth?.authenticators.length ?? 0) > 0)
   return Object.freeze({
     listeners: Object.freeze(listeners),
@@ -472,6 +479,7 @@ export function resolveConfig(input: BrokerConfigInput = {}): BrokerConfig {
     ...(sysInterval === undefined ? {} : {sysInterval}),
     ...(auth === undefined ? {} : {auth}),
     ...(guard === undefined ? {} : {guard}),
+    ...(cluster === undefined ? {} : {cluster}),
     ...(authorization.enabled ? {authorization} : {}),
   })
 }

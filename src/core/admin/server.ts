@@ -223,6 +223,7 @@ const ROUTES: Record<string, Partial<Record<string, Handler>>> = {
     DELETE: async (b, id) => [200, await b.deleteListener(id!)],
   },
   auth: {GET: (b) => [200, b.describeAuth()]},
+  cluster: {GET: (b) => [200, b.cluster() ?? {node: null, nodes: [], connected: false, clustered: false}]},
   authReload: {
     POST: async (b) => {
       const results = await b.reloadAuth()
@@ -250,6 +251,7 @@ const PATTERNS: Array<[RegExp, string]> = [
   [/^\/api\/v1\/retained$/, 'retainedList'],
   [/^\/api\/v1\/retained\/(.+)$/, 'retainedOne'],
   [/^\/api\/v1\/auth$/, 'auth'],
+  [/^\/api\/v1\/cluster$/, 'cluster'],
   [/^\/api\/v1\/auth\/reload$/, 'authReload'],
   [/^\/api\/v1\/banned$/, 'banned'],
   [/^\/api\/v1\/banned\/(.+)$/, 'bannedOne'],

@@ -26,7 +26,7 @@ import type {Auth} from './auth.js'
 import {guardAuth} from './auth-guard.js'
 import {listSubscriptions} from './inspection.js'
 import type {SubscriptionInfo} from './inspection.js'
-import type {Bus} from './bus.js'
+import type {Bus, BusDescription} from './bus.js'
 import {LocalBus} from './bus.js'
 import {ClientConnection} from './connection.js'
 import {Engine} from './engine.js'
@@ -104,7 +104,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
         },
       }),
       store: options.sessions ?? new MemorySessionStore(),
-      retained: (this.retained = new SysRetained(options.retained ?? new MemoryRetainedStore())),
+      retained: (this.retained = new SysRetained(wrapRetained(bus, options.retained ?? new MemoryRetainedStore()))),
       bus,
       emit: this.emit.bind(this) as Emit,
       onClosed: (conn) => this.connectionClosed(conn),
@@ -166,6 +166,11 @@ export class Broker extends EventEmitter<BrokerEvents> {
   /** Re-reads credentials (password files; the HTTP authenticator's cache) without touching connected clients. */
   async reloadAuth(): Promise<unknown> {
     return (await this.auth.reload?.()) ?? []
+  }
+
+  /** The cluster's nodes and this node's link to it; undefined on a single node. */
+  cluster(): BusDescription | undefined {
+    return this.engine.bus.describe?.()
   }
 
   /** The authentication in use, for the admin API (no secrets). */
@@ -381,6 +386,11 @@ export class Broker extends EventEmitter<BrokerEvents> {
 }
 
 function ignore(): void {}
+
+/** A cluster Bus shares retained messages between nodes (Bus.wrapRetained). */
+function wrapRetained(bus: Bus, store: RetainedStore): RetainedStore {
+  return bus.wrapRetained === undefined ? store : bus.wrapRetained(store)
+}
 
 function countMatch(count: {n: number}): void {
   count.n++

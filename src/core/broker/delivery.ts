@@ -194,6 +194,13 @@ export class Delivery implements BusNode {
     if (member !== undefined) this.handOver(member, group, fan.message, fan)
   }
 
+  /** BusNode: one message of a shared group, for one member here (a cluster Bus picked this node). */
+  deliverToGroup(key: string, message: Message): void {
+    const group = this.subscriptions.groups.get(key)
+    const member = group?.pick(this.strategy)
+    if (member !== undefined) this.handOver(member, group!, message)
+  }
+
   handOver(member: Session, group: SharedGroup, message: Message, fan?: FanOut): void {
     const o = group.options.get(member)!
     const qos = (message.qos < o.qos ? message.qos : o.qos) as QoS

@@ -65,7 +65,7 @@ export class Engine implements BrokerContext {
     this.subscriptions = new Subscriptions(store, bus)
     this.delivery = new Delivery({limits: config.limits, sharedStrategy: config.sharedStrategy, metrics, store, retained, subscriptions: this.subscriptions, bus})
     this.sessions = new SessionLifecycle({sharedStrategy: config.sharedStrategy, store, bus, subscriptions: this.subscriptions, delivery: this.delivery})
-    this.flush = new TurnFlush(store, retained, (error) => this.storeFailed(error))
+    this.flush = new TurnFlush(store, retained, (error) => this.storeFailed(error), bus)
   }
 
   dispatch(conn: ClientConnection, packet: Packet): void {
