@@ -9,7 +9,7 @@
  *
  * Authorization (canPublish, canSubscribe) is not decided here yet: everything is allowed.
  */
-import type {Auth, AuthResult, ConnectInfo, Principal} from '../broker/auth.js'
+import type {Auth, AuthResult, ConnectInfo, EnhancedAuth, Principal, UpgradeVerdict} from '../broker/auth.js'
 import type {QoS} from '../protocol/codec.js'
 import {ReasonCode} from '../protocol/reason-codes.js'
 import type {Logger} from '../logger.js'
@@ -22,6 +22,7 @@ import {JwtAuthenticator} from './jwt.js'
 import {PasswordFileAuthenticator} from './password-file.js'
 import type {Authenticator} from './types.js'
 import {anonymousListenerProblem} from './anonymous.js'
+import {checkUpgradeWith, failClosed} from './enhanced.js'
 
 export {isLoopbackHost} from './anonymous.js'
 
@@ -75,6 +76,20 @@ export class AuthChain implements Auth {
     return presented
       ? {ok: false, reasonCode: ReasonCode.BadUserNameOrPassword, reason: 'bad user name or password'}
       : {ok: false, reasonCode: ReasonCode.NotAuthorized, reason: 'this broker needs credentials: anonymous clients are not allowed'}
+  }
+
+  /** The first authenticator that offers `method` runs the whole exchange (there is no "ignore" half-way through). */
+  enhanced(method: string, info: ConnectInfo, reauth?: Principal): EnhancedAuth | undefined {
+    for (const a of this.authenticators) {
+      const exchange = a.enhanced?.(method, info, reauth)
+      if (exchange !== undefined) return failClosed(exchange, a.id, this.log)
+    }
+    return undefined
+  }
+
+  /** WebSocket upgrade credentials (JWT bearer header, query parameter): undefined when the request carries none. */
+  checkUpgrade(request: NonNullable<ConnectInfo['request']>, listenerId: string): Promise<UpgradeVerdict> | undefined {
+    return checkUpgradeWith(this.authenticators, request, listenerId, this.log)
   }
 
   canPublish(_principal: Principal, _topic: string, _qos: QoS, _retain: boolean): boolean {

@@ -17,6 +17,8 @@ export function dispatch(client: ClientConnection, packet: Packet): void {
     handleConnect(client, packet)
     return
   }
+  // Enhanced authentication: the client's AUTH while its CONNECT's exchange waits for it.
+  if (packet.cmd === 'auth' && client.state === ConnState.Connecting) return handleAuth(client, packet)
   if (client.state !== ConnState.Connected) {
     // MQTT-3.1.0-1: the first packet must be CONNECT.
     client.close(undefined, `first packet was ${packet.cmd.toUpperCase()}, not CONNECT`)
