@@ -9,6 +9,7 @@ import {brokerUrl, parseFraming, parseHeader, parseProtocolVersion, parseUserPro
 import type {ClientProtocol} from '../core/client/options.js'
 import {ConfigError} from '../core/errors.js'
 import type {QoS} from '../core/protocol/codec.js'
+import {resolvePassword, secretFlags} from './secret-source.js'
 
 
 export const connectionFlags = {
@@ -25,7 +26,8 @@ export const connectionFlags = {
   'protocol-version': Flags.string({char: 'V', summary: 'MQTT version: 3.1, 3.1.1 or 5 (default 5).', helpGroup: 'CONNECTION', default: '5'}),
   id: Flags.string({char: 'i', summary: 'Client id (default: assigned by the broker).', helpGroup: 'CONNECTION'}),
   username: Flags.string({char: 'u', summary: 'User name.', helpGroup: 'CONNECTION', env: 'MQTTWS_USERNAME'}),
-  password: Flags.string({char: 'P', aliases: ['pw'], summary: 'Password.', helpGroup: 'CONNECTION', env: 'MQTTWS_PASSWORD'}),
+  password: Flags.string({char: 'P', aliases: ['pw'], summary: 'Password (or JWT); --password-from-file and --password-env keep it out of the shell history.', helpGroup: 'CONNECTION', env: 'MQTTWS_PASSWORD'}),
+  ...secretFlags,
   keepalive: Flags.integer({char: 'k', summary: 'Keepalive in seconds (default 60; 0 disables).', helpGroup: 'CONNECTION', min: 0, max: 65535, default: 60}),
   'no-clean': Flags.boolean({char: 'c', aliases: ['disable-clean-session'], summary: 'Keep the session (clean session / clean start off).', helpGroup: 'CONNECTION'}),
   'session-expiry': Flags.integer({
@@ -61,6 +63,9 @@ export interface ConnectionFlagValues {
   id?: string
   username?: string
   password?: string
+  'password-from-file'?: string
+  'password-env'?: string
+  'auth-method'?: string
   keepalive: number
   'no-clean': boolean
   'session-expiry'?: number
@@ -144,7 +149,8 @@ export async function clientOptionsFromFlags(f: ConnectionFlagValues): Promise<C
     clean: !f['no-clean'],
     keepalive: f.keepalive,
     username: f.username ?? urlUser,
-    password: f.password ?? urlPass,
+    password: (await resolvePassword(f)) ?? urlPass,
+    ...(f['auth-method'] === undefined ? {} : {authMethod: f['auth-method']}),
     properties: Object.keys(properties).length > 0 ? properties : undefined,
     connectTimeoutMs: f['connect-timeout'] * 1000,
     dial: {

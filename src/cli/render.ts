@@ -99,6 +99,7 @@ export interface BenchTableInput {
     connects?: number
     connects_per_s?: number
     connect_failures?: Record<string, number>
+    auth_latency?: {p50_ms: number; p99_ms: number}
     broker_bytes_per_connection?: number
     series: Array<{dt: number; sent: number; received: number}>
   }>
@@ -107,7 +108,7 @@ export interface BenchTableInput {
 export function renderBenchResult(r: BenchTableInput): string {
   if (r.scenario === 'conn') {
     return table(
-      ['transport', 'attempted', 'connected', 'failed', 'connects/s', 'p50 ms', 'p99 ms', 'broker KiB/conn'],
+      ['transport', 'attempted', 'connected', 'failed', 'connects/s', 'p50 ms', 'p99 ms', 'auth p50 ms', 'auth p99 ms', 'broker KiB/conn'],
       r.results.map((t) => [
         t.transport,
         num(t.sent),
@@ -116,6 +117,8 @@ export function renderBenchResult(r: BenchTableInput): string {
         num(t.connects_per_s ?? 0),
         t.latency.p50_ms,
         t.latency.p99_ms,
+        t.auth_latency?.p50_ms ?? '-',
+        t.auth_latency?.p99_ms ?? '-',
         t.broker_bytes_per_connection === undefined ? '-' : (t.broker_bytes_per_connection / 1024).toFixed(1),
       ]),
     )

@@ -16,6 +16,7 @@ import type {QoS} from '../../core/protocol/codec.js'
 import {parseProtocolVersion} from '../../core/client/options.js'
 import {BaseCommand} from '../../cli/base-command.js'
 import {resolveTarget} from '../../cli/bench-target.js'
+import {resolvePassword, secretFlags} from '../../cli/secret-source.js'
 import {renderAssertions, renderBenchResult, renderProgress} from '../../cli/render.js'
 
 export default class Bench extends BaseCommand {
@@ -61,7 +62,8 @@ Exit codes: 0 ok, 1 an --assert or --max-regression failed (or the run failed), 
     cafile: Flags.string({summary: 'CA to trust for tls/wss URLs.'}),
     insecure: Flags.boolean({summary: 'Do not verify tls/wss certificates.'}),
     username: Flags.string({char: 'u', summary: 'User name every bench client logs in with (a broker with authentication).', env: 'MQTTWS_USERNAME'}),
-    password: Flags.string({summary: 'Password (or token) every bench client logs in with.', env: 'MQTTWS_PASSWORD'}),
+    password: Flags.string({summary: 'Password (or token) every bench client logs in with (--password-from-file, --password-env: not in the shell history).', env: 'MQTTWS_PASSWORD'}),
+    ...secretFlags,
     assert: Flags.string({char: 'a', summary: "Fail (exit 1) unless EXPR holds, e.g. 'ws.recv_per_s >= 0.5 * tcp.recv_per_s' (repeatable).", multiple: true}),
     baseline: Flags.string({summary: 'Earlier --json result to compare with.'}),
     'max-regression': Flags.string({summary: 'With --baseline: largest allowed slowdown, e.g. 10%.', default: '10%'}),
@@ -78,9 +80,11 @@ Exit codes: 0 ok, 1 an --assert or --max-regression failed (or the run failed), 
     const assertions = (flags.assert ?? []).map(parseAssertion)
     const maxRegression = parseRegression(flags['max-regression'])
     const baseline = flags.baseline ? asBenchResult(JSON.parse(await readFile(flags.baseline, 'utf8').catch(() => Promise.reject(new ConfigError(`--baseline ${flags.baseline}: no such file`)))), flags.baseline) : undefined
+    const password = await resolvePassword(flags)
+    if (flags['auth-method'] !== undefined && scenario !== 'conn') throw new ConfigError(`--auth-method ${flags['auth-method']} works with the conn scenario (its clients speak SCRAM); the load scenarios log in with -u and the password`)
     // The embedded broker accepts deflate only when it is being measured.
     const target = await resolveTarget(flags.url ?? [], transports, {cafile: flags.cafile, insecure: flags.insecure}, flags['ws-deflate'] ? ['--ws-deflate'] : [], flags['broker-pid'])
-    if (flags.url) Object.assign(target.target, {username: flags.username, password: flags.password})
+    if (flags.url) Object.assign(target.target, {username: flags.username, password, authMethod: flags['auth-method']})
     const plan = resolvePlan({
       scenario,
       transports: target.transports,
