@@ -113,6 +113,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
       maxPacketSize: config.limits.maxPacketSize,
       connectTimeoutMs: config.limits.connectTimeoutMs,
       maxPendingPerAddress: config.limits.maxPendingPerAddress,
+      // WebSocket credentials in the upgrade request (a JWT): checked before the handshake completes.
+      ...(auth.checkUpgrade === undefined ? {} : {checkUpgrade: (request, listenerId) => auth.checkUpgrade!(request, listenerId)}),
     }
     // Every listener start (configured, added or restarted at runtime) asks the Auth first: fail closed.
     const guard = (l: {id: string; host: string}): void => {

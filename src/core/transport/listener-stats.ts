@@ -18,6 +18,10 @@ export const REJECT_REASONS = [
   'http',
   'tls',
   'auth',
+  /** A WebSocket upgrade whose token (Authorization: Bearer, query parameter) was not valid: HTTP 401. */
+  'token',
+  /** A WebSocket upgrade whose token could not be checked (JWKS unreachable): HTTP 503. */
+  'auth-backend',
   'max-connections',
   'max-pending',
   'handshake-timeout',

@@ -79,7 +79,15 @@ export interface ListenHooks {
   connectTimeoutMs?: number
   /** Sockets from one address not serving MQTT yet (pending.ts); past it new ones are closed. Absent or 0: no limit. */
   maxPendingPerAddress?: number
+  /**
+   * WebSocket: checks credentials the upgrade request carries (Auth.checkUpgrade) before the 101.
+   * Undefined (no promise) when it carries none; a refusal answers with its HTTP status.
+   */
+  checkUpgrade?(request: {url: string; headers: IncomingHttpHeaders}, listenerId: string): Promise<UpgradeCheck> | undefined
 }
+
+/** What ListenHooks.checkUpgrade decided (the broker's UpgradeVerdict). */
+export type UpgradeCheck = {ok: true} | {ok: false; status: number; reason: string; headers?: Record<string, string>}
 
 export interface DialTls {
   /** PEM CA certificates to trust instead of the system's. */

@@ -20,7 +20,7 @@ import {DEFAULT_PORTS} from './schemes.js'
 import {admitPending, armHandshakeDeadline, clearHandshakeDeadline} from './pending.js'
 import {refusePending, remoteOf} from './tcp.js'
 import {handshakeTimeout, secureContextOptions, tlsPeerCertificate} from './tls.js'
-import type {Connection, DialOptions, ListenHooks, Listener, Transport, WriteMode} from './types.js'
+import type {Connection, DialOptions, ListenHooks, Listener, Transport, UpgradeCheck, WriteMode} from './types.js'
 import {dialWs} from './ws-dial.js'
 import {CloseCode} from './ws-frame.js'
 import {WsStream} from './ws-stream.js'
@@ -61,7 +61,7 @@ interface WsListenerState {
   onHandshakeTimeout: (socket: Socket) => void
 }
 
-function reject(state: WsListenerState, socket: Socket, status: number, reason: string, body: string): void {
+function reject(state: WsListenerState, socket: Socket, status: number, reason: string, body: string, headers?: Record<string, string>): void {
   clearHandshakeDeadline(socket)
   countRejected(state.stats, reason)
   state.hooks.onRejected(state.config.id, reason, `${remoteOf(socket)}: ${status} ${body}`)
@@ -72,6 +72,7 @@ function reject(state: WsListenerState, socket: Socket, status: number, reason: 
   const text = `${body}\n`
   socket.end(
     `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+      (headers === undefined ? '' : Object.entries(headers).map(([k, v]) => `${k}: ${v.replace(/[\r\n]/g, ' ')}\r\n`).join('')) +
       `Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
   )
 }
@@ -115,6 +116,29 @@ function onUpgrade(state: WsListenerState, req: IncomingMessage, socket: Socket,
       `none of the offered subprotocols (${offered.join(', ')}) is supported: offer one of ${opts.subprotocols.join(', ')}`,
     )
   }
+  // Credentials in the upgrade request (a JWT as bearer or query token) are checked before the 101.
+  const check = state.hooks.checkUpgrade?.({url: req.url ?? '/', headers: req.headers}, state.config.id)
+  if (check === undefined) return completeUpgrade(state, req, socket, head, chosen)
+  // Nothing is read meanwhile; the handshake deadline (pending.ts) still runs.
+  socket.pause()
+  check.then(
+    (verdict) => afterCheck(state, req, socket, head, chosen, verdict),
+    (error: Error) => afterCheck(state, req, socket, head, chosen, {ok: false, status: 503, reason: `authentication failed: ${error.message}`}),
+  )
+}
+
+function afterCheck(state: WsListenerState, req: IncomingMessage, socket: Socket, head: Buffer, chosen: string | null, verdict: UpgradeCheck): void {
+  if (socket.destroyed) return
+  if (!verdict.ok) {
+    const why = verdict.status === 401 ? 'token' : verdict.status === 503 ? 'auth-backend' : 'auth'
+    return reject(state, socket, verdict.status, why, `the credentials of the upgrade request were refused: ${verdict.reason}`, verdict.headers)
+  }
+  completeUpgrade(state, req, socket, head, chosen)
+  socket.resume()
+}
+
+function completeUpgrade(state: WsListenerState, req: IncomingMessage, socket: Socket, head: Buffer, chosen: string | null): void {
+  const opts = state.ws
   if (!state.wss) return upgradeOwn(state, req, socket, head, chosen)
   state.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
     clearHandshakeDeadline(socket)

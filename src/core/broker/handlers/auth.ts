@@ -151,7 +151,8 @@ function reauthenticate(client: ClientConnection, method: string, data: Buffer |
     const r = step.result
     if (!r.ok) {
       client.ctx.emit('clientError', client, new ProtocolError(`re-authentication refused: ${r.reason}`, {reasonCode: r.reasonCode, code: ErrorCode.AUTH}))
-      client.close(r.reasonCode, `re-authentication refused: ${r.reason}`)
+      // DISCONNECT has no 0x86 (Bad User Name or Password): a failed re-authentication is 0x87 Not Authorized.
+      client.close(r.reasonCode === ReasonCode.BadUserNameOrPassword ? ReasonCode.NotAuthorized : r.reasonCode, `re-authentication refused: ${r.reason}`)
       return
     }
     client.send(authPacket(client, ReasonCode.Success, method, step.data))
