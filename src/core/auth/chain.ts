@@ -14,6 +14,7 @@ import type {QoS} from '../protocol/codec.js'
 import {ReasonCode} from '../protocol/reason-codes.js'
 import type {Logger} from '../logger.js'
 import {noopLogger} from '../logger.js'
+import {LogThrottle} from '../log-throttle.js'
 import type {AuthConfig} from './config.js'
 import {resolveAuthConfig} from './config.js'
 import {ClientCertAuthenticator} from './client-cert.js'
@@ -35,11 +36,16 @@ export interface ReloadResult {
 }
 
 export class AuthChain implements Auth {
+  /** A backend that is down fails every CONNECT: a few lines and a summary per 10 s. */
+  private readonly failures: LogThrottle
+
   constructor(
     readonly config: AuthConfig,
     readonly authenticators: readonly Authenticator[],
     private readonly log: Logger = noopLogger,
-  ) {}
+  ) {
+    this.failures = new LogThrottle(log, {what: 'authenticator failures'})
+  }
 
   /** Loads what the authenticators read at start (the password files); throws when one cannot. */
   async start(): Promise<void> {
@@ -62,7 +68,7 @@ export class AuthChain implements Auth {
       try {
         d = await a.authenticate(info)
       } catch (error) {
-        this.log.warn('authenticator failed', {authenticator: a.id, clientId: info.clientId, error: (error as Error).message})
+        this.failures.note('warn', a.id, 'authenticator failed', {authenticator: a.id, clientId: info.clientId, error: (error as Error).message})
         return {ok: false, reasonCode: ReasonCode.NotAuthorized, reason: `authentication failed (${a.id}): try again later`}
       }
       if (d.result === 'allow') {

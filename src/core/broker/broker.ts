@@ -20,6 +20,7 @@ import {ConfiguredAuth} from '../auth/configured.js'
 import {ConfigError} from '../errors.js'
 import type {Auth} from './auth.js'
 import {guardAuth} from './auth-guard.js'
+import {LogThrottle} from '../log-throttle.js'
 import {listSubscriptions} from './inspection.js'
 import type {SubscriptionInfo} from './inspection.js'
 import type {Bus} from './bus.js'
@@ -102,12 +103,14 @@ export class Broker extends EventEmitter<BrokerEvents> {
     })
     // The local bus is ready at once, so handle() works without listen().
     if (options.bus === undefined) void bus.start(this.engine.delivery)
+    // A storm of refused handshakes (bad tokens, wrong paths) logs a few lines and a summary per 10 s; the counters stay exact.
+    const rejections = new LogThrottle(this.log, {what: 'handshake rejections'})
     const hooks: ListenHooks = {
       onConnection: (conn: Connection) => {
         this.handle(conn)
       },
       onRejected: (listenerId: string, reason: string, detail: string) => {
-        this.log.info('handshake rejected', {listener: listenerId, reason, detail})
+        rejections.note('info', reason, 'handshake rejected', {listener: listenerId, reason, detail})
         this.emit('rejected', listenerId, reason, detail)
       },
       maxPacketSize: config.limits.maxPacketSize,
