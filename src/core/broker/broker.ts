@@ -12,7 +12,7 @@ import type {BrokerConfig, ListenerInput} from '../config.js'
 import type {Logger} from '../logger.js'
 import {noopLogger} from '../logger.js'
 import {ReasonCode} from '../protocol/reason-codes.js'
-import {countRejected, trackSocket} from '../transport/listener-stats.js'
+import {countAuthFailure, countRejected, trackSocket} from '../transport/listener-stats.js'
 import {releasePending} from '../transport/pending.js'
 import type {ListenerCounters, ListenerStats} from '../transport/listener-stats.js'
 import type {Connection, ListenHooks, Listener, ListenerInfo} from '../transport/types.js'
@@ -90,9 +90,9 @@ export class Broker extends EventEmitter<BrokerEvents> {
       auth: guardAuth(auth, {
         allowReservedTopics: config.limits.allowReservedTopics,
         log: this.log,
-        refused: (listenerId) => {
+        refused: (listenerId, reasonCode) => {
           const m = this.listenerTable.get(listenerId)
-          if (m) countRejected(m.stats, 'auth')
+          if (m) countAuthFailure(m.stats, reasonCode)
         },
       }),
       store: options.sessions ?? new MemorySessionStore(),

@@ -14,6 +14,7 @@ import type {AuthResult, ConnectInfo} from '../auth.js'
 import {agreeMethod, runConnectExchange} from './auth.js'
 import type {ClientConnection} from '../connection.js'
 import {ConnState} from '../types.js'
+import {countAuthFailure} from '../../transport/listener-stats.js'
 
 import {NEVER_EXPIRES} from '../session-state.js'
 
@@ -124,6 +125,7 @@ async function connect(client: ClientConnection, packet: IConnectPacket): Promis
   if (method !== undefined) {
     const exchange = ctx.auth.enhanced?.(method, info)
     if (exchange === undefined) {
+      countAuthFailure(client.stats, ReasonCode.BadAuthenticationMethod)
       const hint = method.startsWith('SCRAM-') ? ': SCRAM-SHA-256 and SCRAM-SHA-512 need a password file (serve --password-file) with SCRAM entries (mqttws passwd --scram)' : ''
       return refuse(client, ReasonCode.BadAuthenticationMethod, `authentication method "${method}" is not supported${hint}`)
     }
