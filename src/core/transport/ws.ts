@@ -61,8 +61,12 @@ interface WsListenerState {
   onHandshakeTimeout: (socket: Socket) => void
 }
 
+/** After the 'upgrade' event the HTTP server no longer listens for socket errors: a peer's reset must not throw. */
+function ignoreSocketError(): void {}
+
 function reject(state: WsListenerState, socket: Socket, status: number, reason: string, body: string, headers?: Record<string, string>): void {
   clearHandshakeDeadline(socket)
+  socket.on('error', ignoreSocketError)
   countRejected(state.stats, reason)
   state.hooks.onRejected(state.config.id, reason, `${remoteOf(socket)}: ${status} ${body}`)
   if (!socket.writable) {
@@ -120,6 +124,7 @@ function onUpgrade(state: WsListenerState, req: IncomingMessage, socket: Socket,
   const check = state.hooks.checkUpgrade?.({url: req.url ?? '/', headers: req.headers}, state.config.id)
   if (check === undefined) return completeUpgrade(state, req, socket, head, chosen)
   // Nothing is read meanwhile; the handshake deadline (pending.ts) still runs.
+  socket.on('error', ignoreSocketError)
   socket.pause()
   check.then(
     (verdict) => afterCheck(state, req, socket, head, chosen, verdict),
@@ -133,6 +138,7 @@ function afterCheck(state: WsListenerState, req: IncomingMessage, socket: Socket
     const why = verdict.status === 401 ? 'token' : verdict.status === 503 ? 'auth-backend' : 'auth'
     return reject(state, socket, verdict.status, why, `the credentials of the upgrade request were refused: ${verdict.reason}`, verdict.headers)
   }
+  socket.off('error', ignoreSocketError)
   completeUpgrade(state, req, socket, head, chosen)
   socket.resume()
 }
