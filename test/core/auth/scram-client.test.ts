@@ -80,45 +80,42 @@ describe('auth: SCRAM with our client, and re-authentication', function () {
   })
 
   it('MqttClient refuses a broker that lets it in without proving it knows the credentials (no or a wrong v=)', async () => {
-    for (const data of [undefined, Buffer.from('v=AAAA')]) {
-      const fake: Auth = {
-        ...allowAll,
-        enhanced: (method) => {
-          let n = 0
-          return {method, step: (): Promise<EnhancedStep> => Promise.resolve(n++ === 0 ? {done: false, data: Buffer.from('r=' + 'x'.repeat(40) + ',s=AAAA,i=4096')} : {done: true, result: {ok: true}, data})}
-        },
-      }
-      const other = await startBroker({}, {auth: fake})
-      try {
-        // The fake nonce does not extend ours: the client stops at server-first.
-        await assert.rejects(MqttClient.connect({url: other.urls.mqtt, username: 'sam', password: 'sam-pw', authMethod: 'SCRAM-SHA-256', connectTimeoutMs: 3000}), /nonce does not extend ours|closed/)
-      } finally {
-        await other.close()
-      }
-    }
-    // A broker that answers with a plausible server-first but cannot sign: the CONNACK's v= is refused.
-    const signless: Auth = {
+    // A server-first whose nonce does not extend ours: the client stops there.
+    const fake: Auth = {
       ...allowAll,
-      enhanced: (method) => {
-        let first = ''
-        return {
-          method,
-          step: (d): Promise<EnhancedStep> => {
-            if (first === '') {
-              first = d!.toString()
-              const nonce = /r=([^,]+)/.exec(first)![1]
-              return Promise.resolve({done: false, data: Buffer.from(`r=${nonce}server,s=AAAAAAAAAAAAAAAAAAAAAA==,i=4096`)})
-            }
-            return Promise.resolve({done: true, result: {ok: true}, data: Buffer.from('v=AAAA')})
-          },
-        }
-      },
+      enhanced: (method) => ({method, step: (): Promise<EnhancedStep> => Promise.resolve({done: false, data: Buffer.from('r=' + 'x'.repeat(40) + ',s=AAAA,i=4096')})}),
     }
-    const other = await startBroker({}, {auth: signless})
+    const other = await startBroker({}, {auth: fake})
     try {
-      await assert.rejects(MqttClient.connect({url: other.urls.mqtt, username: 'sam', password: 'sam-pw', authMethod: 'SCRAM-SHA-256'}), /signature is wrong/)
+      await assert.rejects(MqttClient.connect({url: other.urls.mqtt, username: 'sam', password: 'sam-pw', authMethod: 'SCRAM-SHA-256', connectTimeoutMs: 3000}), /nonce does not extend ours/)
     } finally {
       await other.close()
+    }
+    // A broker that answers with a plausible server-first but cannot sign: the CONNACK's missing or wrong v= is refused.
+    for (const [final, error] of [[undefined, /sent no SCRAM signature/], [Buffer.from('v=AAAA'), /signature is wrong/]] as const) {
+      const signless: Auth = {
+        ...allowAll,
+        enhanced: (method) => {
+          let first = ''
+          return {
+            method,
+            step: (d): Promise<EnhancedStep> => {
+              if (first === '') {
+                first = d!.toString()
+                const nonce = /r=([^,]+)/.exec(first)![1]
+                return Promise.resolve({done: false, data: Buffer.from(`r=${nonce}server,s=AAAAAAAAAAAAAAAAAAAAAA==,i=4096`)})
+              }
+              return Promise.resolve({done: true, result: {ok: true}, data: final})
+            },
+          }
+        },
+      }
+      const b = await startBroker({}, {auth: signless})
+      try {
+        await assert.rejects(MqttClient.connect({url: b.urls.mqtt, username: 'sam', password: 'sam-pw', authMethod: 'SCRAM-SHA-256'}), error)
+      } finally {
+        await b.close()
+      }
     }
   })
 
@@ -162,6 +159,16 @@ describe('auth: SCRAM with our client, and re-authentication', function () {
     assert.equal(bad.cmd, 'disconnect')
     assert.equal((bad as {reasonCode?: number}).reasonCode, 0x87)
     await peer.closed
+  })
+
+  it('a PUBLISH in the middle of the exchange closes the connection without CONNACK (MQTT-3.1.2-30)', async () => {
+    const peer = await rawPeer(tb.ports.mqtt)
+    const s = new ScramClient('sha256', 'sam', Buffer.from('sam-pw'))
+    peer.send({cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clean: true, clientId: 'raw-pub', keepalive: 30, properties: {authenticationMethod: 'SCRAM-SHA-256', authenticationData: s.first()}})
+    assert.equal((await peer.next()).cmd, 'auth')
+    peer.send({cmd: 'publish', topic: 't', payload: Buffer.from('x'), qos: 0, retain: false, dup: false})
+    await peer.closed
+    assert.equal(tb.broker.clients.has('raw-pub'), false)
   })
 
   it('an AUTH with another method after a SCRAM CONNECT is a protocol error (DISCONNECT 0x82)', async () => {

@@ -171,9 +171,12 @@ describe('auth: SCRAM over MQTT 5 enhanced authentication (MQTT.js)', function (
   })
 
   it('a client that stalls in the middle of the exchange is cut at the connect timeout', async () => {
+    const timeouts = (): number => tb.broker.listenerStatuses().find((l) => l.scheme === 'ws')!.connections.rejected['handshake-timeout']
+    const before = timeouts()
     const r = await scramConnect(tb.urls.ws, 'SCRAM-SHA-256', 'sam', 'sam-pw', {stall: true})
     assert.equal(r.code, -1)
     assert.equal(r.closed, true)
+    assert.equal(timeouts() - before, 1)
   })
 
   it('the plain user name/password path checks SCRAM entries too, and Mosquitto lines still work beside them', async () => {

@@ -16,6 +16,7 @@ import {ReasonCode, describeReasonCode} from '../../protocol/reason-codes.js'
 import {ErrorCode, ProtocolError} from '../../errors.js'
 import type {ClientConnection} from '../connection.js'
 import {ConnState} from '../types.js'
+import {countRejected} from '../../transport/listener-stats.js'
 
 interface Exchange {
   readonly auth: EnhancedAuth
@@ -43,6 +44,7 @@ function onExchangeTimeout(client: ClientConnection): void {
   const ms = client.ctx.limits.connectTimeoutMs
   const reason = `the ${x.auth.method} authentication did not complete within ${ms} ms (limits.connectTimeoutMs)`
   client.ctx.emit('clientError', client, new ProtocolError(reason, {reasonCode: ReasonCode.NotAuthorized, code: ErrorCode.AUTH}))
+  if (!x.reauth) countRejected(client.stats, 'handshake-timeout')
   if (x.reauth) client.close(ReasonCode.NotAuthorized, reason)
   else client.close(undefined, reason)
   const waiter = x.waiter
