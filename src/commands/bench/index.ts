@@ -19,6 +19,14 @@ import {resolveTarget} from '../../cli/bench-target.js'
 import {resolvePassword, secretFlags} from '../../cli/secret-source.js'
 import {renderAssertions, renderBenchResult, renderProgress} from '../../cli/render.js'
 
+async function readPemFlag(path: string, flag: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8')
+  } catch (error) {
+    throw new ConfigError(`${flag} ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}: give a PEM file`)
+  }
+}
+
 export default class Bench extends BaseCommand {
   static override summary = 'Measure throughput, latency and bytes on the wire, across transports side by side; gate CI on the result.'
   static override description = `Without --url it starts its own broker (mqttws serve) in a separate process. With --url it measures any broker (Mosquitto, EMQX, Aedes…), one URL per transport.
@@ -61,6 +69,8 @@ Exit codes: 0 ok, 1 an --assert or --max-regression failed (or the run failed), 
     'broker-pid': Flags.integer({summary: "With --url: the local broker's process id, so conn reports its memory per connection (Linux /proc).", min: 1, dependsOn: ['url']}),
     cafile: Flags.string({summary: 'CA to trust for tls/wss URLs.'}),
     insecure: Flags.boolean({summary: 'Do not verify tls/wss certificates.'}),
+    cert: Flags.string({summary: 'With --url: PEM client certificate every tls/wss client presents (mTLS).', dependsOn: ['key', 'url']}),
+    key: Flags.string({summary: 'With --url: PEM private key of --cert.', dependsOn: ['cert']}),
     username: Flags.string({char: 'u', summary: 'User name every bench client logs in with (a broker with authentication).', env: 'MQTTWS_USERNAME'}),
     password: Flags.string({summary: 'Password (or token) every bench client logs in with (--password-from-file, --password-env: not in the shell history).', env: 'MQTTWS_PASSWORD'}),
     ...secretFlags,
@@ -85,6 +95,7 @@ Exit codes: 0 ok, 1 an --assert or --max-regression failed (or the run failed), 
     // The embedded broker accepts deflate only when it is being measured.
     const target = await resolveTarget(flags.url ?? [], transports, {cafile: flags.cafile, insecure: flags.insecure}, flags['ws-deflate'] ? ['--ws-deflate'] : [], flags['broker-pid'])
     if (flags.url) Object.assign(target.target, {username: flags.username, password, authMethod: flags['auth-method']})
+    if (flags.cert !== undefined && flags.key !== undefined) target.target.tls = {...target.target.tls, cert: await readPemFlag(flags.cert, '--cert'), key: await readPemFlag(flags.key, '--key')}
     const plan = resolvePlan({
       scenario,
       transports: target.transports,
