@@ -10,6 +10,7 @@ import {ConfigError} from '../core/errors.js'
 import type {LogLevelName} from '../core/logger.js'
 import {isLogLevel} from '../core/logger.js'
 import {resolveAuthFiles} from './auth-options.js'
+import {resolveAuthzFiles} from './authz-options.js'
 
 /** TLS as written in a file or flags: paths to PEM files. */
 export interface TlsPaths {
@@ -98,6 +99,7 @@ export async function loadConfigFile(path: string): Promise<FileConfig> {
     out.broker.persistence = {...(persistence as {dir: string}), dir: resolve(baseDir, persistence.dir)}
   }
   if (rest.auth !== undefined) out.broker.auth = (await resolveAuthFiles(rest.auth, baseDir)) as BrokerConfigInput['auth']
+  if (rest.authorization !== undefined) out.broker.authorization = resolveAuthzFiles(rest.authorization, baseDir) as BrokerConfigInput['authorization']
   if (listeners !== undefined) {
     if (!Array.isArray(listeners)) throw new ConfigError('setting "listeners" must be a list of URLs or {url, id, ws, tls} objects')
     out.broker.listeners = await Promise.all(

@@ -20,8 +20,10 @@ import {defaultTokenFile} from './admin-client.js'
 import {loadDashboard} from './dashboard-assets.js'
 import {applyAuthFlags, applyClientCaFlags} from './auth-options.js'
 import type {AuthFlags} from './auth-options.js'
+import {applyAuthzFlags} from './authz-options.js'
+import type {AuthzFlags} from './authz-options.js'
 
-export interface ServeFlags extends AdminFlags, AuthFlags {
+export interface ServeFlags extends AdminFlags, AuthFlags, AuthzFlags {
   config?: string
   listen?: string[]
   host?: string
@@ -171,6 +173,7 @@ export async function buildServeConfig(flags: ServeFlags): Promise<ServeSetup> {
   applyAdminFlags(input, flags)
   if (flags['sys-interval'] !== undefined) input.sysInterval = flags['sys-interval']
   await applyAuthFlags(input, flags)
+  applyAuthzFlags(input, flags)
   if (flags['shared-strategy'] !== undefined) input.sharedStrategy = flags['shared-strategy'] as SharedStrategy
 
   let devCertFile: string | undefined

@@ -8,6 +8,8 @@ import {attachBrokerLogging} from '../cli/broker-logging.js'
 import {buildServeConfig, serveAdminFlags, serveLimitFlags, serveStorageFlags, startServeAdmin, stopServeAdmin} from '../cli/serve-options.js'
 import {openConfiguredStores} from '../core/store/sqlite.js'
 import {reloadAuthOnSighup, serveAuthFlags} from '../cli/auth-options.js'
+import {serveAuthzFlags} from '../cli/authz-options.js'
+import {authorizationNotice} from '../core/authz/config.js'
 
 export default class Serve extends BaseCommand {
   static override summary = 'Run an MQTT broker with TCP, TLS, WebSocket and secure WebSocket listeners.'
@@ -46,6 +48,7 @@ Limits, slow-consumer handling, MQTT 5 behaviour and shared subscriptions: docs/
     'ws-deflate': Flags.boolean({summary: 'Accept permessage-deflate compression when a WebSocket client offers it.', helpGroup: 'WEBSOCKET', allowNo: true}),
     'ws-origins': Flags.string({summary: 'Allowed Origin values, comma-separated, e.g. https://app.example.com; a browser handshake from another origin gets 403 (default: any).', helpGroup: 'WEBSOCKET'}),
     ...serveAuthFlags,
+    ...serveAuthzFlags,
     ...serveStorageFlags,
     ...serveLimitFlags,
     ...serveAdminFlags,
@@ -65,6 +68,8 @@ Limits, slow-consumer handling, MQTT 5 behaviour and shared subscriptions: docs/
       await broker.close()
       throw error
     }
+    const notice = authorizationNotice(setup.config.authorization)
+    if (notice !== undefined) logger.warn(`authorization: ${notice}`)
     if (stores.database) logger.info('data directory', {file: stores.database.file, sessions: broker.sessionCount, synchronous: setup.config.persistence!.synchronous})
     let admin
     try {

@@ -6,6 +6,8 @@
 import {ConfigError} from './errors.js'
 import {resolveAuthConfig} from './auth/config.js'
 import type {AuthConfig, AuthConfigInput} from './auth/config.js'
+import {resolveAuthorizationConfig} from './authz/config.js'
+import type {AuthorizationConfig, AuthorizationConfigInput} from './authz/config.js'
 
 export type Scheme = 'mqtt' | 'mqtts' | 'ws' | 'wss'
 
@@ -138,6 +140,8 @@ export interface BrokerConfig {
   readonly sysInterval?: number
   /** Authentication (src/core/auth/config.ts); undefined: no authenticator, loopback listeners only. */
   readonly auth?: AuthConfig
+  /** Authorization (src/core/authz/config.ts); undefined or not enabled: every request is allowed. */
+  readonly authorization?: AuthorizationConfig
 }
 
 export interface ListenerDefaults {
@@ -285,6 +289,7 @@ export interface BrokerConfigInput {
   sysInterval?: number
   /** Authenticators in order, and whether clients without credentials may connect. */
   auth?: AuthConfigInput
+  authorization?: AuthorizationConfigInput
 }
 
 export interface ListenerInput {
@@ -388,7 +393,7 @@ function resolveTls(where: string, input: unknown): TlsMaterial | undefined {
  */
 export function resolveConfig(input: BrokerConfigInput = {}): BrokerConfig {
   if (!isObj(input)) throw new ConfigError('the configuration must be an object')
-  checkKeys('', input, ['host', 'listeners', 'ws', 'tls', 'limits', 'sharedStrategy', 'admin', 'persistence', 'sysInterval', 'auth'])
+  checkKeys('', input, ['host', 'listeners', 'ws', 'tls', 'limits', 'sharedStrategy', 'admin', 'persistence', 'sysInterval', 'auth', 'authorization'])
   const host = input.host === undefined ? DEFAULTS.host : str('host', input.host)
   const ws = resolveWs('ws', DEFAULTS.ws, input.ws)
   const tls = resolveTls('tls', input.tls)
@@ -437,6 +442,7 @@ export function resolveConfig(input: BrokerConfigInput = {}): BrokerConfig {
   }
   const listenerDefaults: ListenerDefaults = Object.freeze({host, ws, ...(tls ? {tls} : {}), ...(adminOrigin === undefined ? {} : {adminOrigin})})
   const auth = input.auth === undefined ? undefined : resolveAuthConfig(input.auth)
+  const authorization = resolveAuthorizationConfig(input.authorization, (auth?.authenticators.length ?? 0) > 0)
   return Object.freeze({
     listeners: Object.freeze(listeners),
     limits: Object.freeze(limits),
@@ -446,6 +452,7 @@ export function resolveConfig(input: BrokerConfigInput = {}): BrokerConfig {
     ...(persistence === undefined ? {} : {persistence}),
     ...(sysInterval === undefined ? {} : {sysInterval}),
     ...(auth === undefined ? {} : {auth}),
+    ...(authorization.enabled ? {authorization} : {}),
   })
 }
 

@@ -251,3 +251,16 @@ export function base64ToBytes(b64: string): Uint8Array {
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i)
   return out
 }
+
+export function Header(props: {title: string; sub?: ComponentChildren; children?: ComponentChildren}): preact.JSX.Element {
+  return (
+    <header class="page-head">
+      <div>
+        <h1>{props.title}</h1>
+        {props.sub && <p class="muted">{props.sub}</p>}
+      </div>
+      <div class="head-actions">{props.children}</div>
+    </header>
+  )
+}
+

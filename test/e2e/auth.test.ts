@@ -67,7 +67,7 @@ describe('e2e: authentication', function () {
     assert.equal(r.code, 2)
     assert.match(r.stderr, /contains ":"/)
 
-    serve = await startServe(['--listen', 'mqtt://127.0.0.1:0', '--password-file', file])
+    serve = await startServe(['--listen', 'mqtt://127.0.0.1:0', '--password-file', file, '--acl-no-match', 'allow'])
     const url = serve.listeners[0].url
     assert.equal(await connectCode(url, {username: 'alice', password: 'alice-pw'}), 0)
     assert.equal(await connectCode(url, {username: 'carol', password: 'carol-pw'}), 0)
@@ -79,7 +79,7 @@ describe('e2e: authentication', function () {
     const dir = tempDir()
     const file = join(dir, 'passwd')
     assert.equal((await runBin(['passwd', '-c', '-b', '--iterations', '1000', file, 'alice', 'alice-pw'])).code, 0)
-    serve = await startServe(['--listen', 'mqtt://127.0.0.1:0', '--listen', 'ws://127.0.0.1:0/mqtt', '--password-file', file, '--admin', 'http://127.0.0.1:0', '--admin-token', 'tok-auth-test', '--admin-token-file', join(dir, 'token')])
+    serve = await startServe(['--listen', 'mqtt://127.0.0.1:0', '--listen', 'ws://127.0.0.1:0/mqtt', '--password-file', file, '--acl-no-match', 'allow', '--admin', 'http://127.0.0.1:0', '--admin-token', 'tok-auth-test', '--admin-token-file', join(dir, 'token')])
     const [tcp, ws] = serve.listeners
     const alice = await connectMqttJs(ws.url, {username: 'alice', password: 'alice-pw'})
     try {
@@ -107,7 +107,7 @@ describe('e2e: authentication', function () {
       assert.equal((await runBin(['passwd', '-D', file, 'bob'])).code, 0)
       const res = await fetch(`${admin.url}/api/v1/auth/reload`, {method: 'POST', headers})
       assert.equal(res.status, 200)
-      assert.deepEqual(await res.json(), {reloaded: [{id: 'password-file', ok: true}]})
+      assert.deepEqual(await res.json(), {reloaded: [{id: 'password-file', ok: true}, {id: 'authorization', ok: true}]})
       assert.equal(await connectCode(tcp.url, {username: 'bob', password: 'bob-pw'}), 4)
 
       const got = nextMessages(alice, 1)
@@ -125,7 +125,7 @@ describe('e2e: authentication', function () {
     const dir = tempDir()
     const file = join(dir, 'passwd')
     assert.equal((await runBin(['passwd', '-c', '-b', '--iterations', '1000', file, 'bench', 'bench-pw'])).code, 0)
-    serve = await startServe(['--listen', 'mqtt://127.0.0.1:0', '--listen', 'ws://127.0.0.1:0/mqtt', '--password-file', file])
+    serve = await startServe(['--listen', 'mqtt://127.0.0.1:0', '--listen', 'ws://127.0.0.1:0/mqtt', '--password-file', file, '--acl-no-match', 'allow'])
     const [tcp, ws] = serve.listeners
     const args = ['bench', 'fan-in', '--url', tcp.url, '--url', ws.url, '-T', 'tcp,ws', '-P', '2', '-w', '2', '-n', '50', '-q', '1', '--json']
     const ok = await runBin([...args, '-u', 'bench'], {timeoutMs: 45000, env: {MQTTWS_PASSWORD: 'bench-pw'}})

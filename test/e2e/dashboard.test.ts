@@ -19,6 +19,7 @@ import {startAdmin} from '../../src/core/admin/server.js'
 import type {AdminServer} from '../../src/core/admin/server.js'
 import {loadDashboard} from '../../src/cli/dashboard-assets.js'
 import {connectMqttJs, nextMessages} from '../helpers/mqttjs.js'
+import {testCertificateFiles} from '../helpers/certs.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 const MOSQUITTO_PUB = '/usr/bin/mosquitto_pub'
@@ -139,24 +140,55 @@ describe('dashboard in headless Chromium', function () {
     await row.getByRole('button', {name: 'Start'}).click()
     await until('spare running', async () => (await row.locator('[data-testid="state"]').textContent()) === 'running')
 
+    // A WS listener with its WebSocket options from the form.
+    const form = page.locator('[data-testid="add-form"]')
     await page.click('[data-testid="add-listener"]')
-    await page.fill('[data-testid="add-form"] input[name="url"]', 'ws://127.0.0.1:0/added')
-    await page.fill('[data-testid="add-form"] input[name="id"]', 'ws-added')
-    await page.click('[data-testid="add-form"] button[type="submit"]')
+    await form.locator('select[name="scheme"]').selectOption('ws')
+    await form.locator('input[name="port"]').fill('0')
+    await form.locator('input[name="path"]').fill('/added')
+    await form.locator('input[name="id"]').fill('ws-added')
+    await form.locator('input[name="subprotocols"]').fill('mqtt')
+    await form.locator('input[name="piggyback"]').check()
+    await form.locator('input[name="allowNoSubprotocol"]').check()
+    assert.equal(await form.locator('[data-testid="add-url"] code').textContent(), 'ws://127.0.0.1:0/added')
+    await shot('2-listeners-form')
+    await form.locator('button[type="submit"]').click()
     const added = page.locator('tr[data-listener="ws-added"]')
     await added.waitFor()
     await until('ws-added running', async () => (await added.locator('[data-testid="state"]').textContent()) === 'running')
     const status = broker.listenerStatus('ws-added')
     assert.equal(status.state, 'running')
+    assert.equal(status.path, '/added')
+    assert.deepEqual(status.ws?.subprotocols, ['mqtt'])
+    assert.equal(status.ws?.piggyback, true)
+    assert.equal(status.ws?.allowNoSubprotocol, true)
     // It works: an MQTT.js client connects over it.
     const c = await mqttClient(status.url, {clientId: 'via-added'})
     assert.ok(c.connected)
+
+    // A WSS listener with certificate and key files chosen in the browser.
+    const pem = await testCertificateFiles()
+    await page.click('[data-testid="add-listener"]')
+    await form.locator('select[name="scheme"]').selectOption('wss')
+    await form.locator('input[name="port"]').fill('0')
+    await form.locator('input[name="id"]').fill('wss-added')
+    await form.locator('[data-testid="tls-options"] input[type="radio"]').nth(1).check()
+    await form.locator('input[name="tls-cert"]').setInputFiles(pem.cert)
+    await form.locator('input[name="tls-key"]').setInputFiles(pem.key)
+    await form.locator('button[type="submit"]').click()
+    const wss = page.locator('tr[data-listener="wss-added"]')
+    await wss.waitFor()
+    const wssStatus = broker.listenerStatus('wss-added')
+    assert.equal(wssStatus.tls, true)
+    const s = await mqttClient(wssStatus.url, {clientId: 'via-wss', rejectUnauthorized: false})
+    assert.ok(s.connected)
     await shot('2-listeners')
   })
 
   it('clients: shows a client with its subscriptions, and kicks it', async () => {
     const victim = await mqttClient(urls['ws:0'], {clientId: 'victim-1', protocolVersion: 5, username: 'operator'})
     await victim.subscribeAsync({'alerts/#': {qos: 1}, 'cmd/victim-1': {qos: 2, nl: true}})
+    for (let i = 0; i < 3; i++) await victim.publishAsync('alerts/x', `a${i}`, {qos: 1})
     const kicked = new Promise<number | undefined>((resolve) => victim.once('disconnect', (p) => resolve(p.reasonCode)))
     await go('clients')
     const row = page.locator('tr[data-client="victim-1"]')
@@ -165,6 +197,8 @@ describe('dashboard in headless Chromium', function () {
     const detail = page.locator('[data-testid="client-detail"]')
     await detail.locator('td', {hasText: 'cmd/victim-1'}).waitFor()
     assert.match((await detail.textContent())!, /operator/)
+    // Its own traffic: 3 published, 3 delivered back (alerts/#).
+    await until('its message counts', async () => (await detail.locator('[data-testid="client-messages"]').textContent()) === '3 / 3')
     await page.fill('[data-testid="client-search"]', 'victim')
     await until('the search to leave one row', async () => (await page.locator('[data-testid="clients"] tbody tr').count()) === 1)
     await shot('3-clients')
@@ -188,6 +222,9 @@ describe('dashboard in headless Chromium', function () {
     await go('retained')
     const row = page.locator('tr[data-topic="config/line-1"]')
     await row.waitFor()
+    // Who published it, and when.
+    assert.match((await row.textContent())!, /retainer/)
+    assert.match((await row.locator('td').nth(3).textContent())!, /\d{2}:\d{2}:\d{2}/)
     await row.click()
     const detail = page.locator('[data-testid="retained-detail"]')
     await until('the JSON payload', async () => ((await detail.locator('pre').textContent()) ?? '').includes('"setpoint": 21.5'))

@@ -256,7 +256,7 @@ describe('e2e: serve --data-dir (durable sessions)', function () {
     stores.database.close()
     r = await runBin(['serve', '--data-dir', dir, '--listen', 'mqtt://127.0.0.1:0', '--admin', 'off'])
     assert.equal(r.code, 1)
-    assert.match(r.stderr, /written by a newer mqttws \(schema version 99; this one reads up to 1\): upgrade mqttws/)
+    assert.match(r.stderr, /written by a newer mqttws \(schema version 99; this one reads up to 2\): upgrade mqttws/)
     rmSync(dir, {recursive: true, force: true})
 
     await serve()

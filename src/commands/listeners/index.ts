@@ -3,6 +3,7 @@ import {BaseCommand} from '../../cli/base-command.js'
 import {adminClientFlags, callAdmin, listenerPath, resolveAdminTarget, watchListeners} from '../../cli/admin-client.js'
 import type {ListenerRow} from '../../cli/render.js'
 import {renderAuthFailures, renderAuthLine, renderListenersTable} from '../../cli/render.js'
+import {renderAuthzLine} from '../../cli/render-authz.js'
 
 export default class Listeners extends BaseCommand {
   static override summary = "Show the running broker's listeners: state, connections, messages, bytes and rejects."
@@ -33,6 +34,8 @@ Subcommands change listeners at runtime: add, stop, start, restart, remove.`
     const result = await callAdmin<{listeners: ListenerRow[]; totals: unknown; auth?: unknown}>(target, 'GET', listenerPath())
     this.log(renderListenersTable(result.listeners, undefined, {maxWidth: process.stdout.isTTY ? process.stdout.columns : undefined}))
     if (result.auth !== undefined) this.log(renderAuthLine(result.auth))
+    const authz = result.auth === undefined ? undefined : renderAuthzLine(result.auth)
+    if (authz !== undefined) this.log(authz)
     for (const line of renderAuthFailures(result.listeners)) this.log(line)
     return result
   }

@@ -31,6 +31,9 @@ export interface ClientInfo {
   queued: number
   /** Messages dropped because the session queue was full. */
   dropped: number
+  /** This connection's traffic: application messages published and delivered, socket bytes (WebSocket framing included); null offline. */
+  messages: {in: number; out: number} | null
+  bytes: {in: number; out: number} | null
   /** ISO times. */
   connectedAt: string | null
   disconnectedAt: string | null
@@ -57,6 +60,8 @@ export function clientInfo(broker: Broker, clientId: string): ClientInfo | undef
     inflight: state?.inflight?.size ?? 0,
     queued: state?.queue?.length ?? 0,
     dropped: state?.dropped ?? 0,
+    messages: c ? {in: c.messagesIn, out: c.messagesOut} : null,
+    bytes: c?.conn.socket ? {in: c.conn.socket.bytesRead, out: c.conn.socket.bytesWritten} : null,
     connectedAt: c ? new Date(c.connectedAt).toISOString() : null,
     disconnectedAt: !connected && state?.disconnectedAt !== undefined ? new Date(state.disconnectedAt).toISOString() : null,
   }
@@ -89,6 +94,10 @@ export interface RetainedInfo {
   size: number
   /** ISO time when it expires (MQTT 5 Message Expiry), if it does. */
   expiresAt: string | null
+  /** ISO time when it was retained (null: before mqttws kept the time). */
+  storedAt: string | null
+  /** The client id that published it; null for the broker's own, a Will, or unknown. */
+  publisher: string | null
   contentType?: string
   payloadFormat?: 'utf8' | 'bytes'
 }
@@ -100,6 +109,8 @@ export function retainedInfo(m: Message): RetainedInfo {
     qos: m.qos,
     size: m.payload.length,
     expiresAt: m.expiresAt === undefined ? null : new Date(m.expiresAt).toISOString(),
+    storedAt: m.storedAt === undefined ? null : new Date(m.storedAt).toISOString(),
+    publisher: m.publisher ?? null,
     ...(props?.contentType === undefined ? {} : {contentType: props.contentType}),
     ...(props?.payloadFormatIndicator === undefined ? {} : {payloadFormat: props.payloadFormatIndicator ? 'utf8' : 'bytes'}),
   }

@@ -50,7 +50,7 @@ export class ConfiguredAuth implements Auth {
     return this.chain?.checkUpgrade?.(request, listenerId)
   }
 
-  canPublish(principal: Principal, topic: string, qos: QoS, retain: boolean): boolean {
+  canPublish(principal: Principal, topic: string, qos: QoS, retain: boolean): boolean | Promise<boolean> {
     return this.chain === undefined ? true : this.chain.canPublish(principal, topic, qos, retain)
   }
 

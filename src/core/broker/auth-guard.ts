@@ -36,6 +36,7 @@ export function guardAuth(auth: Auth, o: AuthGuardOptions): Auth {
           return canPublish(p, topic, qos, retain)
         },
     canSubscribe: auth.canSubscribe.bind(auth),
+    ...(auth.disconnectOnDeny === undefined ? {} : {disconnectOnDeny: auth.disconnectOnDeny.bind(auth)}),
   }
 }
 

@@ -35,6 +35,17 @@ export interface Principal {
   readonly attributes: Readonly<Record<string, unknown>> | undefined
   /** When the credentials stop being valid (ms since the epoch, e.g. a token's exp): the broker disconnects the client then. */
   readonly expiresAt?: number
+  /** The address the client connected from ("127.0.0.1:50412"), for rules and authorizers that look at it. */
+  readonly remote?: string
+}
+
+/**
+ * The read check of every delivery: whether a message on `topic` may still reach the
+ * principal (rules reloaded, a token expired). Synchronous; an implementation remembers its
+ * answers, so a delivery pays a lookup.
+ */
+export interface ReadGate {
+  mayRead(principal: Principal, topic: string): boolean
 }
 
 export type AuthResult =
@@ -70,8 +81,11 @@ export interface Auth {
    * none this Auth takes; otherwise a refusal answers the upgrade with HTTP 401 (403, 503).
    */
   checkUpgrade?(request: {url: string; headers: IncomingHttpHeaders}, listenerId: string): Promise<UpgradeVerdict> | undefined
-  /** Whether the principal may publish to `topic` (PUBLISH and the Will). */
-  canPublish(principal: Principal, topic: string, qos: QoS, retain: boolean): boolean
+  /**
+   * Whether the principal may publish to `topic` (PUBLISH and the Will). A promise only when
+   * an outside service must be asked (the connection's input waits meanwhile).
+   */
+  canPublish(principal: Principal, topic: string, qos: QoS, retain: boolean): boolean | Promise<boolean>
   /** The QoS granted for a subscription, or false when it is refused. */
   canSubscribe(principal: Principal, filter: string, qos: QoS): QoS | false | Promise<QoS | false>
   /**
@@ -80,6 +94,10 @@ export interface Auth {
    * client but a superuser (unless limits.allowReservedTopics). canPublish is asked too.
    */
   canPublishReserved?(principal: Principal, topic: string, qos: QoS, retain: boolean): boolean
+  /** Optional: the read check every delivery passes, once start() resolved; undefined: a granted subscription receives everything it matches. */
+  readGate?(): ReadGate | undefined
+  /** Optional: a client publishing where it may not is disconnected (MQTT 5: DISCONNECT 0x87), not only refused. */
+  disconnectOnDeny?(): boolean
   /** Loads what authentication needs before the first client (Broker.start); throws when it cannot. */
   start?(): Promise<void>
   /** Re-reads credentials (SIGHUP, the admin API) without touching connected clients. */
@@ -110,5 +128,6 @@ export function principalOf(info: ConnectInfo, result: AuthResult & {ok: true}):
     superuser: p?.superuser === true,
     attributes: p?.attributes === undefined ? undefined : Object.freeze({...p.attributes}),
     ...(p?.expiresAt === undefined ? {} : {expiresAt: p.expiresAt}),
+    remote: info.remote,
   })
 }

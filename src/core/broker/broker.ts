@@ -17,6 +17,7 @@ import {releasePending} from '../transport/pending.js'
 import type {ListenerCounters, ListenerStats} from '../transport/listener-stats.js'
 import type {Connection, ListenHooks, Listener, ListenerInfo} from '../transport/types.js'
 import {ConfiguredAuth} from '../auth/configured.js'
+import {withAuthorization} from '../authz/authorized.js'
 import {ConfigError} from '../errors.js'
 import type {Auth} from './auth.js'
 import {guardAuth} from './auth-guard.js'
@@ -81,7 +82,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.config = config
     this.log = options.logger ?? noopLogger
     const bus = options.bus ?? new LocalBus()
-    const auth = options.auth ?? new ConfiguredAuth(config.auth, this.log)
+    const auth = options.auth ?? withAuthorization(new ConfiguredAuth(config.auth, this.log), config.authorization, this.log)
     this.auth = auth
     this.engine = new Engine({
       config,
@@ -141,6 +142,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
   start(): Promise<void> {
     this.started ??= (async () => {
       await this.auth.start?.()
+      this.engine.delivery.readGate = this.auth.readGate?.()
       await this.engine.retained.restore()
       await this.engine.sessions.restore()
       if (this.engine.bus !== undefined) await this.engine.bus.start(this.engine.delivery)

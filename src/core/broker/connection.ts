@@ -43,6 +43,9 @@ export class ClientConnection implements DecoderSink {
   readonly decoder: Decoder
   /** Its listener's counters (plain increments on the hot path). */
   readonly stats: ListenerStats
+  /** Application messages this client published, and those delivered to it (the admin API's per-client traffic). */
+  messagesIn = 0
+  messagesOut = 0
   state: ConnState = ConnState.New
   version: ProtocolVersion = 4
   clientId = ''

@@ -15,6 +15,7 @@
 import type {Limits, SharedStrategy} from '../config.js'
 import type {QoS} from '../protocol/codec.js'
 import {PacketType, encodeAck, encodePublish, withPacketId} from '../protocol/encode.js'
+import type {ReadGate} from './auth.js'
 import type {Bus, BusNode} from './bus.js'
 import type {ClientConnection} from './connection.js'
 import type {Message} from './message.js'
@@ -114,6 +115,11 @@ export class Delivery implements BusNode {
   /** The FanOut of the outermost publish (a Will or retained message published during delivery nests). */
   private readonly outerFan: FanOut
   private fanDepth = 0
+  /**
+   * Authorization's read check, asked on every delivery to a connected client (a message for
+   * an offline session is checked when it leaves the queue); undefined: nothing to check.
+   */
+  readGate: ReadGate | undefined = undefined
   /** Set by the session lifecycle: a client id another node took over. */
   onTakeOver: (clientId: string, by: string) => void = () => {}
 
@@ -133,19 +139,25 @@ export class Delivery implements BusNode {
    * Synchronous. Returns how many subscriptions on this node matched.
    */
   publish(message: Message, from: ClientConnection | null, wire?: Buffer): number {
-    if (from !== null) from.stats.messagesIn++
-    if (message.retain && this.limits.retainAvailable) this.retain(message)
+    if (from !== null) {
+      from.stats.messagesIn++
+      from.messagesIn++
+    }
+    if (message.retain && this.limits.retainAvailable) this.retain(message, from)
     return this.bus.publish(message, from, wire)
   }
 
   /** Keeps a retained message, within the retained limits (past them it is delivered, not kept). */
-  private retain(message: Message): void {
+  private retain(message: Message, from: ClientConnection | null): void {
     const size = message.payload.length
     const {maxRetainedMessages: maxCount, maxRetainedPayload: maxBytes} = this.limits
-    if (size > 0 && ((maxBytes > 0 && size > maxBytes) || (maxCount > 0 && this.retained.size >= maxCount && !this.retained.has(message.topic)))) {
+    if (size > 0 && ((maxBytes > 0 && size > maxBytes) || (maxCount > 0 && (this.retained.storedSize ?? this.retained.size) >= maxCount && !this.retained.has(message.topic)))) {
       this.metrics.retainedDropped++
       return
     }
+    // Only retained messages are stamped (the admin API and dashboard show them): no cost per publish.
+    message.storedAt = Date.now()
+    if (from !== null) message.publisher = from.clientId
     this.retained.set(message)
   }
 
@@ -192,6 +204,7 @@ export class Delivery implements BusNode {
   deliverTo(session: Session, message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined, fan?: FanOut, group?: string): void {
     const client = session.client
     const online = client !== undefined && client.state === ConnState.Connected
+    if (online && this.readGate !== undefined && !this.readGate.mayRead(client.principal!, message.topic)) return
     if (qos === 0) {
       if (!online) return // QoS 0 is not queued for offline sessions
       if (client.congested) {
@@ -204,6 +217,7 @@ export class Delivery implements BusNode {
         return
       }
       client.stats.messagesOut++
+      client.messagesOut++
       client.send(buf)
       return
     }
@@ -231,6 +245,8 @@ export class Delivery implements BusNode {
         this.metrics.expired++
         continue
       }
+      // Rules may have changed, or the client come back as someone else, since it was queued.
+      if (this.readGate !== undefined && !this.readGate.mayRead(client.principal!, q.message.topic)) continue
       // `seq` lets a durable store turn the queued row into the in-flight one.
       this.sendOutgoing(client, session, {message: q.message, qos: q.qos, retain: q.retain, subscriptionIds: q.subscriptionIds, group: q.group, seq: q.seq, packetId: 0, stage: 'publish'})
     }
@@ -283,6 +299,7 @@ export class Delivery implements BusNode {
     }
     this.store.inflightPut(session.state, entry)
     client.stats.messagesOut++
+    client.messagesOut++
     client.send(buf)
   }
 

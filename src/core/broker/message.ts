@@ -7,6 +7,10 @@ import type {IPublishPacket} from '../protocol/codec.js'
 export type Message = IPublishPacket & {
   /** MQTT 5 Message Expiry: when the message expires (ms since the epoch); absent when it never does. */
   expiresAt?: number
+  /** A retained message: when it was retained (ms since the epoch). */
+  storedAt?: number
+  /** A retained message: the client id that published it (absent for the broker's own and Wills). */
+  publisher?: string
 }
 
 /** Starts the Message Expiry clock of a message that carries a Message Expiry Interval. */

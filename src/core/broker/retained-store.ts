@@ -10,6 +10,8 @@ import {isExpired} from './message.js'
 export interface RetainedStore {
   readonly durable: boolean
   readonly size: number
+  /** Optional: how many count toward limits.maxRetainedMessages (the broker's own $SYS entries do not); default: size. */
+  readonly storedSize?: number
   /** Reads what is stored, at start. */
   restore(): Promise<void>
   /** Whether a message is retained for the topic. */

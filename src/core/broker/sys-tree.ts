@@ -82,6 +82,8 @@ export interface SysSource {
     packets: {in: number; out: number}
     messages: {published: number; delivered: number}
     metrics: BrokerMetrics
+    /** The durable store's figures (file bytes, rows, failed commits), with --data-dir. */
+    store?: Record<string, number | string>
   }
   listenerStatuses(): Array<{
     id: string
@@ -178,6 +180,8 @@ export class SysTree {
         put(`load/${name}/${label}`, this.load(`${name}/${label}`, total, minutes, dt).toFixed(2))
       }
     }
+    // The durable store: $SYS/broker/store/bytes, …/sessions, …/queued, …/inflight, …/retained, …/failedCommits.
+    if (t.store !== undefined) for (const [k, v] of Object.entries(t.store)) if (typeof v === 'number') put(`store/${k}`, v)
     for (const l of this.source.listenerStatuses()) {
       const p = `listeners/${l.id}/`
       put(`${p}state`, l.state)

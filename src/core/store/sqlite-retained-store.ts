@@ -22,12 +22,16 @@ export class SqliteRetainedStore extends MemoryRetainedStore implements Rewriter
   override restore(): Promise<void> {
     this.byTopic.clear()
     const now = Date.now()
-    for (const r of this.database.reader.prepare('SELECT * FROM retained').all() as Array<{topic: string; message: Buffer; expires_at: number | null}>) {
+    const rows = this.database.reader.prepare('SELECT * FROM retained').all() as Array<{topic: string; message: Buffer; expires_at: number | null; stored_at: number | null; publisher: string | null}>
+    for (const r of rows) {
       if (r.expires_at !== null && r.expires_at <= now) {
         this.database.retained(r.topic, 'deleteRetained', [r.topic])
         continue
       }
-      this.byTopic.set(r.topic, messageFromBlob(r.message, r.expires_at))
+      const m = messageFromBlob(r.message, r.expires_at)
+      if (r.stored_at !== null) m.storedAt = r.stored_at
+      if (r.publisher !== null) m.publisher = r.publisher
+      this.byTopic.set(r.topic, m)
     }
     return Promise.resolve()
   }
@@ -52,7 +56,7 @@ export class SqliteRetainedStore extends MemoryRetainedStore implements Rewriter
   rewriteRetained(topic: string, write: Write): void {
     const m = this.byTopic.get(topic)
     if (m === undefined) write('deleteRetained', [topic])
-    else write('putRetained', [topic, messageToBlob(m), m.expiresAt ?? null])
+    else write('putRetained', [topic, messageToBlob(m), m.expiresAt ?? null, m.storedAt ?? null, m.publisher ?? null])
   }
 
   /** An expired message found while reading is gone from the disk too. */

@@ -7,7 +7,7 @@ import type BetterSqlite3 from 'better-sqlite3'
 import {StoreError} from '../errors.js'
 
 /** The schema this code writes; older files are migrated, newer ones refused. */
-export const SCHEMA_VERSION = 1
+export const SCHEMA_VERSION = 2
 
 export const DB_FILE = 'mqttws.db'
 
@@ -68,6 +68,9 @@ const MIGRATIONS: ReadonlyArray<string> = [
      message BLOB NOT NULL,
      expires_at INTEGER
    );`,
+  // 2: when a retained message was stored, and by which client (the admin API shows them).
+  `ALTER TABLE retained ADD COLUMN stored_at INTEGER;
+   ALTER TABLE retained ADD COLUMN publisher TEXT;`,
 ]
 
 export const SQL = {
@@ -90,7 +93,7 @@ export const SQL = {
   setStage: 'UPDATE outbound SET stage = ? WHERE client_id = ? AND seq = ?',
   putAwaiting: 'INSERT OR IGNORE INTO awaiting_rel VALUES (?, ?)',
   deleteAwaitingOne: 'DELETE FROM awaiting_rel WHERE client_id = ? AND packet_id = ?',
-  putRetained: 'INSERT OR REPLACE INTO retained VALUES (?, ?, ?)',
+  putRetained: 'INSERT OR REPLACE INTO retained (topic, message, expires_at, stored_at, publisher) VALUES (?, ?, ?, ?, ?)',
   deleteRetained: 'DELETE FROM retained WHERE topic = ?',
 } as const
 

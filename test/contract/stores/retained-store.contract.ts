@@ -46,6 +46,18 @@ export function retainedStoreContract(name: string, make: () => Promise<Retained
       assert.deepEqual(got, ['two'])
     })
 
+    it('keeps when a message was retained and who published it', async function () {
+      f.store.set(retained('a/b', 'one', {storedAt: 1_700_000_000_123, publisher: 'sensor-7'}))
+      f.store.set(retained('a/c', 'two'))
+      const v = await view()
+      const got = new Map<string, Message>()
+      for await (const m of v.forFilter('a/#')) got.set(m.topic, m)
+      assert.equal(got.get('a/b')?.storedAt, 1_700_000_000_123)
+      assert.equal(got.get('a/b')?.publisher, 'sensor-7')
+      assert.equal(got.get('a/c')?.storedAt, undefined)
+      assert.equal(got.get('a/c')?.publisher, undefined)
+    })
+
     it('clears a topic with an empty payload', async function () {
       f.store.set(retained('a/b', 'one'))
       f.store.set(retained('a/c', 'one'))

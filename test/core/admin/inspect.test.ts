@@ -4,10 +4,14 @@
  * checks, and the $SYS tree: over real HTTP and MQTT.js on 127.0.0.1.
  */
 import assert from 'node:assert/strict'
+import {mkdtempSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import type {MqttClient} from 'mqtt'
 import {Broker} from '../../../src/core/broker/broker.js'
 import {resolveConfig} from '../../../src/core/config.js'
 import {startAdmin} from '../../../src/core/admin/server.js'
+import {openConfiguredStores} from '../../../src/core/store/sqlite.js'
 import type {AdminServer} from '../../../src/core/admin/server.js'
 import {connectMqttJs, nextMessages} from '../../helpers/mqttjs.js'
 
@@ -309,6 +313,23 @@ describe('$SYS topics', function () {
     // $SYS messages are not counted as published to nobody, and not stored with the clients' retained messages.
     assert.equal(broker.metrics.noSubscribers, 5)
     assert.equal(broker.retainedCount(), 1)
+  })
+
+  it('with a data directory, publishes the store\'s figures under $SYS/broker/store/', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mqttws-sys-store-'))
+    const config = resolveConfig({listeners: ['mqtt://127.0.0.1:0'], sysInterval: 1, persistence: {dir}})
+    const stores = openConfiguredStores(config)
+    broker = new Broker(config, {sessions: stores.sessions, retained: stores.retained})
+    const [t] = await broker.listen()
+    const c = await connectMqttJs(t.url, {clientId: 'sys-store', clean: false})
+    clients.push(c)
+    await c.subscribeAsync('keep/#', {qos: 1})
+    const latest = new Map<string, string>()
+    c.on('message', (topic, payload) => latest.set(topic, payload.toString()))
+    await c.subscribeAsync('$SYS/broker/store/#')
+    await until('$SYS/broker/store/sessions = 1', () => latest.get('$SYS/broker/store/sessions') === '1' || undefined)
+    assert.ok(Number(latest.get('$SYS/broker/store/bytes')) > 0)
+    assert.equal(latest.get('$SYS/broker/store/failedCommits'), '0')
   })
 
   it('publishes nothing with sysInterval 0', async () => {

@@ -193,7 +193,7 @@ describe('auth: JWT', function () {
   })
 
   it('with allowAnonymous, a client without credentials is let in, one with a bad token is not', async () => {
-    const tb = await startBroker({listeners: ['mqtt://127.0.0.1:0'], auth: {allowAnonymous: true, authenticators: [{type: 'jwt', secret: SECRET}]}})
+    const tb = await startBroker({listeners: ['mqtt://127.0.0.1:0'], auth: {allowAnonymous: true, authenticators: [{type: 'jwt', secret: SECRET}]}, authorization: {noMatch: 'allow'}})
     try {
       const anon = await tryConnect(tb.urls.mqtt, {protocolVersion: 5})
       assert.equal(anon.code, 0)

@@ -46,7 +46,8 @@ describe('auth: password file', function () {
     mosquittoPasswd('-c', '-b', file, 'alice', 'alice-secret') // $7$ PBKDF2-SHA512, 101 iterations
     mosquittoPasswd('-H', 'sha512', '-b', file, 'carol', 'pa:ss wörd') // $6$ SHA-512
     await editPasswordFile(file, {op: 'set', user: 'dave', password: 'dave-secret'}) // ours: $7$ 210000
-    tb = await startBroker({auth: {authenticators: [{type: 'password-file', file}]}})
+    // Authentication is tested here: every authenticated client may publish and subscribe.
+    tb = await startBroker({auth: {authenticators: [{type: 'password-file', file}]}, authorization: {noMatch: 'allow'}})
   })
 
   after(async () => {
@@ -151,7 +152,7 @@ describe('auth: password file', function () {
     alice.on('close', () => (closed = true))
     assert.equal(await connectCode(tb.urls.mqtt, {username: 'erin', password: 'erin-secret'}), 4)
     mosquittoPasswd('-b', file, 'erin', 'erin-secret')
-    assert.deepEqual(await tb.broker.reloadAuth(), [{id: 'password-file', ok: true}])
+    assert.deepEqual(await tb.broker.reloadAuth(), [{id: 'password-file', ok: true}, {id: 'authorization', ok: true}])
     assert.equal(await connectCode(tb.urls.mqtt, {username: 'erin', password: 'erin-secret'}), 0)
     // A file that cannot be read: the reload reports it, and the users loaded before still work.
     renameSync(file, `${file}.away`)

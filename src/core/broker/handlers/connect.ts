@@ -140,9 +140,11 @@ async function connect(client: ClientConnection, packet: IConnectPacket): Promis
   if (!auth.ok) return refuse(client, auth.reasonCode, auth.reason)
   const principal = principalOf(info, auth)
   // The Will is a PUBLISH the client makes in advance: it needs the same permission, checked now.
-  if (packet.will && !ctx.auth.canPublish(principal, packet.will.topic, packet.will.qos ?? 0, packet.will.retain === true)) {
+  if (packet.will && !(await ctx.auth.canPublish(principal, packet.will.topic, packet.will.qos ?? 0, packet.will.retain === true))) {
+    if (client.state !== ConnState.Connecting) return
     return refuse(client, ReasonCode.NotAuthorized, `the Will topic "${packet.will.topic}" is not allowed for this client`)
   }
+  if (client.state !== ConnState.Connecting) return
   client.principal = principal
 
   client.clientId = clientId

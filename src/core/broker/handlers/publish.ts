@@ -1,6 +1,6 @@
 /**
  * Inbound PUBLISH (MQTT 3.1.1 §3.3, 5.0 §3.3): check, resolve a topic alias, route,
- * acknowledge. No promise, no closure. Encoding rules (UTF-8, flags, packet id 0,
+ * acknowledge. No promise, no closure (unless an outside authorizer must be asked). Encoding rules (UTF-8, flags, packet id 0,
  * properties) were checked by protocol/validate.ts before the packet got here.
  */
 import type {IPublishPacket} from '../../protocol/codec.js'
@@ -10,6 +10,7 @@ import {topicLimitProblem, topicNameProblem} from '../../protocol/topic.js'
 import type {ClientConnection} from '../connection.js'
 import type {Message} from '../message.js'
 import {stampExpiry} from '../message.js'
+import {ConnState} from '../types.js'
 
 export function handlePublish(client: ClientConnection, packet: IPublishPacket): void {
   const ctx = client.ctx
@@ -46,26 +47,57 @@ export function handlePublish(client: ClientConnection, packet: IPublishPacket):
     client.protocolViolation(ReasonCode.ReceiveMaximumExceeded, `more than ${limits.receiveMaximum} QoS 2 messages awaiting PUBREL (the Receive Maximum)`)
     return
   }
-  if (!ctx.auth.canPublish(client.principal!, topic, qos, packet.retain)) {
-    // MQTT 5 says why; 3.1.1 has no negative acknowledgement, so the message is dropped quietly.
-    if (qos === 1) ctx.flush.ack(client, PacketType.PUBACK, id, ReasonCode.NotAuthorized)
-    else if (qos === 2) ctx.flush.ack(client, PacketType.PUBREC, id, ReasonCode.NotAuthorized)
-    return
-  }
+  const allowed = ctx.auth.canPublish(client.principal!, topic, qos, packet.retain)
+  if (allowed === true) route(client, packet, id, duplicate, client.decoder.publishWire)
+  else if (allowed === false) refuse(client, packet, id)
+  else awaitDecision(client, packet, id, duplicate, allowed)
+}
+
+/** Routes and acknowledges an authorized PUBLISH. */
+function route(client: ClientConnection, packet: IPublishPacket, id: number, duplicate: boolean, wire: Buffer | undefined): void {
+  const ctx = client.ctx
+  const qos = packet.qos
   if (packet.properties?.messageExpiryInterval !== undefined) stampExpiry(packet as Message, Date.now())
   if (qos === 0) {
-    ctx.delivery.publish(packet, client, client.decoder.publishWire)
+    ctx.delivery.publish(packet, client, wire)
   } else if (qos === 1) {
     const matched = ctx.delivery.publish(packet, client)
     ctx.flush.ack(client, PacketType.PUBACK, id, matched === 0 ? ReasonCode.NoMatchingSubscribers : 0)
   } else if (!duplicate) {
     // Exactly once: route on first receipt; a duplicate (same id before PUBREL) is only acknowledged.
-    ctx.store.awaitRelease(state, id)
+    ctx.store.awaitRelease(client.session!.state, id)
     const matched = ctx.delivery.publish(packet, client)
     ctx.flush.ack(client, PacketType.PUBREC, id, matched === 0 ? ReasonCode.NoMatchingSubscribers : 0)
   } else {
     ctx.flush.ack(client, PacketType.PUBREC, id, 0)
   }
+}
+
+/** A PUBLISH the client may not make: MQTT 5 says why; 3.1.1 has no negative acknowledgement, so it is dropped quietly. */
+function refuse(client: ClientConnection, packet: IPublishPacket, id: number): void {
+  const ctx = client.ctx
+  if (ctx.auth.disconnectOnDeny?.() === true) {
+    client.close(ReasonCode.NotAuthorized, `PUBLISH to "${packet.topic}" is not authorized`)
+    return
+  }
+  if (packet.qos === 1) ctx.flush.ack(client, PacketType.PUBACK, id, ReasonCode.NotAuthorized)
+  else if (packet.qos === 2) ctx.flush.ack(client, PacketType.PUBREC, id, ReasonCode.NotAuthorized)
+}
+
+/** An outside authorizer is asked: the connection's input waits meanwhile, so later packets keep their order. */
+function awaitDecision(client: ClientConnection, packet: IPublishPacket, id: number, duplicate: boolean, decision: Promise<boolean>): void {
+  client.decoder.pause()
+  client.stream.pause()
+  decision.then(
+    (ok) => {
+      if (client.state !== ConnState.Connected) return
+      if (ok) route(client, packet, id, duplicate, undefined)
+      else refuse(client, packet, id)
+      client.decoder.resume()
+      if (client.state === ConnState.Connected) client.stream.resume()
+    },
+    (error: Error) => client.protocolViolation(ReasonCode.UnspecifiedError, `PUBLISH authorization failed: ${error.message}`),
+  )
 }
 
 /**
