@@ -173,7 +173,8 @@ export const DEFAULTS = Object.freeze({
     deflate: false,
   }),
   limits: Object.freeze<Limits>({
-    maxPacketSize: 1024 * 1024,
+    // 2 MiB: a 1 MiB payload gets through with any topic and properties (as it does with Mosquitto).
+    maxPacketSize: 2 * 1024 * 1024,
     connectTimeoutMs: 10_000,
     maxInflight: 100,
     maxQueuedMessages: 1000,

@@ -1,41 +1,12 @@
 /** The Clients and Subscriptions pages. */
 import {useMemo, useState} from 'preact/hooks'
+import type {ClientInfo as Client, SubscriptionInfo as Subscription} from '../core/api-types.js'
 import type {ConfirmRequest} from './ui.js'
 import {Badge, ConfirmDialog, Empty, Header, TRANSPORT_NAMES, api, fmtBytes, fmtNumber, fmtTime, usePoll} from './ui.js'
 
 // ---- Clients ----
 
-interface Client {
-  clientId: string
-  connected: boolean
-  username: string | null
-  listener: string | null
-  transport: string | null
-  address: string | null
-  protocol: string | null
-  keepalive: number | null
-  cleanStart: boolean | null
-  sessionExpiry: number
-  subscriptions: number
-  inflight: number
-  queued: number
-  dropped: number
-  messages: {in: number; out: number} | null
-  bytes: {in: number; out: number} | null
-  connectedAt: string | null
-  disconnectedAt: string | null
-}
 
-interface Subscription {
-  clientId: string
-  filter: string
-  topic: string
-  qos: number
-  noLocal: boolean
-  retainAsPublished: boolean
-  retainHandling: number
-  group?: string
-}
 
 function expiry(s: number): string {
   if (s === 0xffffffff) return 'never'

@@ -1,18 +1,11 @@
 /** The Retained messages page. */
 import {useEffect, useState} from 'preact/hooks'
+import type {RetainedInfo as RetainedRow} from '../core/api-types.js'
 import type {ConfirmRequest, PayloadView} from './ui.js'
 import {ConfirmDialog, Empty, Header, PayloadTabs, api, base64ToBytes, fmtBytes, fmtTime, renderPayload, usePoll} from './ui.js'
 
 // ---- Retained ----
 
-interface RetainedRow {
-  topic: string
-  qos: number
-  size: number
-  expiresAt: string | null
-  storedAt: string | null
-  publisher: string | null
-}
 
 export function Retained(): preact.JSX.Element {
   const {data, error, refresh} = usePoll(() => api<{retained: RetainedRow[]}>('GET', '/api/v1/retained'), 3000)

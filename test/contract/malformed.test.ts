@@ -4,6 +4,7 @@
  * client keeps being served throughout.
  */
 import assert from 'node:assert/strict'
+import {DEFAULTS} from '../../src/core/config.js'
 import {SCHEMES, startBroker} from '../helpers/broker.js'
 import {
   Tracker,
@@ -73,7 +74,7 @@ const CASES: Case[] = [
   },
   {
     title: 'a PUBLISH header declaring more than maxPacketSize (no body sent)',
-    bytes: () => headerOnly(0x30, 1024 * 1024 + 1),
+    bytes: () => headerOnly(0x30, DEFAULTS.limits.maxPacketSize + 1),
     reason: PACKET_TOO_LARGE,
   },
 ]

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict'
 import type {IClientOptions} from 'mqtt'
+import {DEFAULTS} from '../../src/core/config.js'
 import type {Scheme} from '../../src/core/config.js'
 import {RESPONSE_PREFIX} from '../../src/core/broker/handlers/connect.js'
 import {startBroker} from '../helpers/broker.js'
@@ -43,7 +44,7 @@ for (const scheme of SCHEMES) {
         const c = await js()
         const p = c.connack.properties ?? {}
         assert.equal(p.receiveMaximum, 100)
-        assert.equal(p.maximumPacketSize, 1024 * 1024)
+        assert.equal(p.maximumPacketSize, DEFAULTS.limits.maxPacketSize)
         assert.equal(p.topicAliasMaximum, 10)
         assert.equal(p.retainAvailable, true)
         assert.equal(p.maximumQoS, undefined, 'absent means QoS 2')

@@ -106,7 +106,7 @@ describe('config', () => {
       ])
       assert.deepEqual({...config.limits}, {...DEFAULTS.limits})
       assert.deepEqual({...config.limits}, {
-        maxPacketSize: 1_048_576,
+        maxPacketSize: 2_097_152,
         connectTimeoutMs: 10_000,
         maxInflight: 100,
         maxQueuedMessages: 1000,

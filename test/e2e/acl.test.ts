@@ -9,8 +9,7 @@ import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
 import {existsSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import type {MqttClient} from 'mqtt'
-import {connectMqttJs, delay} from '../helpers/mqttjs.js'
+import {connectMqttJs, delay, topicsWithin} from '../helpers/mqttjs.js'
 import {tempDir} from '../helpers/auth.js'
 import {runBin, startServe} from '../helpers/spawn.js'
 import type {ServeProcess} from '../helpers/spawn.js'
@@ -36,17 +35,6 @@ function runQuiet(cmd: string, args: string[]): Promise<string> {
       resolve(out)
     })
   })
-}
-
-async function received(client: MqttClient, ms: number): Promise<string[]> {
-  const topics: string[] = []
-  const on = (topic: string): void => {
-    topics.push(topic)
-  }
-  client.on('message', on)
-  await delay(ms)
-  client.off('message', on)
-  return topics
 }
 
 describe('e2e: authorization', function () {
@@ -80,7 +68,7 @@ describe('e2e: authorization', function () {
       assert.equal(granted[0].qos, 1)
       // pub may write users/# but not read it; alice reads her own tree.
       await assert.rejects(pub.subscribeAsync('users/#'), /Not authorized/)
-      let got = received(alice, 500)
+      let got = topicsWithin(alice, 500)
       await pub.publishAsync('users/alice/inbox', 'hi', {qos: 1})
       assert.deepEqual(await got, ['users/alice/inbox'])
       await assert.rejects(pub.publishAsync('other/topic', 'x', {qos: 1}), /Not authorized/)
@@ -89,7 +77,7 @@ describe('e2e: authorization', function () {
       writeFileSync(acl, 'user pub\ntopic write users/#\n')
       serve.child.kill('SIGHUP')
       for (let i = 0; i < 50 && !/authentication reloaded/.test(serve.stderr()); i++) await delay(100)
-      got = received(alice, 500)
+      got = topicsWithin(alice, 500)
       await pub.publishAsync('users/alice/inbox', 'after reload', {qos: 1})
       assert.deepEqual(await got, [])
 

@@ -45,6 +45,18 @@ export function nextMessages(client: MqttClient, n: number, timeoutMs = 5000): P
   })
 }
 
+/** The topics a client receives within `ms` (to show that something did not arrive, next to a control that did). */
+export async function topicsWithin(client: MqttClient, ms: number): Promise<string[]> {
+  const topics: string[] = []
+  const on = (topic: string): void => {
+    topics.push(topic)
+  }
+  client.on('message', on)
+  await delay(ms)
+  client.off('message', on)
+  return topics
+}
+
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }

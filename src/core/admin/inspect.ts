@@ -2,42 +2,18 @@
  * What the admin API shows of clients, subscriptions and retained messages: JSON-ready
  * values read from the Broker's public inspection methods when asked (nothing is kept).
  */
-import type {Broker, SubscriptionInfo} from '../broker/broker.js'
+import type {ClientInfo, RetainedInfo, SubscriptionInfo} from '../api-types.js'
+import type {Broker} from '../broker/broker.js'
 import type {Message} from '../broker/message.js'
 import type {Scheme} from '../config.js'
 
 /** The transport as people name it: tcp, tls, ws, wss. */
 export const TRANSPORT: Record<Scheme, string> = {mqtt: 'tcp', mqtts: 'tls', ws: 'ws', wss: 'wss'}
 
+export type {ClientInfo, RetainedInfo} from '../api-types.js'
+
 const VERSION_NAME: Record<number, string> = {3: '3.1', 4: '3.1.1', 5: '5.0'}
 
-export interface ClientInfo {
-  clientId: string
-  connected: boolean
-  username: string | null
-  listener: string | null
-  transport: string | null
-  address: string | null
-  /** 3, 4 or 5 (MQTT 3.1, 3.1.1, 5.0); null for an offline session. */
-  protocolVersion: number | null
-  protocol: string | null
-  /** Seconds; null for an offline session. */
-  keepalive: number | null
-  cleanStart: boolean | null
-  /** Session Expiry Interval in seconds (4294967295: never). */
-  sessionExpiry: number
-  subscriptions: number
-  inflight: number
-  queued: number
-  /** Messages dropped because the session queue was full. */
-  dropped: number
-  /** This connection's traffic: application messages published and delivered, socket bytes (WebSocket framing included); null offline. */
-  messages: {in: number; out: number} | null
-  bytes: {in: number; out: number} | null
-  /** ISO times. */
-  connectedAt: string | null
-  disconnectedAt: string | null
-}
 
 export function clientInfo(broker: Broker, clientId: string): ClientInfo | undefined {
   const state = broker.sessionState(clientId)
@@ -88,19 +64,6 @@ export function listSubscriptions(broker: Broker, query: URLSearchParams): Subsc
   return subs.sort((a, b) => (a.clientId === b.clientId ? (a.filter < b.filter ? -1 : 1) : a.clientId < b.clientId ? -1 : 1))
 }
 
-export interface RetainedInfo {
-  topic: string
-  qos: number
-  size: number
-  /** ISO time when it expires (MQTT 5 Message Expiry), if it does. */
-  expiresAt: string | null
-  /** ISO time when it was retained (null: before mqttws kept the time). */
-  storedAt: string | null
-  /** The client id that published it; null for the broker's own, a Will, or unknown. */
-  publisher: string | null
-  contentType?: string
-  payloadFormat?: 'utf8' | 'bytes'
-}
 
 export function retainedInfo(m: Message): RetainedInfo {
   const props = m.properties

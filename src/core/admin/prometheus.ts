@@ -70,6 +70,7 @@ export function renderPrometheus(broker: Broker, uptimeSeconds: number): string 
     [{reason: 'expired'}, m.expired],
     [{reason: 'retained_limit'}, m.retainedDropped],
   ])
+  e.metric('mqttws_topic_alias_bytes_saved_total', 'counter', 'Topic bytes not sent because an MQTT 5 topic alias stood for them.', [[{}, m.topicAliasBytesSaved]])
   e.metric('mqttws_messages_no_subscribers_total', 'counter', 'Messages published to a topic nobody subscribes to.', [[{}, m.noSubscribers]])
   e.metric('mqttws_slow_consumer_disconnects_total', 'counter', 'Connections closed because their output did not drain in time.', [[{}, m.slowConsumerDisconnects]])
   e.metric('mqttws_store_errors_total', 'counter', 'Store commits that failed.', [[{}, m.storeErrors]])

@@ -7,6 +7,7 @@
  */
 import type {Duplex} from 'node:stream'
 import type {Connection, PacketBatchWriter} from '../transport/types.js'
+import type {OutboundAliases} from './topic-aliases.js'
 import type {ListenerStats} from '../transport/listener-stats.js'
 import {countRejected, newListenerStats} from '../transport/listener-stats.js'
 import {Decoder, encode} from '../protocol/codec.js'
@@ -90,6 +91,8 @@ export class ClientConnection implements DecoderSink {
   lastCheckedTopic: string | undefined
   /** MQTT 5 topic aliases the client set, by alias (index 0 unused); created on first use. */
   topicAliases: Array<string | undefined> | undefined
+  /** MQTT 5 topic aliases the broker gives the topics it sends (when the client's CONNECT allows them). */
+  outAliases: OutboundAliases | undefined
   /**
    * More than maxOutputBytes wait in the output buffer: QoS 0 to this client is dropped and
    * QoS 1/2 queued in its session until 'drain'; after drainTimeoutMs it is disconnected.

@@ -23,6 +23,7 @@ import {isExpired} from './message.js'
 import type {BrokerMetrics} from './metrics.js'
 import type {RetainedStore} from './retained-store.js'
 import type {Session} from './session.js'
+import type {OutboundAliases} from './topic-aliases.js'
 import type {Inflight, Queued, SubscriptionOptions} from './session-state.js'
 import type {SessionStore} from './session-store.js'
 import type {SharedGroup} from './shared.js'
@@ -280,7 +281,7 @@ export class Delivery implements BusNode {
     const id = session.nextPacketId()
     entry.packetId = id
     let buf: Buffer
-    if (fan !== undefined && entry.subscriptionIds === undefined) {
+    if (fan !== undefined && entry.subscriptionIds === undefined && client.outAliases === undefined) {
       const idx = (client.version === 5 ? 4 : 0) + (entry.qos - 1) * 2 + (entry.retain ? 1 : 0)
       const template = fan.qosN[idx]
       if (template === undefined) {
@@ -305,10 +306,12 @@ export class Delivery implements BusNode {
 
   private encodeOutgoing(client: ClientConnection, entry: Inflight, dup: boolean): Buffer {
     const m = entry.message
+    if (client.outAliases !== undefined) return encodeAliased(client, client.outAliases, m, entry.qos, entry.retain, dup, entry.packetId, entry.subscriptionIds)
     return encodePublish(client.version, m.topic, m.payload as Buffer, entry.qos, entry.retain, dup, entry.packetId, outProperties(client, m, entry.subscriptionIds))
   }
 
   private encodeQos0(client: ClientConnection, message: Message, retain: boolean, subscriptionIds: number[] | undefined, fan?: FanOut): Buffer {
+    if (client.outAliases !== undefined) return encodeAliased(client, client.outAliases, message, 0, retain, false, 0, subscriptionIds)
     if (fan === undefined || (subscriptionIds !== undefined && client.version === 5)) {
       return encodePublish(client.version, message.topic, message.payload as Buffer, 0, retain, false, 0, outProperties(client, message, subscriptionIds))
     }
@@ -326,6 +329,18 @@ export class Delivery implements BusNode {
 }
 
 type Props = NonNullable<Message['properties']>
+
+/**
+ * A PUBLISH for a client that takes topic aliases: encoded for it alone (its aliases are its
+ * own), with the topic left out once the client knows the alias. An encoding too large to send
+ * never told the client the alias, so it is forgotten again.
+ */
+function encodeAliased(client: ClientConnection, aliases: OutboundAliases, m: Message, qos: QoS, retain: boolean, dup: boolean, packetId: number, subscriptionIds: number[] | undefined): Buffer {
+  const {alias, known} = aliases.aliasFor(m.topic)
+  const buf = encodePublish(5, known ? '' : m.topic, m.payload as Buffer, qos, retain, dup, packetId, {...outProperties(client, m, subscriptionIds), topicAlias: alias})
+  if (!known && buf.length > client.maxOutgoingPacketSize) aliases.forget(m.topic)
+  return buf
+}
 
 /**
  * PUBLISH properties for one receiver: MQTT 5 only, with its subscription ids, and the

@@ -1,22 +1,9 @@
 /** Read-only views of the broker's sessions for the admin API and the dashboard. */
+import type {SubscriptionInfo} from '../api-types.js'
 import {parseSharedFilter} from '../protocol/topic.js'
 import type {Session} from './session.js'
 
-/** One subscription of one session, for inspection (the admin API). */
-export interface SubscriptionInfo {
-  clientId: string
-  /** As the client wrote it ($share/GROUP/… included). */
-  filter: string
-  /** The filter without $share/GROUP/. */
-  topic: string
-  qos: number
-  noLocal: boolean
-  retainAsPublished: boolean
-  retainHandling: number
-  subscriptionId?: number
-  /** The shared subscription group, if any. */
-  group?: string
-}
+export type {SubscriptionInfo} from '../api-types.js'
 
 /** Every subscription of every session (or of one client), as the admin API lists them. */
 export function listSubscriptions(sessions: ReadonlyMap<string, Session>, clientId?: string): SubscriptionInfo[] {

@@ -22,6 +22,8 @@ export interface BrokerMetrics {
   storeErrors: number
   /** Retained PUBLISHes delivered but not kept: over maxRetainedMessages or maxRetainedPayload. */
   retainedDropped: number
+  /** Topic bytes not sent because an MQTT 5 topic alias stood for them (clients that allow aliases). */
+  topicAliasBytesSaved: number
 }
 
 export function newBrokerMetrics(): BrokerMetrics {
@@ -35,5 +37,6 @@ export function newBrokerMetrics(): BrokerMetrics {
     noSubscribers: 0,
     storeErrors: 0,
     retainedDropped: 0,
+    topicAliasBytesSaved: 0,
   }
 }

@@ -79,16 +79,27 @@ export function writeMaskedHeader(buf: Buffer, off: number, opcode: number, leng
   return off + 4
 }
 
+/** From this many payload bytes on, mask() XORs whole 32-bit words (a typed-array view costs more below). */
+export const WORD_MASK_MIN = 256
+
 /**
  * XORs buf[from, end) with the mask key and writes the result at buf[to…] (to <= from, so a
  * parser can unmask and drop headers in one pass; to === from masks in place). `pos` is the
- * payload index of buf[from] (where in the key to start). Four bytes per step with the key
- * rotated to `pos` once: about twice as fast as a byte loop on V8, and it allocates nothing.
+ * payload index of buf[from] (where in the key to start). It allocates nothing below
+ * WORD_MASK_MIN bytes: four bytes per step with the key rotated to `pos` once (about twice as
+ * fast as a byte loop on V8). From WORD_MASK_MIN on it unmasks in place 32 bits at a time over
+ * the 4-aligned middle, then moves the bytes down with copyWithin (a memmove): about three
+ * times the byte loop's speed on 1 KiB and 64 KiB payloads (the session notes of 2026-12-07).
  */
 export function mask(buf: Buffer, from: number, end: number, to: number, key: number, pos: number): void {
   const s = (pos & 3) * 8
-  // The key rotated so that k0 applies to buf[from].
+  // The key rotated so that its first byte applies to buf[from].
   const r = s === 0 ? key >>> 0 : ((key << s) | (key >>> (32 - s))) >>> 0
+  if (end - from >= WORD_MASK_MIN) {
+    maskWords(buf, from, end, r)
+    if (to !== from) buf.copyWithin(to, from, end)
+    return
+  }
   const k0 = r >>> 24
   const k1 = (r >>> 16) & 0xff
   const k2 = (r >>> 8) & 0xff
@@ -106,6 +117,31 @@ export function mask(buf: Buffer, from: number, end: number, to: number, key: nu
   if (i < end) buf[w++] = buf[i++] ^ k1
   if (i < end) buf[w] = buf[i] ^ k2
 }
+
+/** Masks buf[from, end) in place with the key `r` (big-endian, first byte for buf[from]): bytes up to a 4-aligned address, words, then the tail. */
+function maskWords(buf: Buffer, from: number, end: number, r: number): void {
+  let i = from
+  let k = r
+  const head = (4 - ((buf.byteOffset + i) & 3)) & 3
+  for (let h = 0; h < head; h++) {
+    buf[i++] ^= k >>> 24
+    k = ((k << 8) | (k >>> 24)) >>> 0
+  }
+  const words = (end - i) >>> 2
+  if (words > 0) {
+    // Typed arrays use the platform's byte order: build the word the key makes in memory.
+    const word = LITTLE_ENDIAN ? ((k >>> 24) | ((k >>> 8) & 0xff00) | ((k << 8) & 0xff0000) | (k << 24)) | 0 : k | 0
+    const view = new Int32Array(buf.buffer, buf.byteOffset + i, words)
+    for (let w = 0; w < words; w++) view[w] ^= word
+    i += words * 4
+  }
+  while (i < end) {
+    buf[i++] ^= k >>> 24
+    k = ((k << 8) | (k >>> 24)) >>> 0
+  }
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
 
 /** The mask key bytes that apply to the 4 payload bytes from payload index `pos`, as a big-endian u32. */
 export function maskWord(key: number, pos: number): number {

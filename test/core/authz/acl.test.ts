@@ -15,7 +15,7 @@ import type {MqttClient} from 'mqtt'
 import {startBroker} from '../../helpers/broker.js'
 import type {TestBroker} from '../../helpers/broker.js'
 import {tempDir, tryConnect} from '../../helpers/auth.js'
-import {connectMqttJs, delay, nextMessages} from '../../helpers/mqttjs.js'
+import {connectMqttJs, delay, nextMessages, topicsWithin} from '../../helpers/mqttjs.js'
 
 const SECRET = 'a-test-secret-of-at-least-32-bytes!!'
 const MOSQUITTO_SUB = '/usr/bin/mosquitto_sub'
@@ -66,18 +66,6 @@ function publishCode(client: MqttClient, topic: string, payload = 'x', retain = 
       resolve(code)
     })
   })
-}
-
-/** Topics a subscriber received within `ms`. */
-async function received(client: MqttClient, ms: number): Promise<string[]> {
-  const topics: string[] = []
-  const on = (topic: string): void => {
-    topics.push(topic)
-  }
-  client.on('message', on)
-  await delay(ms)
-  client.off('message', on)
-  return topics
 }
 
 function run(cmd: string, args: string[], timeoutMs = 10_000): Promise<{status: number | null; stdout: string; stderr: string}> {
@@ -197,7 +185,7 @@ describe('authz: ACL over real connections', function () {
     await admin.publishAsync('alice/secret/r', 's', {qos: 1, retain: true})
     const alice = await login(tb.urls.ws, 'alice', 5, 'alice-retained')
     open.push(alice)
-    const got = received(alice, 600)
+    const got = topicsWithin(alice, 600)
     assert.equal(await subscribeCode(alice, 'alice/#'), 1)
     await admin.publishAsync('alice/secret/live', 'l', {qos: 1})
     await admin.publishAsync('alice/live', 'l', {qos: 1})
@@ -212,13 +200,13 @@ describe('authz: ACL over real connections', function () {
     const admin = await login(tb.urls.mqtt, 'root', 5, 'root2', {admin: true})
     open.push(admin)
     assert.equal(await subscribeCode(alice, 'news/#'), 1)
-    const before = received(alice, 400)
+    const before = topicsWithin(alice, 400)
     await admin.publishAsync('news/a', '1', {qos: 1})
     assert.deepEqual(await before, ['news/a'])
     writeFileSync(aclFile, ACL.replace('topic read news/#', 'topic read news/public/#'))
     try {
       await tb.broker.reloadAuth()
-      const after = received(alice, 400)
+      const after = topicsWithin(alice, 400)
       await admin.publishAsync('news/a', '2', {qos: 1})
       await admin.publishAsync('news/public/b', '3', {qos: 1})
       assert.deepEqual(await after, ['news/public/b'])

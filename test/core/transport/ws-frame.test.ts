@@ -8,6 +8,7 @@ import assert from 'node:assert/strict'
 import {randomBytes} from 'node:crypto'
 import {
   CloseCode,
+  WORD_MASK_MIN,
   HeaderReader,
   Opcode,
   closePayload,
@@ -205,6 +206,24 @@ describe('ws-frame', () => {
           const buf = Buffer.from(data)
           mask(buf, 0, length, 0, key, pos)
           assert.deepEqual(buf, referenceMask(data, keyBytes, pos), `length ${length}, pos ${pos}`)
+        }
+      }
+    })
+
+    it('the word path (WORD_MASK_MIN bytes and more) matches the definition at every alignment, key position and move', () => {
+      const backing = Buffer.alloc(8192)
+      for (const length of [WORD_MASK_MIN, WORD_MASK_MIN + 1, WORD_MASK_MIN + 3, 1024, 4099]) {
+        const data = randomBytes(length)
+        for (let offset = 0; offset < 4; offset++) {
+          // A view that starts off a 4-byte boundary, as socket chunks do.
+          const buf = backing.subarray(offset, offset + length + 20)
+          for (let pos = 0; pos < 4; pos++) {
+            for (const shift of [0, 1, 2, 7, 14]) {
+              data.copy(buf, 14)
+              mask(buf, 14, 14 + length, 14 - shift, key, pos)
+              assert.deepEqual(buf.subarray(14 - shift, 14 - shift + length), referenceMask(data, keyBytes, pos), `length ${length}, offset ${offset}, pos ${pos}, shift ${shift}`)
+            }
+          }
         }
       }
     })

@@ -9,6 +9,7 @@ import type {IConnackPacket, IConnectPacket, ProtocolVersion} from '../../protoc
 import {ReasonCode, describeReasonCode, toV3ConnackCode} from '../../protocol/reason-codes.js'
 import {topicLimitProblem, topicNameProblem} from '../../protocol/topic.js'
 import {ErrorCode, ProtocolError} from '../../errors.js'
+import {MAX_OUTBOUND_ALIASES, OutboundAliases} from '../topic-aliases.js'
 import {principalOf} from '../auth.js'
 import type {AuthResult, ConnectInfo} from '../auth.js'
 import {agreeMethod, runConnectExchange} from './auth.js'
@@ -165,6 +166,9 @@ async function connect(client: ClientConnection, packet: IConnectPacket): Promis
   const requested = v5 ? (props?.sessionExpiryInterval ?? 0) : packet.clean ? 0 : NEVER_EXPIRES
   const expiry = Math.min(requested, limits.maxSessionExpiry)
   const receiveMaximum = v5 ? (props?.receiveMaximum ?? 65535) : 65535
+  // The client accepts topic aliases from us: long topics then cross its connection once.
+  const aliasMax = v5 ? Math.min(props?.topicAliasMaximum ?? 0, MAX_OUTBOUND_ALIASES) : 0
+  if (aliasMax > 0) client.outAliases = new OutboundAliases(aliasMax, ctx.metrics)
   client.inflightMax = Math.min(receiveMaximum, limits.maxInflight)
 
   const sessionPresent = await ctx.sessions.attach(client, packet.clean !== false, expiry)
