@@ -18,6 +18,7 @@ import {formatScramCredentials, keysOf, makeScramCredentials, parseScramCredenti
 import type {ScramCredentials} from '../../../src/core/auth/scram.js'
 import {ScramClient} from '../../../src/core/auth/scram-client.js'
 import {ScramServerExchange} from '../../../src/core/auth/scram-server.js'
+import {renderPrometheus} from '../../../src/core/admin/prometheus.js'
 import {startBroker} from '../../helpers/broker.js'
 import type {TestBroker} from '../../helpers/broker.js'
 import {connectCode, hasMosquittoPasswd, mosquittoPasswd, tempDir} from '../../helpers/auth.js'
@@ -167,7 +168,11 @@ describe('auth: SCRAM over MQTT 5 enhanced authentication (MQTT.js)', function (
     assert.equal((await scramConnect(url, 'SCRAM-SHA-512', 'sam', 'sam-pw')).code, 0x86, 'sam has a SHA-256 entry only')
     assert.equal((await scramConnect(url, 'SCRAM-SHA-256', 'moe', 'moe-pw')).code, 0x86, 'a $7$ line has no SCRAM keys')
     assert.equal(await connectCode(url, {protocolVersion: 5, properties: {authenticationMethod: 'GS2-KRB5', authenticationData: Buffer.from('x')}}), 0x8c)
-    assert.ok(tb.broker.listenerStatuses().find((l) => l.scheme === 'mqtt')!.connections.rejected.auth >= 5)
+    const mqttListener = tb.broker.listenerStatuses().find((l) => l.scheme === 'mqtt')!
+    assert.ok(mqttListener.connections.rejected.auth >= 6)
+    assert.ok(mqttListener.connections.authFailures['bad-credentials'] >= 5)
+    assert.equal(mqttListener.connections.authFailures['bad-method'], 1)
+    assert.match(renderPrometheus(tb.broker, 1), new RegExp(`mqttws_auth_failures_by_reason_total\\{listener="${mqttListener.id}",transport="[a-z]+",reason="bad-method"\\} 1`))
   })
 
   it('a client that stalls in the middle of the exchange is cut at the connect timeout', async () => {
