@@ -115,5 +115,23 @@ describe('auth: WebSocket upgrade credentials', function () {
       ok.ws?.close()
       assert.equal(ok.response.status, 101)
     })
+
+    it('a check that outlasts the handshake deadline (a JWKS fetch slower than the connect timeout) is cut by it (rejected.handshake-timeout)', async () => {
+      hold = true
+      const url = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks-slow`
+      const slow = await startBroker({
+        listeners: ['ws://127.0.0.1:0/mqtt'],
+        limits: {connectTimeoutMs: 800},
+        auth: {authenticators: [{type: 'jwt', jwksUrl: url, jwksTimeoutMs: 60_000, requireExp: false}]},
+      })
+      try {
+        const token = await new SignJWT({}).setProtectedHeader({alg: 'ES256', kid: 'k1'}).sign((tb as unknown as {key: CryptoKey}).key)
+        await assert.rejects(tryUpgrade({port: slow.ports.ws, headers: [`Authorization: Bearer ${token}`], timeoutMs: 10_000}))
+        assert.equal(slow.broker.listenerStatuses()[0].connections.rejected['handshake-timeout'], 1)
+      } finally {
+        await slow.close()
+        hold = false
+      }
+    })
   })
 })
