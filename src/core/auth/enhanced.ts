@@ -32,26 +32,18 @@ export function checkUpgradeWith(
   listenerId: string,
   log: Logger,
 ): Promise<UpgradeVerdict> | undefined {
-  let first: {a: Authenticator; p: Promise<Decision>} | undefined
-  for (const a of authenticators) {
-    const p = a.checkUpgrade?.(request)
-    if (p !== undefined) {
-      first = {a, p}
-      break
-    }
+  let start = -1
+  let first: Promise<Decision> | undefined
+  for (let i = 0; i < authenticators.length && first === undefined; i++) {
+    first = authenticators[i].checkUpgrade?.(request)
+    start = i
   }
   if (first === undefined) return undefined
+  const firstCheck = first
   return (async (): Promise<UpgradeVerdict> => {
-    let started = false
-    for (const a of authenticators) {
-      let p: Promise<Decision> | undefined
-      if (!started) {
-        if (a !== first.a) continue
-        started = true
-        p = first.p
-      } else {
-        p = a.checkUpgrade?.(request)
-      }
+    for (let i = start; i < authenticators.length; i++) {
+      const a = authenticators[i]
+      const p = i === start ? firstCheck : a.checkUpgrade?.(request)
       if (p === undefined) continue
       let d: Decision
       try {
