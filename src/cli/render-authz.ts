@@ -14,7 +14,7 @@ interface AuthzInfo {
   deliveryDenied?: number
 }
 
-const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`
+const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`
 
 /** Undefined when the broker checks nothing (no authorization configured). */
 export function renderAuthzLine(auth: unknown): string | undefined {
@@ -28,5 +28,6 @@ export function renderAuthzLine(auth: unknown): string | undefined {
   if (a.http?.url !== undefined) sources.push(`HTTP ${a.http.url}`)
   const from = sources.length === 0 ? 'token ACLs only' : sources.join(' → ')
   const noMatch = a.noMatch === 'allow' ? chalk.yellow('allow') : 'deny'
-  return `authorization: ${from}, no match: ${noMatch}; refused: ${a.publishDenied ?? 0} publish, ${a.subscribeDenied ?? 0} subscribe, ${a.deliveryDenied ?? 0} deliveries`
+  const refused = `${plural(a.publishDenied ?? 0, 'publish', 'publishes')}, ${plural(a.subscribeDenied ?? 0, 'subscription')}, ${plural(a.deliveryDenied ?? 0, 'delivery', 'deliveries')}`
+  return `authorization: ${from}, no match: ${noMatch}; refused: ${refused}`
 }

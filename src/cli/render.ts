@@ -214,6 +214,24 @@ export interface ListenerRow {
   connections: {current: number; peak: number; rejectedTotal: number; rejected: Record<string, number>; authFailures?: Record<string, number>}
   messages: {published: number; delivered: number}
   bytes: {in: number; out: number}
+  /** PUBLISH over a client's rate (limits.messageRate/byteRate): QoS 0 dropped, QoS 1/2 refused. */
+  rateLimited?: {dropped: number; refused: number}
+  /** Refused by authorization: PUBLISHes, subscriptions, deliveries. */
+  denied?: {publish: number; subscribe: number; delivery: number}
+}
+
+/** " (N over rate, M denied)" after the messages in: PUBLISHes over a client's rate, PUBLISHes and subscriptions authorization refused. */
+function overRate(l: ListenerRow): string {
+  const n = (l.rateLimited?.dropped ?? 0) + (l.rateLimited?.refused ?? 0)
+  const d = (l.denied?.publish ?? 0) + (l.denied?.subscribe ?? 0)
+  const parts = [...(n === 0 ? [] : [`${n} over rate`]), ...(d === 0 ? [] : [`${d} denied`])]
+  return parts.length === 0 ? '' : ` (${parts.join(', ')})`
+}
+
+/** " (N denied)" after the messages out: deliveries authorization refused. */
+function deniedOut(l: ListenerRow): string {
+  const n = l.denied?.delivery ?? 0
+  return n === 0 ? '' : ` (${n} denied)`
 }
 
 function bytes(n: number): string {
@@ -273,8 +291,8 @@ export function renderListenersTable(rows: readonly ListenerRow[], rates?: Liste
         state(l.state),
         l.connections.current,
         l.connections.peak,
-        rate(l.messages.published, r?.msgsIn, String),
-        rate(l.messages.delivered, r?.msgsOut, String),
+        rate(l.messages.published, r?.msgsIn, String) + overRate(l),
+        rate(l.messages.delivered, r?.msgsOut, String) + deniedOut(l),
         rate(l.bytes.in, r?.bytesIn, bytes),
         rate(l.bytes.out, r?.bytesOut, bytes),
         rejects(l.connections),

@@ -20,10 +20,14 @@ import {defaultTokenFile} from './admin-client.js'
 import {loadDashboard} from './dashboard-assets.js'
 import {applyAuthFlags, applyClientCaFlags} from './auth-options.js'
 import type {AuthFlags} from './auth-options.js'
+import {applyClusterFlags} from './cluster-options.js'
+import type {ClusterFlags} from './cluster-options.js'
 import {applyAuthzFlags} from './authz-options.js'
 import type {AuthzFlags} from './authz-options.js'
+import {applyGuardFlags} from './guard-options.js'
+import type {GuardFlags} from './guard-options.js'
 
-export interface ServeFlags extends AdminFlags, AuthFlags, AuthzFlags {
+export interface ServeFlags extends AdminFlags, AuthFlags, AuthzFlags, GuardFlags, ClusterFlags {
   config?: string
   listen?: string[]
   host?: string
@@ -60,6 +64,9 @@ export interface ServeFlags extends AdminFlags, AuthFlags, AuthzFlags {
   'max-connect-size'?: number
   'max-pending-per-address'?: number
   'allow-reserved-topics'?: boolean
+  'connection-rate'?: number
+  'message-rate'?: number
+  'byte-rate'?: number
   'data-dir'?: string
   'data-sync'?: string
   'log-level'?: LogLevelName
@@ -92,6 +99,9 @@ export const serveLimitFlags = {
   'max-retained-payload': Flags.integer({summary: 'Largest payload kept as a retained message, in bytes (default 0: no limit).', helpGroup: LIMITS, min: 0}),
   'max-connect-size': Flags.integer({summary: `Largest CONNECT accepted, in bytes, checked from its header; MQTT 5 clients over it get CONNACK 0x95 (default ${D.maxConnectSize}).`, helpGroup: LIMITS, min: 16}),
   'max-pending-per-address': Flags.integer({summary: `Sockets from one address that have not completed CONNECT, per listener; more are closed at once (default ${D.maxPendingPerAddress}; 0: no limit).`, helpGroup: LIMITS, min: 0}),
+  'connection-rate': Flags.integer({summary: 'New connections per second per listener; more are closed at once (default 0: no limit).', helpGroup: LIMITS, min: 0}),
+  'message-rate': Flags.integer({summary: 'PUBLISH per second per client: QoS 0 over it dropped, QoS 1/2 refused (MQTT 5: 0x97), reading paused (default 0: no limit).', helpGroup: LIMITS, min: 0}),
+  'byte-rate': Flags.integer({summary: 'PUBLISH payload bytes per second per client, answered as --message-rate (default 0: no limit).', helpGroup: LIMITS, min: 0}),
   'allow-reserved-topics': Flags.boolean({summary: 'Let clients publish and set Wills to $-topics ($SYS/..., $CONTROL/...); by default refused (0x87) unless an authorizer grants it.', helpGroup: LIMITS, allowNo: true}),
 }
 
@@ -164,6 +174,9 @@ export async function buildServeConfig(flags: ServeFlags): Promise<ServeSetup> {
   set('maxConnectSize', flags['max-connect-size'])
   set('maxPendingPerAddress', flags['max-pending-per-address'])
   set('allowReservedTopics', flags['allow-reserved-topics'])
+  set('connectionRate', flags['connection-rate'])
+  set('messageRate', flags['message-rate'])
+  set('byteRate', flags['byte-rate'])
   if (Object.keys(limits).length > 0) input.limits = limits
   if (flags['data-dir'] !== undefined) input.persistence = {...input.persistence, dir: resolve(flags['data-dir'])}
   if (flags['data-sync'] !== undefined) {
@@ -173,7 +186,9 @@ export async function buildServeConfig(flags: ServeFlags): Promise<ServeSetup> {
   applyAdminFlags(input, flags)
   if (flags['sys-interval'] !== undefined) input.sysInterval = flags['sys-interval']
   await applyAuthFlags(input, flags)
+  await applyClusterFlags(input, flags)
   applyAuthzFlags(input, flags)
+  applyGuardFlags(input, flags)
   if (flags['shared-strategy'] !== undefined) input.sharedStrategy = flags['shared-strategy'] as SharedStrategy
 
   let devCertFile: string | undefined

@@ -8,8 +8,11 @@ import {attachBrokerLogging} from '../cli/broker-logging.js'
 import {buildServeConfig, serveAdminFlags, serveLimitFlags, serveStorageFlags, startServeAdmin, stopServeAdmin} from '../cli/serve-options.js'
 import {openConfiguredStores} from '../core/store/sqlite.js'
 import {reloadAuthOnSighup, serveAuthFlags} from '../cli/auth-options.js'
+import {createServeBus, serveClusterFlags} from '../cli/cluster-options.js'
 import {serveAuthzFlags} from '../cli/authz-options.js'
 import {authorizationNotice} from '../core/authz/config.js'
+import {serveGuardFlags} from '../cli/guard-options.js'
+import {keepBansIn} from '../cli/ban-file.js'
 
 export default class Serve extends BaseCommand {
   static override summary = 'Run an MQTT broker with TCP, TLS, WebSocket and secure WebSocket listeners.'
@@ -29,6 +32,7 @@ Limits, slow-consumer handling, MQTT 5 behaviour and shared subscriptions: docs/
     {description: 'Admin API on another port, with your own token (see `mqttws listeners`)', command: '<%= config.bin %> <%= command.id %> --admin http://127.0.0.1:19083 --admin-token s3cret-token'},
     {description: 'Durable: sessions, offline messages and retained messages survive a restart', command: '<%= config.bin %> <%= command.id %> --data-dir ./mqttws-data'},
     {description: 'Expose on every interface, with passwords (make the file with `mqttws passwd -c FILE USER`)', command: '<%= config.bin %> <%= command.id %> --host 0.0.0.0 --password-file ./passwd'},
+    {description: 'A node of a cluster (run one per machine, all naming the same NATS servers)', command: '<%= config.bin %> <%= command.id %> --cluster nats://10.0.0.5:4222 --cluster-name node-a --host 0.0.0.0'},
     {description: 'Everything from a file', command: '<%= config.bin %> <%= command.id %> --config mqttws.yaml'},
   ]
 
@@ -49,9 +53,11 @@ Limits, slow-consumer handling, MQTT 5 behaviour and shared subscriptions: docs/
     'ws-origins': Flags.string({summary: 'Allowed Origin values, comma-separated, e.g. https://app.example.com; a browser handshake from another origin gets 403 (default: any).', helpGroup: 'WEBSOCKET'}),
     ...serveAuthFlags,
     ...serveAuthzFlags,
+    ...serveGuardFlags,
     ...serveStorageFlags,
     ...serveLimitFlags,
     ...serveAdminFlags,
+    ...serveClusterFlags,
   }
 
   async run(): Promise<void> {
@@ -59,8 +65,10 @@ Limits, slow-consumer handling, MQTT 5 behaviour and shared subscriptions: docs/
     const setup = await buildServeConfig(flags)
     const logger = createCliLogger(setup.logLevel, flags.json, (line) => process.stderr.write(`${line}\n`))
     const stores = openConfiguredStores(setup.config)
-    const broker = new Broker(setup.config, {logger, sessions: stores.sessions, retained: stores.retained, version: this.config.version})
+    const bus = await createServeBus(setup.config.cluster, logger)
+    const broker = new Broker(setup.config, {logger, sessions: stores.sessions, retained: stores.retained, bus, version: this.config.version})
     attachBrokerLogging(broker, logger)
+    if (setup.config.persistence) await keepBansIn(setup.config.persistence.dir, broker, logger)
     let listeners
     try {
       listeners = await broker.listen()
@@ -83,6 +91,7 @@ Limits, slow-consumer handling, MQTT 5 behaviour and shared subscriptions: docs/
       for (const l of listeners) this.log(listeningJson(l))
       if (adminInfo) this.log(adminJson(adminInfo))
       if (setup.devCertFile) this.log(JSON.stringify({event: 'devCert', file: setup.devCertFile}))
+      if (bus) this.log(JSON.stringify({event: 'cluster', node: bus.name, instance: bus.instance, servers: setup.config.cluster!.servers}))
       this.log(JSON.stringify({event: 'ready', pid: process.pid}))
     }
     else {

@@ -6,6 +6,10 @@
 import {ConfigError} from './errors.js'
 import {resolveAuthConfig} from './auth/config.js'
 import type {AuthConfig, AuthConfigInput} from './auth/config.js'
+import {resolveGuardConfig} from './guard/config.js'
+import type {BanInput, GuardConfig, GuardConfigInput} from './guard/config.js'
+import {resolveClusterConfig} from './cluster/config.js'
+import type {ClusterConfig, ClusterConfigInput} from './cluster/config.js'
 import {resolveAuthorizationConfig} from './authz/config.js'
 import type {AuthorizationConfig, AuthorizationConfigInput} from './authz/config.js'
 
@@ -112,6 +116,12 @@ export interface Limits {
   maxPendingPerAddress: number
   /** Let clients publish (and set Wills) to topics starting with "$" ($SYS, $CONTROL, ...); by default only an authorizer can grant that. */
   allowReservedTopics: boolean
+  /** New connections per second per listener; past it new sockets are closed at once (counted). 0: no limit. */
+  connectionRate: number
+  /** PUBLISH packets per second per client: QoS 0 past it dropped, QoS 1/2 refused (MQTT 5: 0x97), reading paused. 0: no limit. */
+  messageRate: number
+  /** PUBLISH payload bytes per second per client, answered as messageRate. 0: no limit. */
+  byteRate: number
 }
 
 /** SQLite's synchronous mode: 'normal' survives a crash of the process, 'full' also a power loss. */
@@ -140,6 +150,10 @@ export interface BrokerConfig {
   readonly sysInterval?: number
   /** Authentication (src/core/auth/config.ts); undefined: no authenticator, loopback listeners only. */
   readonly auth?: AuthConfig
+  /** Bans, flapping detection, trusted proxies, the TLS floor (src/core/guard/config.ts); undefined: the defaults. */
+  readonly guard?: GuardConfig
+  /** Several nodes, one namespace, through NATS (src/core/cluster/config.ts); undefined: this node alone. */
+  readonly cluster?: ClusterConfig
   /** Authorization (src/core/authz/config.ts); undefined or not enabled: every request is allowed. */
   readonly authorization?: AuthorizationConfig
 }
@@ -196,6 +210,9 @@ export const DEFAULTS = Object.freeze({
     maxConnectSize: 64 * 1024,
     maxPendingPerAddress: 256,
     allowReservedTopics: false,
+    connectionRate: 0,
+    messageRate: 0,
+    byteRate: 0,
   }),
   sharedStrategy: 'round-robin' as SharedStrategy,
   admin: Object.freeze({host: '127.0.0.1', port: 18083}),
@@ -290,6 +307,12 @@ export interface BrokerConfigInput {
   sysInterval?: number
   /** Authenticators in order, and whether clients without credentials may connect. */
   auth?: AuthConfigInput
+  /** Banned client ids, user names and addresses (src/core/guard/config.ts). */
+  bans?: BanInput[]
+  /** Flapping detection, trusted proxies, PROXY protocol, the TLS floor (src/core/guard/config.ts). */
+  guard?: GuardConfigInput
+  /** NATS servers (and credentials) this node joins a cluster through. */
+  cluster?: ClusterConfigInput | string | string[]
   authorization?: AuthorizationConfigInput
 }
 
@@ -394,7 +417,7 @@ function resolveTls(where: string, input: unknown): TlsMaterial | undefined {
  */
 export function resolveConfig(input: BrokerConfigInput = {}): BrokerConfig {
   if (!isObj(input)) throw new ConfigError('the configuration must be an object')
-  checkKeys('', input, ['host', 'listeners', 'ws', 'tls', 'limits', 'sharedStrategy', 'admin', 'persistence', 'sysInterval', 'auth', 'authorization'])
+  checkKeys('', input, ['host', 'listeners', 'ws', 'tls', 'limits', 'sharedStrategy', 'admin', 'persistence', 'sysInterval', 'auth', 'authorization', 'bans', 'guard', 'cluster'])
   const host = input.host === undefined ? DEFAULTS.host : str('host', input.host)
   const ws = resolveWs('ws', DEFAULTS.ws, input.ws)
   const tls = resolveTls('tls', input.tls)
@@ -443,6 +466,8 @@ export function resolveConfig(input: BrokerConfigInput = {}): BrokerConfig {
   }
   const listenerDefaults: ListenerDefaults = Object.freeze({host, ws, ...(tls ? {tls} : {}), ...(adminOrigin === undefined ? {} : {adminOrigin})})
   const auth = input.auth === undefined ? undefined : resolveAuthConfig(input.auth)
+  const guard = input.bans === undefined && input.guard === undefined ? undefined : resolveGuardConfig(input.bans, input.guard)
+  const cluster = input.cluster === undefined ? undefined : resolveClusterConfig(input.cluster)
   const authorization = resolveAuthorizationConfig(input.authorization, (auth?.authenticators.length ?? 0) > 0)
   return Object.freeze({
     listeners: Object.freeze(listeners),
@@ -453,6 +478,8 @@ export function resolveConfig(input: BrokerConfigInput = {}): BrokerConfig {
     ...(persistence === undefined ? {} : {persistence}),
     ...(sysInterval === undefined ? {} : {sysInterval}),
     ...(auth === undefined ? {} : {auth}),
+    ...(guard === undefined ? {} : {guard}),
+    ...(cluster === undefined ? {} : {cluster}),
     ...(authorization.enabled ? {authorization} : {}),
   })
 }
@@ -539,6 +566,9 @@ function resolveLimits(input: Obj): Limits {
   int('maxRetainedPayload', 0, MQTT_MAX_PACKET_SIZE)
   int('maxConnectSize', 16, MQTT_MAX_PACKET_SIZE)
   int('maxPendingPerAddress', 0, 10_000_000)
+  int('connectionRate', 0, 10_000_000)
+  int('messageRate', 0, 10_000_000)
+  int('byteRate', 0, 1_000_000_000_000)
   if (input.queueOverflow !== undefined) l.queueOverflow = oneOf('limits.queueOverflow', input.queueOverflow, QUEUE_OVERFLOW)
   if (input.retainAvailable !== undefined) l.retainAvailable = bool('limits.retainAvailable', input.retainAvailable)
   if (input.allowReservedTopics !== undefined) l.allowReservedTopics = bool('limits.allowReservedTopics', input.allowReservedTopics)

@@ -18,6 +18,8 @@ export const ErrorCode = {
   TIMEOUT: 'MQTTWS_ERR_TIMEOUT',
   /** A session or retained store failed to write (or read) what the broker gave it. */
   STORE: 'MQTTWS_ERR_STORE',
+  /** The cluster's NATS servers cannot be reached (at start), or refused what this node sent. */
+  CLUSTER: 'MQTTWS_ERR_CLUSTER',
   /** The command line is wrong: an unknown flag or command, a missing or bad value. */
   USAGE: 'MQTTWS_ERR_USAGE',
   /** Anything else: a bug in mqttws. */

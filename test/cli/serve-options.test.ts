@@ -31,6 +31,9 @@ describe('serve options: limit flags', () => {
       'max-connect-size': 2048,
       'max-pending-per-address': 8,
       'allow-reserved-topics': true,
+      'connection-rate': 20,
+      'message-rate': 30,
+      'byte-rate': 4000,
       'data-dir': 'some/dir',
       'data-sync': 'full',
     })
@@ -58,6 +61,9 @@ describe('serve options: limit flags', () => {
       maxConnectSize: 2048,
       maxPendingPerAddress: 8,
       allowReservedTopics: true,
+      connectionRate: 20,
+      messageRate: 30,
+      byteRate: 4000,
     })
     assert.equal(config.sharedStrategy, 'sticky')
   })

@@ -128,6 +128,9 @@ describe('config', () => {
         maxConnectSize: 65_536,
         maxPendingPerAddress: 256,
         allowReservedTopics: false,
+        connectionRate: 0,
+        messageRate: 0,
+        byteRate: 0,
       })
       assert.equal(config.sharedStrategy, 'round-robin')
       assert.equal(config.persistence, undefined, 'in memory unless a data directory is given')
@@ -184,6 +187,9 @@ describe('config', () => {
         maxConnectSize: 1000,
         maxPendingPerAddress: 0,
         allowReservedTopics: true,
+        connectionRate: 7,
+        messageRate: 8,
+        byteRate: 9,
       }
       const config = resolveConfig({limits, sharedStrategy: 'sticky'})
       assert.deepEqual({...config.limits}, limits)

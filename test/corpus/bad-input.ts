@@ -435,7 +435,8 @@ export const CORPUS: CorpusCase[] = [
   {id: 'N-3.1.2-22 v3.1.1', title: 'a password without a user name', send: [connect(4, 0x42, 10, ID + str('x'))], expect: [], end: 'close'},
   {id: 'N-3.1.2-22 v5', title: 'a password without a user name, which MQTT 5 allows', send: [connect(5, 0x42, 10, ID + str('x')), PINGREQ], expect: [CONNACK_OK, PINGRESP], end: 'open'},
   {id: 'N-3.1.2-19', title: 'a CONNECT with bytes after its last field', send: [connect(4, 0x02, 10, `${ID} 00`)], expect: [], end: 'close'},
-  ...violation('N-3.2.2-15', 'a PUBLISH header declaring more than maxPacketSize', '30 81 80 40', '30 81 80 40', 0x95),
+  // Remaining Length 2 MiB + 1 (81 80 80 01): one byte over the default maxPacketSize.
+  ...violation('N-3.2.2-15', 'a PUBLISH header declaring more than maxPacketSize', '30 81 80 80 01', '30 81 80 80 01', 0x95),
   ...violation('N-3.10.3-2', 'UNSUBSCRIBE without any filter', 'a2 02 0001', 'a2 03 0001 00', PROTOCOL),
   ...violation('N-3.12', 'PINGREQ with a body', 'c0 01 00', 'c0 01 00', MALFORMED),
   ...violation('N-3.14', 'DISCONNECT with an unknown reason code', 'e0 01 00', 'e0 02 05 00', MALFORMED, '3.1.1: DISCONNECT has no body at all'),

@@ -84,7 +84,15 @@ describe('e2e: authorization', function () {
       const admin = serve.stdoutLines.map((l) => JSON.parse(l) as {event?: string; url?: string}).find((e) => e.event === 'admin')!
       const ls = await runBin(['listeners', '--admin', admin.url!, '--token', 'tok-acl-test'])
       assert.equal(ls.code, 0, ls.stderr)
-      assert.match(ls.stdout, /authorization: ACL file .*acl\.conf \(1 rule\), no match: deny; refused: \d+ publish, \d+ subscribe, [1-9]\d* deliveries/)
+      assert.match(ls.stdout, /authorization: ACL file .*acl\.conf \(1 rule\), no match: deny; refused: \d+ publish(es)?, \d+ subscriptions?, [1-9]\d* deliver(y|ies)/)
+      // Per listener: on TCP pub's refused PUBLISH and SUBSCRIBE (and mosquitto_sub's), on WS alice's refused delivery.
+      const subscribeDenied = existsSync(MOSQUITTO_SUB) ? 2 : 1
+      assert.match(ls.stdout, new RegExp(`\\(${1 + subscribeDenied} denied\\)`))
+      assert.match(ls.stdout, /1 \(1 denied\)/)
+      const js = await runBin(['listeners', '--admin', admin.url!, '--token', 'tok-acl-test', '--json'])
+      const rows = (JSON.parse(js.stdout) as {listeners: Array<{url: string; denied: {publish: number; subscribe: number; delivery: number}}>}).listeners
+      assert.deepEqual(rows.find((l) => l.url === tcp.url)?.denied, {publish: 1, subscribe: subscribeDenied, delivery: 0})
+      assert.deepEqual(rows.find((l) => l.url === ws.url)?.denied, {publish: 0, subscribe: 0, delivery: 1})
     } finally {
       alice.end(true)
       pub.end(true)

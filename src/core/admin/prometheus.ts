@@ -74,6 +74,19 @@ export function renderPrometheus(broker: Broker, uptimeSeconds: number): string 
     [{reason: 'retained_limit'}, m.retainedDropped],
   ])
   e.metric('mqttws_topic_alias_bytes_saved_total', 'counter', 'Topic bytes not sent because an MQTT 5 topic alias stood for them.', [[{}, m.topicAliasBytesSaved]])
+  const limited: Array<[Labels, number]> = []
+  for (const s of statuses) {
+    const labels = {listener: s.id, transport: TRANSPORT[s.scheme]}
+    limited.push([{...labels, action: 'dropped'}, s.rateLimited.dropped], [{...labels, action: 'refused'}, s.rateLimited.refused])
+  }
+  const denied: Array<[Labels, number]> = []
+  for (const s of statuses) {
+    const labels = {listener: s.id, transport: TRANSPORT[s.scheme]}
+    denied.push([{...labels, action: 'publish'}, s.denied.publish], [{...labels, action: 'subscribe'}, s.denied.subscribe], [{...labels, action: 'deliver'}, s.denied.delivery])
+  }
+  e.metric('mqttws_authorization_denied_total', 'counter', 'Refused by authorization (ACL): PUBLISHes and Wills, subscriptions (per filter), deliveries.', denied)
+  e.metric('mqttws_messages_rate_limited_total', 'counter', 'PUBLISH over the client\'s message or byte rate: QoS 0 dropped, QoS 1/2 refused (MQTT 5: 0x97).', limited)
+  e.metric('mqttws_bans', 'gauge', 'Bans in force (client ids, user names, addresses).', [[{}, broker.guard.bans.list().length]])
   e.metric('mqttws_messages_no_subscribers_total', 'counter', 'Messages published to a topic nobody subscribes to.', [[{}, m.noSubscribers]])
   e.metric('mqttws_slow_consumer_disconnects_total', 'counter', 'Connections closed because their output did not drain in time.', [[{}, m.slowConsumerDisconnects]])
   e.metric('mqttws_store_errors_total', 'counter', 'Store commits that failed.', [[{}, m.storeErrors]])

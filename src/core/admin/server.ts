@@ -15,6 +15,7 @@ import type {Broker, ListenerUpdate} from '../broker/broker.js'
 import {ListenerOpError} from '../broker/broker.js'
 import {clientInfo, listClients, listSubscriptions, retainedInfo, retainedWithPayload} from './inspect.js'
 import {PROMETHEUS_CONTENT_TYPE, renderPrometheus} from './prometheus.js'
+import {BannedNotFound, addBan, listBans, removeBan} from './banned.js'
 import type {ListenerInput} from '../config.js'
 import {ErrorCode, MqttwsError, TransportError} from '../errors.js'
 import type {Logger} from '../logger.js'
@@ -115,6 +116,7 @@ function isObj(v: unknown): v is Record<string, unknown> {
 /** Maps a core error to a status: unknown id 404, state or address conflicts 409, bad input 400. */
 function statusOf(error: unknown): {status: number; code: string; message: string} {
   if (error instanceof HttpError) return {status: error.status, code: error.code, message: error.message}
+  if (error instanceof BannedNotFound) return {status: 404, code: 'not_found', message: error.message}
   if (error instanceof ListenerOpError) return {status: error.status, code: error.status === 404 ? 'not_found' : 'conflict', message: error.message}
   // By code, not instanceof: a lazily imported transport may see its own copy of errors.js under a loader.
   const code = (error as Partial<MqttwsError>).code
@@ -221,6 +223,7 @@ const ROUTES: Record<string, Partial<Record<string, Handler>>> = {
     DELETE: async (b, id) => [200, await b.deleteListener(id!)],
   },
   auth: {GET: (b) => [200, b.describeAuth()]},
+  cluster: {GET: (b) => [200, b.cluster() ?? {node: null, nodes: [], connected: false, clustered: false}]},
   authReload: {
     POST: async (b) => {
       const results = await b.reloadAuth()
@@ -230,6 +233,9 @@ const ROUTES: Record<string, Partial<Record<string, Handler>>> = {
   },
 }
 ROUTES.one.PUT = ROUTES.one.PATCH
+// Bans (issue 13): banned.ts.
+ROUTES.banned = {GET: (b) => listBans(b), POST: (b, _id, body) => addBan(b, body)}
+ROUTES.bannedOne = {DELETE: (b, rest) => removeBan(b, rest!)}
 
 const PATTERNS: Array<[RegExp, string]> = [
   [/^\/api\/v1\/?$/, 'root'],
@@ -245,7 +251,10 @@ const PATTERNS: Array<[RegExp, string]> = [
   [/^\/api\/v1\/retained$/, 'retainedList'],
   [/^\/api\/v1\/retained\/(.+)$/, 'retainedOne'],
   [/^\/api\/v1\/auth$/, 'auth'],
+  [/^\/api\/v1\/cluster$/, 'cluster'],
   [/^\/api\/v1\/auth\/reload$/, 'authReload'],
+  [/^\/api\/v1\/banned$/, 'banned'],
+  [/^\/api\/v1\/banned\/(.+)$/, 'bannedOne'],
 ]
 
 function route(path: string): {key: string; id?: string; action?: string} | undefined {
@@ -396,7 +405,7 @@ async function handle(broker: Broker, keys: Keys, startedAt: number, dashboard: 
   if (via === undefined) throw unauthorized(req, res)
   checkSameOrigin(req, via)
   const r = route(path)
-  if (r === undefined) throw new HttpError(404, 'no_route', `no route ${method} ${path}: the API lives under ${ADMIN_PREFIX}/ (listeners, clients, subscriptions, retained, metrics; see the README)`)
+  if (r === undefined) throw new HttpError(404, 'no_route', `no route ${method} ${path}: the API lives under ${ADMIN_PREFIX}/ (listeners, clients, subscriptions, retained, banned, metrics; see the README)`)
   if (r.key === 'action') {
     const action = ACTIONS[r.action!]
     if (action === undefined) throw new HttpError(404, 'no_route', `no action "${r.action}": use start, stop or restart`)

@@ -19,12 +19,15 @@ import type {Connection, ListenHooks, Listener, ListenerInfo} from '../transport
 import {ConfiguredAuth} from '../auth/configured.js'
 import {withAuthorization} from '../authz/authorized.js'
 import {ConfigError} from '../errors.js'
+import {Guard, describeBan} from '../guard/guard.js'
+import {disconnectBanned} from '../guard/disconnect.js'
+import {listenGuardHooks} from '../guard/listen-hooks.js'
 import type {Auth} from './auth.js'
 import {guardAuth} from './auth-guard.js'
 import {LogThrottle} from '../log-throttle.js'
 import {listSubscriptions} from './inspection.js'
 import type {SubscriptionInfo} from './inspection.js'
-import type {Bus} from './bus.js'
+import type {Bus, BusDescription} from './bus.js'
 import {LocalBus} from './bus.js'
 import {ClientConnection} from './connection.js'
 import {Engine} from './engine.js'
@@ -68,6 +71,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
   readonly listenerManager: ListenerManager
   /** Authentication and authorization, as given or built from `config.auth`. */
   readonly auth: Auth
+  /** Bans, flapping detection and rate-limit resumption (src/core/guard); the admin API's /banned routes use it. */
+  readonly guard: Guard
   private readonly engine: Engine
   private readonly log: Logger
   /** Every open connection, connected or not. */
@@ -84,7 +89,10 @@ export class Broker extends EventEmitter<BrokerEvents> {
     const bus = options.bus ?? new LocalBus()
     const auth = options.auth ?? withAuthorization(new ConfiguredAuth(config.auth, this.log), config.authorization, this.log)
     this.auth = auth
+    const authConfigured = options.auth !== undefined || (config.auth?.authenticators.length ?? 0) > 0
+    this.guard = new Guard(config.guard, {authConfigured, log: this.log, onBan: (ban) => disconnectBanned(this.open, ban, describeBan(ban))})
     this.engine = new Engine({
+      guard: this.guard,
       config,
       log: this.log,
       metrics: this.metrics,
@@ -97,7 +105,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
         },
       }),
       store: options.sessions ?? new MemorySessionStore(),
-      retained: (this.retained = new SysRetained(options.retained ?? new MemoryRetainedStore())),
+      retained: (this.retained = new SysRetained(wrapRetained(bus, options.retained ?? new MemoryRetainedStore()))),
       bus,
       emit: this.emit.bind(this) as Emit,
       onClosed: (conn) => this.connectionClosed(conn),
@@ -119,6 +127,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       maxPendingPerAddress: config.limits.maxPendingPerAddress,
       // WebSocket credentials in the upgrade request (a JWT): checked before the handshake completes.
       ...(auth.checkUpgrade === undefined ? {} : {checkUpgrade: (request, listenerId) => auth.checkUpgrade!(request, listenerId)}),
+      ...listenGuardHooks(config),
     }
     // Every listener start (configured, added or restarted at runtime) asks the Auth first: fail closed.
     const guard = (l: {id: string; host: string}): void => {
@@ -162,6 +171,11 @@ export class Broker extends EventEmitter<BrokerEvents> {
   /** Re-reads credentials (password files; the HTTP authenticator's cache) without touching connected clients. */
   async reloadAuth(): Promise<unknown> {
     return (await this.auth.reload?.()) ?? []
+  }
+
+  /** The cluster's nodes and this node's link to it; undefined on a single node. */
+  cluster(): BusDescription | undefined {
+    return this.engine.bus.describe?.()
   }
 
   /** The authentication in use, for the admin API (no secrets). */
@@ -365,6 +379,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     if (this.closing) return
     this.closing = true
     this.sys.stop()
+    this.guard.close()
     // Wait for listener operations under way, so none starts a socket after this.
     await this.listenerManager.quiesce()
     const waits = [...this.open].map((c) => closeClient(c, 'the broker is shutting down'))
@@ -376,6 +391,11 @@ export class Broker extends EventEmitter<BrokerEvents> {
 }
 
 function ignore(): void {}
+
+/** A cluster Bus shares retained messages between nodes (Bus.wrapRetained). */
+function wrapRetained(bus: Bus, store: RetainedStore): RetainedStore {
+  return bus.wrapRetained === undefined ? store : bus.wrapRetained(store)
+}
 
 function countMatch(count: {n: number}): void {
   count.n++

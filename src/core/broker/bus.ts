@@ -8,6 +8,7 @@
  */
 import type {ClientConnection} from './connection.js'
 import type {Message} from './message.js'
+import type {RetainedStore} from './retained-store.js'
 
 /** What a Bus calls on the node it serves. */
 export interface BusNode {
@@ -15,6 +16,19 @@ export interface BusNode {
   deliver(message: Message, from: ClientConnection | null, wire: Buffer | undefined): number
   /** Another node took over this client id: close the local connection (MQTT 5: DISCONNECT 0x8E). */
   takeOver(clientId: string, by: string): void
+  /** A cluster Bus picked this node for one message of the shared group `key` ($share/GROUP/FILTER): to one local member. */
+  deliverToGroup?(key: string, message: Message): void
+}
+
+/** What a cluster Bus tells the admin API and $SYS about the cluster (Bus.describe). */
+export interface BusDescription {
+  /** This node's name. */
+  node: string
+  /** Whether this node's link to the cluster is up. */
+  connected: boolean
+  /** Every node this one knows, itself first. */
+  nodes: ReadonlyArray<{name: string; state: string}>
+  stats: Readonly<Record<string, number>>
 }
 
 export interface Bus {
@@ -31,6 +45,25 @@ export interface Bus {
   /** A client with this id connected here: any other node holding it must let go. */
   claim(clientId: string): void
   close(): Promise<void>
+  /**
+   * Optional, for a Bus that spreads shared groups itself (each message to one member
+   * cluster-wide): a group with members here, keyed $share/GROUP/FILTER. With these the
+   * router leaves shared groups out and the Bus calls BusNode.deliverToGroup.
+   */
+  addShared?(key: string, filter: string): void
+  removeShared?(key: string): void
+  /** Optional: a client with a Will connected here (a cluster keeps it, so the other nodes publish it if this node dies). */
+  holdWill?(clientId: string, will: Message): void
+  /** Optional: the client's connection ended here; its Will was this node's to publish or drop. */
+  dropWill?(clientId: string): void
+  /** Optional: the cluster as this node sees it (a single node has none). */
+  describe?(): BusDescription
+  /** Optional: a Bus that shares retained messages across nodes wraps the node's retained store (Broker's constructor). */
+  wrapRetained?(store: RetainedStore): RetainedStore
+  /** Optional: the turn's acknowledgements wait for commit() (turn-flush.ts), as for a durable store. */
+  readonly holdsOutput?: boolean
+  /** Optional: what this turn gave the Bus is settled (e.g. subscriptions known to the cluster); undefined: nothing to wait for. */
+  commit?(): Promise<void> | undefined
 }
 
 export class LocalBus implements Bus {

@@ -15,6 +15,7 @@ import type {DecoderSink, IConnackPacket, IDisconnectPacket, Packet, ProtocolVer
 import {ReasonCode, describeReasonCode} from '../protocol/reason-codes.js'
 import {ErrorCode, ProtocolError} from '../errors.js'
 import type {Principal} from './auth.js'
+import type {ClientRate} from '../guard/rate-limit.js'
 import type {Message} from './message.js'
 import type {Session} from './session.js'
 import {Deadline} from './timers.js'
@@ -104,6 +105,8 @@ export class ClientConnection implements DecoderSink {
   readonly connectedAt = Date.now()
   /** The CONNECT's Clean Start (3.1.1: Clean Session) flag, for inspection (set when the session is attached). */
   cleanStart = true
+  /** Its message and byte buckets (limits.messageRate, limits.byteRate); undefined when both are off. */
+  rate: ClientRate | undefined = undefined
   /** Bytes dropped since close() (AFTER_CLOSE_BYTES). */
   private dropped = 0
 

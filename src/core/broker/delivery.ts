@@ -194,6 +194,13 @@ export class Delivery implements BusNode {
     if (member !== undefined) this.handOver(member, group, fan.message, fan)
   }
 
+  /** BusNode: one message of a shared group, for one member here (a cluster Bus picked this node). */
+  deliverToGroup(key: string, message: Message): void {
+    const group = this.subscriptions.groups.get(key)
+    const member = group?.pick(this.strategy)
+    if (member !== undefined) this.handOver(member, group!, message)
+  }
+
   handOver(member: Session, group: SharedGroup, message: Message, fan?: FanOut): void {
     const o = group.options.get(member)!
     const qos = (message.qos < o.qos ? message.qos : o.qos) as QoS
@@ -205,7 +212,10 @@ export class Delivery implements BusNode {
   deliverTo(session: Session, message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined, fan?: FanOut, group?: string): void {
     const client = session.client
     const online = client !== undefined && client.state === ConnState.Connected
-    if (online && this.readGate !== undefined && !this.readGate.mayRead(client.principal!, message.topic)) return
+    if (online && this.readGate !== undefined && !this.readGate.mayRead(client.principal!, message.topic)) {
+      client.stats.deniedDelivery++
+      return
+    }
     if (qos === 0) {
       if (!online) return // QoS 0 is not queued for offline sessions
       if (client.congested) {
@@ -247,7 +257,10 @@ export class Delivery implements BusNode {
         continue
       }
       // Rules may have changed, or the client come back as someone else, since it was queued.
-      if (this.readGate !== undefined && !this.readGate.mayRead(client.principal!, q.message.topic)) continue
+      if (this.readGate !== undefined && !this.readGate.mayRead(client.principal!, q.message.topic)) {
+        client.stats.deniedDelivery++
+        continue
+      }
       // `seq` lets a durable store turn the queued row into the in-flight one.
       this.sendOutgoing(client, session, {message: q.message, qos: q.qos, retain: q.retain, subscriptionIds: q.subscriptionIds, group: q.group, seq: q.seq, packetId: 0, stage: 'publish'})
     }

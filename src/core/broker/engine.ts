@@ -6,6 +6,7 @@
 import type {BrokerConfig, Limits} from '../config.js'
 import type {Logger} from '../logger.js'
 import type {Packet} from '../protocol/codec.js'
+import type {Guard} from '../guard/guard.js'
 import type {Auth} from './auth.js'
 import type {Bus} from './bus.js'
 import type {ClientConnection} from './connection.js'
@@ -28,6 +29,7 @@ export interface EngineParts {
   retained: RetainedStore
   bus: Bus
   emit: Emit
+  guard: Guard
   /** A connection's stream closed (the Broker's bookkeeping of its connections). */
   onClosed: (conn: ClientConnection) => void
 }
@@ -45,6 +47,7 @@ export class Engine implements BrokerContext {
   readonly sessions: SessionLifecycle
   readonly flush: TurnFlush
   readonly emit: Emit
+  readonly guard: Guard
   private readonly onClosed: (conn: ClientConnection) => void
 
   constructor(parts: EngineParts) {
@@ -57,11 +60,12 @@ export class Engine implements BrokerContext {
     this.retained = retained
     this.bus = bus
     this.emit = parts.emit
+    this.guard = parts.guard
     this.onClosed = parts.onClosed
     this.subscriptions = new Subscriptions(store, bus)
     this.delivery = new Delivery({limits: config.limits, sharedStrategy: config.sharedStrategy, metrics, store, retained, subscriptions: this.subscriptions, bus})
     this.sessions = new SessionLifecycle({sharedStrategy: config.sharedStrategy, store, bus, subscriptions: this.subscriptions, delivery: this.delivery})
-    this.flush = new TurnFlush(store, retained, (error) => this.storeFailed(error))
+    this.flush = new TurnFlush(store, retained, (error) => this.storeFailed(error), bus)
   }
 
   dispatch(conn: ClientConnection, packet: Packet): void {

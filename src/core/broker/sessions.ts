@@ -130,6 +130,7 @@ export class SessionLifecycle {
     session.client = conn
     conn.session = session
     this.clients.set(id, conn)
+    if (conn.will !== undefined) this.bus.holdWill?.(id, conn.will)
     return present
   }
 
@@ -138,12 +139,16 @@ export class SessionLifecycle {
     this.clients.delete(previous.clientId)
     previous.close(ReasonCode.SessionTakenOver, `session taken over by ${by}`)
     this.releaseWill(previous)
+    this.bus.dropWill?.(previous.clientId)
     this.detach(previous)
   }
 
   /** The connection of a client closed: its Will, then its session kept or ended. */
   closed(conn: ClientConnection): void {
-    if (this.clients.get(conn.clientId) === conn) this.clients.delete(conn.clientId)
+    if (this.clients.get(conn.clientId) === conn) {
+      this.clients.delete(conn.clientId)
+      this.bus.dropWill?.(conn.clientId)
+    }
     this.releaseWill(conn)
     this.detach(conn)
   }

@@ -48,8 +48,11 @@ export class Subscriptions {
     if (group === undefined) {
       group = new SharedGroup(share.group, share.filter)
       this.groups.set(key, group)
-      this.router.add(share.filter, group, GROUP_OPTS)
-      this.bus.addInterest(share.filter)
+      if (this.bus.addShared !== undefined) this.bus.addShared(key, share.filter)
+      else {
+        this.router.add(share.filter, group, GROUP_OPTS)
+        this.bus.addInterest(share.filter)
+      }
     }
     group.add(session, options)
   }
@@ -75,8 +78,9 @@ export class Subscriptions {
     }
     const group = this.groups.get(sharedKey(share.group, share.filter))
     if (group === undefined || !group.remove(session) || group.size > 0) return
-    this.router.remove(group.filter, group)
     this.groups.delete(group.key)
+    if (this.bus.removeShared !== undefined) return this.bus.removeShared(group.key)
+    this.router.remove(group.filter, group)
     this.bus.removeInterest(group.filter)
   }
 }

@@ -95,6 +95,8 @@ export interface SysSource {
   }>
   subscriptionCount(): {total: number; shared: number}
   retainedCount(): number
+  /** The cluster (a cluster Bus); undefined on a single node. */
+  cluster?(): {node: string; connected: boolean; nodes: ReadonlyArray<{name: string; state: string}>} | undefined
 }
 
 /** Messages dropped by the broker, summed over the reasons it counts (broker metrics). */
@@ -179,6 +181,13 @@ export class SysTree {
       for (const [label, minutes] of [['1min', 1], ['5min', 5], ['15min', 15]] as const) {
         put(`load/${name}/${label}`, this.load(`${name}/${label}`, total, minutes, dt).toFixed(2))
       }
+    }
+    const cluster = this.source.cluster?.()
+    if (cluster !== undefined) {
+      put('cluster/node', cluster.node)
+      put('cluster/connected', cluster.connected ? 1 : 0)
+      put('cluster/nodes/up', cluster.nodes.filter((n) => n.state === 'up').length)
+      for (const n of cluster.nodes) put(`cluster/nodes/${n.name}/state`, n.state)
     }
     // The durable store: $SYS/broker/store/bytes, …/sessions, …/queued, …/inflight, …/retained, …/failedCommits.
     if (t.store !== undefined) for (const [k, v] of Object.entries(t.store)) if (typeof v === 'number') put(`store/${k}`, v)

@@ -17,6 +17,7 @@
 import {PacketType, encodeAck} from '../protocol/encode.js'
 import {ReasonCode} from '../protocol/reason-codes.js'
 import {StoreError} from '../errors.js'
+import type {Bus} from './bus.js'
 import type {ClientConnection} from './connection.js'
 import type {RetainedStore} from './retained-store.js'
 import type {SessionStore} from './session-store.js'
@@ -56,11 +57,14 @@ export class TurnFlush {
   private inFlight = 0
   private chain: Promise<void> = Promise.resolve()
   private readonly onError: (error: StoreError) => void
+  /** A Bus whose commit() the turn waits for too (a cluster: subscriptions known to NATS). */
+  private readonly bus: Bus | undefined
 
-  constructor(sessions: SessionStore, retained: RetainedStore, onError: (error: StoreError) => void) {
+  constructor(sessions: SessionStore, retained: RetainedStore, onError: (error: StoreError) => void, bus?: Bus) {
     this.sessions = sessions
     this.retained = retained
-    this.holdsOutput = sessions.durable || retained.durable
+    this.bus = bus?.holdsOutput === true ? bus : undefined
+    this.holdsOutput = sessions.durable || retained.durable || this.bus !== undefined
     this.onError = onError
   }
 
@@ -125,6 +129,8 @@ export class TurnFlush {
       const a = this.sessions.commit()
       const b = this.retained.commit()
       pending = a === undefined ? b : b === undefined ? a : Promise.all([a, b]).then(noop)
+      const c = this.bus?.commit?.()
+      if (c !== undefined) pending = pending === undefined ? c : Promise.all([pending, c]).then(noop)
     } catch (error) {
       pending = Promise.reject(error)
     }

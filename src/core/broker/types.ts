@@ -6,6 +6,7 @@
 import type {Limits} from '../config.js'
 import type {Logger} from '../logger.js'
 import type {Packet} from '../protocol/codec.js'
+import type {Guard} from '../guard/guard.js'
 import type {Auth} from './auth.js'
 import type {ClientConnection} from './connection.js'
 import type {Delivery} from './delivery.js'
@@ -57,6 +58,8 @@ export interface BrokerContext {
   readonly sessions: SessionLifecycle
   readonly flush: TurnFlush
   readonly emit: Emit
+  /** Bans, flapping detection and the resumer of rate-limited clients (src/core/guard). */
+  readonly guard: Guard
   /** The handler table: runs one decoded packet of a connection. */
   dispatch(conn: ClientConnection, packet: Packet): void
   /** The connection's stream closed: Will, session bookkeeping, events. */

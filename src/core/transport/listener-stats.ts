@@ -27,6 +27,11 @@ export const REJECT_REASONS = [
   'handshake-timeout',
   'malformed-connect',
   'text-frame',
+  // Abuse protection (src/core/guard): a ban, flapping, the listener's connection rate, a bad or untrusted PROXY header.
+  'banned',
+  'flapping',
+  'connection-rate',
+  'proxy',
 ] as const
 export type RejectReason = (typeof REJECT_REASONS)[number]
 
@@ -44,6 +49,13 @@ export interface ListenerStats {
   /** Application messages published by this listener's clients, and delivered to them. */
   messagesIn: number
   messagesOut: number
+  /** PUBLISH over the client's rate (limits.messageRate/byteRate): QoS 0 dropped, QoS 1/2 refused (MQTT 5: 0x97). */
+  rateDropped: number
+  rateRefused: number
+  /** Refused by authorization: PUBLISHes (and Wills), subscriptions, and messages not delivered to this listener's clients. */
+  deniedPublish: number
+  deniedSubscribe: number
+  deniedDelivery: number
   /** Socket bytes of connections already closed (open ones are read at query time). */
   bytesIn: number
   bytesOut: number
@@ -86,6 +98,11 @@ export function newListenerStats(): ListenerStats {
     packetsOut: 0,
     messagesIn: 0,
     messagesOut: 0,
+    rateDropped: 0,
+    rateRefused: 0,
+    deniedPublish: 0,
+    deniedSubscribe: 0,
+    deniedDelivery: 0,
     bytesIn: 0,
     bytesOut: 0,
     sockets: new Set(),
@@ -123,6 +140,10 @@ export interface ListenerCounters {
   packets: {in: number; out: number}
   wsFrames: {in: number; out: number}
   messages: {published: number; delivered: number}
+  /** PUBLISH over the client's rate: QoS 0 dropped, QoS 1/2 refused. */
+  rateLimited: {dropped: number; refused: number}
+  /** Refused by authorization (ACL): PUBLISHes, subscriptions (per filter), deliveries. */
+  denied: {publish: number; subscribe: number; delivery: number}
 }
 
 /** A JSON-ready copy of the counters, with the bytes of open sockets read now. */
@@ -141,6 +162,8 @@ export function listenerSnapshot(stats: ListenerStats): ListenerCounters {
     packets: {in: stats.packetsIn, out: stats.packetsOut},
     wsFrames: {in: stats.wsFramesIn, out: stats.wsFramesOut},
     messages: {published: stats.messagesIn, delivered: stats.messagesOut},
+    rateLimited: {dropped: stats.rateDropped, refused: stats.rateRefused},
+    denied: {publish: stats.deniedPublish, subscribe: stats.deniedSubscribe, delivery: stats.deniedDelivery},
   }
 }
 
@@ -160,6 +183,11 @@ export function addCounters(a: ListenerCounters, b: ListenerCounters): void {
   a.wsFrames.out += b.wsFrames.out
   a.messages.published += b.messages.published
   a.messages.delivered += b.messages.delivered
+  a.rateLimited.dropped += b.rateLimited.dropped
+  a.rateLimited.refused += b.rateLimited.refused
+  a.denied.publish += b.denied.publish
+  a.denied.subscribe += b.denied.subscribe
+  a.denied.delivery += b.denied.delivery
 }
 
 export function emptyCounters(): ListenerCounters {

@@ -7,6 +7,7 @@ import {dialUrl} from './dial-socket.js'
 import {newListenerStats} from './listener-stats.js'
 import type {ListenerStats} from './listener-stats.js'
 import {admitPending} from './pending.js'
+import {admitConnectionRate, pendingLimit, readProxyHeader} from './guard-accept.js'
 import {DEFAULT_PORTS} from './schemes.js'
 import type {DialOptions, ListenHooks, Listener, Transport} from './types.js'
 
@@ -22,13 +23,24 @@ export function remoteOf(socket: Socket): string {
 }
 
 function onTcpConnection(this: TcpServer, socket: Socket): void {
-  const {config, stats, hooks} = this[kListener]
-  if (!admitPending(stats, socket, hooks.maxPendingPerAddress ?? 0)) {
+  const ctx = this[kListener]
+  const {config, stats, hooks} = ctx
+  if (!admitConnectionRate(ctx, socket)) return
+  if (!admitPending(stats, socket, pendingLimit(hooks, socket))) {
     refusePending(config.id, hooks, socket)
     return
   }
   socket.setNoDelay(true)
-  hooks.onConnection({stream: socket, scheme: 'mqtt', remote: remoteOf(socket), listenerId: config.id, stats, socket, writeMode: 'concat'})
+  // Trusted proxies configured: a PROXY protocol header may come first (guard-accept.ts).
+  if (hooks.trustedProxies !== undefined) return readProxyHeader(ctx, socket, serveTcp)
+  serveTcp(ctx, socket, undefined)
+}
+
+function serveTcp(ctx: TcpServer[typeof kListener], socket: Socket, remote: string | undefined): void {
+  const {config, stats, hooks} = ctx
+  hooks.onConnection({stream: socket, scheme: 'mqtt', remote: remote ?? remoteOf(socket), listenerId: config.id, stats, socket, writeMode: 'concat'})
+  // After a PROXY header the socket was paused (what followed it is back in its buffer).
+  if (socket.isPaused()) socket.resume()
 }
 
 /** Closes a socket past limits.maxPendingPerAddress at once (counted as rejected `max-pending` by admitPending). */

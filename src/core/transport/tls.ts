@@ -1,3 +1,4 @@
+import net from 'node:net'
 import tls from 'node:tls'
 import type {Socket} from 'node:net'
 import type {PeerCertificate, TLSSocket} from 'node:tls'
@@ -11,12 +12,18 @@ import type {ListenerStats} from './listener-stats.js'
 import {DEFAULT_PORTS} from './schemes.js'
 import {admitPending} from './pending.js'
 import {refusePending, remoteOf} from './tcp.js'
+import {admitConnectionRate, pendingLimit, proxiedRemote, readProxyHeader} from './guard-accept.js'
 import type {Connection, DialOptions, ListenHooks, Listener, Transport} from './types.js'
 
 const kListener = Symbol('listener')
 
 interface TlsServer extends tls.Server {
   [kListener]: {config: ListenerConfig; stats: ListenerStats; hooks: ListenHooks}
+}
+
+/** With trusted proxies: the TCP server in front, which reads a PROXY header before handing the socket to TLS. */
+interface RawServer extends net.Server {
+  [kListener]: {config: ListenerConfig; stats: ListenerStats; hooks: ListenHooks; tls: TlsServer}
 }
 
 /** Builds a TLS context, turning OpenSSL's parse errors into one that names the setting. */
@@ -60,7 +67,7 @@ function onSecureConnection(this: TlsServer, socket: TLSSocket): void {
   hooks.onConnection({
     stream: socket,
     scheme: 'mqtts',
-    remote: remoteOf(socket),
+    remote: proxiedRemote(socket) ?? remoteOf(socket),
     listenerId: config.id,
     stats,
     socket,
@@ -69,23 +76,48 @@ function onSecureConnection(this: TlsServer, socket: TLSSocket): void {
   })
 }
 
+/** With trusted proxies: a TCP socket first shows its PROXY header (if any), then starts TLS. */
+function onRawAccept(this: RawServer, socket: Socket): void {
+  const ctx = this[kListener]
+  if (!admitConnectionRate(ctx, socket)) return
+  if (!admitPending(ctx.stats, socket, pendingLimit(ctx.hooks, socket))) return refusePending(ctx.config.id, ctx.hooks, socket)
+  readProxyHeader(ctx, socket, startTls)
+}
+
+function startTls(ctx: RawServer[typeof kListener], socket: Socket): void {
+  // The TLS socket takes what followed the header from the socket's buffer (Node's initRead)
+  // and reads the socket's handle itself: resuming the socket here would lose those bytes.
+  ctx.tls.emit('connection', socket)
+}
+
 /** Before the TLS handshake: the per-address cap of sockets not serving MQTT yet (pending.ts). */
 function onTcpAccept(this: TlsServer, socket: Socket): void {
   const {config, stats, hooks} = this[kListener]
+  if (!admitConnectionRate(this[kListener], socket)) return
   if (!admitPending(stats, socket, hooks.maxPendingPerAddress ?? 0)) refusePending(config.id, hooks, socket)
 }
 
 function onTlsClientError(this: TlsServer, error: Error, socket: TLSSocket): void {
   const {config, stats, hooks} = this[kListener]
-  countRejected(stats, 'tls')
-  hooks.onRejected(config.id, 'tls', `TLS handshake with ${remoteOf(socket)} failed: ${error.message}`)
+  const reason = tlsRejectReason(error)
+  countRejected(stats, reason)
+  hooks.onRejected(config.id, reason, `TLS handshake with ${remoteOf(socket)} failed: ${error.message}`)
   // Node leaves the socket open when someone listens for this (e.g. a handshake timeout).
   socket.destroy()
 }
 
-/** The TLS handshake deadline: the connect timeout, when the broker gives one. */
-export function handshakeTimeout(hooks: ListenHooks): {handshakeTimeout?: number} {
-  return hooks.connectTimeoutMs === undefined ? {} : {handshakeTimeout: hooks.connectTimeoutMs}
+/**
+ * The TLS handshake deadline (the connect timeout, when the broker gives one; Node's own is
+ * 120 s) and the lowest TLS version (guard.tlsMinVersion, never below TLS 1.2).
+ */
+export function handshakeTimeout(hooks: ListenHooks): {handshakeTimeout?: number; minVersion: tls.SecureVersion} {
+  const minVersion = hooks.tlsMinVersion ?? 'TLSv1.2'
+  return hooks.connectTimeoutMs === undefined ? {minVersion} : {handshakeTimeout: hooks.connectTimeoutMs, minVersion}
+}
+
+/** A stalled handshake counts as `handshake-timeout`, any other TLS failure as `tls`. */
+export function tlsRejectReason(error: Error): 'handshake-timeout' | 'tls' {
+  return (error as NodeJS.ErrnoException).code === 'ERR_TLS_HANDSHAKE_TIMEOUT' ? 'handshake-timeout' : 'tls'
 }
 
 /** MQTT over TLS. */
@@ -94,12 +126,20 @@ export async function listenTls(config: ListenerConfig, hooks: ListenHooks, stat
   // A stalled TLS handshake is cut at the connect timeout (Node's default is 120 s).
   const server = tls.createServer({...secureContextOptions(config.tls, config.id), ...handshakeTimeout(hooks)}) as TlsServer
   server[kListener] = {config, stats, hooks}
-  server.prependListener('connection', onTcpAccept)
   server.on('secureConnection', onSecureConnection)
   server.on('tlsClientError', onTlsClientError)
-  const port = await bind(server, config)
+  let front: net.Server = server
+  if (hooks.trustedProxies !== undefined) {
+    const raw = net.createServer({noDelay: true}) as RawServer
+    raw[kListener] = {config, stats, hooks, tls: server}
+    raw.on('connection', onRawAccept)
+    front = raw
+  } else {
+    server.prependListener('connection', onTcpAccept)
+  }
+  const port = await bind(front, config)
   const info = {id: config.id, scheme: config.scheme, host: config.host, port, url: listenerUrl({...config, port})}
-  return {config, info, stats, close: () => closeServer(server)}
+  return {config, info, stats, close: () => closeServer(front)}
 }
 
 export const mqttsTransport: Transport = Object.freeze({

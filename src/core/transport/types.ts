@@ -3,6 +3,8 @@ import type {Socket} from 'node:net'
 import type {PeerCertificate} from 'node:tls'
 import type {Duplex} from 'node:stream'
 import type {ListenerConfig, Scheme} from '../config.js'
+import type {AddressSet} from '../guard/address.js'
+import type {ProxyProtocolMode, TlsMinVersion} from '../guard/config.js'
 import type {ListenerStats} from './listener-stats.js'
 import type {WireCounter} from './wire-counter.js'
 
@@ -84,6 +86,14 @@ export interface ListenHooks {
    * Undefined (no promise) when it carries none; a refusal answers with its HTTP status.
    */
   checkUpgrade?(request: {url: string; headers: IncomingHttpHeaders}, listenerId: string): Promise<UpgradeCheck> | undefined
+  /** Peers whose PROXY header (TCP, TLS) or X-Forwarded-For/X-Real-IP (WebSocket) is believed (src/core/guard). Absent: none. */
+  trustedProxies?: AddressSet
+  /** With trustedProxies: 'auto' (a trusted peer may send a PROXY header) or 'require' (it must). */
+  proxyProtocol?: ProxyProtocolMode
+  /** The lowest TLS version of mqtts:// and wss:// listeners (default TLSv1.2). */
+  tlsMinVersion?: TlsMinVersion
+  /** New connections per second per listener; past it new sockets are closed at once. Absent or 0: no limit. */
+  connectionRate?: number
 }
 
 /** What ListenHooks.checkUpgrade decided (the broker's UpgradeVerdict). */

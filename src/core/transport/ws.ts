@@ -19,7 +19,10 @@ import type {ListenerStats} from './listener-stats.js'
 import {DEFAULT_PORTS} from './schemes.js'
 import {admitPending, armHandshakeDeadline, clearHandshakeDeadline} from './pending.js'
 import {refusePending, remoteOf} from './tcp.js'
-import {handshakeTimeout, secureContextOptions, tlsPeerCertificate} from './tls.js'
+import {handshakeTimeout, secureContextOptions, tlsPeerCertificate, tlsRejectReason} from './tls.js'
+import {admitConnectionRate, pendingLimit} from './guard-accept.js'
+import {forwardedClient} from '../guard/forwarded.js'
+import {formatRemote} from '../guard/address.js'
 import type {Connection, DialOptions, ListenHooks, Listener, Transport, UpgradeCheck, WriteMode} from './types.js'
 import {dialWs} from './ws-dial.js'
 import {CloseCode} from './ws-frame.js'
@@ -163,7 +166,7 @@ function wsConnection(state: WsListenerState, stream: WsServerStream | WsStream,
   return {
     stream,
     scheme: config.scheme,
-    remote: remoteOf(socket),
+    remote: clientRemote(state, socket, req),
     listenerId: config.id,
     stats,
     socket,
@@ -172,6 +175,17 @@ function wsConnection(state: WsListenerState, stream: WsServerStream | WsStream,
     ...(config.scheme === 'wss' ? {peerCertificate: tlsPeerCertificate} : {}),
     request: {url: req.url ?? '/', headers: req.headers},
   }
+}
+
+/**
+ * The client's address: with trusted proxies (guard.trustedProxies), from X-Forwarded-For or
+ * X-Real-IP when the socket's peer is one of them (the port is then unknown: 0); else the socket's.
+ */
+function clientRemote(state: WsListenerState, socket: Socket, req: IncomingMessage): string {
+  const trusted = state.hooks.trustedProxies
+  if (trusted === undefined) return remoteOf(socket)
+  const client = forwardedClient(socket.remoteAddress, req.headers, trusted)
+  return client === undefined ? remoteOf(socket) : formatRemote(client, 0)
 }
 
 /** Completes the handshake itself and hands the socket to WsServerStream (no permessage-deflate). */
@@ -215,7 +229,8 @@ function onPlainRequest(state: WsListenerState, req: IncomingMessage, res: Serve
  */
 function onWsSocket(state: WsListenerState, socket: Socket): void {
   const {config, stats, hooks} = state
-  if (!admitPending(stats, socket, hooks.maxPendingPerAddress ?? 0)) return refusePending(config.id, hooks, socket)
+  if (!admitConnectionRate(state, socket)) return
+  if (!admitPending(stats, socket, pendingLimit(hooks, socket))) return refusePending(config.id, hooks, socket)
   if (hooks.connectTimeoutMs !== undefined) armHandshakeDeadline(socket, hooks.connectTimeoutMs, stats, state.onHandshakeTimeout)
 }
 
@@ -260,8 +275,9 @@ export async function listenWs(config: ListenerConfig, hooks: ListenHooks, stats
   })
   if (config.scheme === 'wss') {
     server.on('tlsClientError', (error: Error, socket: Socket) => {
-      countRejected(stats, 'tls')
-      hooks.onRejected(config.id, 'tls', `TLS handshake with ${remoteOf(socket)} failed: ${error.message}`)
+      const reason = tlsRejectReason(error)
+      countRejected(stats, reason)
+      hooks.onRejected(config.id, reason, `TLS handshake with ${remoteOf(socket)} failed: ${error.message}`)
       // Node leaves the socket open when someone listens for this (e.g. a handshake timeout).
       socket.destroy()
     })

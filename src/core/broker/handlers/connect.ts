@@ -10,6 +10,8 @@ import {ReasonCode, describeReasonCode, toV3ConnackCode} from '../../protocol/re
 import {topicLimitProblem, topicNameProblem} from '../../protocol/topic.js'
 import {ErrorCode, ProtocolError} from '../../errors.js'
 import {MAX_OUTBOUND_ALIASES, OutboundAliases} from '../topic-aliases.js'
+import {newClientRate} from '../../guard/rate-limit.js'
+import {countRejected} from '../../transport/listener-stats.js'
 import {principalOf} from '../auth.js'
 import type {AuthResult, ConnectInfo} from '../auth.js'
 import {agreeMethod, runConnectExchange} from './auth.js'
@@ -82,6 +84,13 @@ async function connect(client: ClientConnection, packet: IConnectPacket): Promis
     assigned = true
   }
 
+  // Bans and flapping (src/core/guard), before anything else is looked at: nothing of a banned client is kept.
+  const refusal = ctx.guard.checkConnect(clientId, packet.username, client.remote)
+  if (refusal !== undefined) {
+    countRejected(client.stats, refusal.counter)
+    return refuse(client, refusal.reasonCode, refusal.reason)
+  }
+
   const limits = ctx.limits
   if (packet.will) {
     const will = packet.will
@@ -143,6 +152,7 @@ async function connect(client: ClientConnection, packet: IConnectPacket): Promis
   // The Will is a PUBLISH the client makes in advance: it needs the same permission, checked now.
   if (packet.will && !(await ctx.auth.canPublish(principal, packet.will.topic, packet.will.qos ?? 0, packet.will.retain === true))) {
     if (client.state !== ConnState.Connecting) return
+    client.stats.deniedPublish++
     return refuse(client, ReasonCode.NotAuthorized, `the Will topic "${packet.will.topic}" is not allowed for this client`)
   }
   if (client.state !== ConnState.Connecting) return
@@ -202,6 +212,7 @@ async function connect(client: ClientConnection, packet: IConnectPacket): Promis
     connack.returnCode = 0
   }
   client.state = ConnState.Connected
+  client.rate = newClientRate(limits.messageRate, limits.byteRate)
   client.send(encode(connack, client.version))
   client.lastSeen = Date.now()
   client.startKeepalive()

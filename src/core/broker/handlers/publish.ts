@@ -11,6 +11,7 @@ import type {ClientConnection} from '../connection.js'
 import type {Message} from '../message.js'
 import {stampExpiry} from '../message.js'
 import {ConnState} from '../types.js'
+import {overRate} from '../../guard/publish-rate.js'
 
 export function handlePublish(client: ClientConnection, packet: IPublishPacket): void {
   const ctx = client.ctx
@@ -47,6 +48,8 @@ export function handlePublish(client: ClientConnection, packet: IPublishPacket):
     client.protocolViolation(ReasonCode.ReceiveMaximumExceeded, `more than ${limits.receiveMaximum} QoS 2 messages awaiting PUBREL (the Receive Maximum)`)
     return
   }
+  // limits.messageRate/byteRate (src/core/guard): over it, dropped or refused with 0x97, reading paused.
+  if (client.rate !== undefined && !duplicate && overRate(client, packet)) return
   const allowed = ctx.auth.canPublish(client.principal!, topic, qos, packet.retain)
   if (allowed === true) route(client, packet, id, duplicate, client.decoder.publishWire)
   else if (allowed === false) refuse(client, packet, id)
@@ -76,6 +79,7 @@ function route(client: ClientConnection, packet: IPublishPacket, id: number, dup
 /** A PUBLISH the client may not make: MQTT 5 says why; 3.1.1 has no negative acknowledgement, so it is dropped quietly. */
 function refuse(client: ClientConnection, packet: IPublishPacket, id: number): void {
   const ctx = client.ctx
+  client.stats.deniedPublish++
   if (ctx.auth.disconnectOnDeny?.() === true) {
     client.close(ReasonCode.NotAuthorized, `PUBLISH to "${packet.topic}" is not authorized`)
     return

@@ -94,6 +94,7 @@ function complete(client: ClientConnection, packet: ISubscribePacket, wanted: Wa
     }
     const qos = decisions[i]
     if (qos === false) {
+      client.stats.deniedSubscribe++
       granted.push(v5 ? ReasonCode.NotAuthorized : 0x80)
       continue
     }

@@ -1,0 +1,408 @@
+/**
+ * The cluster Bus on NATS: several broker nodes share one namespace (docs/architecture.md,
+ * "Cluster"). Local delivery is a direct call, as the LocalBus's; each message goes once to
+ * NATS on its topic's subject (subjects.ts, envelope.ts), from a connection without echo.
+ * This node subscribes by interest (addInterest/removeInterest, counted per filter); copies
+ * from overlapping subscriptions are dropped by origin and sequence (NATS keeps a publisher's
+ * order). Shared groups are NATS queue groups on a second connection (deliverToGroup).
+ * QoS 1/2 goes to the messages stream and the turn waits for its answers (acks.ts); a turn
+ * that changed interest waits for a NATS flush, so its SUBACK means subscribed cluster-wide
+ * (commit()). Claims (claims.ts), heartbeats (nodes.ts), retained (retained.ts) and Wills
+ * of dead nodes (wills.ts) ride along.
+ */
+import {randomBytes} from 'node:crypto'
+import {hostname} from 'node:os'
+import type {Msg, NatsConnection, Subscription} from '@nats-io/transport-node'
+import type {Bus, BusDescription, BusNode} from '../broker/bus.js'
+import type {ClientConnection} from '../broker/connection.js'
+import type {Message} from '../broker/message.js'
+import type {RetainedStore} from '../broker/retained-store.js'
+import {ErrorCode, MqttwsError} from '../errors.js'
+import type {Logger} from '../logger.js'
+import type {ClusterConfig} from './config.js'
+import {decodeEnvelope, encodeEnvelope} from './envelope.js'
+import type {EnvelopeMeta} from './envelope.js'
+import {NodeTable} from './nodes.js'
+import type {NodeInfo} from './nodes.js'
+import {AckTracker} from './acks.js'
+import {connectionOptions, watchStatus} from './connect.js'
+import {Claims} from './claims.js'
+import type {Claim} from './claims.js'
+import {ClusterRetained} from './retained.js'
+import {ensureMessageStream, followRetained} from './streams.js'
+import type {Follower} from './streams.js'
+import {SubjectMap, queueName} from './subjects.js'
+import type {ClusterStats, NatsConnect} from './types.js'
+import {ClusterWills} from './wills.js'
+
+export type {ClusterStats, NatsConnect} from './types.js'
+
+interface Interest {
+  count: number
+  subs: Subscription[]
+}
+
+
+export class NatsBus implements Bus {
+  readonly config: ClusterConfig
+  /** This node's name (config or host name and pid). */
+  readonly name: string
+  /** This run of the node: its name and a random suffix (a restarted node is a new instance). */
+  readonly instance: string
+  readonly map: SubjectMap
+  readonly stats: ClusterStats = {published: 0, received: 0, duplicates: 0, malformed: 0, publishErrors: 0, retainedLocalOnly: 0, takenOver: 0, willsPublished: 0}
+  readonly nodes: NodeTable
+  private readonly log: Logger
+  private readonly connect: NatsConnect
+  private readonly origin: Buffer
+  private node: BusNode | undefined
+  private nc: NatsConnection | undefined
+  private qc: NatsConnection | undefined
+  private seq = 0
+  private readonly interest = new Map<string, Interest>()
+  private readonly shared = new Map<string, Interest>()
+  private readonly sharedFilters = new Map<string, string>()
+  private readonly lastSeq = new Map<string, number>()
+  private readonly meta: EnvelopeMeta = {origin: '', seq: 0}
+  private readonly claims: Claims
+  /** Interest changed in this turn: commit() flushes it to the server. */
+  private dirty = false
+  private heartbeat: NodeJS.Timeout | undefined
+  private closed = false
+  private lastPublishErrorLog = 0
+  private readonly acks: AckTracker
+  /** The main NATS connection is up (its status events say so). */
+  private up = false
+  private retained: ClusterRetained | undefined
+  private wills: ClusterWills | undefined
+  /** Instances already seen down (their Wills swept). */
+  private readonly gone = new Set<string>()
+  private sweptAtStart = false
+  private follower: Follower | undefined
+  private readonly onPlain = (err: Error | null, msg: Msg): void => this.receive(err, msg)
+
+  constructor(config: ClusterConfig, log: Logger, connect: NatsConnect) {
+    this.config = config
+    this.log = log
+    this.connect = connect
+    this.name = config.name ?? `${hostname()}-${process.pid}`
+    this.instance = `${this.name}~${randomBytes(6).toString('base64url')}`
+    this.origin = Buffer.from(this.instance, 'latin1')
+    this.map = new SubjectMap(config.prefix)
+    this.nodes = new NodeTable(this.name, this.instance, config.heartbeatMs)
+    this.claims = new Claims(this.name, this.instance)
+    this.acks = new AckTracker(`_INBOX.mqttws.${randomBytes(9).toString('base64url')}.`, config.ackTimeoutMs)
+  }
+
+  /** The bus holds a turn's acknowledgements until commit() settles (turn-flush.ts). */
+  get holdsOutput(): boolean {
+    return true
+  }
+
+  async start(node: BusNode): Promise<void> {
+    this.node = node
+    const c = this.config
+    const base = await connectionOptions(c)
+    try {
+      this.nc = await this.connect({...base, name: `mqttws ${this.instance}`, noEcho: true})
+      this.qc = await this.connect({...base, name: `mqttws ${this.instance} shared`})
+    } catch (error) {
+      await this.nc?.close()
+      throw new MqttwsError(ErrorCode.CLUSTER, `cannot reach the cluster's NATS servers at ${c.servers.join(', ')}: ${(error as Error).message}; start NATS with JetStream (nats-server -js) or check --cluster`, {cause: error})
+    }
+    watchStatus(this.nc, 'main', this.log, (up) => (this.up = up))
+    watchStatus(this.qc, 'shared', this.log)
+    const nc = this.nc
+    this.up = true
+    nc.subscribe(`${this.acks.inbox}*`, {callback: (err, msg) => (err === null ? this.acks.onReply(msg) : this.subscriptionError(err))})
+    await this.jetStream('the messages stream', () => ensureMessageStream(nc, this.map, c.replicas, c.maxAgeSeconds))
+    nc.subscribe(this.map.long, {callback: this.onPlain})
+    // Interest known before the connection (sessions restored from a store).
+    for (const [filter, entry] of this.interest) if (entry.subs.length === 0) this.subscribeInterest(filter, entry)
+    for (const [key, entry] of this.shared) if (entry.subs.length === 0) this.subscribeShared(key, entry)
+    nc.subscribe(`${c.prefix}.ctl.claim`, {callback: (err, msg) => this.onClaim(err, msg)})
+    nc.subscribe(`${c.prefix}.ctl.hb`, {callback: (err, msg) => this.onHeartbeat(err, msg)})
+    if (this.retained !== undefined) {
+      const retained = this.retained
+      this.follower = await this.jetStream('the retained stream', () => followRetained(nc, this.map, c.replicas, (m) => retained.apply(m), this.log))
+    }
+    this.wills = new ClusterWills(await this.jetStream('the wills bucket', () => ClusterWills.open(nc, c.prefix, c.replicas)), this.instance, this.log, (m) => this.publishWill(m))
+    this.sendHeartbeat()
+    this.heartbeat = setInterval(() => this.sendHeartbeat(), c.heartbeatMs)
+    this.heartbeat.unref()
+    await nc.flush()
+    this.log.info('cluster joined', {node: this.name, instance: this.instance, servers: c.servers.join(','), prefix: c.prefix})
+  }
+
+  /** A JetStream step of the start; its failure (JetStream off, no permission, too few servers for the replicas) says what to do. */
+  private async jetStream<T>(what: string, step: () => Promise<T>): Promise<T> {
+    try {
+      return await step()
+    } catch (error) {
+      const hint = `is JetStream on (nats-server -js), and are there ${this.config.replicas} JetStream server(s) for cluster.replicas?`
+      throw new MqttwsError(ErrorCode.CLUSTER, `the cluster's NATS servers (${this.config.servers.join(', ')}) could not set up ${what}: ${(error as Error).message}; ${hint}`, {cause: error})
+    }
+  }
+
+  publish(message: Message, from: ClientConnection | null, wire: Buffer | undefined): number {
+    const matched = this.node === undefined ? 0 : this.node.deliver(message, from, wire)
+    const nc = this.nc
+    if (nc === undefined || this.closed) return matched
+    this.send(message, message.qos > 0)
+    // Subscribers on other nodes are unknown here: a message sent to the cluster is not "no subscribers".
+    return matched + 1
+  }
+
+  /** One message to NATS: QoS 1/2 (durable) to the messages stream, its answer awaited by the turn. */
+  private send(message: Message, durable: boolean): void {
+    const nc = this.nc!
+    if (durable && !this.up) {
+      // QoS 1/2 while NATS is unreachable: refused (PUBACK 0x80), not acknowledged and lost; delivered here.
+      this.acks.fail('NATS is unreachable')
+      return
+    }
+    const subject = this.map.topicSubject(message.topic, durable)
+    const data = encodeEnvelope(message, this.origin, ++this.seq, subject === this.map.long, Date.now())
+    try {
+      // QoS 1/2: the messages stream stores it and answers on the reply subject (acks.ts).
+      if (durable && subject !== this.map.long) nc.publish(subject, data, {reply: this.acks.reply()})
+      else nc.publish(subject, data)
+      this.stats.published++
+    } catch (error) {
+      this.publishFailed(error)
+    }
+  }
+
+  /** A Will of a client of a dead node (wills.ts): delivered here and sent to the others, retained if so. */
+  private publishWill(message: Message): void {
+    this.node?.deliver(message, null, undefined)
+    if (!this.closed) this.send(message, false)
+    if (message.retain) this.retained?.set(message)
+  }
+
+  /** Optional Bus member: a client with a Will connected here (the wills bucket keeps it for the survivors). */
+  holdWill(clientId: string, will: Message): void {
+    this.wills?.hold(clientId, will)
+  }
+
+  /** Optional Bus member: a client's connection ended here; its Will is this node's business. */
+  dropWill(clientId: string): void {
+    this.claims.release(clientId)
+    this.wills?.drop(clientId)
+  }
+
+  /** Retained messages are shared through the retained stream (retained.ts, streams.ts). */
+  wrapRetained(store: RetainedStore): RetainedStore {
+    this.retained = new ClusterRetained(store, (m) => this.shareRetained(m))
+    return this.retained
+  }
+
+  private shareRetained(message: Message): void {
+    const subject = this.map.retainedSubject(message.topic)
+    if (subject === undefined) {
+      this.stats.retainedLocalOnly++
+      return
+    }
+    const nc = this.nc
+    if (nc === undefined || this.closed) return
+    try {
+      nc.publish(subject, encodeEnvelope(message, this.origin, 0, false, Date.now()))
+    } catch (error) {
+      this.publishFailed(error)
+    }
+  }
+
+  private publishFailed(error: unknown): void {
+    this.stats.publishErrors++
+    const now = Date.now()
+    if (now - this.lastPublishErrorLog >= 1000) {
+      this.lastPublishErrorLog = now
+      this.log.error('cluster: a message could not be sent to NATS (delivered on this node only)', {error: (error as Error).message, failures: this.stats.publishErrors})
+    }
+  }
+
+  private receive(err: Error | null, msg: Msg): void {
+    if (err !== null) return this.subscriptionError(err)
+    this.stats.received++
+    const subject = msg.subject
+    const topic = subject === this.map.long ? undefined : this.map.subjectTopic(subject)
+    const meta = this.meta
+    const message = decodeEnvelope(msg.data, topic, meta, Date.now())
+    if (message === undefined) {
+      this.stats.malformed++
+      return
+    }
+    // One message, several overlapping subscriptions of this node: deliver the first copy only.
+    const last = this.lastSeq.get(meta.origin)
+    if (last !== undefined && meta.seq <= last) {
+      this.stats.duplicates++
+      return
+    }
+    this.lastSeq.set(meta.origin, meta.seq)
+    this.node?.deliver(message, null, undefined)
+  }
+
+  private subscriptionError(err: Error): void {
+    this.log.error('cluster: NATS subscription error', {error: err.message})
+  }
+
+  addInterest(filter: string): void {
+    const known = this.interest.get(filter)
+    if (known !== undefined) {
+      known.count++
+      return
+    }
+    const entry: Interest = {count: 1, subs: []}
+    this.interest.set(filter, entry)
+    // Before start (sessions restored from a store): subscribed when the connection is up.
+    if (this.nc !== undefined) this.subscribeInterest(filter, entry)
+  }
+
+  private subscribeInterest(filter: string, entry: Interest): void {
+    const nc = this.nc
+    if (nc === undefined || this.closed) return
+    for (const subject of this.map.filterSubjects(filter)) entry.subs.push(nc.subscribe(subject, {callback: this.onPlain}))
+    this.dirty = true
+  }
+
+  removeInterest(filter: string): void {
+    const known = this.interest.get(filter)
+    if (known === undefined || --known.count > 0) return
+    this.interest.delete(filter)
+    if (!this.closed) for (const s of known.subs) s.unsubscribe()
+    this.dirty = true
+  }
+
+  /** A shared group with members here: this node joins the NATS queue group of its filter. */
+  addShared(key: string, filter: string): void {
+    if (this.shared.has(key)) return
+    const entry: Interest = {count: 1, subs: []}
+    this.shared.set(key, entry)
+    this.sharedFilters.set(key, filter)
+    if (this.qc !== undefined) this.subscribeShared(key, entry)
+  }
+
+  private subscribeShared(key: string, entry: Interest): void {
+    const qc = this.qc
+    if (qc === undefined || this.closed) return
+    const queue = queueName(key)
+    for (const subject of this.map.filterSubjects(this.sharedFilters.get(key)!)) entry.subs.push(qc.subscribe(subject, {queue, callback: (err, msg) => this.receiveShared(key, err, msg)}))
+    this.dirty = true
+  }
+
+  removeShared(key: string): void {
+    const entry = this.shared.get(key)
+    if (entry === undefined) return
+    this.shared.delete(key)
+    this.sharedFilters.delete(key)
+    if (!this.closed) for (const s of entry.subs) s.unsubscribe()
+    this.dirty = true
+  }
+
+  private receiveShared(key: string, err: Error | null, msg: Msg): void {
+    if (err !== null) return this.subscriptionError(err)
+    this.stats.received++
+    const message = decodeEnvelope(msg.data, this.map.subjectTopic(msg.subject), this.meta, Date.now())
+    if (message === undefined) {
+      this.stats.malformed++
+      return
+    }
+    this.node?.deliverToGroup?.(key, message)
+  }
+
+  /**
+   * The end of a turn (turn-flush.ts): when this turn changed the interest, resolves once
+   * the NATS server has it (a PING/PONG), so its SUBACKs mean "subscribed cluster-wide".
+   * Undefined when there is nothing to wait for.
+   */
+  commit(): Promise<void> | undefined {
+    const stored = this.acks.commit()
+    if (!this.dirty) return stored
+    this.dirty = false
+    const nc = this.nc
+    if (nc === undefined || this.closed || nc.isClosed() || !this.up) return stored
+    // NATS down meanwhile: the SUBACK need not wait for it (the client resubscribes when it is back).
+    const known = Promise.all([nc.flush(), this.qc!.flush()]).then(noop, noop)
+    return stored === undefined ? known : Promise.all([stored, known]).then(noop)
+  }
+
+  claim(clientId: string): void {
+    const c = this.claims.make(clientId, Date.now())
+    const nc = this.nc
+    if (nc === undefined || this.closed) return
+    try {
+      nc.publish(`${this.config.prefix}.ctl.claim`, JSON.stringify(c))
+    } catch (error) {
+      this.publishFailed(error)
+    }
+  }
+
+  private onClaim(err: Error | null, msg: Msg): void {
+    if (err !== null) return this.subscriptionError(err)
+    let c: Claim
+    try {
+      c = msg.json<Claim>()
+    } catch {
+      this.stats.malformed++
+      return
+    }
+    if (!this.claims.yields(c) || this.node === undefined) return
+    this.stats.takenOver++
+    this.node.takeOver(c.id, `node ${c.by}`)
+  }
+
+  private sendHeartbeat(): void {
+    const nc = this.nc
+    if (nc === undefined || this.closed) return
+    this.checkNodes()
+    try {
+      nc.publish(`${this.config.prefix}.ctl.hb`, JSON.stringify(this.nodes.self()))
+    } catch {
+      // Down: the status watcher logs it.
+    }
+  }
+
+  /** A node went down (or came back as a new instance), or this node has just started: sweep the Wills of those not up. */
+  private checkNodes(): void {
+    const now = Date.now()
+    const list = this.nodes.list(now)
+    let due = this.nodes.takeReplaced()
+    for (const n of list) if (n.state === 'down' && !this.gone.has(n.instance)) due = (this.gone.add(n.instance), true)
+    if (!this.sweptAtStart && now - this.nodes.self().startedAt >= 3 * this.config.heartbeatMs) due = this.sweptAtStart = true
+    if (due && this.up) this.wills?.sweep(new Set(list.filter((n) => n.state === 'up').map((n) => n.instance)))
+  }
+
+  private onHeartbeat(err: Error | null, msg: Msg): void {
+    if (err !== null) return this.subscriptionError(err)
+    try {
+      this.nodes.heard(msg.json<NodeInfo>(), Date.now())
+    } catch {
+      this.stats.malformed++
+    }
+  }
+
+  /** Whether the NATS connection is up now. */
+  get connected(): boolean {
+    return this.up && !this.closed
+  }
+
+  /** The cluster's nodes as this node knows them (itself first). */
+  describe(): BusDescription & {instance: string; servers: readonly string[]; server: string | undefined; nodes: Array<NodeInfo & {state: string; lastSeenMs: number}>; stats: ClusterStats} {
+    const server = this.connected ? this.nc?.getServer() : undefined
+    return {node: this.name, instance: this.instance, connected: this.connected, servers: this.config.servers, server, nodes: this.nodes.list(Date.now()), stats: {...this.stats, willsPublished: this.wills?.published ?? 0}}
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    if (this.heartbeat !== undefined) clearInterval(this.heartbeat)
+    this.follower?.stop()
+    this.acks.close()
+    await this.wills?.close()
+    const conns = [this.nc, this.qc].filter((c): c is NatsConnection => c !== undefined)
+    await Promise.all(conns.map((c) => c.drain().catch(() => c.close())))
+    this.node = undefined
+  }
+}
+
+function noop(): void {}

@@ -1,0 +1,140 @@
+/**
+ * Debian's nats-server with JetStream, on a free loopback port with its own store
+ * directory, started and stopped by the test. `restart()` starts it again on the same
+ * port and directory (a NATS outage and its end).
+ */
+import {spawn} from 'node:child_process'
+import type {ChildProcess} from 'node:child_process'
+import {existsSync, mkdtempSync, rmSync} from 'node:fs'
+import net from 'node:net'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {closedPort} from './ports.js'
+
+export const NATS_SERVER = '/usr/sbin/nats-server'
+
+export function hasNatsServer(): boolean {
+  return existsSync(NATS_SERVER)
+}
+
+/** Skips the calling suite (a mocha `before`) with a clear message when nats-server is absent. */
+export function skipWithoutNats(ctx: Mocha.Context): void {
+  if (!hasNatsServer()) {
+    console.log(`    (skipped: ${NATS_SERVER} is not installed; apt-get install nats-server)`)
+    ctx.skip()
+  }
+}
+
+export interface RunningNats {
+  port: number
+  url: string
+  dir: string
+  child: ChildProcess
+  /** Stops the server (SIGTERM, or SIGKILL when asked) and waits for it to exit. */
+  stop(signal?: NodeJS.Signals): Promise<void>
+  /** Starts it again on the same port and store directory. */
+  restart(): Promise<void>
+  /** Stops it and removes its store directory. */
+  dispose(): Promise<void>
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const s = net.connect(port, '127.0.0.1', () => {
+      s.destroy()
+      resolve(true)
+    })
+    s.on('error', () => resolve(false))
+  })
+}
+
+/** Starts `nats-server -js -a 127.0.0.1 -p PORT -sd DIR` and waits until it accepts connections. */
+export async function startNats(): Promise<RunningNats> {
+  return startNatsOn(await closedPort(), [])
+}
+
+async function startNatsOn(port: number, extra: string[]): Promise<RunningNats> {
+  const dir = mkdtempSync(join(tmpdir(), 'mqttws-nats-'))
+  let child: ChildProcess
+  let log = ''
+  const launch = async (): Promise<void> => {
+    log = ''
+    child = spawn(NATS_SERVER, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir, ...extra], {stdio: ['ignore', 'ignore', 'pipe']})
+    child.stderr!.on('data', (d: Buffer) => (log += d.toString()))
+    for (let i = 0; i < 200; i++) {
+      if (child.exitCode !== null) throw new Error(`nats-server exited with ${child.exitCode}: ${log}`)
+      if (log.includes('Server is ready') && (await canConnect(port))) return
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    throw new Error(`nats-server did not become ready on port ${port}: ${log}`)
+  }
+  await launch()
+  const stop = (signal: NodeJS.Signals = 'SIGTERM'): Promise<void> =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve()
+      child.once('exit', () => resolve())
+      child.kill(signal)
+    })
+  return {
+    port,
+    url: `nats://127.0.0.1:${port}`,
+    dir,
+    get child() {
+      return child
+    },
+    stop,
+    restart: launch,
+    dispose: async () => {
+      await stop()
+      rmSync(dir, {recursive: true, force: true})
+    },
+  }
+}
+
+export interface RunningNatsCluster {
+  servers: RunningNats[]
+  /** Every server's client URL. */
+  urls: string[]
+  dispose(): Promise<void>
+}
+
+/**
+ * A NATS cluster of `n` servers with JetStream (cluster name "mqttws-test"), each on its own
+ * loopback client and route ports with its own store directory; resolves once every server
+ * is up and JetStream has a meta leader (a stream can be made).
+ */
+export async function startNatsCluster(n = 3): Promise<RunningNatsCluster> {
+  const clientPorts: number[] = []
+  const routePorts: number[] = []
+  for (let i = 0; i < n; i++) {
+    clientPorts.push(await closedPort())
+    routePorts.push(await closedPort())
+  }
+  const routes = routePorts.map((p) => `nats://127.0.0.1:${p}`).join(',')
+  const servers: RunningNats[] = []
+  await Promise.all(
+    clientPorts.map(async (port, i) => {
+      const extra = ['--server_name', `n${i + 1}`, '--cluster_name', 'mqttws-test', '--cluster', `nats://127.0.0.1:${routePorts[i]}`, '--routes', routes]
+      servers[i] = await startNatsOn(port, extra)
+    }),
+  )
+  const urls = servers.map((s) => s.url)
+  // JetStream needs a meta leader before streams can be made: wait until a JetStream request succeeds.
+  const {connect} = await import('@nats-io/transport-node')
+  const {jetstreamManager} = await import('@nats-io/jetstream')
+  const nc = await connect({servers: urls})
+  try {
+    for (let i = 0; ; i++) {
+      try {
+        await (await jetstreamManager(nc, {timeout: 1000})).getAccountInfo()
+        break
+      } catch (error) {
+        if (i >= 100) throw new Error(`the NATS cluster's JetStream did not come up: ${(error as Error).message}`)
+        await new Promise((r) => setTimeout(r, 100))
+      }
+    }
+  } finally {
+    await nc.close()
+  }
+  return {servers, urls, dispose: async () => void (await Promise.all(servers.map((s) => s.dispose())))}
+}
