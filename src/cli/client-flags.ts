@@ -9,6 +9,7 @@ import {brokerUrl, parseFraming, parseHeader, parseProtocolVersion, parseUserPro
 import type {ClientProtocol} from '../core/client/options.js'
 import {ConfigError} from '../core/errors.js'
 import type {QoS} from '../core/protocol/codec.js'
+import {resolvePassword, secretFlags} from './secret-source.js'
 
 
 export const connectionFlags = {
@@ -26,7 +27,8 @@ export const connectionFlags = {
   id: Flags.string({char: 'i', aliases: ['client-id'], summary: 'Client id (default: assigned by the broker).', helpGroup: 'CONNECTION', exclusive: ['id-prefix']}),
   'id-prefix': Flags.string({char: 'I', summary: 'Client id: this prefix and the process id (as mosquitto -I).', helpGroup: 'CONNECTION', exclusive: ['id']}),
   username: Flags.string({char: 'u', summary: 'User name.', helpGroup: 'CONNECTION', env: 'MQTTWS_USERNAME'}),
-  password: Flags.string({char: 'P', aliases: ['pw'], summary: 'Password (in bench, -P is the number of publishers: write --password there).', helpGroup: 'CONNECTION', env: 'MQTTWS_PASSWORD'}),
+  password: Flags.string({char: 'P', aliases: ['pw'], summary: 'Password (or JWT); --password-from-file and --password-env keep it out of the shell history (in bench, -P is the number of publishers: write --password there).', helpGroup: 'CONNECTION', env: 'MQTTWS_PASSWORD'}),
+  ...secretFlags,
   keepalive: Flags.integer({char: 'k', summary: 'Keepalive in seconds (default 60; 0 disables).', helpGroup: 'CONNECTION', min: 0, max: 65535, default: 60}),
   'no-clean': Flags.boolean({char: 'c', aliases: ['disable-clean-session'], summary: 'Keep the session (clean session / clean start off).', helpGroup: 'CONNECTION'}),
   'session-expiry': Flags.integer({
@@ -65,6 +67,9 @@ export interface ConnectionFlagValues {
   debug?: boolean
   username?: string
   password?: string
+  'password-from-file'?: string
+  'password-env'?: string
+  'auth-method'?: string
   keepalive: number
   'no-clean': boolean
   'session-expiry'?: number
@@ -152,7 +157,8 @@ export async function clientOptionsFromFlags(f: ConnectionFlagValues): Promise<C
     clean: !f['no-clean'],
     keepalive: f.keepalive,
     username: f.username ?? urlUser,
-    password: f.password ?? urlPass,
+    password: (await resolvePassword(f)) ?? urlPass,
+    ...(f['auth-method'] === undefined ? {} : {authMethod: f['auth-method']}),
     properties: Object.keys(properties).length > 0 ? properties : undefined,
     connectTimeoutMs: f['connect-timeout'] * 1000,
     trace: f.debug ? traceToStderr : undefined,

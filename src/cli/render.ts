@@ -120,6 +120,7 @@ export interface BenchTableInput {
     connects?: number
     connects_per_s?: number
     connect_failures?: Record<string, number>
+    auth_latency?: {p50_ms: number; p99_ms: number}
     broker_bytes_per_connection?: number
     series: Array<{dt: number; sent: number; received: number}>
   }>
@@ -128,7 +129,7 @@ export interface BenchTableInput {
 export function renderBenchResult(r: BenchTableInput): string {
   if (r.scenario === 'conn') {
     return table(
-      ['transport', 'attempted', 'connected', 'failed', 'connects/s', 'p50 ms', 'p99 ms', 'broker KiB/conn'],
+      ['transport', 'attempted', 'connected', 'failed', 'connects/s', 'p50 ms', 'p99 ms', 'auth p50 ms', 'auth p99 ms', 'broker KiB/conn'],
       r.results.map((t) => [
         t.transport,
         num(t.sent),
@@ -137,6 +138,8 @@ export function renderBenchResult(r: BenchTableInput): string {
         num(t.connects_per_s ?? 0),
         t.latency.p50_ms,
         t.latency.p99_ms,
+        t.auth_latency?.p50_ms ?? '-',
+        t.auth_latency?.p99_ms ?? '-',
         t.broker_bytes_per_connection === undefined ? '-' : (t.broker_bytes_per_connection / 1024).toFixed(1),
       ]),
     )
@@ -231,7 +234,7 @@ export interface ListenerRow {
   id: string
   url: string
   state: string
-  connections: {current: number; peak: number; rejectedTotal: number; rejected: Record<string, number>}
+  connections: {current: number; peak: number; rejectedTotal: number; rejected: Record<string, number>; authFailures?: Record<string, number>}
   messages: {published: number; delivered: number}
   bytes: {in: number; out: number}
   /** PUBLISH over a client's rate (limits.messageRate/byteRate): QoS 0 dropped, QoS 1/2 refused. */
@@ -274,9 +277,23 @@ export type ListenerRates = Map<string, {msgsIn: number; msgsOut: number; bytesI
 export function renderAuthLine(auth: unknown): string {
   const a = auth as {allowAnonymous?: boolean; authenticators?: Array<{type?: string; id?: string; users?: number}>} | undefined
   if (a === undefined || !Array.isArray(a.authenticators)) return chalk.dim('authentication: custom (library)')
-  const chain = a.authenticators.map((x) => `${x.id ?? x.type}${x.users === undefined ? '' : ` (${x.users} users)`}`)
+  const a2 = a as {authenticators: Array<{type?: string; id?: string; users?: number; scramUsers?: number}>}
+  const chain = a2.authenticators.map((x) => `${x.id ?? x.type}${x.users === undefined ? '' : ` (${x.users} users${x.scramUsers ? `, ${x.scramUsers} with SCRAM` : ''})`}`)
   if (chain.length === 0) return `authentication: ${a.allowAnonymous ? chalk.yellow('none, anonymous allowed') : 'none (loopback listeners only)'}`
   return `authentication: ${chain.join(' → ')}${a.allowAnonymous ? ', anonymous allowed' : ''}`
+}
+
+/** Lines under the listeners table: authentication failures per listener by reason (CONNECT refusals, WebSocket tokens refused at the upgrade); none when there are none. */
+export function renderAuthFailures(rows: readonly ListenerRow[]): string[] {
+  const lines: string[] = []
+  for (const r of rows) {
+    const by: Record<string, number> = {...r.connections.authFailures}
+    if ((r.connections.rejected.token ?? 0) > 0) by['invalid-token (upgrade)'] = r.connections.rejected.token
+    if ((r.connections.rejected['auth-backend'] ?? 0) > 0) by['backend-down (upgrade)'] = r.connections.rejected['auth-backend']
+    const parts = Object.entries(by).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${n} ${k}`)
+    if (parts.length > 0) lines.push(`auth failures on ${r.id}: ${parts.join(', ')}`)
+  }
+  return lines
 }
 
 /**

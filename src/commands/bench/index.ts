@@ -17,8 +17,17 @@ import type {QoS} from '../../core/protocol/codec.js'
 import {parseProtocolVersion} from '../../core/client/options.js'
 import {BaseCommand} from '../../cli/base-command.js'
 import {resolveTarget, urlTransports, urlsFromHost} from '../../cli/bench-target.js'
+import {resolvePassword, secretFlags} from '../../cli/secret-source.js'
 import {benchHeadline, checkAssertionNames} from '../../cli/bench-checks.js'
 import {fitWidth, renderAssertions, renderBenchResult, renderProgress} from '../../cli/render.js'
+
+async function readPemFlag(path: string, flag: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8')
+  } catch (error) {
+    throw new ConfigError(`${flag} ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}: give a PEM file`)
+  }
+}
 
 export default class Bench extends BaseCommand {
   static override summary = 'Measure throughput, latency and bytes on the wire, across transports side by side; gate CI on the result.'
@@ -64,8 +73,11 @@ Exit codes: 0 ok, 1 an --assert or --max-regression failed (or the run failed), 
     'broker-pid': Flags.integer({summary: "With --url: the local broker's process id, so conn reports its memory per connection (Linux /proc).", min: 1, dependsOn: ['url'], helpGroup: 'TARGET'}),
     cafile: Flags.string({summary: 'CA to trust for tls/wss URLs.', helpGroup: 'TARGET'}),
     insecure: Flags.boolean({summary: 'Do not verify tls/wss certificates.', helpGroup: 'TARGET'}),
+    cert: Flags.string({summary: 'With --url: PEM client certificate every tls/wss client presents (mTLS).', dependsOn: ['key', 'url'], helpGroup: 'TARGET'}),
+    key: Flags.string({summary: 'With --url: PEM private key of --cert.', dependsOn: ['cert'], helpGroup: 'TARGET'}),
     username: Flags.string({char: 'u', summary: 'User name every bench client logs in with (a broker with authentication).', env: 'MQTTWS_USERNAME', helpGroup: 'TARGET'}),
-    password: Flags.string({summary: 'Password (or token) every bench client logs in with.', env: 'MQTTWS_PASSWORD', helpGroup: 'TARGET'}),
+    password: Flags.string({summary: 'Password (or token) every bench client logs in with (--password-from-file, --password-env: not in the shell history).', env: 'MQTTWS_PASSWORD', helpGroup: 'TARGET'}),
+    ...secretFlags,
     assert: Flags.string({char: 'a', summary: "Fail (exit 1) unless EXPR holds, e.g. 'ws.recv_per_s >= 0.5 * tcp.recv_per_s' (repeatable).", multiple: true, helpGroup: 'GATE'}),
     baseline: Flags.string({summary: 'Earlier --json result to compare with.', helpGroup: 'GATE'}),
     'max-regression': Flags.string({summary: 'With --baseline: largest allowed slowdown, e.g. 10%.', default: '10%', helpGroup: 'GATE'}),
@@ -84,9 +96,12 @@ Exit codes: 0 ok, 1 an --assert or --max-regression failed (or the run failed), 
     checkAssertionNames(assertions, {scenario, transports: flags.url ? urlTransports(flags.url) : transports})
     const maxRegression = parseRegression(flags['max-regression'])
     const baseline = flags.baseline ? asBenchResult(JSON.parse(await readFile(flags.baseline, 'utf8').catch(() => Promise.reject(new ConfigError(`--baseline ${flags.baseline}: no such file`)))), flags.baseline) : undefined
+    const password = await resolvePassword(flags)
+    if (flags['auth-method'] !== undefined && scenario !== 'conn') throw new ConfigError(`--auth-method ${flags['auth-method']} works with the conn scenario (its clients speak SCRAM); the load scenarios log in with -u and the password`)
     // The embedded broker accepts deflate only when it is being measured.
     const target = await resolveTarget(flags.url ?? urlsFromHost(flags.host, flags.port, transports), transports, {cafile: flags.cafile, insecure: flags.insecure}, flags['ws-deflate'] ? ['--ws-deflate'] : [], flags['broker-pid'])
-    if (flags.url) Object.assign(target.target, {username: flags.username, password: flags.password})
+    if (flags.url) Object.assign(target.target, {username: flags.username, password, authMethod: flags['auth-method']})
+    if (flags.cert !== undefined && flags.key !== undefined) target.target.tls = {...target.target.tls, cert: await readPemFlag(flags.cert, '--cert'), key: await readPemFlag(flags.key, '--key')}
     const plan = resolvePlan({
       scenario,
       transports: target.transports,

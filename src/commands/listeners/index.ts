@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {adminClientFlags, callAdmin, listenerPath, resolveAdminTarget, watchListeners} from '../../cli/admin-client.js'
 import type {ListenerRow} from '../../cli/render.js'
-import {renderAuthLine, renderListenersTable} from '../../cli/render.js'
+import {renderAuthFailures, renderAuthLine, renderListenersTable} from '../../cli/render.js'
 import {renderAuthzLine} from '../../cli/render-authz.js'
 
 export default class Listeners extends BaseCommand {
@@ -36,6 +36,7 @@ Subcommands change listeners at runtime: add, stop, start, restart, remove.`
     if (result.auth !== undefined) this.log(renderAuthLine(result.auth))
     const authz = result.auth === undefined ? undefined : renderAuthzLine(result.auth)
     if (authz !== undefined) this.log(authz)
+    for (const line of renderAuthFailures(result.listeners)) this.log(line)
     return result
   }
 }

@@ -49,13 +49,16 @@ export function renderPrometheus(broker: Broker, uptimeSeconds: number): string 
   e.metric('mqttws_connections_refused_total', 'counter', 'Sockets closed at once because their listener was full.', [[{}, m.connectionsRefused]])
   const rejects: Array<[Labels, number]> = []
   const authFailures: Array<[Labels, number]> = []
+  const authByReason: Array<[Labels, number]> = []
   for (const s of statuses) {
     const labels = {listener: s.id, transport: TRANSPORT[s.scheme]}
     authFailures.push([labels, s.connections.rejected.auth ?? 0])
+    for (const [reason, n] of Object.entries(s.connections.authFailures ?? {})) authByReason.push([{...labels, reason}, n])
     for (const [reason, n] of Object.entries(s.connections.rejected)) rejects.push([{...labels, reason}, n])
   }
   e.metric('mqttws_rejected_total', 'counter', 'Handshakes and connections refused, by reason (path, subprotocol, origin, tls, auth, ...).', rejects)
   e.metric('mqttws_auth_failures_total', 'counter', 'CONNECTs refused by authentication.', authFailures)
+  if (authByReason.length > 0) e.metric('mqttws_auth_failures_by_reason_total', 'counter', 'CONNECTs refused by authentication, by reason (bad-credentials, not-authorized, bad-method, busy, ...).', authByReason)
   e.metric('mqttws_clients_connected', 'gauge', 'Clients connected (CONNECT accepted).', [[{}, broker.clients.size]])
   e.metric('mqttws_sessions', 'gauge', 'Sessions held, connected and offline.', [[{}, broker.sessionCount]])
   e.metric('mqttws_subscriptions', 'gauge', 'Subscriptions held by all sessions.', [[{}, subs.total]])

@@ -9,11 +9,12 @@
  *
  * Authorization (canPublish, canSubscribe) is not decided here yet: everything is allowed.
  */
-import type {Auth, AuthResult, ConnectInfo, Principal} from '../broker/auth.js'
+import type {Auth, AuthResult, ConnectInfo, EnhancedAuth, Principal, UpgradeVerdict} from '../broker/auth.js'
 import type {QoS} from '../protocol/codec.js'
 import {ReasonCode} from '../protocol/reason-codes.js'
 import type {Logger} from '../logger.js'
 import {noopLogger} from '../logger.js'
+import {LogThrottle} from '../log-throttle.js'
 import type {AuthConfig} from './config.js'
 import {resolveAuthConfig} from './config.js'
 import {ClientCertAuthenticator} from './client-cert.js'
@@ -22,6 +23,7 @@ import {JwtAuthenticator} from './jwt.js'
 import {PasswordFileAuthenticator} from './password-file.js'
 import type {Authenticator} from './types.js'
 import {anonymousListenerProblem} from './anonymous.js'
+import {checkUpgradeWith, failClosed} from './enhanced.js'
 
 export {isLoopbackHost} from './anonymous.js'
 
@@ -34,11 +36,16 @@ export interface ReloadResult {
 }
 
 export class AuthChain implements Auth {
+  /** A backend that is down fails every CONNECT: a few lines and a summary per 10 s. */
+  private readonly failures: LogThrottle
+
   constructor(
     readonly config: AuthConfig,
     readonly authenticators: readonly Authenticator[],
     private readonly log: Logger = noopLogger,
-  ) {}
+  ) {
+    this.failures = new LogThrottle(log, {what: 'authenticator failures'})
+  }
 
   /** Loads what the authenticators read at start (the password files); throws when one cannot. */
   async start(): Promise<void> {
@@ -61,7 +68,7 @@ export class AuthChain implements Auth {
       try {
         d = await a.authenticate(info)
       } catch (error) {
-        this.log.warn('authenticator failed', {authenticator: a.id, clientId: info.clientId, error: (error as Error).message})
+        this.failures.note('warn', a.id, 'authenticator failed', {authenticator: a.id, clientId: info.clientId, error: (error as Error).message})
         return {ok: false, reasonCode: ReasonCode.NotAuthorized, reason: `authentication failed (${a.id}): try again later`}
       }
       if (d.result === 'allow') {
@@ -75,6 +82,20 @@ export class AuthChain implements Auth {
     return presented
       ? {ok: false, reasonCode: ReasonCode.BadUserNameOrPassword, reason: 'bad user name or password'}
       : {ok: false, reasonCode: ReasonCode.NotAuthorized, reason: 'this broker needs credentials: anonymous clients are not allowed'}
+  }
+
+  /** The first authenticator that offers `method` runs the whole exchange (there is no "ignore" half-way through). */
+  enhanced(method: string, info: ConnectInfo, reauth?: Principal): EnhancedAuth | undefined {
+    for (const a of this.authenticators) {
+      const exchange = a.enhanced?.(method, info, reauth)
+      if (exchange !== undefined) return failClosed(exchange, a.id, this.log)
+    }
+    return undefined
+  }
+
+  /** WebSocket upgrade credentials (JWT bearer header, query parameter): undefined when the request carries none. */
+  checkUpgrade(request: NonNullable<ConnectInfo['request']>, listenerId: string): Promise<UpgradeVerdict> | undefined {
+    return checkUpgradeWith(this.authenticators, request, listenerId, this.log)
   }
 
   canPublish(_principal: Principal, _topic: string, _qos: QoS, _retain: boolean): boolean {

@@ -6,7 +6,7 @@
  * broker measurably raised its garbage-collection work under QoS 1 load (the session notes of
  * 2026-12-07): a broker that authenticates nobody does not pay for them.
  */
-import type {Auth, AuthResult, ConnectInfo, Principal} from '../broker/auth.js'
+import type {Auth, AuthResult, ConnectInfo, EnhancedAuth, Principal, UpgradeVerdict} from '../broker/auth.js'
 import type {Logger} from '../logger.js'
 import type {QoS} from '../protocol/codec.js'
 import {ReasonCode} from '../protocol/reason-codes.js'
@@ -40,6 +40,14 @@ export class ConfiguredAuth implements Auth {
     if (!this.authenticating) return Promise.resolve({ok: true})
     // Authenticators are configured but not loaded (start() was not awaited): refuse, never let in.
     return Promise.resolve({ok: false, reasonCode: ReasonCode.ServerUnavailable, reason: 'authentication is not ready yet'})
+  }
+
+  enhanced(method: string, info: ConnectInfo, reauth?: Principal): EnhancedAuth | undefined {
+    return this.chain?.enhanced?.(method, info, reauth)
+  }
+
+  checkUpgrade(request: NonNullable<ConnectInfo['request']>, listenerId: string): Promise<UpgradeVerdict> | undefined {
+    return this.chain?.checkUpgrade?.(request, listenerId)
   }
 
   canPublish(principal: Principal, topic: string, qos: QoS, retain: boolean): boolean | Promise<boolean> {

@@ -106,6 +106,17 @@ export class JwtAuthenticator implements Authenticator {
   async authenticate(info: ConnectInfo): Promise<Decision> {
     const token = tokenOf(info, this.config)
     if (token === undefined) return {result: 'ignore', presented: info.username !== undefined || info.password !== undefined}
+    return this.verify(token, info)
+  }
+
+  /** WebSocket: the token of the upgrade request (bearer header, query parameter), checked before the handshake completes. */
+  checkUpgrade(request: NonNullable<ConnectInfo['request']>): Promise<Decision> | undefined {
+    const token = tokenOf({clientId: '', remote: '', scheme: 'ws', protocolVersion: 5, request}, this.config)
+    return token === undefined ? undefined : this.verify(token, undefined)
+  }
+
+  /** Verifies a token; without `info` (the upgrade request) claims that name ${clientid} or ${username} wait for the CONNECT. */
+  private async verify(token: string, info: ConnectInfo | undefined): Promise<Decision> {
     if (!JWT_SHAPE.test(token)) return {result: 'ignore', presented: true}
     const c = this.config
     let payload: JWTPayload
@@ -134,7 +145,8 @@ export class JwtAuthenticator implements Authenticator {
       return {result: 'ignore', presented: true}
     }
     for (const [name, expected] of Object.entries(c.verifyClaims)) {
-      const want = expected.replaceAll('${clientid}', info.clientId).replaceAll('${username}', info.username ?? '')
+      if (info === undefined && (expected.includes('${clientid}') || expected.includes('${username}'))) continue
+      const want = expected.replaceAll('${clientid}', info?.clientId ?? '').replaceAll('${username}', info?.username ?? '')
       const got = payload[name]
       if (got === undefined || String(got) !== want) return deny(ReasonCode.BadUserNameOrPassword, `the token's "${name}" claim does not match`)
     }

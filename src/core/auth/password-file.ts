@@ -8,7 +8,7 @@
  */
 import {randomBytes} from 'node:crypto'
 import {chmod, readFile, rename, stat, unlink, writeFile} from 'node:fs/promises'
-import type {ConnectInfo} from '../broker/auth.js'
+import type {ConnectInfo, EnhancedAuth, Principal} from '../broker/auth.js'
 import {ConfigError} from '../errors.js'
 import type {Logger} from '../logger.js'
 import {noopLogger} from '../logger.js'
@@ -17,6 +17,9 @@ import type {PasswordFileConfig} from './config.js'
 import {DEFAULT_ITERATIONS, HashGate, hashPassword, parseHash, verifyPassword} from './password-hash.js'
 import type {PasswordHash} from './password-hash.js'
 import type {Authenticator, Decision} from './types.js'
+import type {ScramAlgorithm} from './scram.js'
+import {formatScramCredentials, makeScramCredentials, scramAlgorithmOf} from './scram.js'
+import {ScramServerExchange} from './scram-server.js'
 
 export interface ParsedPasswordFile {
   users: Map<string, PasswordHash>
@@ -84,8 +87,10 @@ export class PasswordFileAuthenticator implements Authenticator {
     this.users = parsed.users
     // The dummy for unknown users costs what a real user does.
     const first = parsed.users.values().next().value as PasswordHash | undefined
-    const iterations = first?.kind === 'pbkdf2-sha512' ? first.iterations : DEFAULT_ITERATIONS
-    this.dummy = {kind: 'pbkdf2-sha512', iterations, salt: randomBytes(16), hash: randomBytes(64)}
+    this.dummy =
+      first?.kind === 'scram'
+        ? {...first, salt: randomBytes(16), storedKey: randomBytes(first.storedKey.length)}
+        : {kind: 'pbkdf2-sha512', iterations: first?.kind === 'pbkdf2-sha512' ? first.iterations : DEFAULT_ITERATIONS, salt: randomBytes(16), hash: randomBytes(64)}
     this.loadedAt = new Date()
     this.log.info('password file loaded', {file: this.config.file, users: parsed.users.size})
   }
@@ -100,14 +105,42 @@ export class PasswordFileAuthenticator implements Authenticator {
     return {result: 'deny', reasonCode: ReasonCode.BadUserNameOrPassword, reason: 'bad user name or password'}
   }
 
+  /** SCRAM-SHA-256 and SCRAM-SHA-512 (MQTT 5 enhanced authentication) for the users with SCRAM entries. */
+  enhanced(method: string, info: ConnectInfo, reauth?: Principal): EnhancedAuth | undefined {
+    const algorithm = scramAlgorithmOf(method)
+    if (algorithm === undefined) return undefined
+    let fakeIterations: number | undefined
+    for (const h of this.users.values()) {
+      if (h.kind === 'scram' && h.algorithm === algorithm) {
+        fakeIterations = h.iterations
+        break
+      }
+    }
+    return new ScramServerExchange({
+      algorithm,
+      lookup: (user, alg) => {
+        const h = this.users.get(user)
+        return h?.kind === 'scram' && h.algorithm === alg ? h : undefined
+      },
+      authenticator: this.id,
+      expectUser: reauth !== undefined ? reauth.username : info.username,
+      fakeIterations,
+    })
+  }
+
   describe(): Record<string, unknown> {
-    return {type: this.type, id: this.id, file: this.config.file, users: this.users.size, loadedAt: this.loadedAt?.toISOString()}
+    let scram = 0
+    for (const h of this.users.values()) if (h.kind === 'scram') scram++
+    return {type: this.type, id: this.id, file: this.config.file, users: this.users.size, scramUsers: scram, loadedAt: this.loadedAt?.toISOString()}
   }
 }
 
 // ---- editing (mqttws passwd) ----
 
-export type PasswordFileEdit = {op: 'set'; user: string; password: string; iterations?: number} | {op: 'delete'; user: string}
+export type PasswordFileEdit =
+  /** `scram`: write SCRAM credentials for that algorithm (usable by SCRAM and by a plain password) instead of a $7$ hash. */
+  | {op: 'set'; user: string; password: string; iterations?: number; scram?: ScramAlgorithm}
+  | {op: 'delete'; user: string}
 
 /** A user name the file format can hold: no ":", no line break, not empty. */
 export function userNameProblem(user: string): string | undefined {
@@ -141,7 +174,8 @@ export async function editPasswordFile(file: string, edit: PasswordFileEdit, opt
     lines.splice(index, 1)
   } else {
     if (edit.password === '') throw new ConfigError('the password is empty: give one')
-    const line = `${edit.user}:${await hashPassword(edit.password, edit.iterations)}`
+    const hashed = edit.scram === undefined ? await hashPassword(edit.password, edit.iterations) : formatScramCredentials(await makeScramCredentials(edit.scram, edit.password, edit.iterations))
+    const line = `${edit.user}:${hashed}`
     if (index === -1) {
       lines.push(line)
       added = true

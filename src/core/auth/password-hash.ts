@@ -7,6 +7,8 @@
  * never on the event loop, and comparisons are timing-safe.
  */
 import {createHash, pbkdf2, randomBytes, timingSafeEqual} from 'node:crypto'
+import type {ScramCredentials} from './scram.js'
+import {parseScramCredentials, verifyScramPassword} from './scram.js'
 
 export const DEFAULT_ITERATIONS = 210_000
 export const SALT_BYTES = 16
@@ -17,11 +19,15 @@ export const MAX_ITERATIONS = 10_000_000
 export type PasswordHash =
   | {kind: 'sha512'; salt: Buffer; hash: Buffer}
   | {kind: 'pbkdf2-sha512'; iterations: number; salt: Buffer; hash: Buffer}
+  /** mqttws's SCRAM entries ($scram-sha-256$, $scram-sha-512$; scram.ts): also checked for a plain password. */
+  | ScramCredentials
 
 const B64 = /^[A-Za-z0-9+/]+={0,2}$/
 
 /** Parses the part after "user:"; returns a problem description for a line it cannot use. */
 export function parseHash(text: string): PasswordHash | string {
+  const scram = parseScramCredentials(text)
+  if (scram !== undefined) return scram
   const parts = text.split('$')
   if (parts[0] !== '' || parts.length < 4) return 'not a $6$ or $7$ hash (a plain-text password? run mqttws passwd on the file)'
   if (parts[1] === '6' && parts.length === 4) {
@@ -37,7 +43,7 @@ export function parseHash(text: string): PasswordHash | string {
     return {kind: 'pbkdf2-sha512', iterations, salt: Buffer.from(parts[3], 'base64'), hash}
   }
   if (parts[1] === 'argon2id') return 'argon2id hashes are not supported: make the file with mqttws passwd or mosquitto_passwd -H sha512-pbkdf2'
-  return `unknown hash type $${parts[1]}$: use $7$ (PBKDF2-SHA512) or $6$ (SHA-512)`
+  return `unknown hash type $${parts[1]}$: use $7$ (PBKDF2-SHA512), $6$ (SHA-512), $scram-sha-256$ or $scram-sha-512$`
 }
 
 function derive(password: Buffer, salt: Buffer, iterations: number, length: number): Promise<Buffer> {
@@ -49,6 +55,7 @@ function derive(password: Buffer, salt: Buffer, iterations: number, length: numb
 /** Whether `password` matches; the comparison is timing-safe. */
 export async function verifyPassword(password: Buffer, h: PasswordHash): Promise<boolean> {
   let computed: Buffer
+  if (h.kind === 'scram') return verifyScramPassword(password, h)
   if (h.kind === 'sha512') {
     computed = createHash('sha512').update(password).update(h.salt).digest()
   } else {

@@ -5,7 +5,7 @@
  * fails (a JWKS that cannot be fetched, an HTTP service that times out, a file that cannot
  * be read) answers deny: security fails closed.
  */
-import type {ConnectInfo} from '../broker/auth.js'
+import type {ConnectInfo, EnhancedAuth, Principal} from '../broker/auth.js'
 
 export interface Grant {
   /** The user name the principal gets (default: the one the client sent). */
@@ -29,6 +29,14 @@ export interface Authenticator {
   /** Unique in the chain: the type, or the id given in the configuration. */
   readonly id: string
   authenticate(info: ConnectInfo): Promise<Decision>
+  /** MQTT 5 enhanced authentication: an exchange for `method`, or undefined when this authenticator does not offer it. */
+  enhanced?(method: string, info: ConnectInfo, reauth?: Principal): EnhancedAuth | undefined
+  /**
+   * WebSocket: the credentials of the upgrade request alone (before any CONNECT). Undefined when
+   * the request carries none of this authenticator's; `presented: true` in an ignore means it
+   * carried some that this authenticator could not accept.
+   */
+  checkUpgrade?(request: NonNullable<ConnectInfo['request']>): Promise<Decision> | undefined
   /** Re-reads what it was configured from (the password file). Rejects when that fails; the old state is kept. */
   reload?(): Promise<void>
   /** What the admin API shows (never a secret). */

@@ -6,7 +6,7 @@
  * then every request is refused (fail closed).
  */
 import {readFile} from 'node:fs/promises'
-import type {Auth, AuthResult, ConnectInfo, Principal, ReadGate} from '../broker/auth.js'
+import type {Auth, AuthResult, ConnectInfo, EnhancedAuth, Principal, ReadGate, UpgradeVerdict} from '../broker/auth.js'
 import type {Logger} from '../logger.js'
 import type {QoS} from '../protocol/codec.js'
 import type {Authorizer} from './authorizer.js'
@@ -32,6 +32,16 @@ export class AuthorizedAuth implements Auth {
 
   authenticate(info: ConnectInfo): Promise<AuthResult> {
     return this.auth.authenticate(info)
+  }
+
+  /** MQTT 5 enhanced authentication (SCRAM) is the given Auth's. */
+  enhanced(method: string, info: ConnectInfo, reauth?: Principal): EnhancedAuth | undefined {
+    return this.auth.enhanced?.(method, info, reauth)
+  }
+
+  /** WebSocket upgrade credentials are the given Auth's. */
+  checkUpgrade(request: NonNullable<ConnectInfo['request']>, listenerId: string): Promise<UpgradeVerdict> | undefined {
+    return this.auth.checkUpgrade?.(request, listenerId)
   }
 
   canPublish(p: Principal, topic: string, qos: QoS, retain: boolean): boolean | Promise<boolean> {

@@ -48,6 +48,8 @@ export interface TransportResult {
   connects?: number
   connect_failures?: Record<string, number>
   connects_per_s?: number
+  /** conn: CONNECT → CONNACK per connection (the broker's authentication and session set-up), without dialing and TLS/WebSocket handshakes. */
+  auth_latency?: LatencySummary
   /** conn against a local broker: its resident memory before and with every connection open. */
   broker_rss_before?: number
   broker_rss_after?: number

@@ -7,13 +7,13 @@
  */
 import type {Logger} from '../logger.js'
 import {isReservedTopic, reservedTopicProblem} from '../protocol/topic.js'
-import type {Auth} from './auth.js'
+import type {Auth, EnhancedAuth, EnhancedStep} from './auth.js'
 
 export interface AuthGuardOptions {
   allowReservedTopics: boolean
   log: Logger
-  /** A CONNECT on this listener was refused. */
-  refused: (listenerId: string) => void
+  /** A CONNECT on this listener was refused (with this reason code). */
+  refused: (listenerId: string, reasonCode?: number) => void
 }
 
 export function guardAuth(auth: Auth, o: AuthGuardOptions): Auth {
@@ -21,9 +21,11 @@ export function guardAuth(auth: Auth, o: AuthGuardOptions): Auth {
   return {
     authenticate: (c) =>
       auth.authenticate(c).then((r) => {
-        if (!r.ok && c.listenerId !== undefined) o.refused(c.listenerId)
+        if (!r.ok && c.listenerId !== undefined) o.refused(c.listenerId, r.reasonCode)
         return r
       }),
+    ...(auth.enhanced === undefined ? {} : {enhanced: countingEnhanced(auth, o)}),
+    ...(auth.checkUpgrade === undefined ? {} : {checkUpgrade: auth.checkUpgrade.bind(auth)}),
     canPublish: o.allowReservedTopics
       ? canPublish
       : (p, topic, qos, retain) => {
@@ -35,5 +37,22 @@ export function guardAuth(auth: Auth, o: AuthGuardOptions): Auth {
         },
     canSubscribe: auth.canSubscribe.bind(auth),
     ...(auth.disconnectOnDeny === undefined ? {} : {disconnectOnDeny: auth.disconnectOnDeny.bind(auth)}),
+  }
+}
+
+/** Enhanced authentication, with a refusal at the end of a CONNECT's exchange counted like any other. */
+function countingEnhanced(auth: Auth, o: AuthGuardOptions): NonNullable<Auth['enhanced']> {
+  return (method, c, reauth) => {
+    const exchange = auth.enhanced!(method, c, reauth)
+    if (exchange === undefined || c.listenerId === undefined || reauth !== undefined) return exchange
+    const listenerId = c.listenerId
+    return {
+      method: exchange.method,
+      step: (data): Promise<EnhancedStep> =>
+        exchange.step(data).then((s) => {
+          if (s.done && !s.result.ok) o.refused(listenerId, s.result.reasonCode)
+          return s
+        }),
+    } satisfies EnhancedAuth
   }
 }

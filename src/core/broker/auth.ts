@@ -52,8 +52,35 @@ export type AuthResult =
   | {ok: true; principal?: {username?: string; superuser?: boolean; attributes?: Record<string, unknown>; expiresAt?: number}}
   | {ok: false; reasonCode: number; reason: string}
 
+/**
+ * One step of MQTT 5 enhanced authentication (§4.12): either send the client AUTH 0x18
+ * (Continue Authentication) with `data` and wait for its AUTH, or end with `result` (and
+ * `data` for the CONNACK, or for AUTH 0x00 on re-authentication).
+ */
+export type EnhancedStep = {done: false; data: Buffer} | {done: true; result: AuthResult; data?: Buffer}
+
+/** A stateful enhanced-authentication exchange (e.g. SCRAM), made for one CONNECT or one re-authentication. */
+export interface EnhancedAuth {
+  /** The Authentication Method, as the client named it. */
+  readonly method: string
+  /** The first call gets the CONNECT's (or the re-authenticating AUTH's) Authentication Data; each further call an AUTH's. */
+  step(data: Buffer | undefined): Promise<EnhancedStep>
+}
+
 export interface Auth {
   authenticate(c: ConnectInfo): Promise<AuthResult>
+  /**
+   * Optional: an exchange for the Authentication Method a MQTT 5 CONNECT names, or undefined
+   * when the method is not supported (CONNACK 0x8C). `reauth` is the principal of a connected
+   * client that re-authenticates (AUTH 0x19): the exchange must authenticate the same user.
+   */
+  enhanced?(method: string, c: ConnectInfo, reauth?: Principal): EnhancedAuth | undefined
+  /**
+   * Optional: checks credentials a WebSocket upgrade request carries (a bearer token, a query
+   * parameter) before the handshake completes. Undefined (no promise) when the request carries
+   * none this Auth takes; otherwise a refusal answers the upgrade with HTTP 401 (403, 503).
+   */
+  checkUpgrade?(request: {url: string; headers: IncomingHttpHeaders}, listenerId: string): Promise<UpgradeVerdict> | undefined
   /**
    * Whether the principal may publish to `topic` (PUBLISH and the Will). A promise only when
    * an outside service must be asked (the connection's input waits meanwhile).
@@ -80,6 +107,11 @@ export interface Auth {
   /** Why a listener must not start with this Auth (e.g. anonymous access on a public address), or undefined. */
   listenerProblem?(listener: {id: string; host: string}): string | undefined
 }
+
+/** What checkUpgrade decided: go on with the handshake, or refuse it with an HTTP status. */
+export type UpgradeVerdict =
+  | {ok: true}
+  | {ok: false; status: 401 | 403 | 503; reason: string; headers?: Record<string, string>}
 
 export const allowAll: Auth = Object.freeze({
   authenticate: () => Promise.resolve({ok: true} as const),

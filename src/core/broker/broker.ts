@@ -12,7 +12,7 @@ import type {BrokerConfig, ListenerInput} from '../config.js'
 import type {Logger} from '../logger.js'
 import {noopLogger} from '../logger.js'
 import {ReasonCode} from '../protocol/reason-codes.js'
-import {countRejected, trackSocket} from '../transport/listener-stats.js'
+import {countAuthFailure, countRejected, trackSocket} from '../transport/listener-stats.js'
 import {releasePending} from '../transport/pending.js'
 import type {ListenerCounters, ListenerStats} from '../transport/listener-stats.js'
 import type {Connection, ListenHooks, Listener, ListenerInfo} from '../transport/types.js'
@@ -24,6 +24,7 @@ import {disconnectBanned} from '../guard/disconnect.js'
 import {listenGuardHooks} from '../guard/listen-hooks.js'
 import type {Auth} from './auth.js'
 import {guardAuth} from './auth-guard.js'
+import {LogThrottle} from '../log-throttle.js'
 import {listSubscriptions} from './inspection.js'
 import type {SubscriptionInfo} from './inspection.js'
 import type {Bus, BusDescription} from './bus.js'
@@ -98,9 +99,9 @@ export class Broker extends EventEmitter<BrokerEvents> {
       auth: guardAuth(auth, {
         allowReservedTopics: config.limits.allowReservedTopics,
         log: this.log,
-        refused: (listenerId) => {
+        refused: (listenerId, reasonCode) => {
           const m = this.listenerTable.get(listenerId)
-          if (m) countRejected(m.stats, 'auth')
+          if (m) countAuthFailure(m.stats, reasonCode)
         },
       }),
       store: options.sessions ?? new MemorySessionStore(),
@@ -111,17 +112,21 @@ export class Broker extends EventEmitter<BrokerEvents> {
     })
     // The local bus is ready at once, so handle() works without listen().
     if (options.bus === undefined) void bus.start(this.engine.delivery)
+    // A storm of refused handshakes (bad tokens, wrong paths) logs a few lines and a summary per 10 s; the counters stay exact.
+    const rejections = new LogThrottle(this.log, {what: 'handshake rejections'})
     const hooks: ListenHooks = {
       onConnection: (conn: Connection) => {
         this.handle(conn)
       },
       onRejected: (listenerId: string, reason: string, detail: string) => {
-        this.log.info('handshake rejected', {listener: listenerId, reason, detail})
+        rejections.note('info', reason, 'handshake rejected', {listener: listenerId, reason, detail})
         this.emit('rejected', listenerId, reason, detail)
       },
       maxPacketSize: config.limits.maxPacketSize,
       connectTimeoutMs: config.limits.connectTimeoutMs,
       maxPendingPerAddress: config.limits.maxPendingPerAddress,
+      // WebSocket credentials in the upgrade request (a JWT): checked before the handshake completes.
+      ...(auth.checkUpgrade === undefined ? {} : {checkUpgrade: (request, listenerId) => auth.checkUpgrade!(request, listenerId)}),
       ...listenGuardHooks(config),
     }
     // Every listener start (configured, added or restarted at runtime) asks the Auth first: fail closed.

@@ -8,7 +8,7 @@ import {randomBytes} from 'node:crypto'
 import {EventEmitter} from 'node:events'
 import type {Duplex} from 'node:stream'
 import type {Scheme} from '../config.js'
-import {ErrorCode, MqttwsError, ProtocolError, RefusedError, TimeoutError, TransportError} from '../errors.js'
+import {AuthError, ErrorCode, MqttwsError, ProtocolError, RefusedError, TimeoutError, TransportError} from '../errors.js'
 import {Decoder, encode} from '../protocol/codec.js'
 import type {DecoderSink, IConnackPacket, IConnectPacket, IDisconnectPacket, IPublishPacket, Packet, ProtocolVersion, QoS} from '../protocol/codec.js'
 import {PacketType, encodeAck, encodePublish} from '../protocol/encode.js'
@@ -21,6 +21,8 @@ import {MemoryInflightStore} from './inflight-store.js'
 import {describeIncoming, describeOutgoing} from './trace.js'
 import type {InflightStore, PublishCallback} from './inflight-store.js'
 import {PacketIdAllocator} from './packet-id.js'
+import {ScramClient} from '../auth/scram-client.js'
+import {scramAlgorithmOf} from '../auth/scram.js'
 
 export type ConnectProperties = NonNullable<IConnectPacket['properties']>
 export type ConnackProperties = NonNullable<IConnackPacket['properties']>
@@ -45,6 +47,8 @@ export interface ClientOptions {
   keepalive?: number
   username?: string
   password?: string | Buffer
+  /** MQTT 5 enhanced authentication with username and password: SCRAM-SHA-256 or SCRAM-SHA-512 (the password never leaves). */
+  authMethod?: string
   will?: WillOptions
   /** MQTT 5 CONNECT properties: session expiry, receive maximum, user properties… */
   properties?: ConnectProperties
@@ -170,6 +174,10 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
   /** Messages received before anyone listened; undefined once someone does. */
   private early: IPublishPacket[] | undefined = []
   private onConnack: ((p: IConnackPacket) => void) | undefined
+  /** The SCRAM exchange of the CONNECT (authMethod), until CONNACK. */
+  private scram: ScramClient | undefined
+  /** Milliseconds from writing CONNECT to CONNACK: the broker's authentication and session set-up. */
+  handshakeMs = 0
 
   private constructor(options: ClientOptions, stream: Duplex, socket: WireCounter, scheme: Scheme, subprotocol: string | undefined) {
     super()
@@ -199,6 +207,7 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
   static async connect(options: ClientOptions): Promise<MqttClient> {
     const url = typeof options.url === 'string' ? parseUrl(options.url) : options.url
     const timeoutMs = options.connectTimeoutMs ?? 10_000
+    if (options.authMethod !== undefined) checkAuthMethod(options)
     const started = Date.now()
     const dialed = await dial(url, {timeoutMs, ...options.dial})
     const client = new MqttClient(options, dialed.stream, dialed.socket, dialed.scheme, dialed.subprotocol)
@@ -226,6 +235,8 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
       if (v === 5 && w.properties) packet.will.properties = w.properties
     }
     if (v === 5 && options.properties) packet.properties = options.properties
+    if (options.authMethod !== undefined) this.startScram(options, packet)
+    let sentAt = 0
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.destroy()
@@ -239,10 +250,18 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
       this.onConnack = (connack) => {
         clearTimeout(timer)
         this.off('close', onClose)
+        this.handshakeMs = Number(process.hrtime.bigint()) / 1e6 - sentAt
         const code = v === 5 ? (connack.reasonCode ?? 0) : (connack.returnCode ?? 0)
         if (code !== 0) {
           this.destroy()
           reject(connackError(this.url, v, code, connack.properties?.reasonString))
+          return
+        }
+        const problem = this.scram?.verifyServer(connack.properties?.authenticationData)
+        this.scram = undefined
+        if (problem !== undefined) {
+          this.destroy()
+          reject(new AuthError(`${this.url}: ${problem}`))
           return
         }
         this.connack = connack
@@ -257,10 +276,33 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
         this.startKeepalive()
         resolve()
       }
+      sentAt = Number(process.hrtime.bigint()) / 1e6
       const bytes = encode(packet, v)
       if (this.trace !== undefined) this.trace(describeOutgoing(bytes, v))
       this.stream.write(bytes)
     })
+  }
+
+  /** SCRAM (authMethod): the client-first-message goes in CONNECT instead of the password. */
+  private startScram(options: ClientOptions, packet: IConnectPacket): void {
+    this.scram = new ScramClient(scramAlgorithmOf(options.authMethod!)!, options.username!, Buffer.isBuffer(options.password) ? options.password : Buffer.from(options.password!))
+    packet.password = undefined
+    packet.properties = {...packet.properties, authenticationMethod: this.scram.method, authenticationData: this.scram.first()}
+  }
+
+  /** The server's AUTH 0x18 during the CONNECT's SCRAM exchange: answer with the client-final-message. */
+  private onAuth(packet: Packet & {cmd: 'auth'}): void {
+    const scram = this.scram
+    if (scram === undefined || this.connack !== undefined || packet.reasonCode !== 0x18 || packet.properties?.authenticationMethod !== scram.method) {
+      return this.protocolFailure(`the broker sent AUTH (reason 0x${(packet.reasonCode ?? 0).toString(16)}) that no exchange of ours expects`)
+    }
+    scram.final(packet.properties?.authenticationData).then(
+      (data) => {
+        if (this.closed) return
+        this.stream.write(encode({cmd: 'auth', reasonCode: 0x18, properties: {authenticationMethod: scram.method, authenticationData: data}}, this.version))
+      },
+      (error: Error) => this.destroy(new AuthError(`${this.url}: ${error.message}`)),
+    )
   }
 
   get connected(): boolean {
@@ -564,6 +606,8 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
         this.pingsAnswered++
         while (this.pingWaiters.length > 0 && this.pingWaiters[0].answer <= this.pingsAnswered) this.pingWaiters.shift()!.done()
         return
+      case 'auth':
+        return this.onAuth(packet)
       case 'disconnect':
         // A lost connection (exit 1), not a refusal: CONNACK and SUBACK carry those.
         this.failure ??= new TransportError(
@@ -660,6 +704,14 @@ function connackError(url: string, version: ProtocolVersion, code: number, reaso
       ? `${describeReasonCode(code)}${reason ? `: ${reason}` : ''}`
       : `return code ${code} (${V3_CONNACK[code] ?? 'unknown'})`
   return new RefusedError(`${url}: the broker refused the connection: ${text}`, {reasonCode: code})
+}
+
+/** What SCRAM needs, checked before dialing. */
+function checkAuthMethod(options: ClientOptions): void {
+  const m = options.authMethod
+  if (scramAlgorithmOf(m!) === undefined) throw new MqttwsError(ErrorCode.CONFIG, `authentication method "${m}" is not supported: use SCRAM-SHA-256 or SCRAM-SHA-512`)
+  if ((options.protocolVersion ?? 5) !== 5) throw new MqttwsError(ErrorCode.CONFIG, `${m} is MQTT 5 enhanced authentication: use -V 5`)
+  if (options.username === undefined || options.password === undefined) throw new MqttwsError(ErrorCode.CONFIG, `${m} needs a user name and a password (-u and -P, or --password-file/--password-env)`)
 }
 
 /** Parses a broker URL, with a message that shows the expected form. */

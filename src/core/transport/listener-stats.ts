@@ -18,6 +18,10 @@ export const REJECT_REASONS = [
   'http',
   'tls',
   'auth',
+  /** A WebSocket upgrade whose token (Authorization: Bearer, query parameter) was not valid: HTTP 401. */
+  'token',
+  /** A WebSocket upgrade whose token could not be checked (JWKS unreachable): HTTP 503. */
+  'auth-backend',
   'max-connections',
   'max-pending',
   'handshake-timeout',
@@ -59,6 +63,25 @@ export interface ListenerStats {
   readonly sockets: Set<Socket>
   /** Sockets not serving MQTT yet (handshake, upgrade, before CONNACK) by remote address (pending.ts). */
   readonly pending: Map<string, number>
+  /** CONNECTs refused by authentication, by reason (countAuthFailure); their total is rejected.auth. */
+  readonly authFailures: Record<string, number>
+}
+
+/** Short names of the CONNACK codes authentication refuses with. */
+const AUTH_FAILURE_NAMES: Readonly<Record<number, string>> = Object.freeze({
+  0x86: 'bad-credentials',
+  0x87: 'not-authorized',
+  0x88: 'unavailable',
+  0x89: 'busy',
+  0x8a: 'banned',
+  0x8c: 'bad-method',
+})
+
+/** A CONNECT refused by authentication with this reason code: rejected.auth and authFailures by reason. */
+export function countAuthFailure(stats: ListenerStats, reasonCode: number | undefined): void {
+  countRejected(stats, 'auth')
+  const name = reasonCode === undefined ? 'other' : (AUTH_FAILURE_NAMES[reasonCode] ?? `0x${reasonCode.toString(16)}`)
+  stats.authFailures[name] = (stats.authFailures[name] ?? 0) + 1
 }
 
 export function newListenerStats(): ListenerStats {
@@ -84,6 +107,7 @@ export function newListenerStats(): ListenerStats {
     bytesOut: 0,
     sockets: new Set(),
     pending: new Map(),
+    authFailures: {},
   }
 }
 
@@ -111,7 +135,7 @@ export function trackSocket(stats: ListenerStats, socket: Socket): void {
 }
 
 export interface ListenerCounters {
-  connections: {current: number; peak: number; accepted: number; rejected: Record<string, number>; rejectedTotal: number}
+  connections: {current: number; peak: number; accepted: number; rejected: Record<string, number>; rejectedTotal: number; authFailures: Record<string, number>}
   bytes: {in: number; out: number}
   packets: {in: number; out: number}
   wsFrames: {in: number; out: number}
@@ -133,7 +157,7 @@ export function listenerSnapshot(stats: ListenerStats): ListenerCounters {
   let rejectedTotal = 0
   for (const k in stats.rejected) rejectedTotal += stats.rejected[k]
   return {
-    connections: {current: stats.connections, peak: stats.peakConnections, accepted: stats.accepted, rejected: {...stats.rejected}, rejectedTotal},
+    connections: {current: stats.connections, peak: stats.peakConnections, accepted: stats.accepted, rejected: {...stats.rejected}, rejectedTotal, authFailures: {...stats.authFailures}},
     bytes: {in: bytesIn, out: bytesOut},
     packets: {in: stats.packetsIn, out: stats.packetsOut},
     wsFrames: {in: stats.wsFramesIn, out: stats.wsFramesOut},
@@ -150,6 +174,7 @@ export function addCounters(a: ListenerCounters, b: ListenerCounters): void {
   a.connections.accepted += b.connections.accepted
   a.connections.rejectedTotal += b.connections.rejectedTotal
   for (const k in b.connections.rejected) a.connections.rejected[k] = (a.connections.rejected[k] ?? 0) + b.connections.rejected[k]
+  for (const k in b.connections.authFailures) a.connections.authFailures[k] = (a.connections.authFailures[k] ?? 0) + b.connections.authFailures[k]
   a.bytes.in += b.bytes.in
   a.bytes.out += b.bytes.out
   a.packets.in += b.packets.in

@@ -81,6 +81,11 @@ export interface ListenHooks {
   connectTimeoutMs?: number
   /** Sockets from one address not serving MQTT yet (pending.ts); past it new ones are closed. Absent or 0: no limit. */
   maxPendingPerAddress?: number
+  /**
+   * WebSocket: checks credentials the upgrade request carries (Auth.checkUpgrade) before the 101.
+   * Undefined (no promise) when it carries none; a refusal answers with its HTTP status.
+   */
+  checkUpgrade?(request: {url: string; headers: IncomingHttpHeaders}, listenerId: string): Promise<UpgradeCheck> | undefined
   /** Peers whose PROXY header (TCP, TLS) or X-Forwarded-For/X-Real-IP (WebSocket) is believed (src/core/guard). Absent: none. */
   trustedProxies?: AddressSet
   /** With trustedProxies: 'auto' (a trusted peer may send a PROXY header) or 'require' (it must). */
@@ -90,6 +95,9 @@ export interface ListenHooks {
   /** New connections per second per listener; past it new sockets are closed at once. Absent or 0: no limit. */
   connectionRate?: number
 }
+
+/** What ListenHooks.checkUpgrade decided (the broker's UpgradeVerdict). */
+export type UpgradeCheck = {ok: true} | {ok: false; status: number; reason: string; headers?: Record<string, string>}
 
 export interface DialTls {
   /** PEM CA certificates to trust instead of the system's. */

@@ -23,7 +23,7 @@ import {handshakeTimeout, secureContextOptions, tlsPeerCertificate, tlsRejectRea
 import {admitConnectionRate, pendingLimit} from './guard-accept.js'
 import {forwardedClient} from '../guard/forwarded.js'
 import {formatRemote} from '../guard/address.js'
-import type {Connection, DialOptions, ListenHooks, Listener, Transport, WriteMode} from './types.js'
+import type {Connection, DialOptions, ListenHooks, Listener, Transport, UpgradeCheck, WriteMode} from './types.js'
 import {dialWs} from './ws-dial.js'
 import {CloseCode} from './ws-frame.js'
 import {WsStream} from './ws-stream.js'
@@ -64,8 +64,12 @@ interface WsListenerState {
   onHandshakeTimeout: (socket: Socket) => void
 }
 
-function reject(state: WsListenerState, socket: Socket, status: number, reason: string, body: string): void {
+/** After the 'upgrade' event the HTTP server no longer listens for socket errors: a peer's reset must not throw. */
+function ignoreSocketError(): void {}
+
+function reject(state: WsListenerState, socket: Socket, status: number, reason: string, body: string, headers?: Record<string, string>): void {
   clearHandshakeDeadline(socket)
+  socket.on('error', ignoreSocketError)
   countRejected(state.stats, reason)
   state.hooks.onRejected(state.config.id, reason, `${remoteOf(socket)}: ${status} ${body}`)
   if (!socket.writable) {
@@ -75,6 +79,7 @@ function reject(state: WsListenerState, socket: Socket, status: number, reason: 
   const text = `${body}\n`
   socket.end(
     `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+      (headers === undefined ? '' : Object.entries(headers).map(([k, v]) => `${k}: ${v.replace(/[\r\n]/g, ' ')}\r\n`).join('')) +
       `Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
   )
 }
@@ -118,6 +123,31 @@ function onUpgrade(state: WsListenerState, req: IncomingMessage, socket: Socket,
       `none of the offered subprotocols (${offered.join(', ')}) is supported: offer one of ${opts.subprotocols.join(', ')}`,
     )
   }
+  // Credentials in the upgrade request (a JWT as bearer or query token) are checked before the 101.
+  const check = state.hooks.checkUpgrade?.({url: req.url ?? '/', headers: req.headers}, state.config.id)
+  if (check === undefined) return completeUpgrade(state, req, socket, head, chosen)
+  // Nothing is read meanwhile; the handshake deadline (pending.ts) still runs.
+  socket.on('error', ignoreSocketError)
+  socket.pause()
+  check.then(
+    (verdict) => afterCheck(state, req, socket, head, chosen, verdict),
+    (error: Error) => afterCheck(state, req, socket, head, chosen, {ok: false, status: 503, reason: `authentication failed: ${error.message}`}),
+  )
+}
+
+function afterCheck(state: WsListenerState, req: IncomingMessage, socket: Socket, head: Buffer, chosen: string | null, verdict: UpgradeCheck): void {
+  if (socket.destroyed) return
+  if (!verdict.ok) {
+    const why = verdict.status === 401 ? 'token' : verdict.status === 503 ? 'auth-backend' : 'auth'
+    return reject(state, socket, verdict.status, why, `the credentials of the upgrade request were refused: ${verdict.reason}`, verdict.headers)
+  }
+  socket.off('error', ignoreSocketError)
+  completeUpgrade(state, req, socket, head, chosen)
+  socket.resume()
+}
+
+function completeUpgrade(state: WsListenerState, req: IncomingMessage, socket: Socket, head: Buffer, chosen: string | null): void {
+  const opts = state.ws
   if (!state.wss) return upgradeOwn(state, req, socket, head, chosen)
   state.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
     clearHandshakeDeadline(socket)

@@ -4,10 +4,13 @@
  * certificate from another CA is as good as none; with 'require' there is no handshake.
  */
 import assert from 'node:assert/strict'
+import {writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {runBin} from '../../helpers/spawn.js'
 import {startBroker} from '../../helpers/broker.js'
 import type {TestBroker} from '../../helpers/broker.js'
 import {testCertificate} from '../../helpers/certs.js'
-import {connectCode, makeCa, makeClientCert, tryConnect} from '../../helpers/auth.js'
+import {connectCode, makeCa, makeClientCert, tempDir, tryConnect} from '../../helpers/auth.js'
 import type {Pem} from '../../helpers/auth.js'
 
 describe('auth: client certificates (mTLS)', function () {
@@ -64,5 +67,18 @@ describe('auth: client certificates (mTLS)', function () {
     } finally {
       await strict.close()
     }
+  })
+
+  it('bench conn --cert/--key (the built binary): its clients present the certificate over mqtts and wss', async () => {
+    const dir = tempDir()
+    const server = await testCertificate()
+    for (const [name, text] of [['ca.pem', server.cert], ['dev.pem', device.cert], ['dev.key', device.key]]) writeFileSync(join(dir, name), text)
+    for (const scheme of ['mqtts', 'wss'] as const) {
+      const r = await runBin(['bench', 'conn', '--url', tb.urls[scheme], '-c', '5', '--cafile', join(dir, 'ca.pem'), '--cert', join(dir, 'dev.pem'), '--key', join(dir, 'dev.key'), '--json'], {timeoutMs: 30000})
+      assert.equal(r.code, 0, r.stderr)
+      assert.equal((JSON.parse(r.stdout) as {results: Array<{connects: number}>}).results[0].connects, 5, scheme)
+    }
+    const none = await runBin(['bench', 'conn', '--url', tb.urls.mqtts, '-c', '2', '--cafile', join(dir, 'ca.pem'), '--json'], {timeoutMs: 30000})
+    assert.equal((JSON.parse(none.stdout) as {results: Array<{connects: number}>}).results[0].connects, 0, 'without the certificate: refused')
   })
 })

@@ -13,9 +13,11 @@ import {MAX_OUTBOUND_ALIASES, OutboundAliases} from '../topic-aliases.js'
 import {newClientRate} from '../../guard/rate-limit.js'
 import {countRejected} from '../../transport/listener-stats.js'
 import {principalOf} from '../auth.js'
-import type {ConnectInfo} from '../auth.js'
+import type {AuthResult, ConnectInfo} from '../auth.js'
+import {agreeMethod, runConnectExchange} from './auth.js'
 import type {ClientConnection} from '../connection.js'
 import {ConnState} from '../types.js'
+import {countAuthFailure} from '../../transport/listener-stats.js'
 
 import {NEVER_EXPIRES} from '../session-state.js'
 
@@ -64,9 +66,6 @@ async function connect(client: ClientConnection, packet: IConnectPacket): Promis
   const props = packet.properties
   if (v5 && props?.requestProblemInformation === false) client.requestProblemInformation = false
   if (v5 && props?.maximumPacketSize !== undefined) client.maxOutgoingPacketSize = props.maximumPacketSize
-  if (v5 && props?.authenticationMethod) {
-    return refuse(client, ReasonCode.BadAuthenticationMethod, `authentication method "${props.authenticationMethod}" is not supported`)
-  }
   if (packet.protocolId === 'MQIsdp' && client.version !== 3) {
     return refuse(client, ReasonCode.UnsupportedProtocolVersion, 'protocol name MQIsdp goes with protocol level 3 only')
   }
@@ -129,7 +128,24 @@ async function connect(client: ClientConnection, packet: IConnectPacket): Promis
     peerCertificate: transport.peerCertificate?.(),
     request: transport.request,
   }
-  const auth = await ctx.auth.authenticate(info)
+  // MQTT 5 enhanced authentication (handlers/auth.ts): an exchange of AUTH packets instead of the password check.
+  const method = v5 ? props?.authenticationMethod : undefined
+  let auth: AuthResult
+  let authData: Buffer | undefined
+  if (method !== undefined) {
+    const exchange = ctx.auth.enhanced?.(method, info)
+    if (exchange === undefined) {
+      countAuthFailure(client.stats, ReasonCode.BadAuthenticationMethod)
+      const hint = method.startsWith('SCRAM-') ? ': SCRAM-SHA-256 and SCRAM-SHA-512 need a password file (serve --password-file) with SCRAM entries (mqttws passwd --scram)' : ''
+      return refuse(client, ReasonCode.BadAuthenticationMethod, `authentication method "${method}" is not supported${hint}`)
+    }
+    const last = await runConnectExchange(client, exchange, props?.authenticationData)
+    if (last === undefined) return // closed meanwhile
+    auth = last.result
+    authData = last.data
+  } else {
+    auth = await ctx.auth.authenticate(info)
+  }
   if (client.state !== ConnState.Connecting) return // closed meanwhile
   if (!auth.ok) return refuse(client, auth.reasonCode, auth.reason)
   const principal = principalOf(info, auth)
@@ -187,6 +203,11 @@ async function connect(client: ClientConnection, packet: IConnectPacket): Promis
     // MQTT 5 §3.2.2.3.2: a session expiry other than the one asked for is announced.
     if (expiry !== requested) connack.properties.sessionExpiryInterval = expiry
     if (props?.requestResponseInformation === true) connack.properties.responseInformation = `${RESPONSE_PREFIX}${clientId}`
+    if (method !== undefined) {
+      connack.properties.authenticationMethod = method
+      if (authData !== undefined) connack.properties.authenticationData = authData
+      agreeMethod(client, method)
+    }
   } else {
     connack.returnCode = 0
   }

@@ -18,6 +18,12 @@ export function dispatch(client: ClientConnection, packet: Packet): void {
     return
   }
   if (client.state !== ConnState.Connected) {
+    if (client.state === ConnState.Connecting) {
+      // Enhanced authentication: the client's AUTH while its CONNECT's exchange waits for it; nothing else (MQTT-3.1.2-30).
+      if (packet.cmd === 'auth') return handleAuth(client, packet)
+      client.close(undefined, `${packet.cmd.toUpperCase()} during the authentication exchange: only AUTH may come before CONNACK (MQTT-3.1.2-30)`)
+      return
+    }
     // MQTT-3.1.0-1: the first packet must be CONNECT.
     client.close(undefined, `first packet was ${packet.cmd.toUpperCase()}, not CONNECT`)
     return
