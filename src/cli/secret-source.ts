@@ -7,18 +7,23 @@ import {readFile} from 'node:fs/promises'
 import {Flags} from '@oclif/core'
 import {ConfigError} from '../core/errors.js'
 
-export const secretFlags = {
-  'password-from-file': Flags.string({
-    summary: 'Read the password (or JWT) from the first line of FILE, so it is not in the shell history (not to be confused with serve --password-file).',
-    helpGroup: 'CONNECTION',
-  }),
-  'password-env': Flags.string({summary: 'Read the password (or JWT) from the environment variable VAR (MQTTWS_PASSWORD is read without this flag).', helpGroup: 'CONNECTION'}),
-  'auth-method': Flags.option({
-    options: ['SCRAM-SHA-256', 'SCRAM-SHA-512'] as const,
-    summary: 'MQTT 5 enhanced authentication with -u and the password: SCRAM-SHA-256 or SCRAM-SHA-512 (the password never goes to the broker).',
-    helpGroup: 'CONNECTION',
-  })(),
+/** The password options (and the SCRAM method), in the help group of the command that takes them. */
+export function secretFlagsIn(helpGroup: string) {
+  return {
+    'password-from-file': Flags.string({
+      summary: 'Read the password (or JWT) from the first line of FILE, so it is not in the shell history (not to be confused with serve --password-file).',
+      helpGroup,
+    }),
+    'password-env': Flags.string({summary: 'Read the password (or JWT) from the environment variable VAR (MQTTWS_PASSWORD is read without this flag).', helpGroup}),
+    'auth-method': Flags.option({
+      options: ['SCRAM-SHA-256', 'SCRAM-SHA-512'] as const,
+      summary: 'MQTT 5 enhanced authentication with -u and the password: SCRAM-SHA-256 or SCRAM-SHA-512 (the password never goes to the broker).',
+      helpGroup,
+    })(),
+  }
 }
+
+export const secretFlags = secretFlagsIn('CONNECTION')
 
 export interface SecretFlagValues {
   password?: string

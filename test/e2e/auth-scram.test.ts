@@ -92,10 +92,10 @@ describe('e2e: SCRAM and client credentials', function () {
   it('bench conn --auth-method SCRAM-SHA-256 reports the authentication time per connection (p50/p99)', async () => {
     const r = await runBin(['bench', 'conn', '--url', tcp, '-c', '20', '-V', '5', '--auth-method', 'SCRAM-SHA-256', '-u', 'sam', '--password-env', 'SAM_PW', '--json'], {env: {SAM_PW: 'sam-pw'}, timeoutMs: 45000})
     assert.equal(r.code, 0, r.stderr)
-    const result = JSON.parse(r.stdout) as {results: Array<{connects: number; auth_latency: {count: number; p50_ms: number; p99_ms: number}}>}
+    const result = JSON.parse(r.stdout) as {results: Array<{connects: number; authLatency: {count: number; p50Ms: number; p99Ms: number}}>}
     assert.equal(result.results[0].connects, 20)
-    assert.equal(result.results[0].auth_latency.count, 20)
-    assert.ok(result.results[0].auth_latency.p99_ms >= result.results[0].auth_latency.p50_ms)
+    assert.equal(result.results[0].authLatency.count, 20)
+    assert.ok(result.results[0].authLatency.p99Ms >= result.results[0].authLatency.p50Ms)
     const table = await runBin(['bench', 'conn', '--url', tcp, '-c', '5', '-u', 'moe', '--password', 'moe-pw'], {timeoutMs: 45000})
     assert.equal(table.code, 0, table.stderr)
     assert.match(table.stdout, /auth p50 ms/)

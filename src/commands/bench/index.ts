@@ -17,7 +17,7 @@ import type {QoS} from '../../core/protocol/codec.js'
 import {parseProtocolVersion} from '../../core/client/options.js'
 import {BaseCommand} from '../../cli/base-command.js'
 import {resolveTarget, urlTransports, urlsFromHost} from '../../cli/bench-target.js'
-import {resolvePassword, secretFlags} from '../../cli/secret-source.js'
+import {resolvePassword, secretFlagsIn} from '../../cli/secret-source.js'
 import {benchHeadline, checkAssertionNames} from '../../cli/bench-checks.js'
 import {fitWidth, renderAssertions, renderBenchResult, renderProgress} from '../../cli/render.js'
 
@@ -77,7 +77,8 @@ Exit codes: 0 ok, 1 an --assert or --max-regression failed (or the run failed), 
     key: Flags.string({summary: 'With --url: PEM private key of --cert.', dependsOn: ['cert'], helpGroup: 'TARGET'}),
     username: Flags.string({char: 'u', summary: 'User name every bench client logs in with (a broker with authentication).', env: 'MQTTWS_USERNAME', helpGroup: 'TARGET'}),
     password: Flags.string({summary: 'Password (or token) every bench client logs in with (--password-from-file, --password-env: not in the shell history).', env: 'MQTTWS_PASSWORD', helpGroup: 'TARGET'}),
-    ...secretFlags,
+    // The password options of pub and sub, grouped with the rest of what bench logs in with.
+    ...secretFlagsIn('TARGET'),
     assert: Flags.string({char: 'a', summary: "Fail (exit 1) unless EXPR holds, e.g. 'ws.recv_per_s >= 0.5 * tcp.recv_per_s' (repeatable).", multiple: true, helpGroup: 'GATE'}),
     baseline: Flags.string({summary: 'Earlier --json result to compare with.', helpGroup: 'GATE'}),
     'max-regression': Flags.string({summary: 'With --baseline: largest allowed slowdown, e.g. 10%.', default: '10%', helpGroup: 'GATE'}),
