@@ -27,7 +27,7 @@ export async function postJson(url: string, headers: Readonly<Record<string, str
   return {status: 200, text: await readCapped(res)}
 }
 
-export async function readCapped(res: Response): Promise<string> {
+async function readCapped(res: Response): Promise<string> {
   const reader = res.body?.getReader()
   if (reader === undefined) return ''
   const chunks: Uint8Array[] = []

@@ -58,3 +58,11 @@ export function httpUrl(where: string, v: unknown): string {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') fail(where, v, 'it must be an http:// or https:// URL')
   return text
 }
+
+/** A string or a non-empty list of strings, as a list; undefined when absent. */
+export function strings(where: string, v: unknown): readonly string[] | undefined {
+  if (v === undefined) return undefined
+  const list = typeof v === 'string' ? [v] : v
+  if (!Array.isArray(list) || list.length === 0 || !list.every((s) => typeof s === 'string' && s !== '')) fail(where, v, 'it must be a string or a non-empty list of strings')
+  return Object.freeze([...(list as string[])])
+}

@@ -5,6 +5,8 @@
  * (the password file, re-read on reload); key material arrives as text.
  */
 import {ConfigError} from '../errors.js'
+import {bool, fail, httpUrl, isObj, ms, str, stringMap, strings} from '../settings.js'
+import type {Obj} from '../settings.js'
 
 export interface PasswordFileConfig {
   readonly type: 'password-file'
@@ -142,55 +144,6 @@ const KEYS: Record<AuthenticatorConfig['type'], readonly string[]> = {
 /** Algorithms that take a shared secret, and those that take a public key. */
 export const HMAC_ALGORITHMS = Object.freeze(['HS256', 'HS384', 'HS512'])
 export const PUBLIC_KEY_ALGORITHMS = Object.freeze(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'])
-
-type Obj = Record<string, unknown>
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
-
-function fail(where: string, value: unknown, what: string): never {
-  throw new ConfigError(`setting "${where}" is ${JSON.stringify(value)}: ${what}`)
-}
-
-function str(where: string, v: unknown): string {
-  if (typeof v !== 'string' || v === '') fail(where, v, 'it must be a non-empty string')
-  return v
-}
-
-function bool(where: string, v: unknown, dflt: boolean): boolean {
-  if (v === undefined) return dflt
-  if (typeof v !== 'boolean') fail(where, v, 'it must be true or false')
-  return v
-}
-
-function ms(where: string, v: unknown, dflt: number, min: number): number {
-  if (v === undefined) return dflt
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > 2_147_483_647) fail(where, v, `it must be a whole number of milliseconds, at least ${min}`)
-  return v
-}
-
-function strings(where: string, v: unknown): readonly string[] | undefined {
-  if (v === undefined) return undefined
-  const list = typeof v === 'string' ? [v] : v
-  if (!Array.isArray(list) || list.length === 0 || !list.every((s) => typeof s === 'string' && s !== '')) fail(where, v, 'it must be a string or a non-empty list of strings')
-  return Object.freeze([...(list as string[])])
-}
-
-function stringMap(where: string, v: unknown): Readonly<Record<string, string>> | undefined {
-  if (v === undefined) return undefined
-  if (!isObj(v) || !Object.values(v).every((s) => typeof s === 'string')) fail(where, v, 'it must be an object of names to strings')
-  return Object.freeze({...(v as Record<string, string>)})
-}
-
-function httpUrl(where: string, v: unknown): string {
-  const text = str(where, v)
-  let url: URL
-  try {
-    url = new URL(text)
-  } catch {
-    fail(where, v, 'it must be an http:// or https:// URL')
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') fail(where, v, 'it must be an http:// or https:// URL')
-  return text
-}
 
 function resolveJwt(where: string, a: Obj, id: string): JwtConfig {
   const from = a.from ?? 'password'

@@ -10,11 +10,11 @@
  */
 import {createHash} from 'node:crypto'
 import type {ConnectInfo} from '../broker/auth.js'
+import {answerObject, postJson} from '../http-answer.js'
+import type {HttpAnswer} from '../http-answer.js'
 import {ReasonCode} from '../protocol/reason-codes.js'
 import type {HttpAuthConfig} from './config.js'
 import type {Authenticator, Decision, Grant} from './types.js'
-
-const MAX_ANSWER_BYTES = 64 * 1024
 
 /** The host part of "127.0.0.1:50412" or "[::1]:50412". */
 export function peerHost(remote: string): string {
@@ -60,48 +60,34 @@ export class HttpAuthenticator implements Authenticator {
       if (hit !== undefined) this.cache.delete(key)
     }
     this.stats.requests++
-    let status: number
-    let text: string
+    let answer: HttpAnswer
     try {
-      const res = await fetch(c.url, {
-        method: 'POST',
-        headers: {'content-type': 'application/json', accept: 'application/json', ...c.headers},
-        body,
-        signal: AbortSignal.timeout(c.timeoutMs),
-        redirect: 'error',
-      })
-      status = res.status
-      text = status === 200 ? await readCapped(res) : ''
-      if (status !== 200) await res.body?.cancel()
+      answer = await postJson(c.url, c.headers, body, c.timeoutMs)
     } catch (error) {
       this.stats.failures++
       const timedOut = (error as Error).name === 'TimeoutError'
       return failed(timedOut ? `the authentication service did not answer within ${c.timeoutMs} ms` : `the authentication service cannot be reached: ${(error as Error).message}`)
     }
-    if (status === 204) return this.allow(key, {})
-    if (status !== 200) {
+    if (answer.status === 204) return this.allow(key, {})
+    if (answer.status !== 200) {
       this.stats.failures++
-      return failed(`the authentication service answered HTTP ${status}`)
+      return failed(`the authentication service answered HTTP ${answer.status}`)
     }
-    let answer: Record<string, unknown>
-    try {
-      const parsed: unknown = JSON.parse(text)
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object')
-      answer = parsed as Record<string, unknown>
-    } catch {
+    const json = answerObject(answer.text)
+    if (json === undefined) {
       this.stats.failures++
       return failed('the authentication service answered 200 without a JSON object')
     }
-    switch (answer.result) {
+    switch (json.result) {
       case 'allow': {
         const grant: Grant = {}
-        if (answer.is_superuser === true) grant.superuser = true
+        if (json.is_superuser === true) grant.superuser = true
         const attributes: Record<string, unknown> = {}
-        if (answer.acl !== undefined) attributes.acl = answer.acl
-        if (answer.client_attrs !== undefined) attributes.clientAttrs = answer.client_attrs
+        if (json.acl !== undefined) attributes.acl = json.acl
+        if (json.client_attrs !== undefined) attributes.clientAttrs = json.client_attrs
         if (Object.keys(attributes).length > 0) grant.attributes = attributes
-        if (typeof answer.expire_at === 'number') {
-          grant.expiresAt = answer.expire_at * 1000
+        if (typeof json.expire_at === 'number') {
+          grant.expiresAt = json.expire_at * 1000
           if (grant.expiresAt <= Date.now()) return {result: 'deny', reasonCode: ReasonCode.BadUserNameOrPassword, reason: 'the credentials have expired'}
         }
         return this.allow(key, grant)
@@ -112,7 +98,7 @@ export class HttpAuthenticator implements Authenticator {
         return {result: 'ignore', presented: info.username !== undefined || info.password !== undefined}
       default:
         this.stats.failures++
-        return failed(`the authentication service answered result ${JSON.stringify(answer.result)}: expected allow, deny or ignore`)
+        return failed(`the authentication service answered result ${JSON.stringify(json.result)}: expected allow, deny or ignore`)
     }
   }
 
@@ -140,22 +126,4 @@ export class HttpAuthenticator implements Authenticator {
 
 function failed(reason: string): Decision {
   return {result: 'deny', reasonCode: ReasonCode.NotAuthorized, reason}
-}
-
-async function readCapped(res: Response): Promise<string> {
-  const reader = res.body?.getReader()
-  if (reader === undefined) return ''
-  const chunks: Uint8Array[] = []
-  let size = 0
-  for (;;) {
-    const {done, value} = await reader.read()
-    if (done) break
-    size += value.length
-    if (size > MAX_ANSWER_BYTES) {
-      await reader.cancel()
-      throw new Error(`the answer is larger than ${MAX_ANSWER_BYTES} bytes`)
-    }
-    chunks.push(value)
-  }
-  return Buffer.concat(chunks).toString('utf8')
 }
