@@ -1,9 +1,5 @@
 import assert from 'node:assert/strict'
-import type {MqttClient} from 'mqtt'
-import {connectMqttJs} from '../../helpers/mqttjs.js'
-import {skipWithoutNats, startNats} from '../../helpers/nats.js'
-import type {RunningNats} from '../../helpers/nats.js'
-import {collect, startNode, until} from './helpers.js'
+import {collect, until, useCluster} from './helpers.js'
 import type {ClusterNode} from './helpers.js'
 
 /** The stored message count of a stream, read over NATS's JetStream API with the node's own client library. */
@@ -20,35 +16,14 @@ async function streamMessages(url: string, stream: string): Promise<number> {
 
 describe('cluster: QoS 1/2 across nodes on JetStream, and NATS outages', function () {
   this.timeout(60_000)
-  let nats: RunningNats
+  const cluster = useCluster(['node-a', 'node-b'])
+  const client = cluster.client
   let a: ClusterNode
   let b: ClusterNode
-  const clients: MqttClient[] = []
-
-  before(async function () {
-    skipWithoutNats(this)
-    nats = await startNats()
-    a = await startNode(nats.url, 'node-a')
-    b = await startNode(nats.url, 'node-b')
-  })
-
-  afterEach(() => {
-    for (const cl of clients.splice(0)) cl.end(true)
-  })
-
-  after(async () => {
-    await Promise.all([a?.close(), b?.close()])
-    await nats?.dispose()
-  })
-
-  async function client(url: string, options: Record<string, unknown> = {}): Promise<MqttClient> {
-    const cl = await connectMqttJs(url, options)
-    clients.push(cl)
-    return cl
-  }
+  before(() => ([a, b] = cluster.nodes))
 
   it('acknowledges a QoS 1/2 publish once JetStream stored it', async () => {
-    const before = await streamMessages(nats.url, 'mqttws_messages')
+    const before = await streamMessages(cluster.nats.url, 'mqttws_messages')
     const sub = await client(b.urls.mqtt)
     const got = collect(sub)
     // QoS 1 to the subscriber: MQTT.js emits a QoS 2 message only at its PUBREL, so a QoS 1 one
@@ -58,7 +33,7 @@ describe('cluster: QoS 1/2 across nodes on JetStream, and NATS outages', functio
     for (let i = 0; i < 20; i++) await pub.publishAsync('d/x', String(i), {qos: i % 2 === 0 ? 1 : 2})
     // Every PUBACK/PUBCOMP came back: the stream has the 20 messages now (a QoS 0 message is not stored).
     pub.publish('d/x', 'qos0', {qos: 0})
-    assert.equal((await streamMessages(nats.url, 'mqttws_messages')) - before, 20)
+    assert.equal((await streamMessages(cluster.nats.url, 'mqttws_messages')) - before, 20)
     await until(() => got.length === 21, '21 messages on node B')
     assert.deepEqual(
       got.map((m) => m.payload),
@@ -69,7 +44,7 @@ describe('cluster: QoS 1/2 across nodes on JetStream, and NATS outages', functio
   it('refuses a QoS 1 publish (0x80) that no stream stored', async () => {
     const {connect} = await import('@nats-io/transport-node')
     const {jetstreamManager} = await import('@nats-io/jetstream')
-    const nc = await connect({servers: nats.url})
+    const nc = await connect({servers: cluster.nats.url})
     const jsm = await jetstreamManager(nc)
     const config = (await jsm.streams.info('mqttws_messages')).config
     await jsm.streams.delete('mqttws_messages')
@@ -96,7 +71,7 @@ describe('cluster: QoS 1/2 across nodes on JetStream, and NATS outages', functio
     const pub = await client(a.urls.mqtt, {protocolVersion: 5})
     const v3 = await client(a.urls.ws, {protocolVersion: 4})
 
-    await nats.stop()
+    await cluster.nats.stop()
     await until(() => !a.bus.connected, 'node A to see NATS go')
     // MQTT.js reports a PUBACK >= 0x80 as an error carrying the reason code.
     const refused = await new Promise<number | undefined>((resolve) => {
@@ -111,7 +86,7 @@ describe('cluster: QoS 1/2 across nodes on JetStream, and NATS outages', functio
     pub.publish('o/down', 'qos0 while down', {qos: 0})
     await until(() => gotLocal.length === 3, 'the local subscriber to get all three')
 
-    await nats.restart()
+    await cluster.nats.restart()
     await until(() => a.bus.connected && b.bus.connected, 'both nodes back on NATS', 20_000)
     const ok = await pub.publishAsync('o/up', 'back', {qos: 1})
     assert.equal((ok as {reasonCode?: number} | undefined)?.reasonCode ?? 0, 0)

@@ -1,5 +1,5 @@
 /** Broker nodes in this process joined through one nats-server. */
-import type {MqttClient} from 'mqtt'
+import type {IClientOptions, MqttClient} from 'mqtt'
 import {createClusterBus} from '../../../src/core/cluster/index.js'
 import type {NatsBus} from '../../../src/core/cluster/index.js'
 import {resolveClusterConfig} from '../../../src/core/cluster/config.js'
@@ -7,6 +7,9 @@ import type {BrokerConfigInput} from '../../../src/core/config.js'
 import {noopLogger} from '../../../src/core/logger.js'
 import type {TestBroker} from '../../helpers/broker.js'
 import {startBroker} from '../../helpers/broker.js'
+import {connectMqttJs} from '../../helpers/mqttjs.js'
+import {skipWithoutNats, startNats} from '../../helpers/nats.js'
+import type {RunningNats} from '../../helpers/nats.js'
 
 export interface ClusterNode extends TestBroker {
   bus: NatsBus
@@ -32,4 +35,44 @@ export async function until(check: () => boolean, what: string, timeoutMs = 10_0
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 10))
   }
+}
+
+export interface ClusterFixture {
+  /** The nats-server (set in the fixture's before hook). */
+  nats: RunningNats
+  /** The nodes, in the order named. */
+  readonly nodes: ClusterNode[]
+  /** An MQTT.js client, ended after the test. */
+  client(url: string, options?: IClientOptions): Promise<MqttClient>
+}
+
+/**
+ * For one describe block: a nats-server and a node per name (with its config), started before
+ * the tests and closed after them; clients made with `client` end after each test. Skips the
+ * block when nats-server is not installed.
+ */
+export function useCluster(names: ReadonlyArray<string | [string, BrokerConfigInput]>): ClusterFixture {
+  const clients: MqttClient[] = []
+  const fixture: ClusterFixture = {
+    nats: undefined as unknown as RunningNats,
+    nodes: [],
+    async client(url, options = {}) {
+      const c = await connectMqttJs(url, options)
+      clients.push(c)
+      return c
+    },
+  }
+  before(async function () {
+    skipWithoutNats(this)
+    fixture.nats = await startNats()
+    for (const n of names) fixture.nodes.push(typeof n === 'string' ? await startNode(fixture.nats.url, n) : await startNode(fixture.nats.url, n[0], n[1]))
+  })
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.end(true)
+  })
+  after(async () => {
+    await Promise.all(fixture.nodes.map((n) => n.close()))
+    await fixture.nats?.dispose()
+  })
+  return fixture
 }

@@ -1,40 +1,14 @@
 import assert from 'node:assert/strict'
-import type {MqttClient} from 'mqtt'
-import {connectMqttJs} from '../../helpers/mqttjs.js'
-import {skipWithoutNats, startNats} from '../../helpers/nats.js'
-import type {RunningNats} from '../../helpers/nats.js'
-import {collect, startNode, until} from './helpers.js'
+import {collect, startNode, until, useCluster} from './helpers.js'
 import type {ClusterNode} from './helpers.js'
 
 describe('cluster: retained messages on every node', function () {
   this.timeout(60_000)
-  let nats: RunningNats
-  const nodes: ClusterNode[] = []
-  const clients: MqttClient[] = []
-
-  before(async function () {
-    skipWithoutNats(this)
-    nats = await startNats()
-    nodes.push(await startNode(nats.url, 'node-a'), await startNode(nats.url, 'node-b'))
-  })
-
-  afterEach(() => {
-    for (const cl of clients.splice(0)) cl.end(true)
-  })
-
-  after(async () => {
-    await Promise.all(nodes.map((n) => n.close()))
-    await nats?.dispose()
-  })
-
-  async function client(url: string, options: Record<string, unknown> = {}): Promise<MqttClient> {
-    const cl = await connectMqttJs(url, options)
-    clients.push(cl)
-    return cl
-  }
+  const cluster = useCluster(['node-a', 'node-b'])
+  const client = cluster.client
 
   it('serves a retained message published on one node to a subscriber on another, and on a node started later', async () => {
-    const [a, b] = nodes
+    const [a, b] = cluster.nodes
     const pub = await client(a.urls.mqtt, {protocolVersion: 5, clientId: 'ret-publisher'})
     await pub.publishAsync('ret/one', 'first', {qos: 1, retain: true, properties: {contentType: 'text/plain'}})
     await pub.publishAsync('ret/one', 'second', {qos: 1, retain: true})
@@ -52,8 +26,8 @@ describe('cluster: retained messages on every node', function () {
     assert.ok(typeof kept.storedAt === 'number' && kept.storedAt <= Date.now())
 
     // A node that joins later gets them from the stream before it serves.
-    const c = await startNode(nats.url, 'node-c')
-    nodes.push(c)
+    const c = await startNode(cluster.nats.url, 'node-c')
+    cluster.nodes.push(c)
     assert.equal(c.broker.retainedCount(), 2)
     const late = await client(c.urls.mqtt)
     const gotLate = collect(late)
@@ -63,12 +37,12 @@ describe('cluster: retained messages on every node', function () {
   })
 
   it('clears a retained message on every node (an empty retained payload on any node)', async () => {
-    const [a, b] = nodes
+    const [a, b] = cluster.nodes
     const pub = await client(b.urls.mqtt)
     await pub.publishAsync('ret/gone', 'x', {qos: 1, retain: true})
-    await until(() => nodes.every((n) => hasRetained(n, 'ret/gone')), 'ret/gone on every node')
+    await until(() => cluster.nodes.every((n) => hasRetained(n, 'ret/gone')), 'ret/gone on every node')
     await pub.publishAsync('ret/gone', '', {qos: 1, retain: true})
-    await until(() => nodes.every((n) => !hasRetained(n, 'ret/gone')), 'ret/gone cleared on every node')
+    await until(() => cluster.nodes.every((n) => !hasRetained(n, 'ret/gone')), 'ret/gone cleared on every node')
     // The admin API's delete (Broker.deleteRetained) too.
     assert.ok(a.broker.deleteRetained('ret/two'))
     await until(() => !hasRetained(b, 'ret/two'), 'ret/two deleted on node B')

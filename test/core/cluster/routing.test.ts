@@ -1,42 +1,16 @@
 import assert from 'node:assert/strict'
-import type {MqttClient} from 'mqtt'
 import {startAdmin} from '../../../src/core/admin/server.js'
-import {connectMqttJs} from '../../helpers/mqttjs.js'
-import {skipWithoutNats, startNats} from '../../helpers/nats.js'
-import type {RunningNats} from '../../helpers/nats.js'
-import {collect, startNode, until} from './helpers.js'
+import {collect, startNode, until, useCluster} from './helpers.js'
 import type {ClusterNode} from './helpers.js'
 
 describe('cluster: routing between nodes through NATS', function () {
   this.timeout(30_000)
-  let nats: RunningNats
+  const cluster = useCluster([['node-a', {limits: {allowReservedTopics: true}}], 'node-b', 'node-c'])
+  const client = cluster.client
   let a: ClusterNode
   let b: ClusterNode
   let c: ClusterNode
-  const clients: MqttClient[] = []
-
-  before(async function () {
-    skipWithoutNats(this)
-    nats = await startNats()
-    a = await startNode(nats.url, 'node-a', {limits: {allowReservedTopics: true}})
-    b = await startNode(nats.url, 'node-b')
-    c = await startNode(nats.url, 'node-c')
-  })
-
-  afterEach(() => {
-    for (const cl of clients.splice(0)) cl.end(true)
-  })
-
-  after(async () => {
-    await Promise.all([a?.close(), b?.close(), c?.close()])
-    await nats?.dispose()
-  })
-
-  async function client(url: string, options: Record<string, unknown> = {}): Promise<MqttClient> {
-    const cl = await connectMqttJs(url, options)
-    clients.push(cl)
-    return cl
-  }
+  before(() => ([a, b, c] = cluster.nodes))
 
   it('delivers a message published on one node to the subscriptions on the others, once per subscription, in order', async () => {
     const pub = await client(a.urls.ws)
@@ -175,7 +149,7 @@ describe('cluster: routing between nodes through NATS', function () {
       await admin.close()
     }
     // A node with $SYS on: its own view of the cluster, under $SYS/broker/cluster/.
-    const d = await startNode(nats.url, 'node-d', {sysInterval: 1})
+    const d = await startNode(cluster.nats.url, 'node-d', {sysInterval: 1})
     try {
       await until(() => d.broker.cluster()!.nodes.filter((n) => n.state === 'up').length === 4, 'four nodes up')
       const sys = await client(d.urls.mqtt)

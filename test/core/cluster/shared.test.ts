@@ -1,41 +1,15 @@
 import assert from 'node:assert/strict'
-import type {MqttClient} from 'mqtt'
-import {connectMqttJs} from '../../helpers/mqttjs.js'
-import {skipWithoutNats, startNats} from '../../helpers/nats.js'
-import type {RunningNats} from '../../helpers/nats.js'
-import {collect, startNode, until} from './helpers.js'
+import {collect, until, useCluster} from './helpers.js'
 import type {ClusterNode} from './helpers.js'
 
 describe('cluster: shared subscriptions across nodes', function () {
   this.timeout(60_000)
-  let nats: RunningNats
+  const cluster = useCluster(['node-a', 'node-b', 'node-c'])
+  const client = cluster.client
   let a: ClusterNode
   let b: ClusterNode
   let c: ClusterNode
-  const clients: MqttClient[] = []
-
-  before(async function () {
-    skipWithoutNats(this)
-    nats = await startNats()
-    a = await startNode(nats.url, 'node-a')
-    b = await startNode(nats.url, 'node-b')
-    c = await startNode(nats.url, 'node-c')
-  })
-
-  afterEach(() => {
-    for (const cl of clients.splice(0)) cl.end(true)
-  })
-
-  after(async () => {
-    await Promise.all([a?.close(), b?.close(), c?.close()])
-    await nats?.dispose()
-  })
-
-  async function client(url: string, options: Record<string, unknown> = {}): Promise<MqttClient> {
-    const cl = await connectMqttJs(url, options)
-    clients.push(cl)
-    return cl
-  }
+  before(() => ([a, b, c] = cluster.nodes))
 
   it('gives each message to exactly one member of each group cluster-wide (1,000 QoS 1 messages)', async () => {
     // Group "work": two members on A (the publisher's node), one on B, one on C. Group "audit": one on B, one on C.
