@@ -101,6 +101,15 @@ export function renderInitConfig(a: InitAnswers, allowAnonymous: boolean, file: 
       '    - type: password-file',
       `      file: ${q(a.passwordFile)}`,
       '',
+      '# Authorization: what each user may do (README.md, "Authorization"). With users and no rule,',
+      '# nothing would be allowed (noMatch: deny). Mosquitto acl_file syntax: "pattern" lines apply',
+      '# to every client, %u is its user name, %c its client id; $SYS/# needs a rule of its own.',
+      'authorization:',
+      '  acl: |',
+      '    pattern readwrite #',
+      '    # narrower, e.g.: pattern readwrite users/%u/#',
+      '    #                 pattern read $SYS/#',
+      '',
     )
   } else {
     lines.push(

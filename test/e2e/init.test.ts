@@ -10,6 +10,7 @@ import {join} from 'node:path'
 import {BIN, runBin, startServe} from '../helpers/spawn.js'
 import type {ServeProcess} from '../helpers/spawn.js'
 import {connectCode} from '../helpers/auth.js'
+import {connectMqttJs, nextMessages} from '../helpers/mqttjs.js'
 import {TmuxSession, hasTmux} from '../helpers/tmux.js'
 
 describe('e2e: mqttws init', function () {
@@ -42,6 +43,16 @@ describe('e2e: mqttws init', function () {
     const tcp = serve.listeners.find((l) => l.scheme === 'mqtt')!
     assert.ok(serve.listeners.some((l) => l.scheme === 'ws' && l.url.endsWith('/mqtt')))
     assert.equal(await connectCode(`mqtt://127.0.0.1:${tcp.port}`, {username: 'alice', password: 'init-secret-1', protocolVersion: 5}), 0)
+    // The config's ACL lets the user publish and subscribe (with users and no rule, nothing would be allowed).
+    const alice = await connectMqttJs(`mqtt://127.0.0.1:${tcp.port}`, {username: 'alice', password: 'init-secret-1', protocolVersion: 5})
+    try {
+      await alice.subscribeAsync('init/t', {qos: 1})
+      const got = nextMessages(alice, 1)
+      await alice.publishAsync('init/t', 'hello', {qos: 1})
+      assert.equal((await got)[0].payload.toString(), 'hello')
+    } finally {
+      alice.end(true)
+    }
     assert.notEqual(await connectCode(`mqtt://127.0.0.1:${tcp.port}`, {protocolVersion: 5}), 0)
   })
 
