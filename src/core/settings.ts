@@ -41,6 +41,12 @@ export function ms(where: string, v: unknown, dflt: number, min: number): number
   return v
 }
 
+/** A whole number from `min` to `max`; `what` says in which unit and gives an example. */
+export function intIn(where: string, v: unknown, min: number, max: number, what: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail(where, v, what)
+  return v
+}
+
 export function stringMap(where: string, v: unknown): Readonly<Record<string, string>> | undefined {
   if (v === undefined) return undefined
   if (!isObj(v) || !Object.values(v).every((s) => typeof s === 'string')) fail(where, v, 'it must be an object of names to strings')

@@ -5,6 +5,7 @@
  * resolveConfig (config.ts) calls resolveClusterConfig.
  */
 import {ConfigError} from '../errors.js'
+import {intIn} from '../settings.js'
 
 export interface ClusterTls {
   /** PEM of the CA that signs the NATS servers' certificates. */
@@ -117,25 +118,9 @@ export function resolveClusterConfig(input: unknown): ClusterConfig {
     if ((tls.cert === undefined) !== (tls.key === undefined)) throw new ConfigError('settings "cluster.tls.cert" and "cluster.tls.key" go together')
     out.tls = Object.freeze(tls)
   }
-  if (input.heartbeatMs !== undefined) {
-    const v = input.heartbeatMs
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 100 || v > 60_000) throw new ConfigError(`setting "cluster.heartbeatMs" is ${JSON.stringify(v)}: use milliseconds from 100 to 60000, e.g. 2000`)
-    out.heartbeatMs = v
-  }
-  if (input.replicas !== undefined) {
-    const v = input.replicas
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 5) throw new ConfigError(`setting "cluster.replicas" is ${JSON.stringify(v)}: JetStream keeps 1 to 5 copies; use 3 with a three-server NATS cluster`)
-    out.replicas = v
-  }
-  if (input.ackTimeoutMs !== undefined) {
-    const v = input.ackTimeoutMs
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 10 || v > 120_000) throw new ConfigError(`setting "cluster.ackTimeoutMs" is ${JSON.stringify(v)}: use milliseconds from 10 to 120000, e.g. 5000`)
-    out.ackTimeoutMs = v
-  }
-  if (input.maxAgeSeconds !== undefined) {
-    const v = input.maxAgeSeconds
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 31_536_000) throw new ConfigError(`setting "cluster.maxAgeSeconds" is ${JSON.stringify(v)}: use seconds from 1 to 31536000, e.g. 3600`)
-    out.maxAgeSeconds = v
-  }
+  if (input.heartbeatMs !== undefined) out.heartbeatMs = intIn('cluster.heartbeatMs', input.heartbeatMs, 100, 60_000, 'use milliseconds from 100 to 60000, e.g. 2000')
+  if (input.replicas !== undefined) out.replicas = intIn('cluster.replicas', input.replicas, 1, 5, 'JetStream keeps 1 to 5 copies; use 3 with a three-server NATS cluster')
+  if (input.ackTimeoutMs !== undefined) out.ackTimeoutMs = intIn('cluster.ackTimeoutMs', input.ackTimeoutMs, 10, 120_000, 'use milliseconds from 10 to 120000, e.g. 5000')
+  if (input.maxAgeSeconds !== undefined) out.maxAgeSeconds = intIn('cluster.maxAgeSeconds', input.maxAgeSeconds, 1, 31_536_000, 'use seconds from 1 to 31536000, e.g. 3600')
   return Object.freeze(out)
 }
