@@ -118,7 +118,8 @@ export class Decoder {
   private readonly settings: ParserSettings
   /** Fixed-header bytes of the current packet read so far; 0 between packets. */
   private headerBytes = 0
-  private readonly header = Buffer.alloc(5)
+  /** Made when a header is first cut by the end of a chunk (most connections never need it: memory per idle connection). */
+  private header: Buffer | undefined
   private declared = 0
   /** Body bytes of the current packet not yet seen; valid once the header is complete. */
   private bodyLeft = 0
@@ -230,7 +231,7 @@ export class Decoder {
       }
       const byte = chunk[i++]
       // A header that started in an earlier chunk is collected byte by byte.
-      if (start < 0) this.header[this.headerBytes] = byte
+      if (start < 0) this.header![this.headerBytes] = byte
       if (this.headerBytes++ === 0) {
         this.declared = 0
         if (this.connectFirst) {
@@ -269,7 +270,7 @@ export class Decoder {
       this.headerBytes = 0
       this.bodyLeft = this.declared
       if (start < 0) {
-        this.pieces.push(Buffer.from(this.header.subarray(0, headerLength)))
+        this.pieces.push(Buffer.from(this.header!.subarray(0, headerLength)))
         this.piecesLength += headerLength
         if (this.bodyLeft === 0) {
           this.emitPieces()
@@ -282,7 +283,7 @@ export class Decoder {
     }
     if (this.failed || start < 0) return
     // A header cut by the end of the chunk: keep its bytes for the next one.
-    if (this.headerBytes > 0) chunk.copy(this.header, 0, start, start + this.headerBytes)
+    if (this.headerBytes > 0) chunk.copy((this.header ??= Buffer.alloc(5)), 0, start, start + this.headerBytes)
     // A header that ended with the chunk, its body still to come.
     else if (this.bodyLeft > 0) {
       this.pieces.push(chunk.subarray(start, n))

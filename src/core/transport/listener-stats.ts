@@ -131,7 +131,7 @@ export function trackSocket(stats: ListenerStats, socket: Socket): void {
   if (s[kStats] !== undefined) return
   s[kStats] = stats
   stats.sockets.add(socket)
-  socket.once('close', onTrackedClose)
+  socket.on('close', onTrackedClose)
 }
 
 export interface ListenerCounters {

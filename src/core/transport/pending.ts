@@ -47,7 +47,7 @@ export function admitPending(stats: ListenerStats, socket: Socket, max: number):
   const s = socket as PendingSocket
   s[kAddress] = address
   s[kStats] = stats
-  socket.once('close', onPendingClose)
+  socket.on('close', onPendingClose)
   return true
 }
 
@@ -72,7 +72,7 @@ function onPendingClose(this: Socket): void {
 export function armHandshakeDeadline(socket: Socket, ms: number, stats: ListenerStats, onTimeout: (socket: Socket) => void): void {
   const s = socket as PendingSocket
   s[kDeadline] = setTimeout(onDeadline, ms, socket, stats, onTimeout)
-  socket.once('close', clearDeadlineOnClose)
+  socket.on('close', clearDeadlineOnClose)
 }
 
 /** The handshake completed: the connect timeout of the MQTT connection takes over. */

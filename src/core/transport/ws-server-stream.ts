@@ -36,6 +36,36 @@ export interface WsServerStreamOptions {
   stats?: ListenerStats
 }
 
+const kStream = Symbol('wsServerStream')
+type OwnedSocket = Socket & {[kStream]: WsServerStream}
+
+function onSocketData(this: OwnedSocket, chunk: Buffer): void {
+  this[kStream].receive(chunk)
+}
+
+function onSocketEnd(this: OwnedSocket): void {
+  const stream = this[kStream]
+  if (!stream.readableEnded) stream.push(null)
+}
+
+function onSocketError(this: OwnedSocket, error: Error): void {
+  this[kStream].destroy(error)
+}
+
+function onSocketDrain(this: OwnedSocket): void {
+  this[kStream].emit('drain')
+}
+
+/**
+ * Data not read yet (the reader paused, e.g. while a CONNECT is authenticated, maybe with
+ * packets in its decoder) must still reach it, as on a TCP socket: so the stream only ends
+ * here; once the reader has seen 'end', autoDestroy closes it.
+ */
+function onSocketClose(this: OwnedSocket): void {
+  const stream = this[kStream]
+  if (!stream.destroyed && !stream.readableEnded) stream.push(null)
+}
+
 export class WsServerStream extends Duplex {
   readonly piggyback: boolean
   /** Set when the peer sent a text frame: the connection is closed with 1003. */
@@ -46,7 +76,6 @@ export class WsServerStream extends Duplex {
   closeCode = 1000
   private readonly maxPayload: number
   private readonly stats: ListenerStats | undefined
-  private readonly onSocketData = (chunk: Buffer): void => this.receive(chunk)
 
   // Frame parser state. A header may arrive in pieces: HeaderReader gathers it.
   private readonly reader = new HeaderReader()
@@ -79,18 +108,13 @@ export class WsServerStream extends Duplex {
     this.piggyback = options.piggyback === true
     this.maxPayload = options.maxPayload
     this.stats = options.stats
-    socket.on('data', this.onSocketData)
-    socket.on('end', () => {
-      if (!this.readableEnded) this.push(null)
-    })
-    socket.on('error', (error: Error) => this.destroy(error))
-    socket.on('drain', () => this.emit('drain'))
-    // Data not read yet (the reader paused, e.g. while a CONNECT is authenticated, maybe
-    // with packets in its decoder) must still reach it, as on a TCP socket: so the stream
-    // only ends here; once the reader has seen 'end', autoDestroy closes it.
-    socket.on('close', () => {
-      if (!this.destroyed && !this.readableEnded) this.push(null)
-    })
+    // Module-level listeners that find this stream through a symbol: no closures per connection (memory per idle connection).
+    ;(socket as OwnedSocket)[kStream] = this
+    socket.on('data', onSocketData)
+    socket.on('end', onSocketEnd)
+    socket.on('error', onSocketError)
+    socket.on('drain', onSocketDrain)
+    socket.on('close', onSocketClose)
   }
 
   /** Frames that arrived with the upgrade request (ws's `head`). */
@@ -100,7 +124,8 @@ export class WsServerStream extends Duplex {
 
   // ---- inbound
 
-  private receive(chunk: Buffer): void {
+  /** The socket's data (onSocketData): frames in, MQTT bytes pushed. */
+  receive(chunk: Buffer): void {
     if (this.halted || this.closeSent !== undefined) return this.dropInput(chunk.length)
     let w = 0 // where the next unmasked data byte goes (compaction in place)
     let off = 0

@@ -146,6 +146,8 @@ async function connect(client: ClientConnection, packet: IConnectPacket): Promis
   } else {
     auth = await ctx.auth.authenticate(info)
   }
+  // The upgrade request served this authentication only: an idle WebSocket connection does not keep its headers.
+  transport.request = undefined
   if (client.state !== ConnState.Connecting) return // closed meanwhile
   if (!auth.ok) return refuse(client, auth.reasonCode, auth.reason)
   const principal = principalOf(info, auth)
