@@ -21,6 +21,7 @@ export function onStreamData(this: TaggedStream, chunk: Buffer): void {
   if (client.state >= ConnState.Closing) return client.dropAfterClose(chunk.length)
   client.lastSeen = Date.now()
   client.decoder.write(chunk)
+  client.ctx.flush.afterRead()
 }
 
 export function onStreamError(this: TaggedStream, error: Error): void {

@@ -48,6 +48,9 @@ function runFlush(f: TurnFlush): void {
 export class TurnFlush {
   private readonly dirty: ClientConnection[] = []
   private scheduled = false
+  /** Chunks read in this turn (afterRead), and whether the last turn read at most one. */
+  private reads = 0
+  private quiet = true
   private readonly sessions: SessionStore
   private readonly retained: RetainedStore
   /** Either store is durable: output and acknowledgements wait for commits. */
@@ -66,6 +69,24 @@ export class TurnFlush {
     this.bus = bus?.holdsOutput === true ? bus : undefined
     this.holdsOutput = sessions.durable || retained.durable || this.bus !== undefined
     this.onError = onError
+  }
+
+  /**
+   * A client's bytes were handled. At light load (the last turn read at most one chunk)
+   * the first read of a turn writes what it produced at once, instead of at the end of the
+   * turn: a lone message need not wait for the event loop's check phase. Under load, turns
+   * read many chunks and their output still leaves in one write per connection per turn.
+   */
+  afterRead(): void {
+    if (++this.reads === 1 && this.quiet && !this.holdsOutput) {
+      const list = this.dirty
+      for (let i = 0; i < list.length; i++) list[i].flush()
+      list.length = 0
+    }
+    if (!this.scheduled) {
+      this.scheduled = true
+      setImmediate(runFlush, this)
+    }
   }
 
   /** A connection was written to in this turn: flush it at the end of the turn. */
@@ -114,6 +135,8 @@ export class TurnFlush {
 
   /** The end of a turn: commit, then flush every connection written to (with a durable store: once committed). */
   run(): void {
+    this.quiet = this.reads <= 1
+    this.reads = 0
     if (this.holdsOutput) return this.runHeld()
     this.scheduled = false
     const list = this.dirty
