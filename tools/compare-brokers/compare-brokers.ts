@@ -154,8 +154,10 @@ async function main(): Promise<number> {
   const footer = [
     '',
     `Figures are medians over ${cli.rounds} round(s); every measurement starts its broker afresh, brokers in rotated order each round.`,
-    'Ratios are mqttws ÷ peer: above 1 is better for msg/s, below 1 for KiB/conn, B/msg and ms.',
+    'Ratios are mqttws ÷ peer: above 1 is better for msg/s and conn/s, below 1 for KiB/conn, µs/conn, B/msg and ms.',
     'Lost: deliveries the subscribers never got, of all expected, over all rounds (conn: connections that failed).',
+    'n/c: not comparable. The broker lost messages in that row, so its figure is what was left, not a rate it sustains; it is not ranked.',
+    'Every publisher runs closed-loop: bench bounds what it has in flight (sent, not yet received), QoS 0 included.',
     ...(notes.warnings.length > 0 ? ['', 'Warnings:', ...notes.warnings.map((w) => `- ${w}`)] : []),
     ...(notes.errors.length > 0 ? ['', 'Errors (no figure from these runs):', ...notes.errors.map((e) => `- ${e}`)] : []),
     '',

@@ -5,7 +5,7 @@
  */
 import {fromBenchJson} from '../../../src/core/bench/json.js'
 import {BIN} from '../peers/start.js'
-import type {Broker} from '../peers/start.js'
+import type {Broker, Transport} from '../peers/start.js'
 import {errorLine, spawnTracked, stopChild} from './children.js'
 
 /** Figures of one measurement, e.g. {'ws.recv_per_s': 81234, 'ws.lost': 0, 'pub_ms': 180}. */
@@ -16,7 +16,7 @@ interface BenchJson {
   results: Array<{transport: string} & Record<string, unknown>>
 }
 
-const FIGURES = ['recv_per_s', 'sent', 'received', 'lost', 'duplicates', 'pub_errors', 'connects', 'broker_bytes_per_connection'] as const
+const FIGURES = ['recv_per_s', 'sent', 'received', 'lost', 'duplicates', 'pub_errors', 'connects', 'connects_per_s', 'broker_bytes_per_connection', 'broker_cpu_per_connect_us'] as const
 
 interface Exited {
   code: number | null
@@ -53,6 +53,11 @@ function flatten(doc: BenchJson): Sample {
   const sample: Sample = {}
   for (const r of doc.results) {
     for (const f of FIGURES) if (typeof r[f] === 'number') sample[`${r.transport}.${f}`] = r[f] as number
+    const latency = r.latency as {p50_ms?: number; p99_ms?: number} | undefined
+    if (latency?.p50_ms !== undefined && (r.received as number) > 0) {
+      sample[`${r.transport}.p50_ms`] = latency.p50_ms
+      sample[`${r.transport}.p99_ms`] = latency.p99_ms ?? 0
+    }
     const overhead = r.overhead as {sub_wire_bytes?: number; mqtt_bytes?: number} | undefined
     if (overhead?.sub_wire_bytes !== undefined) sample[`${r.transport}.sub_wire_bytes`] = overhead.sub_wire_bytes
     if (overhead?.mqtt_bytes !== undefined) sample[`${r.transport}.mqtt_bytes`] = overhead.mqtt_bytes
@@ -62,7 +67,7 @@ function flatten(doc: BenchJson): Sample {
 
 export interface BenchRun {
   scenario: string
-  transport: 'tcp' | 'ws'
+  transport: Transport
   args: string[]
   /** Pass --broker-pid, so conn reports the broker's memory per connection. */
   brokerPid?: boolean

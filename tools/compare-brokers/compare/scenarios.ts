@@ -3,10 +3,10 @@
  * one `mqttws bench` run (or one timing) per broker per round, against a freshly started broker.
  */
 import {BROKERS} from '../peers/start.js'
-import type {Broker, BrokerName} from '../peers/start.js'
+import type {Broker, BrokerName, Transport} from '../peers/start.js'
 import {benchBroker, timePubOneShot} from './measure.js'
 import type {BenchRun, Sample} from './measure.js'
-import {allConnected, atLeastTimes, atMost, atMostTimesOf, exactly, lossless} from './targets.js'
+import {allConnected, atLeastTimes, atMost, atMostTimes, atMostTimesOf, exactly, lossless} from './targets.js'
 import type {Target} from './targets.js'
 
 export interface CompareOptions {
@@ -18,11 +18,13 @@ export interface CompareOptions {
   pubRuns: number
 }
 
-/** How a row's figure is shown: deliveries/s, KiB per connection, bytes per message, milliseconds. */
-export type Unit = 'msg/s' | 'KiB/conn' | 'B/msg' | 'ms'
+/** How a row's figure is shown: deliveries/s, KiB per connection, bytes per message, milliseconds, connects/s, µs of broker CPU per connect. */
+export type Unit = 'msg/s' | 'KiB/conn' | 'B/msg' | 'ms' | 'conn/s' | 'µs/conn'
 
 export interface Row {
   transport: Transport
+  /** Which figure, when the unit does not say (e.g. p50, p99). */
+  figure?: string
   unit: Unit
   /** The figure in a Sample, e.g. 'ws.recv_per_s'. */
   key: string
@@ -31,7 +33,7 @@ export interface Row {
   targets: Target[]
 }
 
-export type Transport = 'tcp' | 'ws'
+export type {Transport} from '../peers/start.js'
 
 export interface Scenario {
   id: string
@@ -64,11 +66,29 @@ function deliveries(transport: Row['transport'], targets: Target[]): Row {
 
 /** One bench run of `durationS`, bounded by `timeoutS` (starting, connecting and draining included). */
 function benchRun(scenario: string, transport: Transport, args: string[], o: CompareOptions, timeoutS = o.durationS + 45): BenchRun {
-  return {scenario, transport, args: ['-d', String(o.durationS), ...args], timeoutS}
+  // The brokers' TLS listeners share one self-signed certificate (peers/start.ts).
+  const tls = transport === 'tls' || transport === 'wss' ? ['--insecure'] : []
+  return {scenario, transport, args: ['-d', String(o.durationS), ...tls, ...args], timeoutS}
 }
 
-/** Broker memory per idle connection, at most (mqttws only). */
-const MEMORY_LIMIT_KIB: Record<Transport, number> = {tcp: 6, ws: 9}
+/** Fan-in 10→1 with a payload size and QoS, on each of `transports`. */
+function fanIn(id: string, title: string, transports: readonly Transport[], size: number, qos: number, rows: Scenario['rows']): Scenario {
+  return {
+    id,
+    title,
+    brokers: BROKERS,
+    transports,
+    measure: (b, t, o) => benchBroker(b, benchRun('fan-in', t, ['-P', '10', '-q', String(qos), '-s', String(size)], o)),
+    rows,
+  }
+}
+
+function latencyRow(transport: Transport, key: 'p50_ms' | 'p99_ms'): Row {
+  return {transport, figure: key.slice(0, 3), unit: 'ms', key: `${transport}.${key}`, loss: deliveriesLost(transport), targets: [atMostTimes('mosquitto', 1)]}
+}
+
+/** Broker memory per idle connection, at most (mqttws only): the issue's targets. */
+const MEMORY_LIMIT_KIB: Partial<Record<Transport, number>> = {tcp: 4, ws: 6}
 
 export const SCENARIOS: Scenario[] = [
   {
@@ -99,9 +119,31 @@ export const SCENARIOS: Scenario[] = [
     // TCP for information only.
     rows: () => [deliveries('ws', [atLeastTimes('mosquitto', 2)]), deliveries('tcp', [])],
   },
+  fanIn('fan-in-1k', 'Fan-in 10→1, QoS 0, 1 KiB', ['ws', 'tcp'], 1024, 0, () => [
+    deliveries('ws', [atLeastTimes('mosquitto', 1.5)]),
+    deliveries('tcp', []),
+  ]),
+  fanIn('fan-in-1k-qos1', 'Fan-in 10→1, QoS 1, 1 KiB', ['ws'], 1024, 1, () => [deliveries('ws', [atLeastTimes('mosquitto', 1.5), lossless('ws')])]),
+  fanIn('fan-in-64k', 'Fan-in 10→1, QoS 0, 64 KiB', ['ws', 'tcp'], 64 * 1024, 0, () => [
+    deliveries('ws', [atLeastTimes('mosquitto', 1)]),
+    deliveries('tcp', []),
+  ]),
+  // The issue: close any gap beyond 1.5× Mosquitto on TLS and secure WebSocket.
+  fanIn('fan-in-tls', 'Fan-in 10→1, QoS 0, 16 B, TLS', ['tls', 'wss'], 16, 0, () => [
+    deliveries('tls', [atLeastTimes('mosquitto', 0.67)]),
+    deliveries('wss', [atLeastTimes('mosquitto', 0.67)]),
+  ]),
+  {
+    id: 'latency',
+    title: 'Latency at 1,000 msg/s, QoS 0, 16 B',
+    brokers: BROKERS,
+    transports: ['tcp', 'ws'],
+    measure: (b, t, o) => benchBroker(b, benchRun('latency', t, ['-r', '1000', '-q', '0', '-s', '16'], o)),
+    rows: () => [latencyRow('tcp', 'p50_ms'), latencyRow('tcp', 'p99_ms'), latencyRow('ws', 'p50_ms'), latencyRow('ws', 'p99_ms')],
+  },
   {
     id: 'conn',
-    title: 'Idle connections: broker memory',
+    title: 'Idle connections: broker memory and CPU, connects/s',
     brokers: BROKERS,
     transports: ['tcp', 'ws'],
     async measure(b, t, o) {
@@ -110,13 +152,17 @@ export const SCENARIOS: Scenario[] = [
       return benchBroker(b, {...benchRun('conn', t, ['-c', String(o.connections)], o, 240), brokerPid: true})
     },
     rows: (o) =>
-      (['tcp', 'ws'] as const).map((t) => ({
-        transport: t,
-        unit: 'KiB/conn' as const,
-        key: `${t}.broker_bytes_per_connection`,
-        loss: connectionsFailed(t),
-        targets: [atMost(MEMORY_LIMIT_KIB[t] * 1024, `${MEMORY_LIMIT_KIB[t]} KiB`), allConnected(t, o.connections)],
-      })),
+      (['tcp', 'ws'] as const).flatMap((t): Row[] => [
+        {
+          transport: t,
+          unit: 'KiB/conn',
+          key: `${t}.broker_bytes_per_connection`,
+          loss: connectionsFailed(t),
+          targets: [atMost(MEMORY_LIMIT_KIB[t]! * 1024, `${MEMORY_LIMIT_KIB[t]} KiB`), allConnected(t, o.connections)],
+        },
+        {transport: t, unit: 'µs/conn', key: `${t}.broker_cpu_per_connect_us`, loss: connectionsFailed(t), targets: [atMostTimes('mosquitto', 2)]},
+        {transport: t, unit: 'conn/s', key: `${t}.connects_per_s`, loss: connectionsFailed(t), targets: t === 'tcp' ? [atLeastTimes('mosquitto', 1)] : []},
+      ]),
   },
   {
     id: 'ws-bytes',

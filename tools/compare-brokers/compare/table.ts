@@ -22,12 +22,13 @@ function formatValue(unit: Unit, v: number | undefined): string {
   if (v === undefined) return 'failed'
   if (unit === 'msg/s') return Math.round(v).toLocaleString('en-US')
   if (unit === 'KiB/conn') return (v / 1024).toFixed(2)
-  if (unit === 'B/msg') return v.toFixed(2)
-  return v.toFixed(0)
+  if (unit === 'B/msg' || unit === 'ms') return v.toFixed(unit === 'ms' ? 3 : 2)
+  return Math.round(v).toLocaleString('en-US')
 }
 
-function formatLoss(row: Row, rounds: Sample[]): string {
-  if (!row.loss || rounds.length === 0) return NONE
+/** Lost of expected over all rounds, or undefined when the row counts no loss. */
+function lossOf(row: Row, rounds: Sample[]): [number, number] | undefined {
+  if (!row.loss || rounds.length === 0) return undefined
   let lost = 0
   let expected = 0
   for (const s of rounds) {
@@ -35,6 +36,13 @@ function formatLoss(row: Row, rounds: Sample[]): string {
     lost += l
     expected += e
   }
+  return [lost, expected]
+}
+
+function formatLoss(row: Row, rounds: Sample[]): string {
+  const loss = lossOf(row, rounds)
+  if (loss === undefined) return NONE
+  const [lost, expected] = loss
   if (lost === 0) return '0'
   const pct = (100 * lost) / Math.max(expected, 1)
   return pct < 0.1 ? '<0.1%' : `${pct.toPrecision(2)}%`
@@ -51,20 +59,33 @@ interface RenderedRow {
   details: string[]
 }
 
+/** Marks a figure measured with losses: it is what was left, not a sustainable rate, and is not ranked. */
+const NOT_COMPARABLE = 'n/c'
+
 function renderRow(scenario: Scenario, row: Row, figures: Figures, brokers: readonly BrokerName[]): RenderedRow {
   const present = (b: BrokerName): boolean => scenario.brokers.includes(b)
-  const value = (b: BrokerName): string => (present(b) ? formatValue(row.unit, figures.median(b, row.key)) : NONE)
+  const lossy = (b: BrokerName): boolean => (lossOf(row, figures.rounds(b))?.[0] ?? 0) > 0
+  const value = (b: BrokerName): string => {
+    if (!present(b)) return NONE
+    const text = formatValue(row.unit, figures.median(b, row.key))
+    return lossy(b) ? `${text} (${NOT_COMPARABLE})` : text
+  }
   const ours = figures.median('mqttws', row.key)
   const peers = brokers.filter((b) => b !== 'mqttws')
-  const verdict = combine(row.targets.map((t) => t.check(figures, row.key)))
+  const verdict = combine(row.targets.map((t) => t.check(figures, row.key, lossy)))
   const details = row.targets.flatMap((t) => (t.detail ? [t.detail(figures)] : [])).filter((d) => d !== '')
+  const ratioTo = (p: BrokerName): string => {
+    if (!present(p)) return NONE
+    if (lossy(p) || lossy('mqttws')) return NOT_COMPARABLE
+    return ratio(ours, figures.median(p, row.key))
+  }
   return {
     cells: [
       scenario.title,
-      row.transport,
+      row.figure === undefined ? row.transport : `${row.transport} ${row.figure}`,
       row.unit,
       ...brokers.map(value),
-      ...peers.map((p) => (present(p) ? ratio(ours, figures.median(p, row.key)) : NONE)),
+      ...peers.map(ratioTo),
       brokers.map((b) => (present(b) ? formatLoss(row, figures.rounds(b)) : NONE)).join(' / '),
       row.targets.map((t) => t.text).join(', ') || NONE,
       verdict,

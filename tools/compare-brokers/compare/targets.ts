@@ -3,7 +3,11 @@ import type {BrokerName} from '../peers/start.js'
 import {median} from './measure.js'
 import type {Sample} from './measure.js'
 
+/** SKIP: the peer did not take part, or its figure is not comparable (it lost messages). */
 export type Verdict = 'PASS' | 'FAIL' | 'SKIP'
+
+/** Whether a broker lost deliveries (or connections) in any round of the row: its figure is then not a sustainable rate. */
+export type Lossy = (broker: BrokerName) => boolean
 
 /** Every round's sample of every broker that took part, for one scenario. */
 export class Figures {
@@ -27,7 +31,7 @@ export class Figures {
 export interface Target {
   text: string
   /** `key` is the row's figure, e.g. 'ws.recv_per_s'. */
-  check(f: Figures, key: string): Verdict
+  check(f: Figures, key: string, lossy: Lossy): Verdict
   /** What the target works out to in this run, when that is not in the row already. */
   detail?(f: Figures): string
 }
@@ -42,17 +46,27 @@ function verdict(ok: boolean | undefined): Verdict {
   return ok === true ? 'PASS' : 'FAIL'
 }
 
+/**
+ * mqttws against a peer's median: a lossy mqttws fails, a lossy peer is not compared (its
+ * figure is not what it sustains), a peer that did not take part is skipped.
+ */
+function againstPeer(peer: BrokerName, f: Figures, key: string, lossy: Lossy, ok: (ours: number, theirs: number) => boolean): Verdict {
+  if (!f.tookPart(peer)) return 'SKIP'
+  if (lossy('mqttws')) return 'FAIL'
+  if (lossy(peer)) return 'SKIP'
+  const ours = f.median('mqttws', key)
+  const theirs = f.median(peer, key)
+  return verdict(ours !== undefined && theirs !== undefined && ok(ours, theirs))
+}
+
 /** mqttws's median ≥ factor × the peer's median (higher is better). */
 export function atLeastTimes(peer: BrokerName, factor: number): Target {
-  return {
-    text: `≥ ${factor}× ${LABEL[peer]}`,
-    check(f, key) {
-      if (!f.tookPart(peer)) return 'SKIP'
-      const ours = f.median('mqttws', key)
-      const theirs = f.median(peer, key)
-      return verdict(ours !== undefined && theirs !== undefined && ours >= factor * theirs)
-    },
-  }
+  return {text: `≥ ${factor}× ${LABEL[peer]}`, check: (f, key, lossy) => againstPeer(peer, f, key, lossy, (ours, theirs) => ours >= factor * theirs)}
+}
+
+/** mqttws's median ≤ factor × the peer's median (lower is better: latency, CPU). */
+export function atMostTimes(peer: BrokerName, factor: number): Target {
+  return {text: factor === 1 ? `≤ ${LABEL[peer]}` : `≤ ${factor}× ${LABEL[peer]}`, check: (f, key, lossy) => againstPeer(peer, f, key, lossy, (ours, theirs) => ours <= factor * theirs)}
 }
 
 /** mqttws's median ≤ limit (lower is better); `text` shows the limit in the row's unit. */

@@ -1,14 +1,16 @@
 /**
  * The three brokers of tools/compare-brokers/compare-brokers.ts, each in its own process on free loopback
- * ports, each with one TCP and one WebSocket (path /mqtt) listener.
+ * ports, each with four listeners: TCP, TLS, WebSocket and secure WebSocket (path /mqtt), the
+ * TLS ones with one certificate the comparison made (peerCertificate()).
  */
 import type {ChildProcess} from 'node:child_process'
-import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import net from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {createInterface} from 'node:readline'
 import {fileURLToPath} from 'node:url'
+import {generateDevCertificate} from '../../../src/core/tls/dev-cert.js'
 import {errorLine, isRunning, spawnTracked, stopChild} from '../compare/children.js'
 
 export const BROKERS = ['mqttws', 'mosquitto', 'aedes'] as const
@@ -20,10 +22,35 @@ export const BIN = join(ROOT, 'bin', 'run.js')
 const AEDES_SERVER = join(ROOT, 'tools', 'compare-brokers', 'peers', 'aedes-server.mjs')
 const START_TIMEOUT_MS = 15_000
 
+export type Transport = 'tcp' | 'tls' | 'ws' | 'wss'
+
+/** PEM files every broker's TLS listeners use (clients connect with --insecure: the same for each broker). */
+export interface PeerCertificate {
+  cert: string
+  key: string
+}
+
+let certificate: Promise<PeerCertificate> | undefined
+
+/** One self-signed certificate for 127.0.0.1 (RSA, as dev-cert makes it), written once per comparison. */
+export function peerCertificate(): Promise<PeerCertificate> {
+  certificate ??= generateDevCertificate(['localhost', '127.0.0.1'], 2).then((c) => {
+    const dir = mkdtempSync(join(tmpdir(), 'mqttws-compare-cert-'))
+    const files = {cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem')}
+    // Readable by all: Mosquitto started as root reads them after dropping to its own user. A throwaway key for loopback only.
+    chmodSync(dir, 0o755)
+    writeFileSync(files.cert, c.cert, {mode: 0o644})
+    writeFileSync(files.key, c.key, {mode: 0o644})
+    process.once('exit', () => rmSync(dir, {recursive: true, force: true}))
+    return files
+  })
+  return certificate
+}
+
 export interface Broker {
   name: BrokerName
   pid: number
-  urls: {tcp: string; ws: string}
+  urls: Record<Transport, string>
   /** Undefined while it runs; how it ended if it stopped on its own (a crash under load). */
   crashed(): string | undefined
   stop(): Promise<void>
@@ -33,10 +60,11 @@ export function hasMosquitto(): boolean {
   return existsSync(MOSQUITTO)
 }
 
-export function startBroker(name: BrokerName): Promise<Broker> {
-  if (name === 'mqttws') return startMqttws()
-  if (name === 'mosquitto') return startMosquitto()
-  return startAedes()
+export async function startBroker(name: BrokerName): Promise<Broker> {
+  const cert = await peerCertificate()
+  if (name === 'mqttws') return startMqttws(cert)
+  if (name === 'mosquitto') return startMosquitto(cert)
+  return startAedes(cert)
 }
 
 /** Reads what a child writes to stderr (so its pipe never fills) for its error line, and says how it ended. */
@@ -92,31 +120,40 @@ function parseJson(line: string): Record<string, unknown> | undefined {
   }
 }
 
+const SCHEME_TRANSPORT: Record<string, Transport> = {mqtt: 'tcp', mqtts: 'tls', ws: 'ws', wss: 'wss'}
+
 /** `mqttws serve`, as a user would start it, logging errors only (each connect is logged at info). */
-async function startMqttws(): Promise<Broker> {
-  const args = [BIN, 'serve', '--listen', 'mqtt://127.0.0.1:0', '--listen', 'ws://127.0.0.1:0/mqtt', '--admin', 'off', '--json', '--log-level', 'error']
+async function startMqttws(cert: PeerCertificate): Promise<Broker> {
+  const listeners = ['mqtt://127.0.0.1:0', 'mqtts://127.0.0.1:0', 'ws://127.0.0.1:0/mqtt', 'wss://127.0.0.1:0/mqtt'].flatMap((l) => ['--listen', l])
+  const args = [BIN, 'serve', ...listeners, '--tls-cert', cert.cert, '--tls-key', cert.key, '--admin', 'off', '--json', '--log-level', 'error']
   // The IPC channel is a lifeline: serve stops when this script goes away, however it ends.
   const child = spawnTracked(process.execPath, args, {stdio: ['ignore', 'pipe', 'pipe', 'ipc']})
   const watched = watch(child)
   const urls: Partial<Broker['urls']> = {}
   const pid = await firstLine('mqttws serve', child, watched.tail, (line) => {
     const e = parseJson(line)
-    if (e?.event === 'listening' && typeof e.url === 'string') urls[e.scheme === 'ws' ? 'ws' : 'tcp'] = e.url
+    const transport = SCHEME_TRANSPORT[String(e?.scheme)]
+    if (e?.event === 'listening' && typeof e.url === 'string' && transport) urls[transport] = e.url
     return e?.event === 'ready' ? Number(e.pid) : undefined
   })
-  if (!urls.tcp || !urls.ws) throw new Error(`mqttws serve did not report both listeners: ${JSON.stringify(urls)}`)
-  return {name: 'mqttws', pid, urls: {tcp: urls.tcp, ws: urls.ws}, crashed: watched.crashed, stop: () => stopChild(child)}
+  return {name: 'mqttws', pid, urls: allUrls('mqttws serve', urls), crashed: watched.crashed, stop: () => stopChild(child)}
 }
 
-/** tools/compare-brokers/peers/aedes-server.mjs: Aedes with net and ws, the way its documentation shows. */
-async function startAedes(): Promise<Broker> {
-  const child = spawnTracked(process.execPath, [AEDES_SERVER, '0', '0'], {stdio: ['ignore', 'pipe', 'pipe', 'ipc']})
+function allUrls(who: string, urls: Partial<Broker['urls']>): Broker['urls'] {
+  if (!urls.tcp || !urls.tls || !urls.ws || !urls.wss) throw new Error(`${who} did not report all four listeners: ${JSON.stringify(urls)}`)
+  return urls as Broker['urls']
+}
+
+/** tools/compare-brokers/peers/aedes-server.mjs: Aedes with net, tls, ws and wss, the way its documentation shows. */
+async function startAedes(cert: PeerCertificate): Promise<Broker> {
+  const child = spawnTracked(process.execPath, [AEDES_SERVER, cert.cert, cert.key], {stdio: ['ignore', 'pipe', 'pipe', 'ipc']})
   const watched = watch(child)
   const ready = await firstLine('aedes', child, watched.tail, (line) => {
     const e = parseJson(line)
-    return typeof e?.tcp === 'number' && typeof e.ws === 'number' ? {pid: Number(e.pid), tcp: e.tcp, ws: e.ws} : undefined
+    return typeof e?.tcp === 'number' && typeof e.wss === 'number' ? e : undefined
   })
-  return {name: 'aedes', pid: ready.pid, urls: {tcp: `mqtt://127.0.0.1:${ready.tcp}`, ws: `ws://127.0.0.1:${ready.ws}/mqtt`}, crashed: watched.crashed, stop: () => stopChild(child)}
+  const urls = {tcp: `mqtt://127.0.0.1:${ready.tcp}`, tls: `mqtts://127.0.0.1:${ready.tls}`, ws: `ws://127.0.0.1:${ready.ws}/mqtt`, wss: `wss://127.0.0.1:${ready.wss}/mqtt`}
+  return {name: 'aedes', pid: Number(ready.pid), urls, crashed: watched.crashed, stop: () => stopChild(child)}
 }
 
 async function freePort(): Promise<number> {
@@ -138,33 +175,46 @@ function accepts(port: number): Promise<boolean> {
 }
 
 /**
- * Mosquitto's defaults, except the two loopback listeners and anonymous access (which 2.x
+ * Mosquitto's defaults, except the four loopback listeners and anonymous access (which 2.x
  * refuses by default). Its queue limits stay as shipped: QoS 0 it cannot queue is dropped,
  * and bench counts that as lost.
  */
-function mosquittoConfig(tcp: number, ws: number): string {
-  return [`listener ${tcp} 127.0.0.1`, `listener ${ws} 127.0.0.1`, 'protocol websockets', 'allow_anonymous true', ''].join('\n')
+function mosquittoConfig(ports: Record<Transport, number>, cert: PeerCertificate): string {
+  const tls = [`certfile ${cert.cert}`, `keyfile ${cert.key}`]
+  return [
+    `listener ${ports.tcp} 127.0.0.1`,
+    `listener ${ports.tls} 127.0.0.1`,
+    ...tls,
+    `listener ${ports.ws} 127.0.0.1`,
+    'protocol websockets',
+    `listener ${ports.wss} 127.0.0.1`,
+    'protocol websockets',
+    ...tls,
+    'allow_anonymous true',
+    '',
+  ].join('\n')
 }
 
-async function startMosquitto(): Promise<Broker> {
-  const [tcp, ws] = [await freePort(), await freePort()]
+async function startMosquitto(cert: PeerCertificate): Promise<Broker> {
+  const ports = {tcp: await freePort(), tls: await freePort(), ws: await freePort(), wss: await freePort()}
   const dir = mkdtempSync(join(tmpdir(), 'mqttws-compare-mosquitto-'))
   const conf = join(dir, 'mosquitto.conf')
-  writeFileSync(conf, mosquittoConfig(tcp, ws))
+  writeFileSync(conf, mosquittoConfig(ports, cert))
   const child = spawnTracked(MOSQUITTO, ['-c', conf], {stdio: ['ignore', 'ignore', 'pipe']})
   const watched = watch(child)
   const stop = async (): Promise<void> => {
     await stopChild(child)
     rmSync(dir, {recursive: true, force: true})
   }
-  // Mosquitto prints nothing when ready: poll both ports (bounded).
+  // Mosquitto prints nothing when ready: poll the ports (bounded).
   for (let i = 0; i < START_TIMEOUT_MS / 50; i++) {
     if (!isRunning(child)) break
-    if ((await accepts(tcp)) && (await accepts(ws))) {
-      return {name: 'mosquitto', pid: child.pid!, urls: {tcp: `mqtt://127.0.0.1:${tcp}`, ws: `ws://127.0.0.1:${ws}/mqtt`}, crashed: watched.crashed, stop}
+    if ((await accepts(ports.tcp)) && (await accepts(ports.tls)) && (await accepts(ports.ws)) && (await accepts(ports.wss))) {
+      const urls = {tcp: `mqtt://127.0.0.1:${ports.tcp}`, tls: `mqtts://127.0.0.1:${ports.tls}`, ws: `ws://127.0.0.1:${ports.ws}/mqtt`, wss: `wss://127.0.0.1:${ports.wss}/mqtt`}
+      return {name: 'mosquitto', pid: child.pid!, urls, crashed: watched.crashed, stop}
     }
     await new Promise((r) => setTimeout(r, 50))
   }
   await stop()
-  throw new Error(`mosquitto did not start on ports ${tcp} and ${ws}: ${watched.tail()}`)
+  throw new Error(`mosquitto did not start on ports ${Object.values(ports).join(', ')}: ${watched.tail()}`)
 }
