@@ -264,3 +264,16 @@ export function Header(props: {title: string; sub?: ComponentChildren; children?
   )
 }
 
+
+export type Qos = 0 | 1 | 2
+
+/** The QoS 0/1/2 choice of the publish and subscribe forms. */
+export function QosSelect(props: {value: Qos; onChange: (q: Qos) => void; name: string; label?: string}): preact.JSX.Element {
+  return (
+    <select value={String(props.value)} onChange={(e) => props.onChange(Number(e.currentTarget.value) as Qos)} aria-label={props.label ?? 'QoS'} name={props.name}>
+      <option value="0">QoS 0</option>
+      <option value="1">QoS 1</option>
+      <option value="2">QoS 2</option>
+    </select>
+  )
+}

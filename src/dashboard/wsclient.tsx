@@ -8,7 +8,7 @@ import mqtt from 'mqtt'
 import type {IClientOptions, IClientPublishOptions, MqttClient} from 'mqtt'
 import {useEffect, useState} from 'preact/hooks'
 import type {PayloadView} from './ui.js'
-import {Badge, Empty, PayloadTabs, renderPayload} from './ui.js'
+import {Badge, Empty, PayloadTabs, QosSelect, renderPayload} from './ui.js'
 
 interface ListenerLite {
   id: string
@@ -352,11 +352,7 @@ function SubscribeForm(props: {conn: Conn}): preact.JSX.Element {
       <h3>Subscriptions</h3>
       <div class="inline">
         <input class="grow mono" value={topic} onInput={(e) => setTopic(e.currentTarget.value)} placeholder="topic/filter/#" name="filter" aria-label="Topic filter" />
-        <select value={String(qos)} onChange={(e) => setQos(Number(e.currentTarget.value) as 0 | 1 | 2)} aria-label="QoS" name="subQos">
-          <option value="0">QoS 0</option>
-          <option value="1">QoS 1</option>
-          <option value="2">QoS 2</option>
-        </select>
+        <QosSelect value={qos} onChange={setQos} name="subQos" />
         <button class="btn primary" type="submit" data-testid="subscribe">
           Subscribe
         </button>
@@ -427,11 +423,7 @@ function PublishForm(props: {conn: Conn}): preact.JSX.Element {
       <h3>Publish</h3>
       <div class="inline">
         <input class="grow mono" value={topic} onInput={(e) => setTopic(e.currentTarget.value)} placeholder="topic" name="topic" aria-label="Topic" />
-        <select value={String(qos)} onChange={(e) => setQos(Number(e.currentTarget.value) as 0 | 1 | 2)} aria-label="QoS" name="pubQos">
-          <option value="0">QoS 0</option>
-          <option value="1">QoS 1</option>
-          <option value="2">QoS 2</option>
-        </select>
+        <QosSelect value={qos} onChange={setQos} name="pubQos" />
         <label class="check">
           <input type="checkbox" checked={retain} onChange={(e) => setRetain(e.currentTarget.checked)} /> Retain
         </label>
