@@ -1,10 +1,10 @@
 /** `mqttws banned` (list, add, remove) and the admin API's /api/v1/banned, against `mqttws serve` (the built binary). */
 import assert from 'node:assert/strict'
-import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import type {MqttClient} from 'mqtt'
-import {runBin, startServe} from '../helpers/spawn.js'
+import {runBin, startServe, useAdminServe} from '../helpers/spawn.js'
 import type {ServeProcess} from '../helpers/spawn.js'
 import {connectMqttJs, nextMessages} from '../helpers/mqttjs.js'
 
@@ -19,32 +19,14 @@ async function refusal(url: string, clientId: string, protocolVersion: 4 | 5): P
 }
 
 describe('mqttws banned (e2e)', function () {
-  let serve: ServeProcess
-  let dir: string
-  let admin: {url: string; token: string}
-  let env: NodeJS.ProcessEnv
-  let mqttUrl: string
+  const fixture = useAdminServe('banned', ['--trusted-proxy', '10.0.0.0/8', '--message-rate', '1000'], 'bans:\n  - username: eve\n    reason: from the file\nguard:\n  flapping:\n    enabled: false\n')
   const clients: MqttClient[] = []
 
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'mqttws-banned-'))
-    const config = join(dir, 'mqttws.yaml')
-    await writeFile(config, 'bans:\n  - username: eve\n    reason: from the file\nguard:\n  flapping:\n    enabled: false\n')
-    env = {MQTTWS_ADMIN_TOKEN_FILE: join(dir, 'token'), MQTTWS_ADMIN_TOKEN: ''}
-    serve = await startServe(['--config', config, '--listen', 'mqtt://127.0.0.1:0', '--admin', 'http://127.0.0.1:0', '--sys-interval', '0', '--trusted-proxy', '10.0.0.0/8', '--message-rate', '1000'], {env})
-    const events = serve.stdoutLines.map((l) => JSON.parse(l))
-    admin = events.find((e) => e.event === 'admin')
-    mqttUrl = events.find((e) => e.event === 'listening')?.url
-    assert.ok(admin && mqttUrl, serve.stdoutLines.join('\n'))
-  })
-
-  after(async () => {
+  after(() => {
     for (const c of clients.splice(0)) c.end(true)
-    await serve?.stop()
-    await rm(dir, {recursive: true, force: true})
   })
 
-  const run = (args: string[]) => runBin(['banned', ...args, '--admin', admin.url], {env})
+  const run = (args: string[]) => runBin(['banned', ...args, '--admin', fixture.admin.url], {env: fixture.env})
 
   it('lists the bans of the config file (table and --json)', async () => {
     const text = await run([])
@@ -57,8 +39,8 @@ describe('mqttws banned (e2e)', function () {
   })
 
   it('adds a ban that disconnects the client at once and refuses it afterwards; a bystander carries on; remove lifts it', async () => {
-    const bystander = await connectMqttJs(mqttUrl, {clientId: 'bystander', protocolVersion: 4})
-    const victim = await connectMqttJs(mqttUrl, {clientId: 'cli-victim', protocolVersion: 5})
+    const bystander = await connectMqttJs(fixture.mqttUrl, {clientId: 'bystander', protocolVersion: 4})
+    const victim = await connectMqttJs(fixture.mqttUrl, {clientId: 'cli-victim', protocolVersion: 5})
     clients.push(bystander, victim)
     await bystander.subscribeAsync('t')
     const kicked = new Promise<number | undefined>((resolve) => victim.once('disconnect', (p) => resolve(p.reasonCode)))
@@ -66,8 +48,8 @@ describe('mqttws banned (e2e)', function () {
     assert.equal(add.code, 0, add.stderr)
     assert.match(add.stdout, /^banned clientId cli-victim until \d{4}-\d\d-\d\dT[\d:.]+Z; 1 connected client disconnected$/m)
     assert.equal(await kicked, 0x98)
-    assert.equal(await refusal(mqttUrl, 'cli-victim', 5), 0x8a)
-    assert.equal(await refusal(mqttUrl, 'cli-victim', 4), 5)
+    assert.equal(await refusal(fixture.mqttUrl, 'cli-victim', 5), 0x8a)
+    assert.equal(await refusal(fixture.mqttUrl, 'cli-victim', 4), 5)
 
     const listed = JSON.parse((await run(['--json'])).stdout).banned.find((b: {value: string}) => b.value === 'cli-victim')
     assert.equal(listed.source, 'api')
@@ -81,7 +63,7 @@ describe('mqttws banned (e2e)', function () {
     const remove = await run(['remove', 'clientId', 'cli-victim'])
     assert.equal(remove.code, 0, remove.stderr)
     assert.match(remove.stdout, /lifted the ban on clientId cli-victim/)
-    assert.equal(await refusal(mqttUrl, 'cli-victim', 5), 0)
+    assert.equal(await refusal(fixture.mqttUrl, 'cli-victim', 5), 0)
   })
 
   it('bans networks and patterns; a network is removed by its text, slash included', async () => {
@@ -90,8 +72,8 @@ describe('mqttws banned (e2e)', function () {
     assert.equal(JSON.parse(net.stdout).ban.value, '10.0.0.0/8')
     const pattern = await run(['add', '--client-id', 'bot-[0-9]+', '--regex'])
     assert.equal(pattern.code, 0, pattern.stderr)
-    assert.equal(await refusal(mqttUrl, 'bot-42', 5), 0x8a)
-    assert.equal(await refusal(mqttUrl, 'robot-42', 5), 0)
+    assert.equal(await refusal(fixture.mqttUrl, 'bot-42', 5), 0x8a)
+    assert.equal(await refusal(fixture.mqttUrl, 'robot-42', 5), 0)
     assert.equal((await run(['remove', 'address', '10.0.0.0/8'])).code, 0)
     assert.equal((await run(['remove', 'clientId', 'bot-[0-9]+'])).code, 0)
     assert.deepEqual(JSON.parse((await run(['--json'])).stdout).banned.map((b: {value: string}) => b.value), ['eve'])
@@ -115,25 +97,25 @@ describe('mqttws banned (e2e)', function () {
   })
 
   it('the admin API: token required, 400 with the reason for a bad ban, counters per listener', async () => {
-    const noToken = await fetch(`${admin.url}/api/v1/banned`)
+    const noToken = await fetch(`${fixture.admin.url}/api/v1/banned`)
     assert.equal(noToken.status, 401)
-    const headers = {Authorization: `Bearer ${admin.token}`, 'Content-Type': 'application/json'}
-    const bad = await fetch(`${admin.url}/api/v1/banned`, {method: 'POST', headers, body: JSON.stringify({clientId: 'a', username: 'b'})})
+    const headers = {Authorization: `Bearer ${fixture.admin.token}`, 'Content-Type': 'application/json'}
+    const bad = await fetch(`${fixture.admin.url}/api/v1/banned`, {method: 'POST', headers, body: JSON.stringify({clientId: 'a', username: 'b'})})
     assert.equal(bad.status, 400)
     assert.match(((await bad.json()) as {error: {message: string}}).error.message, /exactly one of clientId, username or address/)
-    const added = await fetch(`${admin.url}/api/v1/banned`, {method: 'POST', headers, body: JSON.stringify({clientId: 'api-ban', until: '2099-01-01T00:00:00Z'})})
+    const added = await fetch(`${fixture.admin.url}/api/v1/banned`, {method: 'POST', headers, body: JSON.stringify({clientId: 'api-ban', until: '2099-01-01T00:00:00Z'})})
     assert.equal(added.status, 201)
     assert.equal(((await added.json()) as {ban: {until: string}}).ban.until, '2099-01-01T00:00:00.000Z')
-    const gone = await fetch(`${admin.url}/api/v1/banned/clientId/api-ban`, {method: 'DELETE', headers})
+    const gone = await fetch(`${fixture.admin.url}/api/v1/banned/clientId/api-ban`, {method: 'DELETE', headers})
     assert.equal(gone.status, 200)
-    const again = await fetch(`${admin.url}/api/v1/banned/clientId/api-ban`, {method: 'DELETE', headers})
+    const again = await fetch(`${fixture.admin.url}/api/v1/banned/clientId/api-ban`, {method: 'DELETE', headers})
     assert.equal(again.status, 404)
-    const listeners = await runBin(['listeners', '--json', '--admin', admin.url], {env})
+    const listeners = await runBin(['listeners', '--json', '--admin', fixture.admin.url], {env: fixture.env})
     assert.equal(listeners.code, 0, listeners.stderr)
     const row = JSON.parse(listeners.stdout).listeners[0]
     assert.ok(row.connections.rejected.banned >= 3, JSON.stringify(row.connections.rejected))
     assert.deepEqual(Object.keys(row.rateLimited), ['dropped', 'refused'])
-    const metrics = await (await fetch(`${admin.url}/metrics`, {headers})).text()
+    const metrics = await (await fetch(`${fixture.admin.url}/metrics`, {headers})).text()
     assert.match(metrics, /mqttws_rejected_total\{listener="mqtt:0",transport="tcp",reason="banned"\} [1-9]/)
     assert.match(metrics, /mqttws_bans 1$/m)
   })

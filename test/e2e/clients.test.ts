@@ -1,52 +1,32 @@
 /** `mqttws clients` and the dashboard URL of `mqttws serve` (the built binary), over its admin API. */
 import assert from 'node:assert/strict'
-import {mkdtemp, rm} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
-import {join} from 'node:path'
 import type {MqttClient} from 'mqtt'
-import {runBin, startServe} from '../helpers/spawn.js'
-import type {ServeProcess} from '../helpers/spawn.js'
+import {runBin, useAdminServe} from '../helpers/spawn.js'
 import {connectMqttJs} from '../helpers/mqttjs.js'
 
 describe('mqttws clients (e2e)', function () {
-  let serve: ServeProcess
-  let dir: string
-  let admin: {url: string; dashboard?: string}
-  let env: NodeJS.ProcessEnv
-  let mqttUrl: string
+  const fixture = useAdminServe('clients')
   const clients: MqttClient[] = []
 
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'mqttws-clients-'))
-    env = {MQTTWS_ADMIN_TOKEN_FILE: join(dir, 'token'), MQTTWS_ADMIN_TOKEN: ''}
-    serve = await startServe(['--listen', 'mqtt://127.0.0.1:0', '--admin', 'http://127.0.0.1:0', '--sys-interval', '0'], {env})
-    const events = serve.stdoutLines.map((l) => JSON.parse(l))
-    admin = events.find((e) => e.event === 'admin')
-    mqttUrl = events.find((e) => e.event === 'listening')?.url
-    assert.ok(admin && mqttUrl, serve.stdoutLines.join('\n'))
-  })
-
-  after(async () => {
+  after(() => {
     for (const c of clients.splice(0)) c.end(true)
-    await serve?.stop()
-    await rm(dir, {recursive: true, force: true})
   })
 
-  const run = (args: string[]) => runBin(['clients', ...args, '--admin', admin.url], {env})
+  const run = (args: string[]) => runBin(['clients', ...args, '--admin', fixture.admin.url], {env: fixture.env})
 
   it('serve prints the dashboard URL, which serves the dashboard without the token and the API only with it', async () => {
-    assert.equal(admin.dashboard, `${admin.url}/`)
-    const page = await fetch(admin.dashboard!)
+    assert.equal(fixture.admin.dashboard, `${fixture.admin.url}/`)
+    const page = await fetch(fixture.admin.dashboard!)
     assert.equal(page.status, 200)
     assert.match(page.headers.get('content-type')!, /text\/html/)
     assert.match(page.headers.get('content-security-policy')!, /default-src 'self'/)
     assert.match(await page.text(), /<script type="module" src="\/app.js">/)
-    assert.equal((await fetch(`${admin.url}/app.js`)).status, 200)
-    assert.equal((await fetch(`${admin.url}/api/v1/clients`)).status, 401)
+    assert.equal((await fetch(`${fixture.admin.url}/app.js`)).status, 200)
+    assert.equal((await fetch(`${fixture.admin.url}/api/v1/clients`)).status, 401)
   })
 
   it('lists clients (table and --json) and kicks one', async () => {
-    const c = await connectMqttJs(mqttUrl, {clientId: 'cli-client', protocolVersion: 5, username: 'u1'})
+    const c = await connectMqttJs(fixture.mqttUrl, {clientId: 'cli-client', protocolVersion: 5, username: 'u1'})
     clients.push(c)
     const kicked = new Promise<number | undefined>((resolve) => c.once('disconnect', (p) => resolve(p.reasonCode)))
     const text = await run([])

@@ -1,6 +1,9 @@
 /** Runs the built binary (bin/run.js) as a child process, as a user would. */
 import {spawn} from 'node:child_process'
 import type {ChildProcess} from 'node:child_process'
+import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {createInterface} from 'node:readline'
 
@@ -96,4 +99,45 @@ export function startServe(args: string[], options: {env?: NodeJS.ProcessEnv} = 
 
 export function killQuietly(child: ChildProcess | undefined): void {
   if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+}
+
+/** A `serve` with an admin API (token in a file of its temporary folder) and an MQTT listener, for e2e tests of the admin commands. */
+export interface AdminServe {
+  serve: ServeProcess
+  dir: string
+  /** The `admin` line serve printed: {url, tokenFile, dashboard}. */
+  admin: {url: string; token: string; tokenFile?: string; dashboard?: string}
+  /** MQTTWS_ADMIN_TOKEN_FILE pointing at the token, for runBin. */
+  env: NodeJS.ProcessEnv
+  /** The first listener's URL. */
+  mqttUrl: string
+}
+
+/**
+ * Mocha hooks: before, serve with `args` (plus an MQTT and an admin listener) and, when given,
+ * a config file `config` in its folder; after, stops it and removes the folder. Read the
+ * returned object's fields in tests (they are set by the before hook).
+ */
+export function useAdminServe(prefix: string, args: string[] = [], config?: string): AdminServe {
+  const fixture = {} as AdminServe
+  before(async () => {
+    fixture.dir = await mkdtemp(join(tmpdir(), `mqttws-${prefix}-`))
+    fixture.env = {MQTTWS_ADMIN_TOKEN_FILE: join(fixture.dir, 'token'), MQTTWS_ADMIN_TOKEN: ''}
+    const configArgs: string[] = []
+    if (config !== undefined) {
+      const file = join(fixture.dir, 'mqttws.yaml')
+      await writeFile(file, config)
+      configArgs.push('--config', file)
+    }
+    fixture.serve = await startServe([...configArgs, '--listen', 'mqtt://127.0.0.1:0', '--admin', 'http://127.0.0.1:0', '--sys-interval', '0', ...args], {env: fixture.env})
+    const events = fixture.serve.stdoutLines.map((l) => JSON.parse(l) as {event?: string; url?: string})
+    fixture.admin = events.find((e) => e.event === 'admin') as AdminServe['admin']
+    fixture.mqttUrl = events.find((e) => e.event === 'listening')?.url ?? ''
+    if (!fixture.admin || !fixture.mqttUrl) throw new Error(`serve printed no admin or listening line:\n${fixture.serve.stdoutLines.join('\n')}`)
+  })
+  after(async () => {
+    await fixture.serve?.stop()
+    if (fixture.dir) await rm(fixture.dir, {recursive: true, force: true})
+  })
+  return fixture
 }
