@@ -6,6 +6,7 @@
 import {fromBenchJson} from '../../../src/core/bench/json.js'
 import {BIN} from '../peers/start.js'
 import type {Broker, Transport} from '../peers/start.js'
+import {startConnackServer} from '../peers/start.js'
 import {errorLine, spawnTracked, stopChild} from './children.js'
 
 /** Figures of one measurement, e.g. {'ws.recv_per_s': 81234, 'ws.lost': 0, 'pub_ms': 180}. */
@@ -111,4 +112,20 @@ export async function timePubOneShot(broker: Broker, runs: number): Promise<Samp
     pub.push(r.ms)
   }
   return {'tcp.pub_ms': Math.round(median(pub)), 'tcp.node_ms': Math.round(median(node))}
+}
+
+/**
+ * `measure` against peers/connack-server.mjs (accept, CONNACK, hold): its figures renamed
+ * `transport.floor_…` (broker_cpu_per_connect_us → floor_cpu_per_connect_us).
+ */
+export async function measureFloor(transport: Transport, measure: (floor: Broker) => Promise<Sample>): Promise<Sample> {
+  const floor = await startConnackServer()
+  try {
+    const sample = await measure(floor)
+    const out: Sample = {}
+    for (const [k, v] of Object.entries(sample)) if (k.includes('.broker_')) out[k.replace('.broker_', '.floor_')] = v
+    return out
+  } finally {
+    await floor.stop()
+  }
 }

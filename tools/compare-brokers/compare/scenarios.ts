@@ -4,10 +4,10 @@
  */
 import {BROKERS} from '../peers/start.js'
 import type {Broker, BrokerName, Transport} from '../peers/start.js'
-import {benchBroker, timePubOneShot} from './measure.js'
+import {benchBroker, measureFloor, timePubOneShot} from './measure.js'
 import type {BenchRun, Sample} from './measure.js'
 import {allConnected, atLeastTimes, atMost, atMostTimes, atMostTimesOf, exactly, lossless} from './targets.js'
-import type {Target} from './targets.js'
+import type {Figures, Target} from './targets.js'
 
 export interface CompareOptions {
   rounds: number
@@ -28,6 +28,8 @@ export interface Row {
   unit: Unit
   /** The figure in a Sample, e.g. 'ws.recv_per_s'. */
   key: string
+  /** A line printed under the table about this row (e.g. what the figure cannot go below). */
+  note?: (f: Figures) => string | undefined
   /** [lost, expected] of one round, shown next to the figure: a broker that drops must not look fast. */
   loss?: (s: Sample) => [number, number]
   targets: Target[]
@@ -85,6 +87,17 @@ function fanIn(id: string, title: string, transports: readonly Transport[], size
 
 function latencyRow(transport: Transport, key: 'p50_ms' | 'p99_ms'): Row {
   return {transport, figure: key.slice(0, 3), unit: 'ms', key: `${transport}.${key}`, loss: deliveriesLost(transport), targets: [atMostTimes('mosquitto', 1)]}
+}
+
+/** The Node floor's figure (peers/connack-server.mjs), measured with mqttws's: what no Node broker goes below. */
+function floorNote(t: Transport, figure: 'cpu_per_connect_us' | 'bytes_per_connection', what: string): (f: Figures) => string | undefined {
+  return (f) => {
+    const floor = f.median('mqttws', `${t}.floor_${figure}`)
+    if (floor === undefined) return undefined
+    const value = figure === 'bytes_per_connection' ? `${(floor / 1024).toFixed(2)} KiB` : `${Math.round(floor)} µs`
+    const server = t === 'ws' ? 'accepts the WebSocket upgrade and answers' : 'answers'
+    return `a Node server that only ${server} CONNECT with CONNACK: ${value} (${what}; the floor of any Node broker)`
+  }
 }
 
 /** Broker memory per idle connection, at most (mqttws only): the issue's targets. */
@@ -154,7 +167,10 @@ export const SCENARIOS: Scenario[] = [
     async measure(b, t, o) {
       // A warm-up first, so that one-time costs (lazy loading, JIT, first buffers) are not charged per connection.
       await benchBroker(b, benchRun('conn', t, ['-c', '100'], o))
-      return benchBroker(b, {...benchRun('conn', t, ['-c', String(o.connections)], o, 240), brokerPid: true})
+      const sample = await benchBroker(b, {...benchRun('conn', t, ['-c', String(o.connections)], o, 240), brokerPid: true})
+      // With mqttws's figures, the same run against a Node server that does nothing but accept and CONNACK: the floor of any Node broker.
+      if (b.name === 'mqttws') Object.assign(sample, await measureFloor(t, (floor) => benchBroker(floor, {...benchRun('conn', t, ['-c', String(o.connections)], o, 240), brokerPid: true})))
+      return sample
     },
     rows: (o) =>
       (['tcp', 'ws'] as const).flatMap((t): Row[] => [
@@ -162,10 +178,11 @@ export const SCENARIOS: Scenario[] = [
           transport: t,
           unit: 'KiB/conn',
           key: `${t}.broker_bytes_per_connection`,
+          note: floorNote(t, 'bytes_per_connection', 'bytes per idle connection'),
           loss: connectionsFailed(t),
           targets: [atMost(MEMORY_LIMIT_KIB[t]! * 1024, `${MEMORY_LIMIT_KIB[t]} KiB`), allConnected(t, o.connections)],
         },
-        {transport: t, unit: 'µs/conn', key: `${t}.broker_cpu_per_connect_us`, loss: connectionsFailed(t), targets: [atMostTimes('mosquitto', 2)]},
+        {transport: t, unit: 'µs/conn', key: `${t}.broker_cpu_per_connect_us`, loss: connectionsFailed(t), targets: [atMostTimes('mosquitto', 2)], note: floorNote(t, 'cpu_per_connect_us', 'µs of CPU per connect')},
         {transport: t, unit: 'conn/s', key: `${t}.connects_per_s`, loss: connectionsFailed(t), targets: t === 'tcp' ? [atLeastTimes('mosquitto', 1)] : []},
       ]),
   },

@@ -73,7 +73,7 @@ function renderRow(scenario: Scenario, row: Row, figures: Figures, brokers: read
   const ours = figures.median('mqttws', row.key)
   const peers = brokers.filter((b) => b !== 'mqttws')
   const verdict = combine(row.targets.map((t) => t.check(figures, row.key, lossy)))
-  const details = row.targets.flatMap((t) => (t.detail ? [t.detail(figures)] : [])).filter((d) => d !== '')
+  const details = [...row.targets.flatMap((t) => (t.detail ? [t.detail(figures)] : [])), row.note?.(figures) ?? ''].filter((d) => d !== '')
   const ratioTo = (p: BrokerName): string => {
     if (!present(p)) return NONE
     if (lossy(p) || lossy('mqttws')) return NOT_COMPARABLE

@@ -20,6 +20,7 @@ export const MOSQUITTO = '/usr/sbin/mosquitto'
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 export const BIN = join(ROOT, 'bin', 'run.js')
 const AEDES_SERVER = join(ROOT, 'tools', 'compare-brokers', 'peers', 'aedes-server.mjs')
+const CONNACK_SERVER = join(ROOT, 'tools', 'compare-brokers', 'peers', 'connack-server.mjs')
 const START_TIMEOUT_MS = 15_000
 
 export type Transport = 'tcp' | 'tls' | 'ws' | 'wss'
@@ -154,6 +155,18 @@ async function startAedes(cert: PeerCertificate): Promise<Broker> {
   })
   const urls = {tcp: `mqtt://127.0.0.1:${ready.tcp}`, tls: `mqtts://127.0.0.1:${ready.tls}`, ws: `ws://127.0.0.1:${ready.ws}/mqtt`, wss: `wss://127.0.0.1:${ready.wss}/mqtt`}
   return {name: 'aedes', pid: Number(ready.pid), urls, crashed: watched.crashed, stop: () => stopChild(child)}
+}
+
+/** peers/connack-server.mjs: the floor of a Node broker's connection cost (TCP and WS only; no TLS). */
+export async function startConnackServer(): Promise<Broker> {
+  const child = spawnTracked(process.execPath, [CONNACK_SERVER], {stdio: ['ignore', 'pipe', 'pipe', 'ipc']})
+  const watched = watch(child)
+  const ready = await firstLine('connack-server', child, watched.tail, (line) => {
+    const e = parseJson(line)
+    return typeof e?.tcp === 'number' && typeof e.ws === 'number' ? e : undefined
+  })
+  const urls = {tcp: `mqtt://127.0.0.1:${ready.tcp}`, ws: `ws://127.0.0.1:${ready.ws}/mqtt`, tls: '', wss: ''}
+  return {name: 'mqttws', pid: Number(ready.pid), urls, crashed: watched.crashed, stop: () => stopChild(child)}
 }
 
 async function freePort(): Promise<number> {
