@@ -101,7 +101,7 @@ export interface RunningNatsCluster {
 /**
  * A NATS cluster of `n` servers with JetStream (cluster name "mqttws-test"), each on its own
  * loopback client and route ports with its own store directory; resolves once every server
- * is up and JetStream has a meta leader (a stream can be made).
+ * is up and JetStream can place a stream with `n` replicas.
  */
 export async function startNatsCluster(n = 3): Promise<RunningNatsCluster> {
   const clientPorts: number[] = []
@@ -119,14 +119,18 @@ export async function startNatsCluster(n = 3): Promise<RunningNatsCluster> {
     }),
   )
   const urls = servers.map((s) => s.url)
-  // JetStream needs a meta leader before streams can be made: wait until a JetStream request succeeds.
+  // JetStream needs a meta leader, and every server known to it as a peer, before a stream with
+  // n replicas can be placed ("no suitable peers for placement" on a loaded machine): wait
+  // until such a stream can be made (then remove it).
   const {connect} = await import('@nats-io/transport-node')
   const {jetstreamManager} = await import('@nats-io/jetstream')
   const nc = await connect({servers: urls})
   try {
     for (let i = 0; ; i++) {
       try {
-        await (await jetstreamManager(nc, {timeout: 1000})).getAccountInfo()
+        const jsm = await jetstreamManager(nc, {timeout: 1000})
+        await jsm.streams.add({name: 'mqttws-test-probe', subjects: ['mqttws-test-probe'], num_replicas: n})
+        await jsm.streams.delete('mqttws-test-probe')
         break
       } catch (error) {
         if (i >= 100) throw new Error(`the NATS cluster's JetStream did not come up: ${(error as Error).message}`)
