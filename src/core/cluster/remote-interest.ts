@@ -1,0 +1,424 @@
+/**
+ * What the other nodes subscribe to (EMQX's route table), so that a QoS 0 message goes to
+ * NATS only when another node wants it: `wants(topic)` is the publish path's question, one
+ * Map lookup for a topic seen before.
+ *
+ * Each node announces its filters (plain and shared, each counted, so only a filter's first
+ * and last subscription are news) on `PREFIX.interest.n.INSTANCE` (interest-wire.ts): a delta
+ * per turn that changed them, a whole snapshot when a node starts, comes back to NATS, or is
+ * asked (`PREFIX.interest.req`). The others keep every node's filters in one topic trie (the
+ * broker's Router, subscriber = the node's instance) and cache its answer per topic.
+ *
+ * **A SUBACK on node B means node A sends.** The delta of a turn that added a filter carries a
+ * reply subject, every node answers once it has the filter in its table, and B's commit() (the
+ * turn's SUBACK) waits for the answers of every node heard from lately (bounded by one
+ * heartbeat interval). So a message published on A after B's SUBACK is sent to NATS, where B's
+ * subscription is already known (the same commit flushed it).
+ *
+ * **When in doubt, send.** Until a node knows every other node's filters, `wants` answers yes
+ * for every topic: for two heartbeat intervals after it starts (every live node is heard from by
+ * then), while a node heard from has not sent its snapshot, after a gap in a node's sequence
+ * numbers (until its snapshot comes again), and while NATS is away and after it comes back.
+ *
+ * A node's filters are dropped when it says goodbye (closing), when its heartbeats stop (three
+ * missed, nodes.ts) and when it comes back as a new instance (restarted).
+ */
+import {randomBytes} from 'node:crypto'
+import type {Msg, NatsConnection} from '@nats-io/transport-node'
+import {Router} from '../broker/router.js'
+import type {Announcement, Delta, Snapshot} from './interest-wire.js'
+import {parseAnnouncement, parts} from './interest-wire.js'
+import {escapeLevel} from './subjects.js'
+
+/** Topics whose answer is remembered; past this the memory starts over. */
+const CACHE_TOPICS = 10_000
+/** This node's own shared groups in the table (their messages go through NATS's queue groups). */
+const SELF = ''
+
+interface Peer {
+  name: string
+  filters: Set<string>
+  /** The sequence number of its last announcement applied. */
+  seq: number
+  /** Its filters are known: a whole snapshot and every delta since. */
+  complete: boolean
+  /** A snapshot arriving in parts. */
+  building: Set<string> | undefined
+  /** When it was last heard from (heartbeat or announcement). */
+  at: number
+  /** When its snapshot was last asked for. */
+  asked: number
+}
+
+interface Wait {
+  expected: Set<string>
+  resolve: () => void
+  timer: NodeJS.Timeout
+}
+
+export interface RemoteInterestOptions {
+  prefix: string
+  name: string
+  instance: string
+  heartbeatMs: number
+}
+
+export interface InterestStats {
+  /** Every other node's filters are known (otherwise every message goes to NATS). */
+  ready: boolean
+  /** Other nodes whose filters are known. */
+  peers: number
+  /** Filters of other nodes (and shared groups of this one) in the table. */
+  filters: number
+  /** Announcements this node could not read. */
+  malformed: number
+  /** Turns whose SUBACK stopped waiting for a node's answer (a node slow or gone). */
+  unanswered: number
+}
+
+function hit(probe: {hit: boolean}): void {
+  probe.hit = true
+}
+
+export class RemoteInterest {
+  private readonly o: RemoteInterestOptions
+  private readonly table = new Router<string, true>()
+  private readonly cache = new Map<string, boolean>()
+  private readonly probe = {hit: false}
+  private readonly peers = new Map<string, Peer>()
+  /** This node's filters, counted (plain subscriptions as one, each shared group as one). */
+  private readonly mine = new Map<string, number>()
+  /** This node's shared groups' filters, counted. */
+  private readonly sharedHere = new Map<string, number>()
+  /** This turn's changes of `mine`, announced by commit(). */
+  private changes: string[] = []
+  private seq = 0
+  private nc: NatsConnection | undefined
+  private readonly inbox = `_INBOX.mqttws.${randomBytes(9).toString('base64url')}.i.`
+  private readonly waits = new Map<number, Wait>()
+  private ready = false
+  private linked = false
+  private graceOver = false
+  private grace: NodeJS.Timeout | undefined
+  private snapshotDue = false
+  private closed = false
+  private malformed = 0
+  private unanswered = 0
+
+  constructor(options: RemoteInterestOptions) {
+    this.o = options
+  }
+
+  private get subject(): string {
+    return `${this.o.prefix}.interest.n.${escapeLevel(this.o.instance)}`
+  }
+
+  /**
+   * The publish path's question: does another node (or a shared group, whose members NATS picks
+   * among) want messages on `topic`? Yes for everything until every node's filters are known.
+   */
+  wants(topic: string): boolean {
+    if (!this.ready) return true
+    if (this.table.size === 0) return false
+    const known = this.cache.get(topic)
+    if (known !== undefined) return known
+    const probe = this.probe
+    probe.hit = false
+    this.table.match(topic, hit, probe)
+    if (this.cache.size >= CACHE_TOPICS) this.cache.clear()
+    this.cache.set(topic, probe.hit)
+    return probe.hit
+  }
+
+  /** This node has a subscription to `filter` (or one more). */
+  add(filter: string): void {
+    const n = this.mine.get(filter) ?? 0
+    this.mine.set(filter, n + 1)
+    if (n === 0 && this.nc !== undefined) this.changes.push('+' + filter)
+  }
+
+  /** This node has one subscription less to `filter`. */
+  remove(filter: string): void {
+    const n = this.mine.get(filter)
+    if (n === undefined) return
+    if (n > 1) return void this.mine.set(filter, n - 1)
+    this.mine.delete(filter)
+    if (this.nc !== undefined) this.changes.push('-' + filter)
+  }
+
+  /** A shared group with members here: its messages reach them through NATS, so its filter counts as wanted. */
+  addShared(filter: string): void {
+    this.add(filter)
+    const n = this.sharedHere.get(filter) ?? 0
+    this.sharedHere.set(filter, n + 1)
+    if (n === 0) this.tableAdd(filter, SELF)
+  }
+
+  removeShared(filter: string): void {
+    const n = this.sharedHere.get(filter)
+    if (n === undefined) return
+    this.remove(filter)
+    if (n > 1) return void this.sharedHere.set(filter, n - 1)
+    this.sharedHere.delete(filter)
+    this.tableRemove(filter, SELF)
+  }
+
+  /** The NATS connection is up (start): listen, announce this node's filters, ask for everyone's. */
+  attach(nc: NatsConnection): void {
+    this.nc = nc
+    const p = this.o.prefix
+    const announced = (err: Error | null, msg: Msg): void => {
+      if (err === null) this.onAnnouncement(msg)
+    }
+    nc.subscribe(`${p}.interest.n.*`, {callback: announced})
+    nc.subscribe(`${p}.interest.req`, {callback: announced})
+    nc.subscribe(`${this.inbox}*`, {callback: (err, msg) => (err === null ? this.onAnswer(msg) : undefined)})
+    this.grace = setTimeout(() => {
+      this.graceOver = true
+      this.recompute()
+    }, 2 * this.o.heartbeatMs)
+    this.grace.unref()
+    this.link(true)
+  }
+
+  /** The NATS connection went away (send everything once back, until every snapshot is in) or came back. */
+  link(up: boolean): void {
+    this.linked = up
+    if (up) {
+      // Announcements may have been lost meanwhile, both ways.
+      for (const peer of this.peers.values()) peer.complete = false
+      this.sendSnapshot()
+      this.ask('*', Date.now())
+    }
+    this.recompute()
+  }
+
+  /**
+   * The end of a turn: announces this turn's changes. When it added a filter, resolves once every
+   * node heard from lately has it in its table (or after one heartbeat interval); otherwise undefined.
+   */
+  commit(): Promise<void> | undefined {
+    if (this.changes.length === 0) return undefined
+    const changes = this.changes
+    this.changes = []
+    const nc = this.nc
+    if (nc === undefined || this.closed || !this.linked) return undefined
+    const expected = changes.some((c) => c[0] === '+') ? this.livePeers() : undefined
+    const chunks = parts(changes)
+    let seq = 0
+    try {
+      for (const c of chunks) {
+        seq = ++this.seq
+        const delta: Delta = {k: 'd', i: this.o.instance, n: this.o.name, s: seq, c}
+        nc.publish(this.subject, JSON.stringify(delta), expected !== undefined && expected.size > 0 && c === chunks[chunks.length - 1] ? {reply: this.inbox + seq} : undefined)
+      }
+    } catch {
+      // Closed meanwhile: the snapshot on reconnection says it all.
+      return undefined
+    }
+    if (expected === undefined || expected.size === 0) return undefined
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => this.settle(seq, true), this.o.heartbeatMs)
+      this.waits.set(seq, {expected, resolve, timer})
+    })
+  }
+
+  /** A heartbeat (nodes.ts): a node new to this one (or a new instance of a known name) is asked for its filters. */
+  heard(instance: string, name: string, now: number): void {
+    if (instance === this.o.instance) return
+    this.peer(instance, name, now).at = now
+    this.recompute()
+  }
+
+  /**
+   * Every heartbeat interval, with the node table: drops the filters of nodes down or gone,
+   * asks again for the snapshots still missing.
+   */
+  sync(nodes: ReadonlyArray<{instance: string; name: string; state: string}>, now: number): void {
+    const listed = new Set<string>()
+    for (const n of nodes) {
+      if (n.instance === this.o.instance) continue
+      listed.add(n.instance)
+      if (n.state !== 'up') this.drop(n.instance)
+      else if (!this.peers.has(n.instance)) this.peer(n.instance, n.name, now)
+    }
+    for (const [instance, peer] of this.peers) {
+      if (!listed.has(instance) && now - peer.at > 3 * this.o.heartbeatMs) this.drop(instance)
+      else if (!peer.complete && now - peer.asked >= this.o.heartbeatMs) this.ask(instance, now)
+    }
+    this.recompute()
+  }
+
+  stats(): InterestStats {
+    let peers = 0
+    for (const p of this.peers.values()) if (p.complete) peers++
+    return {ready: this.ready, peers, filters: this.table.size, malformed: this.malformed, unanswered: this.unanswered}
+  }
+
+  /** Closing: the others drop this node's filters now rather than after its heartbeats stop. */
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    if (this.grace !== undefined) clearTimeout(this.grace)
+    for (const seq of [...this.waits.keys()]) this.settle(seq, false)
+    try {
+      this.nc?.publish(this.subject, JSON.stringify({k: 'b', i: this.o.instance, n: this.o.name}))
+    } catch {
+      // Already closed: the heartbeats stop instead.
+    }
+  }
+
+  private onAnnouncement(msg: Msg): void {
+    const a: Announcement | undefined = parseAnnouncement(msg.data)
+    if (a === undefined) {
+      this.malformed++
+      return
+    }
+    if (a.i === this.o.instance || this.closed) return
+    const now = Date.now()
+    if (a.k === 'q') {
+      if (a.to === '*' || a.to === this.o.instance) this.snapshotSoon()
+    } else if (a.k === 'b') {
+      this.drop(a.i)
+    } else {
+      const peer = this.peer(a.i, a.n, now)
+      peer.at = now
+      if (a.k === 'd') this.applyDelta(a.i, peer, a, now)
+      else this.applySnapshot(a.i, peer, a)
+    }
+    this.recompute()
+    // The sender's SUBACK waits for this: its filters are in this node's table now (or this node sends everything).
+    if (msg.reply !== undefined && msg.reply !== '') msg.respond(this.o.instance)
+  }
+
+  private applyDelta(instance: string, peer: Peer, d: Delta, now: number): void {
+    if (!peer.complete) return // its snapshot (asked for) has this delta or comes before the next
+    if (d.s !== peer.seq + 1) {
+      peer.complete = false
+      this.ask(instance, now)
+      return
+    }
+    peer.seq = d.s
+    for (const c of d.c) {
+      const filter = c.slice(1)
+      if (c[0] === '+') {
+        if (!peer.filters.has(filter)) {
+          peer.filters.add(filter)
+          this.tableAdd(filter, instance)
+        }
+      } else if (peer.filters.delete(filter)) {
+        this.tableRemove(filter, instance)
+      }
+    }
+  }
+
+  private applySnapshot(instance: string, peer: Peer, s: Snapshot): void {
+    if (s.first) peer.building = new Set()
+    if (peer.building === undefined) return // its first part was missed: asked again at the next sync
+    for (const f of s.f) peer.building.add(f)
+    if (!s.last) return
+    const next = peer.building
+    peer.building = undefined
+    for (const f of peer.filters) if (!next.has(f)) this.tableRemove(f, instance)
+    for (const f of next) if (!peer.filters.has(f)) this.tableAdd(f, instance)
+    peer.filters = next
+    peer.seq = s.s
+    peer.complete = true
+  }
+
+  private onAnswer(msg: Msg): void {
+    const seq = Number(msg.subject.slice(this.inbox.length))
+    const wait = this.waits.get(seq)
+    if (wait === undefined) return
+    wait.expected.delete(msg.string())
+    if (wait.expected.size === 0) this.settle(seq, false)
+  }
+
+  private settle(seq: number, timedOut: boolean): void {
+    const wait = this.waits.get(seq)
+    if (wait === undefined) return
+    this.waits.delete(seq)
+    clearTimeout(wait.timer)
+    if (timedOut) this.unanswered++
+    wait.resolve()
+  }
+
+  /** The known peer, or a new one (unknown filters: asked for them). A new instance of a name replaces the old one. */
+  private peer(instance: string, name: string, now: number): Peer {
+    let peer = this.peers.get(instance)
+    if (peer !== undefined) return peer
+    for (const [other, p] of this.peers) if (p.name === name) this.drop(other)
+    peer = {name, filters: new Set(), seq: 0, complete: false, building: undefined, at: now, asked: 0}
+    this.peers.set(instance, peer)
+    this.ask(instance, now)
+    return peer
+  }
+
+  private drop(instance: string): void {
+    const peer = this.peers.get(instance)
+    if (peer === undefined) return
+    this.peers.delete(instance)
+    for (const f of peer.filters) this.tableRemove(f, instance)
+    for (const [seq, wait] of this.waits) if (wait.expected.delete(instance) && wait.expected.size === 0) this.settle(seq, false)
+    this.recompute()
+  }
+
+  /** Nodes heard from within two heartbeat intervals: the ones a SUBACK waits for. */
+  private livePeers(): Set<string> {
+    const now = Date.now()
+    const out = new Set<string>()
+    for (const [instance, peer] of this.peers) if (now - peer.at <= 2 * this.o.heartbeatMs) out.add(instance)
+    return out
+  }
+
+  private ask(to: string, now: number): void {
+    const nc = this.nc
+    if (nc === undefined || this.closed || !this.linked) return
+    if (to !== '*') this.peers.get(to)!.asked = now
+    try {
+      nc.publish(`${this.o.prefix}.interest.req`, JSON.stringify({k: 'q', i: this.o.instance, n: this.o.name, to}))
+    } catch {
+      // Down: asked again when back (link).
+    }
+  }
+
+  /** Answers requests once per turn, however many came in it. */
+  private snapshotSoon(): void {
+    if (this.snapshotDue) return
+    this.snapshotDue = true
+    setImmediate(() => {
+      this.snapshotDue = false
+      this.sendSnapshot()
+    })
+  }
+
+  private sendSnapshot(): void {
+    const nc = this.nc
+    if (nc === undefined || this.closed || !this.linked) return
+    const chunks = parts([...this.mine.keys()])
+    try {
+      for (let i = 0; i < chunks.length; i++) {
+        const s: Snapshot = {k: 's', i: this.o.instance, n: this.o.name, s: this.seq, f: chunks[i], first: i === 0, last: i === chunks.length - 1}
+        nc.publish(this.subject, JSON.stringify(s))
+      }
+    } catch {
+      // Down: sent again when back (link).
+    }
+  }
+
+  private tableAdd(filter: string, who: string): void {
+    this.table.add(filter, who, true)
+    this.cache.clear()
+  }
+
+  private tableRemove(filter: string, who: string): void {
+    this.table.remove(filter, who)
+    this.cache.clear()
+  }
+
+  private recompute(): void {
+    let known = this.graceOver && this.linked && !this.closed
+    if (known) for (const p of this.peers.values()) if (!p.complete) known = false
+    this.ready = known
+  }
+}
