@@ -30,6 +30,7 @@ import {Claims} from './claims.js'
 import type {Claim} from './claims.js'
 import {ClusterRetained} from './retained.js'
 import {RemoteInterest} from './remote-interest.js'
+import {CorePublisher} from './fast-publish.js'
 import type {InterestStats} from './remote-interest.js'
 import {ensureMessageStream, followRetained} from './streams.js'
 import type {Follower} from './streams.js'
@@ -60,6 +61,8 @@ export class NatsBus implements Bus {
   private node: BusNode | undefined
   private nc: NatsConnection | undefined
   private qc: NatsConnection | undefined
+  /** QoS 0 messages to core NATS, one buffer each (fast-publish.ts). */
+  private core: CorePublisher | undefined
   private seq = 0
   private readonly interest = new Map<string, Interest>()
   private readonly shared = new Map<string, Interest>()
@@ -120,6 +123,7 @@ export class NatsBus implements Bus {
       this.remote.link(up)
     })
     watchStatus(this.qc, 'shared', this.log)
+    this.core = new CorePublisher(this.nc, this.map, this.origin)
     const nc = this.nc
     this.up = true
     nc.subscribe(`${this.acks.inbox}*`, {callback: (err, msg) => (err === null ? this.acks.onReply(msg) : this.subscriptionError(err))})
@@ -167,6 +171,15 @@ export class NatsBus implements Bus {
 
   /** One message to NATS: QoS 1/2 (durable) to the messages stream, its answer awaited by the turn. */
   private send(message: Message, durable: boolean): void {
+    if (!durable) {
+      try {
+        this.core!.publish(message, ++this.seq, Date.now())
+        this.stats.published++
+      } catch (error) {
+        this.publishFailed(error)
+      }
+      return
+    }
     const nc = this.nc!
     if (durable && !this.up) {
       // QoS 1/2 while NATS is unreachable: refused (PUBACK 0x80), not acknowledged and lost; delivered here.
@@ -237,7 +250,7 @@ export class NatsBus implements Bus {
     if (err !== null) return this.subscriptionError(err)
     this.stats.received++
     const subject = msg.subject
-    const topic = subject === this.map.long ? undefined : this.map.subjectTopic(subject)
+    const topic = subject === this.map.long ? undefined : this.map.cachedTopic(subject)
     const meta = this.meta
     const message = decodeEnvelope(msg.data, topic, meta, Date.now())
     if (message === undefined) {
@@ -318,7 +331,7 @@ export class NatsBus implements Bus {
   private receiveShared(key: string, err: Error | null, msg: Msg): void {
     if (err !== null) return this.subscriptionError(err)
     this.stats.received++
-    const message = decodeEnvelope(msg.data, this.map.subjectTopic(msg.subject), this.meta, Date.now())
+    const message = decodeEnvelope(msg.data, this.map.cachedTopic(msg.subject), this.meta, Date.now())
     if (message === undefined) {
       this.stats.malformed++
       return
