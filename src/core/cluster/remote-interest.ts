@@ -80,6 +80,11 @@ function hit(probe: {hit: boolean}): void {
   probe.hit = true
 }
 
+/** After the check phase of the change's turn, where TurnFlush's commit runs: in the next one. */
+function announceLate(ri: RemoteInterest): void {
+  setImmediate(() => ri.announceNow())
+}
+
 export class RemoteInterest {
   private readonly o: RemoteInterestOptions
   private readonly table = new Router<string, true>()
@@ -101,6 +106,7 @@ export class RemoteInterest {
   private graceOver = false
   private grace: NodeJS.Timeout | undefined
   private snapshotDue = false
+  private lateDue = false
   private closed = false
   private malformed = 0
   private unanswered = 0
@@ -134,7 +140,7 @@ export class RemoteInterest {
   add(filter: string): void {
     const n = this.mine.get(filter) ?? 0
     this.mine.set(filter, n + 1)
-    if (n === 0 && this.nc !== undefined) this.changes.push('+' + filter)
+    if (n === 0 && this.nc !== undefined) this.change('+' + filter)
   }
 
   /** This node has one subscription less to `filter`. */
@@ -143,7 +149,25 @@ export class RemoteInterest {
     if (n === undefined) return
     if (n > 1) return void this.mine.set(filter, n - 1)
     this.mine.delete(filter)
-    if (this.nc !== undefined) this.changes.push('-' + filter)
+    if (this.nc !== undefined) this.change('-' + filter)
+  }
+
+  /**
+   * A change to announce. The turn's commit() normally does (its SUBACK waits for the answers);
+   * a change no commit takes (a client's connection closing ends its subscriptions outside a turn
+   * that commits) is announced two event-loop turns later, after the turn's commit would have run.
+   */
+  private change(c: string): void {
+    this.changes.push(c)
+    if (this.lateDue) return
+    this.lateDue = true
+    setImmediate(announceLate, this)
+  }
+
+  /** @internal announceLate's second step. */
+  announceNow(): void {
+    this.lateDue = false
+    void this.commit()
   }
 
   /** A shared group with members here: its messages reach them through NATS, so its filter counts as wanted. */

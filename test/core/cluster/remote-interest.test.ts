@@ -46,6 +46,14 @@ describe('cluster: remote interest (a QoS 0 message goes to NATS only where it i
     assert.equal(gotRemote.length, 20)
   })
 
+  it('drops a filter on the other nodes when its last subscriber’s connection closes (no UNSUBSCRIBE)', async () => {
+    const remote = await client(b.urls.mqtt)
+    await remote.subscribeAsync('gone/#')
+    assert.ok(a.bus.remote.wants('gone/x'))
+    await remote.endAsync(true)
+    await until(() => !a.bus.remote.wants('gone/x'), 'node A to drop the filter of the closed connection')
+  })
+
   it('sends to NATS for a shared group, also one whose only members are on the publishing node', async () => {
     const pub = await client(a.urls.mqtt)
     const member = await client(a.urls.mqtt)
