@@ -407,7 +407,7 @@ export class NatsBus implements Bus {
     try {
       const info = msg.json<NodeInfo>()
       this.nodes.heard(info, Date.now())
-      if (typeof info?.instance === 'string' && typeof info.name === 'string') this.remote.heard(info.instance, info.name, Date.now())
+      this.remote.heard(info, Date.now())
     } catch {
       this.stats.malformed++
     }

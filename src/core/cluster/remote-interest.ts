@@ -6,8 +6,8 @@
  * Each node announces its filters (plain and shared, each counted, so only a filter's first
  * and last subscription are news) on `PREFIX.interest.n.INSTANCE` (interest-wire.ts): a delta
  * per turn that changed them, a whole snapshot when a node starts, comes back to NATS, or is
- * asked (`PREFIX.interest.req`). The others keep every node's filters in one topic trie (the
- * broker's Router, subscriber = the node's instance) and cache its answer per topic.
+ * asked (`PREFIX.interest.req`). The others keep every node's filters in one topic trie
+ * (interest-table.ts).
  *
  * **A SUBACK on node B means node A sends.** The delta of a turn that added a filter carries a
  * reply subject, every node answers once it has the filter in its table, and B's commit() (the
@@ -25,30 +25,14 @@
  */
 import {randomBytes} from 'node:crypto'
 import type {Msg, NatsConnection} from '@nats-io/transport-node'
-import {Router} from '../broker/router.js'
-import type {Announcement, Delta, Snapshot} from './interest-wire.js'
+import {InterestTable} from './interest-table.js'
+import type {Peer} from './interest-table.js'
+import type {Announcement, Snapshot} from './interest-wire.js'
 import {parseAnnouncement, parts} from './interest-wire.js'
 import {escapeLevel} from './subjects.js'
 
-/** Topics whose answer is remembered; past this the memory starts over. */
-const CACHE_TOPICS = 10_000
 /** This node's own shared groups in the table (their messages go through NATS's queue groups). */
 const SELF = ''
-
-interface Peer {
-  name: string
-  filters: Set<string>
-  /** The sequence number of its last announcement applied. */
-  seq: number
-  /** Its filters are known: a whole snapshot and every delta since. */
-  complete: boolean
-  /** A snapshot arriving in parts. */
-  building: Set<string> | undefined
-  /** When it was last heard from (heartbeat or announcement). */
-  at: number
-  /** When its snapshot was last asked for. */
-  asked: number
-}
 
 interface Wait {
   expected: Set<string>
@@ -76,10 +60,6 @@ export interface InterestStats {
   unanswered: number
 }
 
-function hit(probe: {hit: boolean}): void {
-  probe.hit = true
-}
-
 /** After the check phase of the change's turn, where TurnFlush's commit runs: in the next one. */
 function announceLate(ri: RemoteInterest): void {
   setImmediate(() => ri.announceNow())
@@ -87,10 +67,7 @@ function announceLate(ri: RemoteInterest): void {
 
 export class RemoteInterest {
   private readonly o: RemoteInterestOptions
-  private readonly table = new Router<string, true>()
-  private readonly cache = new Map<string, boolean>()
-  private readonly probe = {hit: false}
-  private readonly peers = new Map<string, Peer>()
+  private readonly table = new InterestTable()
   /** This node's filters, counted (plain subscriptions as one, each shared group as one). */
   private readonly mine = new Map<string, number>()
   /** This node's shared groups' filters, counted. */
@@ -124,16 +101,7 @@ export class RemoteInterest {
    * among) want messages on `topic`? Yes for everything until every node's filters are known.
    */
   wants(topic: string): boolean {
-    if (!this.ready) return true
-    if (this.table.size === 0) return false
-    const known = this.cache.get(topic)
-    if (known !== undefined) return known
-    const probe = this.probe
-    probe.hit = false
-    this.table.match(topic, hit, probe)
-    if (this.cache.size >= CACHE_TOPICS) this.cache.clear()
-    this.cache.set(topic, probe.hit)
-    return probe.hit
+    return !this.ready || this.table.wants(topic)
   }
 
   /** This node has a subscription to `filter` (or one more). */
@@ -175,7 +143,7 @@ export class RemoteInterest {
     this.add(filter)
     const n = this.sharedHere.get(filter) ?? 0
     this.sharedHere.set(filter, n + 1)
-    if (n === 0) this.tableAdd(filter, SELF)
+    if (n === 0) this.table.add(filter, SELF)
   }
 
   removeShared(filter: string): void {
@@ -184,7 +152,7 @@ export class RemoteInterest {
     this.remove(filter)
     if (n > 1) return void this.sharedHere.set(filter, n - 1)
     this.sharedHere.delete(filter)
-    this.tableRemove(filter, SELF)
+    this.table.remove(filter, SELF)
   }
 
   /** The NATS connection is up (start): listen, announce this node's filters, ask for everyone's. */
@@ -210,7 +178,7 @@ export class RemoteInterest {
     this.linked = up
     if (up) {
       // Announcements may have been lost meanwhile, both ways.
-      for (const peer of this.peers.values()) peer.complete = false
+      for (const peer of this.table.peers.values()) peer.complete = false
       this.sendSnapshot()
       this.ask('*', Date.now())
     }
@@ -227,20 +195,21 @@ export class RemoteInterest {
     this.changes = []
     const nc = this.nc
     if (nc === undefined || this.closed || !this.linked) return undefined
-    const expected = changes.some((c) => c[0] === '+') ? this.livePeers() : undefined
+    const expected = changes.some((c) => c[0] === '+') ? this.table.heardSince(Date.now() - 2 * this.o.heartbeatMs) : undefined
+    const wait = expected !== undefined && expected.size > 0
     const chunks = parts(changes)
-    let seq = 0
     try {
-      for (const c of chunks) {
-        seq = ++this.seq
-        const delta: Delta = {k: 'd', i: this.o.instance, n: this.o.name, s: seq, c}
-        nc.publish(this.subject, JSON.stringify(delta), expected !== undefined && expected.size > 0 && c === chunks[chunks.length - 1] ? {reply: this.inbox + seq} : undefined)
+      for (let i = 0; i < chunks.length; i++) {
+        const s = ++this.seq
+        const delta = JSON.stringify({k: 'd', i: this.o.instance, n: this.o.name, s, c: chunks[i]})
+        nc.publish(this.subject, delta, wait && i === chunks.length - 1 ? {reply: this.inbox + s} : undefined)
       }
     } catch {
       // Closed meanwhile: the snapshot on reconnection says it all.
       return undefined
     }
-    if (expected === undefined || expected.size === 0) return undefined
+    if (!wait) return undefined
+    const seq = this.seq
     return new Promise<void>((resolve) => {
       const timer = setTimeout(() => this.settle(seq, true), this.o.heartbeatMs)
       this.waits.set(seq, {expected, resolve, timer})
@@ -248,9 +217,9 @@ export class RemoteInterest {
   }
 
   /** A heartbeat (nodes.ts): a node new to this one (or a new instance of a known name) is asked for its filters. */
-  heard(instance: string, name: string, now: number): void {
-    if (instance === this.o.instance) return
-    this.peer(instance, name, now).at = now
+  heard(info: {instance?: unknown; name?: unknown} | null, now: number): void {
+    if (typeof info?.instance !== 'string' || typeof info.name !== 'string' || info.instance === this.o.instance) return
+    this.peer(info.instance, info.name, now).at = now
     this.recompute()
   }
 
@@ -264,9 +233,9 @@ export class RemoteInterest {
       if (n.instance === this.o.instance) continue
       listed.add(n.instance)
       if (n.state !== 'up') this.drop(n.instance)
-      else if (!this.peers.has(n.instance)) this.peer(n.instance, n.name, now)
+      else this.peer(n.instance, n.name, now)
     }
-    for (const [instance, peer] of this.peers) {
+    for (const [instance, peer] of this.table.peers) {
       if (!listed.has(instance) && now - peer.at > 3 * this.o.heartbeatMs) this.drop(instance)
       else if (!peer.complete && now - peer.asked >= this.o.heartbeatMs) this.ask(instance, now)
     }
@@ -275,7 +244,7 @@ export class RemoteInterest {
 
   stats(): InterestStats {
     let peers = 0
-    for (const p of this.peers.values()) if (p.complete) peers++
+    for (const p of this.table.peers.values()) if (p.complete) peers++
     return {ready: this.ready, peers, filters: this.table.size, malformed: this.malformed, unanswered: this.unanswered}
   }
 
@@ -307,47 +276,13 @@ export class RemoteInterest {
     } else {
       const peer = this.peer(a.i, a.n, now)
       peer.at = now
-      if (a.k === 'd') this.applyDelta(a.i, peer, a, now)
-      else this.applySnapshot(a.i, peer, a)
+      if (a.k === 's') this.table.applySnapshot(a.i, peer, a)
+      // Not complete: its snapshot (asked for) has this delta or comes before the next.
+      else if (peer.complete && !this.table.applyDelta(a.i, peer, a)) this.ask(a.i, now)
     }
     this.recompute()
     // The sender's SUBACK waits for this: its filters are in this node's table now (or this node sends everything).
     if (msg.reply !== undefined && msg.reply !== '') msg.respond(this.o.instance)
-  }
-
-  private applyDelta(instance: string, peer: Peer, d: Delta, now: number): void {
-    if (!peer.complete) return // its snapshot (asked for) has this delta or comes before the next
-    if (d.s !== peer.seq + 1) {
-      peer.complete = false
-      this.ask(instance, now)
-      return
-    }
-    peer.seq = d.s
-    for (const c of d.c) {
-      const filter = c.slice(1)
-      if (c[0] === '+') {
-        if (!peer.filters.has(filter)) {
-          peer.filters.add(filter)
-          this.tableAdd(filter, instance)
-        }
-      } else if (peer.filters.delete(filter)) {
-        this.tableRemove(filter, instance)
-      }
-    }
-  }
-
-  private applySnapshot(instance: string, peer: Peer, s: Snapshot): void {
-    if (s.first) peer.building = new Set()
-    if (peer.building === undefined) return // its first part was missed: asked again at the next sync
-    for (const f of s.f) peer.building.add(f)
-    if (!s.last) return
-    const next = peer.building
-    peer.building = undefined
-    for (const f of peer.filters) if (!next.has(f)) this.tableRemove(f, instance)
-    for (const f of next) if (!peer.filters.has(f)) this.tableAdd(f, instance)
-    peer.filters = next
-    peer.seq = s.s
-    peer.complete = true
   }
 
   private onAnswer(msg: Msg): void {
@@ -367,38 +302,27 @@ export class RemoteInterest {
     wait.resolve()
   }
 
-  /** The known peer, or a new one (unknown filters: asked for them). A new instance of a name replaces the old one. */
+  /** The known node, or a new one (its filters unknown: asked for them); a known node of the same name is an older instance and goes. */
   private peer(instance: string, name: string, now: number): Peer {
-    let peer = this.peers.get(instance)
-    if (peer !== undefined) return peer
-    for (const [other, p] of this.peers) if (p.name === name) this.drop(other)
-    peer = {name, filters: new Set(), seq: 0, complete: false, building: undefined, at: now, asked: 0}
-    this.peers.set(instance, peer)
+    const known = this.table.peers.get(instance)
+    if (known !== undefined) return known
+    for (const [other, p] of this.table.peers) if (p.name === name) this.drop(other)
+    const peer = this.table.create(instance, name, now)
     this.ask(instance, now)
     return peer
   }
 
   private drop(instance: string): void {
-    const peer = this.peers.get(instance)
-    if (peer === undefined) return
-    this.peers.delete(instance)
-    for (const f of peer.filters) this.tableRemove(f, instance)
+    if (!this.table.drop(instance)) return
     for (const [seq, wait] of this.waits) if (wait.expected.delete(instance) && wait.expected.size === 0) this.settle(seq, false)
     this.recompute()
-  }
-
-  /** Nodes heard from within two heartbeat intervals: the ones a SUBACK waits for. */
-  private livePeers(): Set<string> {
-    const now = Date.now()
-    const out = new Set<string>()
-    for (const [instance, peer] of this.peers) if (now - peer.at <= 2 * this.o.heartbeatMs) out.add(instance)
-    return out
   }
 
   private ask(to: string, now: number): void {
     const nc = this.nc
     if (nc === undefined || this.closed || !this.linked) return
-    if (to !== '*') this.peers.get(to)!.asked = now
+    const peer = this.table.peers.get(to)
+    if (peer !== undefined) peer.asked = now
     try {
       nc.publish(`${this.o.prefix}.interest.req`, JSON.stringify({k: 'q', i: this.o.instance, n: this.o.name, to}))
     } catch {
@@ -430,19 +354,7 @@ export class RemoteInterest {
     }
   }
 
-  private tableAdd(filter: string, who: string): void {
-    this.table.add(filter, who, true)
-    this.cache.clear()
-  }
-
-  private tableRemove(filter: string, who: string): void {
-    this.table.remove(filter, who)
-    this.cache.clear()
-  }
-
   private recompute(): void {
-    let known = this.graceOver && this.linked && !this.closed
-    if (known) for (const p of this.peers.values()) if (!p.complete) known = false
-    this.ready = known
+    this.ready = this.graceOver && this.linked && !this.closed && this.table.complete()
   }
 }
