@@ -59,7 +59,7 @@ export function parseAnnouncement(data: Uint8Array): Announcement | undefined {
   } catch {
     return undefined
   }
-  if (typeof a !== 'object' || a === null || typeof a.i !== 'string' || typeof a.n !== 'string') return undefined
+  if (typeof a !== 'object' || a === null || typeof a.i !== 'string' || a.i === '' || typeof a.n !== 'string') return undefined
   switch (a.k) {
     case 'd':
       return Number.isSafeInteger(a.s) && strings(a.c) && a.c.every((c) => c[0] === '+' || c[0] === '-') ? (a as unknown as Delta) : undefined

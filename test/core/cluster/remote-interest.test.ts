@@ -84,6 +84,23 @@ describe('cluster: remote interest (a QoS 0 message goes to NATS only where it i
     await until(() => got.length === 1, 'the QoS 1 message on node C')
   })
 
+  it('announces thousands of filters in parts (one SUBSCRIBE, then a node joining later)', async () => {
+    const sub = await client(b.urls.mqtt)
+    const filters = Array.from({length: 6000}, (_, i) => `bulk/${i}/${'x'.repeat(30)}/+`)
+    await sub.subscribeAsync(filters)
+    const probe = (n: ClusterNode): boolean => n.bus.remote.wants(`bulk/0/${'x'.repeat(30)}/t`) && n.bus.remote.wants(`bulk/5999/${'x'.repeat(30)}/t`) && !n.bus.remote.wants(`bulk/6000/${'x'.repeat(30)}/t`)
+    assert.ok(probe(a), 'node A has the first and the last filter once the SUBACK came')
+    const d = await startNode(cluster.nats.url, 'node-bulk')
+    try {
+      await settled([a, b, c, d])
+      assert.ok(probe(d), 'node D got them in the snapshot')
+    } finally {
+      await d.close()
+    }
+    await sub.unsubscribeAsync(filters)
+    await until(() => !a.bus.remote.wants(`bulk/0/${'x'.repeat(30)}/t`), 'node A to drop them')
+  })
+
   it('gives a node that joins later every other node\u2019s filters (snapshot), and drops a node\u2019s filters when it leaves', async () => {
     const sub = await client(b.urls.mqtt)
     const got = collect(sub)
