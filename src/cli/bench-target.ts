@@ -1,6 +1,7 @@
 /** Where `bench` sends its load: the embedded broker, or brokers given by URL. */
 import {readFile} from 'node:fs/promises'
 import {fileURLToPath} from 'node:url'
+import {joinUrls} from '../core/bench/plan.js'
 import type {BenchTransport} from '../core/bench/plan.js'
 import type {BenchTarget} from '../core/bench/run.js'
 import {ConfigError} from '../core/errors.js'
@@ -24,12 +25,13 @@ export function urlsFromHost(host: string | undefined, port: number | undefined,
 
 const BY_SCHEME: Record<string, BenchTransport> = {'mqtt:': 'tcp', 'tcp:': 'tcp', 'mqtts:': 'tls', 'ssl:': 'tls', 'tls:': 'tls', 'ws:': 'ws', 'wss:': 'wss'}
 
-/** The transports --url values name (bad URLs are reported by resolveTarget). */
+/** The transports --url values name, each once (bad URLs are reported by resolveTarget). */
 export function urlTransports(urls: readonly string[]): BenchTransport[] {
-  return urls.flatMap((u) => {
+  const out = urls.flatMap((u) => {
     const t = URL.canParse(u) ? BY_SCHEME[new URL(u).protocol] : undefined
     return t === undefined ? [] : [t]
   })
+  return [...new Set(out)]
 }
 
 export interface ResolvedTarget {
@@ -64,7 +66,8 @@ async function brokerMemoryOf(pid: number | undefined): Promise<ResolvedTarget['
 }
 
 /**
- * With URLs: one per transport, the transports are the URLs' schemes. Without: start
+ * With URLs: the transports are the URLs' schemes; several URLs of one transport (the nodes
+ * of a cluster) are one transport whose clients are spread over them (plan.ts urlFor). Without: start
  * `mqttws serve` in its own process and measure the transports asked for.
  */
 export async function resolveTarget(
@@ -77,7 +80,7 @@ export async function resolveTarget(
   const brokerMemory = await brokerMemoryOf(brokerPid)
   const ca = tls.cafile ? await readFile(tls.cafile, 'utf8').catch(() => Promise.reject(new ConfigError(`--cafile ${tls.cafile}: no such file`))) : undefined
   if (urls.length > 0) {
-    const map: Partial<Record<BenchTransport, string>> = {}
+    const map: Partial<Record<BenchTransport, string[]>> = {}
     for (const u of urls) {
       let scheme: string
       try {
@@ -87,10 +90,12 @@ export async function resolveTarget(
       }
       const t = BY_SCHEME[scheme]
       if (!t) throw new ConfigError(`--url "${u}" has the scheme "${scheme}": use mqtt://, mqtts://, ws:// or wss://`)
-      if (map[t]) throw new ConfigError(`two --url values for ${t}: give one URL per transport`)
-      map[t] = u
+      if (map[t]?.includes(u)) throw new ConfigError(`--url ${u} is given twice: give each broker once (several URLs of one transport spread the clients over them)`)
+      ;(map[t] ??= []).push(u)
     }
-    return {target: {urls: map, tls: {ca, insecure: tls.insecure}}, transports: Object.keys(map) as BenchTransport[], description: urls.join(', ') + (brokerPid === undefined ? '' : ` (pid ${brokerPid})`), brokerMemory, stop: async () => {}}
+    const joined: Partial<Record<BenchTransport, string>> = {}
+    for (const [t, list] of Object.entries(map)) joined[t as BenchTransport] = joinUrls(list)
+    return {target: {urls: joined, tls: {ca, insecure: tls.insecure}}, transports: Object.keys(map) as BenchTransport[], description: urls.join(', ') + (brokerPid === undefined ? '' : ` (pid ${brokerPid})`), brokerMemory, stop: async () => {}}
   }
   const bin = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
   const broker = await startEmbeddedBroker(bin, serveArgs)

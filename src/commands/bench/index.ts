@@ -31,7 +31,7 @@ async function readPemFlag(path: string, flag: string): Promise<string> {
 
 export default class Bench extends BaseCommand {
   static override summary = 'Measure throughput, latency and bytes on the wire, across transports side by side; gate CI on the result.'
-  static override description = `Without --url it starts its own broker (mqttws serve) in a separate process. With --url it measures any broker (Mosquitto, EMQX, Aedes…), one URL per transport.
+  static override description = `Without --url it starts its own broker (mqttws serve) in a separate process. With --url it measures any broker (Mosquitto, EMQX, Aedes…): one URL per transport, or several of one transport (the nodes of a cluster) to spread the clients over them round-robin.
 Scenarios: conn, pub, sub, fan-in (N→1), fan-out (1→N), latency (paced 1→1), compare (one scenario over several transports).
 Exit codes: 0 ok, 1 an --assert or --max-regression failed (or the run failed), 2 usage error.`
 
@@ -46,13 +46,14 @@ Exit codes: 0 ok, 1 an --assert or --max-regression failed (or the run failed), 
     {description: 'As a CI gate', command: "<%= config.bin %> <%= command.id %> compare --transports tcp,ws -d 5 --assert 'ws.recv_per_s >= 0.5 * tcp.recv_per_s' --assert 'lost == 0'"},
     {description: 'Latency percentiles at 2000 msg/s over WS', command: '<%= config.bin %> <%= command.id %> latency --transports ws --rate 2000'},
     {description: 'Measure Mosquitto', command: '<%= config.bin %> <%= command.id %> fan-in --url mqtt://127.0.0.1:1883 --url ws://127.0.0.1:8080/mqtt'},
+    {description: 'A three-node cluster as one broker (clients spread over the nodes)', command: '<%= config.bin %> <%= command.id %> fan-in -L mqtt://127.0.0.1:1883 -L mqtt://127.0.0.1:1884 -L mqtt://127.0.0.1:1885'},
     {description: 'Regression check against a saved run', command: '<%= config.bin %> <%= command.id %> fan-in --json > base.json; <%= config.bin %> <%= command.id %> fan-in --baseline base.json --max-regression 10%'},
   ]
 
   static override flags = {
     scenario: Flags.option({options: SCENARIOS, summary: 'With compare: the scenario to compare (default fan-in).', helpGroup: 'LOAD'})(),
     transports: Flags.string({char: 'T', helpValue: '<tcp,tls,ws,wss>', summary: `Comma-separated: ${TRANSPORTS.join(', ')} (default tcp; compare: tcp,ws,wss).`, helpGroup: 'LOAD'}),
-    url: Flags.string({char: 'L', summary: 'Broker to measure, one URL per transport (repeatable); default: an embedded broker.', multiple: true, exclusive: ['host', 'port'], helpGroup: 'TARGET'}),
+    url: Flags.string({char: 'L', summary: 'Broker to measure (repeatable): one URL per transport, or several of one transport (cluster nodes) to spread the clients over round-robin; default: an embedded broker.', multiple: true, exclusive: ['host', 'port'], helpGroup: 'TARGET'}),
     host: Flags.string({char: 'h', summary: 'Broker to measure by host (as pub/sub -h), on each transport of -T at its usual port (1883, 8883, 8083/mqtt, 8084/mqtt).', helpGroup: 'TARGET'}),
     port: Flags.integer({char: 'p', summary: 'With one transport: its port (as pub/sub -p; host localhost unless -h).', min: 1, max: 65535, helpGroup: 'TARGET'}),
     publishers: Flags.integer({char: 'P', summary: 'Publishers (pub, fan-in; default 10). Not the password, as -P is in pub and sub: write --password.', min: 0, helpGroup: 'LOAD'}),

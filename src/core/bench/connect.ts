@@ -1,6 +1,7 @@
 /** Opens bench clients in batches of 50; on any failure closes those already open. */
 import {MqttClient} from '../client/client.js'
 import type {BenchPlan} from './plan.js'
+import {urlFor} from './plan.js'
 import type {DialTls} from '../transport/dial.js'
 
 /** How bench clients reach and log in to the broker (BenchTarget without its URLs). */
@@ -10,13 +11,14 @@ export interface BenchAccess {
   password?: string
 }
 
-export async function connectAll(n: number, url: string, plan: BenchPlan, target: BenchAccess, prefix: string): Promise<MqttClient[]> {
+/** Client k goes to urlFor(url, first + k) (several brokers of one transport: round-robin). */
+export async function connectAll(n: number, url: string, plan: BenchPlan, target: BenchAccess, prefix: string, first = 0): Promise<MqttClient[]> {
   const clients: MqttClient[] = []
   try {
     for (let i = 0; i < n; i += 50) {
       const batch = Array.from({length: Math.min(50, n - i)}, (_, j) =>
         MqttClient.connect({
-          url,
+          url: urlFor(url, first + i + j),
           protocolVersion: plan.protocolVersion,
           clientId: `${prefix}-${process.pid}-${i + j}`,
           keepalive: 0,

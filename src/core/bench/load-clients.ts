@@ -7,7 +7,7 @@ import type {MqttClient} from '../client/client.js'
 import {connectAll} from './connect.js'
 import type {BenchAccess} from './connect.js'
 import type {BenchPlan} from './plan.js'
-import {topicFor} from './plan.js'
+import {SUBSCRIBER_URL_OFFSET, topicFor, urlFor} from './plan.js'
 import {Publisher} from './publisher.js'
 import type {PublisherCounters} from './publisher.js'
 import {BatchPublisher} from './wire/batch-publisher.js'
@@ -47,13 +47,13 @@ function connectionSet(conns: Conn[]): ConnectionSet {
   }
 }
 
-/** Opens n WireConns, 50 handshakes at a time; on any failure closes those already open. */
-async function openWire(n: number, url: string, plan: BenchPlan, access: BenchAccess, prefix: string, sessionExpiry = 0): Promise<WireConn[]> {
+/** Opens n WireConns, 50 handshakes at a time; on any failure closes those already open. Connection k goes to urlFor(url, first + k). */
+async function openWire(n: number, url: string, plan: BenchPlan, access: BenchAccess, prefix: string, sessionExpiry = 0, first = 0): Promise<WireConn[]> {
   const conns: WireConn[] = []
   try {
     for (let i = 0; i < n; i += 50) {
       const batch = Array.from({length: Math.min(50, n - i)}, (_, j) =>
-        WireConn.open({url, clientId: `${prefix}-${process.pid}-${i + j}`, protocolVersion: plan.protocolVersion, tls: access.tls, username: access.username, password: access.password, sessionExpiry}),
+        WireConn.open({url: urlFor(url, first + i + j), clientId: `${prefix}-${process.pid}-${i + j}`, protocolVersion: plan.protocolVersion, tls: access.tls, username: access.username, password: access.password, sessionExpiry}),
       )
       const settled = await Promise.allSettled(batch)
       for (const s of settled) if (s.status === 'fulfilled') conns.push(s.value)
@@ -78,10 +78,10 @@ export async function openPublishers(
   prefix: string,
 ): Promise<{publishers: LoadPublisher[]; connections: ConnectionSet}> {
   if (plan.wsDeflate) {
-    const clients = await connectAll(count, url, plan, access, prefix)
+    const clients = await connectAll(count, url, plan, access, prefix, first)
     return {publishers: clients.map((c, j) => new Publisher(c, first + j, topicFor(plan.topic, first + j, c.clientId), plan, counters)), connections: connectionSet(clients)}
   }
-  const conns = await openWire(count, url, plan, access, prefix)
+  const conns = await openWire(count, url, plan, access, prefix, 0, first)
   const publishers = conns.map((c, j) => new BatchPublisher(c, first + j, topicFor(plan.topic, first + j, c.options.clientId), plan, counters))
   return {publishers, connections: connectionSet(conns)}
 }
@@ -97,7 +97,7 @@ export async function openSubscribers(
 ): Promise<ConnectionSet> {
   const describe = (code: number): Error => new Error(`the broker refused the subscription to ${filter} (0x${code.toString(16)})`)
   if (plan.wsDeflate) {
-    const clients = await connectAll(n, url, plan, access, 'bench-sub')
+    const clients = await connectAll(n, url, plan, access, 'bench-sub', SUBSCRIBER_URL_OFFSET)
     const set = connectionSet(clients)
     try {
       for (const [i, c] of clients.entries()) {
@@ -112,7 +112,7 @@ export async function openSubscribers(
     }
     return set
   }
-  const conns = await openWire(n, url, plan, access, 'bench-sub', plan.sessionExpiry)
+  const conns = await openWire(n, url, plan, access, 'bench-sub', plan.sessionExpiry, SUBSCRIBER_URL_OFFSET)
   const set = connectionSet(conns)
   try {
     for (const [i, c] of conns.entries()) {

@@ -125,3 +125,31 @@ export function resolvePlan(input: Partial<BenchPlan>): BenchPlan {
 export function topicFor(template: string, index: number, clientId: string): string {
   return template.replaceAll('%i', String(index)).replaceAll('%c', clientId)
 }
+
+/**
+ * Several brokers of one transport (bench -L URL -L URL…, e.g. the nodes of a cluster): the
+ * URLs of a transport travel as one string, separated by spaces (a URL holds no space:
+ * joinUrls writes one as %20, as new URL() does), so one URL is the plain case.
+ */
+export function joinUrls(urls: readonly string[]): string {
+  return urls.map((u) => u.replaceAll(' ', '%20')).join(' ')
+}
+
+/** The URLs of a transport (joinUrls), in order. */
+export function urlList(urls: string): string[] {
+  return urls.split(' ').filter((u) => u !== '')
+}
+
+/** Subscribers are numbered from here, so that one publisher and one subscriber (latency) are on two brokers. */
+export const SUBSCRIBER_URL_OFFSET = 1
+
+/**
+ * The broker of client `index` (publishers 0…, subscribers SUBSCRIBER_URL_OFFSET…, conn
+ * connections 0…): round-robin over the transport's URLs.
+ */
+export function urlFor(urls: string, index: number): string {
+  const space = urls.indexOf(' ')
+  if (space === -1) return urls
+  const list = urlList(urls)
+  return list[index % list.length]
+}

@@ -30,7 +30,10 @@ export interface OverheadSummary {
 
 export interface TransportResult {
   transport: BenchTransport
+  /** The broker measured (the first one, with several). */
   url: string
+  /** Every broker the clients were spread over, round-robin (bench -L URL -L URL… of one transport). */
+  urls?: string[]
   sent: number
   received: number
   /** Deliveries expected but not seen (sent × subscribers for fan-out). */

@@ -10,7 +10,7 @@ import {encodePublish} from '../protocol/encode.js'
 import type {QoS} from '../protocol/codec.js'
 import {minimumWireBytes} from './overhead.js'
 import type {BenchPlan, BenchTransport} from './plan.js'
-import {topicFor} from './plan.js'
+import {topicFor, urlFor, urlList} from './plan.js'
 import {summarize} from './result.js'
 import type {BenchResult, TransportResult} from './result.js'
 import {SeqTracker, STAMP_BYTES, stampPublisher, stampSeq, stampTimeNs} from './stamp.js'
@@ -223,7 +223,8 @@ async function runLoad(transport: BenchTransport, url: string, plan: BenchPlan, 
     const receiveSeconds = counters.lastReceiveNs > 0 ? (counters.lastReceiveNs - Number(t0)) / 1e9 : publishSeconds
     return {
       transport,
-      url,
+      url: urlList(url)[0],
+      urls: urlList(url),
       sent,
       received,
       lost,
@@ -266,7 +267,7 @@ async function runConnect(transport: BenchTransport, url: string, plan: BenchPla
   const one = async (i: number): Promise<void> => {
     const s = process.hrtime.bigint()
     try {
-      const c = await MqttClient.connect({url, protocolVersion: plan.protocolVersion, clientId: `bench-conn-${process.pid}-${i}`, keepalive: 0, username: target.username, password: target.password, authMethod: target.authMethod, dial: {tls: target.tls}})
+      const c = await MqttClient.connect({url: urlFor(url, i), protocolVersion: plan.protocolVersion, clientId: `bench-conn-${process.pid}-${i}`, keepalive: 0, username: target.username, password: target.password, authMethod: target.authMethod, dial: {tls: target.tls}})
       histogram.record(Number(process.hrtime.bigint() - s))
       auth.record(Math.round(c.handshakeMs * 1e6))
       clients.push(c)
@@ -296,7 +297,8 @@ async function runConnect(transport: BenchTransport, url: string, plan: BenchPla
   await Promise.all(clients.map((c) => c.end()))
   return {
     transport,
-    url,
+    url: urlList(url)[0],
+    urls: urlList(url),
     sent: started,
     received: clients.length,
     lost: 0,

@@ -32,7 +32,12 @@ function propsJson(p: Props): string | undefined {
   return Object.keys(out).length === 0 ? undefined : JSON.stringify(out)
 }
 
-export function encodeEnvelope(message: Message, origin: Buffer, seq: number, withTopic: boolean, now: number): Buffer {
+/**
+ * The envelope of a message. With `head` (a NATS protocol line's start, `PUB SUBJECT `), the
+ * buffer is the whole PUB frame instead: head, the envelope's length, CRLF, the envelope, CRLF
+ * (fast-publish.ts), in one allocation.
+ */
+export function encodeEnvelope(message: Message, origin: Buffer, seq: number, withTopic: boolean, now: number, head?: Buffer): Buffer {
   const props = message.properties === undefined ? undefined : propsJson(message.properties)
   const propsBuf = props === undefined ? undefined : Buffer.from(props)
   const topicBuf = withTopic ? Buffer.from(message.topic) : undefined
@@ -41,11 +46,26 @@ export function encodeEnvelope(message: Message, origin: Buffer, seq: number, wi
   const stored = message.storedAt !== undefined
   const publisherBuf = stored ? Buffer.from((message.publisher ?? '').slice(0, 200)) : undefined
   const size = 3 + origin.length + 6 + (expiry ? 6 : 0) + (topicBuf ? 4 + topicBuf.length : 0) + (propsBuf ? 4 + propsBuf.length : 0) + (publisherBuf ? 7 + publisherBuf.length : 0) + payload.length
-  const buf = Buffer.allocUnsafe(size)
-  buf[0] = VERSION
-  buf[1] = message.qos | (message.retain ? F_RETAIN : 0) | (propsBuf ? F_PROPS : 0) | (topicBuf ? F_TOPIC : 0) | (expiry ? F_EXPIRY : 0) | (stored ? F_STORED : 0)
-  buf[2] = origin.length
-  let o = 3 + origin.copy(buf, 3)
+  let buf: Buffer
+  let start = 0
+  if (head === undefined) {
+    buf = Buffer.allocUnsafe(size)
+  } else {
+    let digits = 1
+    for (let n = size; n >= 10; n = Math.floor(n / 10)) digits++
+    start = head.length + digits + 2
+    buf = Buffer.allocUnsafe(start + size + 2)
+    head.copy(buf, 0)
+    for (let i = head.length + digits - 1, n = size; i >= head.length; i--, n = Math.floor(n / 10)) buf[i] = 0x30 + (n % 10)
+    buf[start - 2] = 13
+    buf[start - 1] = 10
+    buf[start + size] = 13
+    buf[start + size + 1] = 10
+  }
+  buf[start] = VERSION
+  buf[start + 1] = message.qos | (message.retain ? F_RETAIN : 0) | (propsBuf ? F_PROPS : 0) | (topicBuf ? F_TOPIC : 0) | (expiry ? F_EXPIRY : 0) | (stored ? F_STORED : 0)
+  buf[start + 2] = origin.length
+  let o = start + 3 + origin.copy(buf, start + 3)
   o = buf.writeUIntBE(seq, o, 6)
   if (expiry) o = buf.writeUIntBE(Math.max(0, message.expiresAt! - now), o, 6)
   if (topicBuf) {

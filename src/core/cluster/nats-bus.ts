@@ -29,6 +29,9 @@ import {connectionOptions, watchStatus} from './connect.js'
 import {Claims} from './claims.js'
 import type {Claim} from './claims.js'
 import {ClusterRetained} from './retained.js'
+import {RemoteInterest} from './remote-interest.js'
+import {CorePublisher} from './fast-publish.js'
+import type {InterestStats} from './remote-interest.js'
 import {ensureMessageStream, followRetained} from './streams.js'
 import type {Follower} from './streams.js'
 import {SubjectMap, queueName} from './subjects.js'
@@ -50,7 +53,7 @@ export class NatsBus implements Bus {
   /** This run of the node: its name and a random suffix (a restarted node is a new instance). */
   readonly instance: string
   readonly map: SubjectMap
-  readonly stats: ClusterStats = {published: 0, received: 0, duplicates: 0, malformed: 0, publishErrors: 0, retainedLocalOnly: 0, takenOver: 0, willsPublished: 0}
+  readonly stats: ClusterStats = {published: 0, keptLocal: 0, received: 0, duplicates: 0, malformed: 0, publishErrors: 0, retainedLocalOnly: 0, takenOver: 0, willsPublished: 0}
   readonly nodes: NodeTable
   private readonly log: Logger
   private readonly connect: NatsConnect
@@ -58,6 +61,8 @@ export class NatsBus implements Bus {
   private node: BusNode | undefined
   private nc: NatsConnection | undefined
   private qc: NatsConnection | undefined
+  /** QoS 0 messages to core NATS, one buffer each (fast-publish.ts). */
+  private core: CorePublisher | undefined
   private seq = 0
   private readonly interest = new Map<string, Interest>()
   private readonly shared = new Map<string, Interest>()
@@ -80,6 +85,8 @@ export class NatsBus implements Bus {
   private sweptAtStart = false
   private follower: Follower | undefined
   private readonly onPlain = (err: Error | null, msg: Msg): void => this.receive(err, msg)
+  /** What the other nodes subscribe to: a QoS 0 message goes to NATS only when one of them wants it. */
+  readonly remote: RemoteInterest
 
   constructor(config: ClusterConfig, log: Logger, connect: NatsConnect) {
     this.config = config
@@ -91,6 +98,7 @@ export class NatsBus implements Bus {
     this.map = new SubjectMap(config.prefix)
     this.nodes = new NodeTable(this.name, this.instance, config.heartbeatMs)
     this.claims = new Claims(this.name, this.instance)
+    this.remote = new RemoteInterest({prefix: config.prefix, name: this.name, instance: this.instance, heartbeatMs: config.heartbeatMs})
     this.acks = new AckTracker(`_INBOX.mqttws.${randomBytes(9).toString('base64url')}.`, config.ackTimeoutMs)
   }
 
@@ -110,8 +118,12 @@ export class NatsBus implements Bus {
       await this.nc?.close()
       throw new MqttwsError(ErrorCode.CLUSTER, `cannot reach the cluster's NATS servers at ${c.servers.join(', ')}: ${(error as Error).message}; start NATS with JetStream (nats-server -js) or check --cluster`, {cause: error})
     }
-    watchStatus(this.nc, 'main', this.log, (up) => (this.up = up))
+    watchStatus(this.nc, 'main', this.log, (up) => {
+      this.up = up
+      this.remote.link(up)
+    })
     watchStatus(this.qc, 'shared', this.log)
+    this.core = new CorePublisher(this.nc, this.map, this.origin)
     const nc = this.nc
     this.up = true
     nc.subscribe(`${this.acks.inbox}*`, {callback: (err, msg) => (err === null ? this.acks.onReply(msg) : this.subscriptionError(err))})
@@ -122,6 +134,7 @@ export class NatsBus implements Bus {
     for (const [key, entry] of this.shared) if (entry.subs.length === 0) this.subscribeShared(key, entry)
     nc.subscribe(`${c.prefix}.ctl.claim`, {callback: (err, msg) => this.onClaim(err, msg)})
     nc.subscribe(`${c.prefix}.ctl.hb`, {callback: (err, msg) => this.onHeartbeat(err, msg)})
+    this.remote.attach(nc)
     if (this.retained !== undefined) {
       const retained = this.retained
       this.follower = await this.jetStream('the retained stream', () => followRetained(nc, this.map, c.replicas, (m) => retained.apply(m), this.log))
@@ -148,13 +161,25 @@ export class NatsBus implements Bus {
     const matched = this.node === undefined ? 0 : this.node.deliver(message, from, wire)
     const nc = this.nc
     if (nc === undefined || this.closed) return matched
-    this.send(message, message.qos > 0)
-    // Subscribers on other nodes are unknown here: a message sent to the cluster is not "no subscribers".
-    return matched + 1
+    // QoS 1/2 is always stored in the cluster (the messages stream: what a PUBACK means); QoS 0 goes only where it is wanted.
+    const wanted = this.remote.wants(message.topic)
+    if (message.qos > 0) this.send(message, true)
+    else if (wanted) this.send(message, false)
+    else this.stats.keptLocal++
+    return wanted ? matched + 1 : matched
   }
 
   /** One message to NATS: QoS 1/2 (durable) to the messages stream, its answer awaited by the turn. */
   private send(message: Message, durable: boolean): void {
+    if (!durable) {
+      try {
+        this.core!.publish(message, ++this.seq, Date.now())
+        this.stats.published++
+      } catch (error) {
+        this.publishFailed(error)
+      }
+      return
+    }
     const nc = this.nc!
     if (durable && !this.up) {
       // QoS 1/2 while NATS is unreachable: refused (PUBACK 0x80), not acknowledged and lost; delivered here.
@@ -225,7 +250,7 @@ export class NatsBus implements Bus {
     if (err !== null) return this.subscriptionError(err)
     this.stats.received++
     const subject = msg.subject
-    const topic = subject === this.map.long ? undefined : this.map.subjectTopic(subject)
+    const topic = subject === this.map.long ? undefined : this.map.cachedTopic(subject)
     const meta = this.meta
     const message = decodeEnvelope(msg.data, topic, meta, Date.now())
     if (message === undefined) {
@@ -254,6 +279,7 @@ export class NatsBus implements Bus {
     }
     const entry: Interest = {count: 1, subs: []}
     this.interest.set(filter, entry)
+    this.remote.add(filter)
     // Before start (sessions restored from a store): subscribed when the connection is up.
     if (this.nc !== undefined) this.subscribeInterest(filter, entry)
   }
@@ -269,6 +295,7 @@ export class NatsBus implements Bus {
     const known = this.interest.get(filter)
     if (known === undefined || --known.count > 0) return
     this.interest.delete(filter)
+    this.remote.remove(filter)
     if (!this.closed) for (const s of known.subs) s.unsubscribe()
     this.dirty = true
   }
@@ -279,6 +306,7 @@ export class NatsBus implements Bus {
     const entry: Interest = {count: 1, subs: []}
     this.shared.set(key, entry)
     this.sharedFilters.set(key, filter)
+    this.remote.addShared(filter)
     if (this.qc !== undefined) this.subscribeShared(key, entry)
   }
 
@@ -294,6 +322,7 @@ export class NatsBus implements Bus {
     const entry = this.shared.get(key)
     if (entry === undefined) return
     this.shared.delete(key)
+    this.remote.removeShared(this.sharedFilters.get(key)!)
     this.sharedFilters.delete(key)
     if (!this.closed) for (const s of entry.subs) s.unsubscribe()
     this.dirty = true
@@ -302,7 +331,7 @@ export class NatsBus implements Bus {
   private receiveShared(key: string, err: Error | null, msg: Msg): void {
     if (err !== null) return this.subscriptionError(err)
     this.stats.received++
-    const message = decodeEnvelope(msg.data, this.map.subjectTopic(msg.subject), this.meta, Date.now())
+    const message = decodeEnvelope(msg.data, this.map.cachedTopic(msg.subject), this.meta, Date.now())
     if (message === undefined) {
       this.stats.malformed++
       return
@@ -316,7 +345,7 @@ export class NatsBus implements Bus {
    * Undefined when there is nothing to wait for.
    */
   commit(): Promise<void> | undefined {
-    const stored = this.acks.commit()
+    const stored = both(this.acks.commit(), this.remote.commit())
     if (!this.dirty) return stored
     this.dirty = false
     const nc = this.nc
@@ -370,12 +399,15 @@ export class NatsBus implements Bus {
     for (const n of list) if (n.state === 'down' && !this.gone.has(n.instance)) due = (this.gone.add(n.instance), true)
     if (!this.sweptAtStart && now - this.nodes.self().startedAt >= 3 * this.config.heartbeatMs) due = this.sweptAtStart = true
     if (due && this.up) this.wills?.sweep(new Set(list.filter((n) => n.state === 'up').map((n) => n.instance)))
+    this.remote.sync(list, now)
   }
 
   private onHeartbeat(err: Error | null, msg: Msg): void {
     if (err !== null) return this.subscriptionError(err)
     try {
-      this.nodes.heard(msg.json<NodeInfo>(), Date.now())
+      const info = msg.json<NodeInfo>()
+      this.nodes.heard(info, Date.now())
+      this.remote.heard(info, Date.now())
     } catch {
       this.stats.malformed++
     }
@@ -387,15 +419,16 @@ export class NatsBus implements Bus {
   }
 
   /** The cluster's nodes as this node knows them (itself first). */
-  describe(): BusDescription & {instance: string; servers: readonly string[]; server: string | undefined; nodes: Array<NodeInfo & {state: string; lastSeenMs: number}>; stats: ClusterStats} {
+  describe(): BusDescription & {instance: string; servers: readonly string[]; server: string | undefined; nodes: Array<NodeInfo & {state: string; lastSeenMs: number}>; stats: ClusterStats; interest: InterestStats} {
     const server = this.connected ? this.nc?.getServer() : undefined
-    return {node: this.name, instance: this.instance, connected: this.connected, servers: this.config.servers, server, nodes: this.nodes.list(Date.now()), stats: {...this.stats, willsPublished: this.wills?.published ?? 0}}
+    return {node: this.name, instance: this.instance, connected: this.connected, servers: this.config.servers, server, nodes: this.nodes.list(Date.now()), stats: {...this.stats, willsPublished: this.wills?.published ?? 0}, interest: this.remote.stats()}
   }
 
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
     if (this.heartbeat !== undefined) clearInterval(this.heartbeat)
+    this.remote.close()
     this.follower?.stop()
     this.acks.close()
     await this.wills?.close()
@@ -406,3 +439,8 @@ export class NatsBus implements Bus {
 }
 
 function noop(): void {}
+
+/** One promise for two that may be undefined (nothing to wait for). */
+function both(a: Promise<void> | undefined, b: Promise<void> | undefined): Promise<void> | undefined {
+  return a === undefined ? b : b === undefined ? a : Promise.all([a, b]).then(noop)
+}

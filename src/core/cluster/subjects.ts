@@ -80,6 +80,7 @@ export class SubjectMap {
   /** What the retained stream captures. */
   readonly retainedAll: string
   private readonly maxBytes: number
+  private readonly topics = new Map<string, string>()
 
   constructor(prefix: string, maxBytes = MAX_SUBJECT_BYTES) {
     this.prefix = prefix
@@ -125,6 +126,18 @@ export class SubjectMap {
       start = slash + 1
     }
     return s.length * 3 > this.maxBytes && Buffer.byteLength(s) > this.maxBytes ? undefined : s
+  }
+
+  /** subjectTopic, remembered for 10,000 subjects (the receiving path: one lookup per message). */
+  cachedTopic(subject: string): string | undefined {
+    let topic = this.topics.get(subject)
+    if (topic === undefined) {
+      topic = this.subjectTopic(subject)
+      if (topic === undefined) return undefined
+      if (this.topics.size >= 10_000) this.topics.clear()
+      this.topics.set(subject, topic)
+    }
+    return topic
   }
 
   /** The topic of a subject made by topicSubject (not `long`); undefined for a subject of another shape. */

@@ -7,6 +7,8 @@ export type NatsConnect = (options: Record<string, unknown>) => Promise<NatsConn
 export type ClusterStats = {
   /** Messages this node sent to NATS. */
   published: number
+  /** QoS 0 messages not sent to NATS: no other node wanted them (remote-interest.ts). */
+  keptLocal: number
   /** Messages this node received from NATS (its interest, its shared groups). */
   received: number
   /** Copies dropped (overlapping subscriptions of this node). */
