@@ -6,15 +6,16 @@
  */
 import type {SharedStrategy} from '../config.js'
 import {ReasonCode} from '../protocol/reason-codes.js'
-import {parseSharedFilter} from '../protocol/topic.js'
-import type {Bus} from './bus.js'
+import {parseSharedFilter, topicMatches} from '../protocol/topic.js'
+import type {QoS} from '../protocol/codec.js'
+import type {Bus, SessionHost} from './bus.js'
 import type {ClientConnection} from './connection.js'
 import type {Delivery} from './delivery.js'
 import {isOnline} from './delivery.js'
 import type {Message} from './message.js'
 import {stampExpiry} from './message.js'
 import {Session} from './session.js'
-import type {Queued} from './session-state.js'
+import type {Queued, SessionState} from './session-state.js'
 import {expiresAt} from './session-state.js'
 import type {SessionStore} from './session-store.js'
 import type {SharedGroup} from './shared.js'
@@ -34,7 +35,7 @@ function hasGroup(q: Queued): boolean {
   return q.group !== undefined
 }
 
-export class SessionLifecycle {
+export class SessionLifecycle implements SessionHost {
   /** Connected clients by client id. */
   readonly clients = new Map<string, ClientConnection>()
   /** Every session this node holds, connected or not, by client id. */
@@ -55,6 +56,7 @@ export class SessionLifecycle {
       const previous = this.clients.get(clientId)
       if (previous !== undefined) this.takeOver(previous, by)
     }
+    this.bus.hostSessions?.(this)
   }
 
   /**
@@ -91,7 +93,7 @@ export class SessionLifecycle {
     conn.cleanStart = cleanStart
     const previous = this.clients.get(id)
     if (previous && previous !== conn) this.takeOver(previous, conn.remote)
-    this.bus.claim(id)
+    this.bus.claim(id, cleanStart)
     let session = this.sessions.get(id)
     if (session === undefined) {
       const stored = await this.store.load(id)
@@ -132,6 +134,59 @@ export class SessionLifecycle {
     this.clients.set(id, conn)
     if (conn.will !== undefined) this.bus.holdWill?.(id, conn.will)
     return present
+  }
+
+  // ---- sessions moving between nodes (SessionHost, for a cluster Bus) ----
+
+  /** A session from another node, held here offline: its subscriptions routed, its expiry armed. */
+  adopt(state: SessionState): void {
+    if (this.sessions.has(state.clientId)) return
+    const session = new Session(state)
+    this.sessions.set(state.clientId, session)
+    if (state.subscriptions !== undefined) {
+      for (const [filter, options] of state.subscriptions) {
+        const share = parseSharedFilter(filter)
+        this.subscriptions.route(session, filter, options, typeof share === 'object' ? share : undefined)
+      }
+    }
+    this.armExpiry(session, Date.now())
+  }
+
+  /** Another node takes the session: the connection here is taken over, the session leaves without its Will. */
+  release(clientId: string, by: string, keepConnected = false): SessionState | undefined {
+    const conn = this.clients.get(clientId)
+    if (conn !== undefined) {
+      if (keepConnected) return undefined
+      this.takeOver(conn, by)
+    }
+    const session = this.sessions.get(clientId)
+    if (session === undefined || session.client !== undefined) return undefined
+    session.expiryTimer?.cancel()
+    session.willTimer?.cancel()
+    session.expiryTimer = session.willTimer = undefined
+    this.subscriptions.unrouteAll(session)
+    this.sessions.delete(clientId)
+    this.store.delete(session.state)
+    return session.state
+  }
+
+  /** A stored message for one session: under its own (not shared) subscriptions, at the highest QoS that matches. */
+  replay(clientId: string, message: Message): boolean {
+    const session = this.sessions.get(clientId)
+    const subs = session?.state.subscriptions
+    if (session === undefined || subs === undefined) return false
+    let qos = -1
+    let asPublished = false
+    let ids: number[] | undefined
+    for (const [filter, o] of subs) {
+      if (parseSharedFilter(filter) !== undefined || !topicMatches(filter, message.topic)) continue
+      if (o.qos > qos) qos = o.qos
+      if (o.retainAsPublished) asPublished = true
+      if (o.subscriptionId !== undefined) (ids ??= []).push(o.subscriptionId)
+    }
+    if (qos < 0) return false
+    this.delivery.deliverTo(session, message, Math.min(qos, message.qos) as QoS, asPublished && message.retain, ids)
+    return true
   }
 
   /** MQTT-3.1.4-3: the existing connection of a client id is closed (MQTT 5: DISCONNECT 0x8E); its Will follows the usual rules. */

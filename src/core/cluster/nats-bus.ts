@@ -13,7 +13,8 @@
 import {randomBytes} from 'node:crypto'
 import {hostname} from 'node:os'
 import type {Msg, NatsConnection, Subscription} from '@nats-io/transport-node'
-import type {Bus, BusDescription, BusNode} from '../broker/bus.js'
+import type {Bus, BusDescription, BusNode, SessionHost} from '../broker/bus.js'
+import type {SessionStore} from '../broker/session-store.js'
 import type {ClientConnection} from '../broker/connection.js'
 import type {Message} from '../broker/message.js'
 import type {RetainedStore} from '../broker/retained-store.js'
@@ -34,6 +35,9 @@ import type {Follower} from './streams.js'
 import {SubjectMap, queueName} from './subjects.js'
 import type {ClusterStats, NatsConnect} from './types.js'
 import {ClusterWills} from './wills.js'
+import {ClusterSessionStore} from './sessions.js'
+import {startHandover} from './handover.js'
+import type {Handover, ReplayGuard} from './handover.js'
 
 export type {ClusterStats, NatsConnect} from './types.js'
 
@@ -79,6 +83,10 @@ export class NatsBus implements Bus {
   private readonly gone = new Set<string>()
   private sweptAtStart = false
   private follower: Follower | undefined
+  private sessionStore: ClusterSessionStore | undefined
+  private host: SessionHost | undefined
+  private handover: Handover | undefined
+  private readonly replayGuard: ReplayGuard = {active: 0, live: new Set()}
   private readonly onPlain = (err: Error | null, msg: Msg): void => this.receive(err, msg)
 
   constructor(config: ClusterConfig, log: Logger, connect: NatsConnect) {
@@ -127,11 +135,32 @@ export class NatsBus implements Bus {
       this.follower = await this.jetStream('the retained stream', () => followRetained(nc, this.map, c.replicas, (m) => retained.apply(m), this.log))
     }
     this.wills = new ClusterWills(await this.jetStream('the wills bucket', () => ClusterWills.open(nc, c.prefix, c.replicas)), this.instance, this.log, (m) => this.publishWill(m))
+    if (this.sessionStore !== undefined && this.host !== undefined) this.handover = await this.jetStream('the sessions bucket', () => this.startSessions(nc))
     this.sendHeartbeat()
     this.heartbeat = setInterval(() => this.sendHeartbeat(), c.heartbeatMs)
     this.heartbeat.unref()
     await nc.flush()
     this.log.info('cluster joined', {node: this.name, instance: this.instance, servers: c.servers.join(','), prefix: c.prefix})
+  }
+
+  /** Sessions move between nodes (handover.ts): the sessions bucket, this node's answers, the store asking the cluster. */
+  private startSessions(nc: NatsConnection): Promise<Handover> {
+    const deps = {nc, store: this.sessionStore!, host: this.host!, map: this.map, instance: this.instance, name: this.name, timeoutMs: 2000, heartbeatMs: this.config.heartbeatMs, log: this.log, guard: this.replayGuard}
+    const lastSeen = (instance: string): number | undefined => {
+      const n = this.nodes.list(Date.now()).find((x) => x.instance === instance)
+      return n === undefined ? undefined : Date.now() - n.lastSeenMs
+    }
+    return startHandover({...deps, ownSeq: () => this.seq, lastSeen}, this.config.replicas)
+  }
+
+  /** Sessions are kept cluster-wide (sessions.ts) around the node's own store. */
+  wrapSessions(store: SessionStore): SessionStore {
+    this.sessionStore = new ClusterSessionStore(store, this.instance, this.name, this.log)
+    return this.sessionStore
+  }
+
+  hostSessions(host: SessionHost): void {
+    this.host = host
   }
 
   /** A JetStream step of the start; its failure (JetStream off, no permission, too few servers for the replicas) says what to do. */
@@ -239,6 +268,7 @@ export class NatsBus implements Bus {
       return
     }
     this.lastSeq.set(meta.origin, meta.seq)
+    if (this.replayGuard.active !== 0) this.replayGuard.live.add(`${meta.origin} ${meta.seq}`)
     this.node?.deliver(message, null, undefined)
   }
 
@@ -326,8 +356,10 @@ export class NatsBus implements Bus {
     return stored === undefined ? known : Promise.all([stored, known]).then(noop)
   }
 
-  claim(clientId: string): void {
+  claim(clientId: string, cleanStart = false): void {
     const c = this.claims.make(clientId, Date.now())
+    this.sessionStore?.claimed(clientId, cleanStart)
+    if (cleanStart) c.clean = true
     const nc = this.nc
     if (nc === undefined || this.closed) return
     try {
@@ -346,9 +378,11 @@ export class NatsBus implements Bus {
       this.stats.malformed++
       return
     }
-    if (!this.claims.yields(c) || this.node === undefined) return
-    this.stats.takenOver++
-    this.node.takeOver(c.id, `node ${c.by}`)
+    if (this.claims.yields(c) && this.node !== undefined) {
+      this.stats.takenOver++
+      this.node.takeOver(c.id, `node ${c.by}`)
+    }
+    if (c.clean === true && c.instance !== this.instance) this.handover?.ended(c.id, c.by)
   }
 
   private sendHeartbeat(): void {
@@ -389,7 +423,7 @@ export class NatsBus implements Bus {
   /** The cluster's nodes as this node knows them (itself first). */
   describe(): BusDescription & {instance: string; servers: readonly string[]; server: string | undefined; nodes: Array<NodeInfo & {state: string; lastSeenMs: number}>; stats: ClusterStats} {
     const server = this.connected ? this.nc?.getServer() : undefined
-    return {node: this.name, instance: this.instance, connected: this.connected, servers: this.config.servers, server, nodes: this.nodes.list(Date.now()), stats: {...this.stats, willsPublished: this.wills?.published ?? 0}}
+    return {node: this.name, instance: this.instance, connected: this.connected, servers: this.config.servers, server, nodes: this.nodes.list(Date.now()), stats: {...this.stats, willsPublished: this.wills?.published ?? 0, ...this.handover?.stats}}
   }
 
   async close(): Promise<void> {
