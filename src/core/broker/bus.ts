@@ -71,6 +71,8 @@ export interface Bus {
    */
   addShared?(key: string, filter: string): void
   removeShared?(key: string): void
+  /** Optional: a message of the shared group `key` whose member here left unacknowledged, with no member here to take it: to a member on another node. */
+  redeliverShared?(key: string, message: Message): void
   /** Optional: a client with a Will connected here (a cluster keeps it, so the other nodes publish it if this node dies). */
   holdWill?(clientId: string, will: Message): void
   /** Optional: the client's connection ended here; its Will was this node's to publish or drop. */

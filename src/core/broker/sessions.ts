@@ -219,7 +219,7 @@ export class SessionLifecycle implements SessionHost {
     if (!session || session.client !== conn) return
     session.client = undefined
     const ending = session.state.expiryInterval === 0
-    this.releaseShared(session, ending)
+    if (!ending) this.releaseShared(session, false)
     if (ending) {
       this.discard(session)
       return
@@ -236,8 +236,10 @@ export class SessionLifecycle implements SessionHost {
 
   /** Ends a session: its subscriptions and queued messages are gone; a delayed Will is published now. */
   discard(session: Session): void {
-    this.releaseShared(session, true)
+    const orphans = this.releaseShared(session, true)
     this.subscriptions.unrouteAll(session)
+    // No other member here: a cluster Bus gives them to a member on another node (this node has left the group now).
+    if (orphans !== undefined) for (const o of orphans) this.bus.redeliverShared!(o.group!, o.message)
     session.expiryTimer?.cancel()
     session.expiryTimer = undefined
     const will = session.state.will
@@ -305,26 +307,32 @@ export class SessionLifecycle implements SessionHost {
    * that were not acknowledged (or not yet sent) go to another member (MQTT 5 §4.8.2) — to an
    * online one; when the session ends, to any other member. Without one they stay.
    */
-  private releaseShared(session: Session, ending: boolean): void {
-    if (session.inflightCount === 0 && session.queuedCount === 0) return
+  private releaseShared(session: Session, ending: boolean): Queued[] | undefined {
+    if (session.inflightCount === 0 && session.queuedCount === 0) return undefined
     const state = session.state
+    // The session ends and no member is left here: with a cluster Bus, a member on another node gets them.
+    let orphans: Queued[] | undefined
+    const adopt = ending && this.bus.redeliverShared !== undefined
     if (state.inflight !== undefined) {
       for (const [id, e] of state.inflight) {
         if (e.group === undefined || e.stage !== 'publish') continue
         const group = this.subscriptions.groups.get(e.group)
         const other = group && this.otherMember(group, session, ending)
-        if (other === undefined) continue
+        if (other === undefined && !adopt) continue
         this.store.inflightAck(state, id)
-        this.delivery.handOver(other, group!, e.message)
+        if (other !== undefined) this.delivery.handOver(other, group!, e.message)
+        else (orphans ??= []).push(e)
       }
     }
-    if (session.queuedCount === 0) return
+    if (session.queuedCount === 0) return orphans
     for (const q of this.store.takeQueued(state, hasGroup)) {
       const group = this.subscriptions.groups.get(q.group!)
       const other = group && this.otherMember(group, session, ending)
       if (other !== undefined) this.delivery.handOver(other, group!, q.message)
       else if (!ending) this.delivery.enqueue(session, q)
+      else if (adopt) (orphans ??= []).push(q)
     }
+    return orphans
   }
 
   private otherMember(group: SharedGroup, leaving: Session, ending: boolean): Session | undefined {

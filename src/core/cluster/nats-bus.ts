@@ -317,6 +317,8 @@ export class NatsBus implements Bus {
     if (qc === undefined || this.closed) return
     const queue = queueName(key)
     for (const subject of this.map.filterSubjects(this.sharedFilters.get(key)!)) entry.subs.push(qc.subscribe(subject, {queue, callback: (err, msg) => this.receiveShared(key, err, msg)}))
+    // Messages a member of another node left unacknowledged (redeliverShared).
+    entry.subs.push(qc.subscribe(`${this.config.prefix}.sg.${queue}`, {queue, callback: (err, msg) => this.receiveShared(key, err, msg)}))
     this.dirty = true
   }
 
@@ -327,6 +329,17 @@ export class NatsBus implements Bus {
     this.sharedFilters.delete(key)
     if (!this.closed) for (const s of entry.subs) s.unsubscribe()
     this.dirty = true
+  }
+
+  /** Sent on the connection of the queue groups, after this node left the group (its UNSUB goes first): another node's member gets it. */
+  redeliverShared(key: string, message: Message): void {
+    const qc = this.qc
+    if (qc === undefined || this.closed) return
+    try {
+      qc.publish(`${this.config.prefix}.sg.${queueName(key)}`, encodeEnvelope(message, this.origin, 0, true, Date.now()))
+    } catch (error) {
+      this.publishFailed(error)
+    }
   }
 
   private receiveShared(key: string, err: Error | null, msg: Msg): void {
