@@ -403,7 +403,7 @@ export class NatsBus implements Bus {
     if (nc === undefined || this.closed) return
     this.checkNodes()
     try {
-      nc.publish(`${this.config.prefix}.ctl.hb`, JSON.stringify(this.nodes.self()))
+      nc.publish(`${this.config.prefix}.ctl.hb`, JSON.stringify({...this.nodes.self(), published: this.stats.published, received: this.stats.received}))
     } catch {
       // Down: the status watcher logs it.
     }
@@ -436,7 +436,7 @@ export class NatsBus implements Bus {
   /** The cluster's nodes as this node knows them (itself first). */
   describe(): BusDescription & {instance: string; servers: readonly string[]; server: string | undefined; nodes: Array<NodeInfo & {state: string; lastSeenMs: number}>; stats: ClusterStats} {
     const server = this.connected ? this.nc?.getServer() : undefined
-    return {node: this.name, instance: this.instance, connected: this.connected, servers: this.config.servers, server, nodes: this.nodes.list(Date.now()), stats: {...this.stats, willsPublished: this.wills?.published ?? 0, ...this.handover?.stats}}
+    return {node: this.name, instance: this.instance, connected: this.connected, servers: this.config.servers, server, nodes: this.nodes.list(Date.now()).map((n) => (n.self ? {...n, published: this.stats.published, received: this.stats.received} : n)), stats: {...this.stats, willsPublished: this.wills?.published ?? 0, ...this.handover?.stats}}
   }
 
   async close(): Promise<void> {
