@@ -14,6 +14,7 @@ import type {KV} from '@nats-io/kv'
 import type {Msg, NatsConnection} from '@nats-io/transport-node'
 import type {SessionHost} from '../broker/bus.js'
 import type {SessionState} from '../broker/session-state.js'
+import {NEVER_EXPIRES} from '../broker/session-state.js'
 import type {Logger} from '../logger.js'
 import {decodeEnvelope} from './envelope.js'
 import type {EnvelopeMeta} from './envelope.js'
@@ -58,6 +59,11 @@ export interface HandoverStats {
   sessionsRecovered: number
   /** Messages replayed from the messages stream into recovered sessions. */
   messagesReplayed: number
+}
+
+/** Whether an offline session's expiry has run out (NEVER_EXPIRES: never). */
+function expired(rec: SessionRecord, now: number): boolean {
+  return rec.disc !== null && rec.expiry !== NEVER_EXPIRES && rec.disc + rec.expiry * 1000 <= now
 }
 
 export function sessionSubject(prefix: string, instance: string): string {
@@ -107,6 +113,11 @@ export class Handover {
     if (entry === null || entry.operation !== 'PUT') return undefined
     const rec = decodeRecord(entry.value)
     if (rec === undefined || rec.id !== clientId || rec.owner === d.instance) return undefined
+    if (expired(rec, Date.now())) {
+      // Its holder died before it expired: nobody did it, so it ends now.
+      d.kv.delete(sessionKey(clientId), {previousSeq: entry.revision}).catch(() => {})
+      return undefined
+    }
     let answer: SessionRecord | undefined
     let replayFrom: number | undefined
     try {
@@ -130,6 +141,30 @@ export class Handover {
     d.host.adopt(state)
     if (replayFrom !== undefined) await this.replay(clientId, replayFrom)
     return state
+  }
+
+  /**
+   * At start, the sessions this node's own store had: one that another node has taken over
+   * meanwhile (its record names another node) is no longer this node's and goes; the others
+   * are recorded as this node's again.
+   */
+  async reconcile(): Promise<void> {
+    const d = this.d
+    for (const state of d.store.restored.splice(0)) {
+      const entry = await d.kv.get(sessionKey(state.clientId)).catch(() => null)
+      const rec = entry === null || entry.operation !== 'PUT' ? undefined : decodeRecord(entry.value)
+      if (rec === undefined || rec.node === d.name) {
+        d.store.keep(state)
+        continue
+      }
+      d.store.releasing = true
+      try {
+        d.host.release(state.clientId, `node ${rec.node}`)
+      } finally {
+        d.store.releasing = false
+      }
+      d.log.info('cluster: a session restored from the store is held by another node now; dropped here', {clientId: state.clientId, node: rec.node})
+    }
   }
 
   /** A session whose client was connected when its node died: from a little before the node was last heard from. */
@@ -169,5 +204,6 @@ export async function startHandover(deps: Omit<HandoverDeps, 'kv'>, replicas: nu
   const kv = await openSessionsBucket(deps.nc, deps.map.prefix, replicas)
   const handover = new Handover({...deps, kv})
   deps.store.attach(kv, (clientId) => handover.fetch(clientId), deps.nc.info?.max_payload)
+  await handover.reconcile()
   return handover
 }

@@ -91,9 +91,17 @@ export class ClusterSessionStore implements SessionStore {
 
   async restore(): Promise<SessionState[]> {
     const all = await this.inner.restore()
-    // This node holds them (again): its records say so once the bucket is open.
-    for (const s of all) if (s.expiryInterval > 0) this.dirty.add(s)
+    // This node holds them (again), unless another node took one over meanwhile (handover.ts reconcile).
+    this.restored = all.filter((s) => s.expiryInterval > 0)
     return all
+  }
+
+  /** Sessions read from the node's own store at start, until the cluster's records are compared with them. */
+  restored: SessionState[] = []
+
+  /** A restored session this node still holds: its record says so. */
+  keep(state: SessionState): void {
+    this.mark(state)
   }
 
   async load(clientId: string): Promise<SessionState | undefined> {

@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict'
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import mqtt from 'mqtt'
+import type {IClientOptions, IConnackPacket, MqttClient} from 'mqtt'
+import {Broker} from '../../../src/core/broker/broker.js'
+import {createClusterBus} from '../../../src/core/cluster/index.js'
+import {resolveClusterConfig} from '../../../src/core/cluster/config.js'
+import {resolveConfig} from '../../../src/core/config.js'
+import {noopLogger} from '../../../src/core/logger.js'
+import {openSqliteStores} from '../../../src/core/store/sqlite.js'
+import {testClientOptions} from '../../helpers/mqttjs.js'
+import {skipWithoutNats, startNats} from '../../helpers/nats.js'
+import type {RunningNats} from '../../helpers/nats.js'
+import {startNode, until} from './helpers.js'
+import type {ClusterNode} from './helpers.js'
+
+async function connect(url: string, options: IClientOptions, clients: MqttClient[]): Promise<{client: MqttClient; connack: IConnackPacket; got: string[]}> {
+  const client = mqtt.connect(url, await testClientOptions(url, options))
+  clients.push(client)
+  const got: string[] = []
+  client.on('message', (_t, payload) => got.push(payload.toString()))
+  const connack = await new Promise<IConnackPacket>((resolve, reject) => {
+    client.once('connect', resolve)
+    client.once('error', reject)
+  })
+  return {client, connack, got}
+}
+
+const ended = (c: MqttClient): Promise<void> => new Promise((resolve) => c.end(false, {}, () => resolve()))
+
+describe('cluster: sessions of nodes that went away, over time', function () {
+  this.timeout(60_000)
+  let nats: RunningNats
+  let b: ClusterNode
+  let dir: string
+  const clients: MqttClient[] = []
+
+  before(async function () {
+    skipWithoutNats(this)
+    nats = await startNats()
+    b = await startNode(nats.url, 'node-b')
+    dir = mkdtempSync(join(tmpdir(), 'mqttws-cluster-sessions-'))
+  })
+
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.end(true)
+  })
+
+  after(async () => {
+    await b?.close()
+    await nats?.dispose()
+    if (dir) rmSync(dir, {recursive: true, force: true})
+  })
+
+  it('a session that expired after its node went away is not resumed', async () => {
+    const a = await startNode(nats.url, 'node-a')
+    try {
+      const first = await connect(a.urls.mqtt, {clientId: 'short', clean: false, protocolVersion: 5, properties: {sessionExpiryInterval: 1}}, clients)
+      await first.client.subscribeAsync('short/#', {qos: 1})
+      await ended(first.client)
+      await until(() => a.broker.sessionState('short')?.disconnectedAt !== undefined, 'offline on A')
+    } finally {
+      await a.close()
+    }
+    await new Promise((r) => setTimeout(r, 1200))
+    const again = await connect(b.urls.mqtt, {clientId: 'short', clean: false, protocolVersion: 5, properties: {sessionExpiryInterval: 60}}, clients)
+    assert.equal(again.connack.sessionPresent, false)
+    assert.equal(b.broker.sessionState('short')?.subscriptions, undefined)
+  })
+
+  it('a durable node that restarts drops a session another node took over meanwhile', async () => {
+    const durable = async (): Promise<{broker: Broker; url: string}> => {
+      const stores = openSqliteStores({dir, synchronous: 'normal'})
+      const bus = await createClusterBus(resolveClusterConfig({servers: [nats.url], name: 'durable', heartbeatMs: 200}), noopLogger)
+      const broker = new Broker(resolveConfig({listeners: ['mqtt://127.0.0.1:0'], sysInterval: 0, persistence: {dir, synchronous: 'normal'}}), {sessions: stores.sessions, retained: stores.retained, bus, logger: noopLogger})
+      const [info] = await broker.listen()
+      return {broker, url: info.url}
+    }
+    let node = await durable()
+    try {
+      const first = await connect(node.url, {clientId: 'wanderer', clean: false}, clients)
+      await first.client.subscribeAsync('wander/#', {qos: 1})
+      await ended(first.client)
+      await until(() => node.broker.sessionState('wanderer')?.disconnectedAt !== undefined, 'offline on the durable node')
+      await node.broker.close()
+      // The client moves to B while the durable node is down.
+      const moved = await connect(b.urls.mqtt, {clientId: 'wanderer', clean: false}, clients)
+      assert.equal(moved.connack.sessionPresent, true)
+      node = await durable()
+      assert.equal(node.broker.sessionState('wanderer'), undefined, 'the restarted node no longer holds it')
+      assert.ok(b.broker.sessionState('wanderer') !== undefined)
+      // B still holds it: a message to it arrives once, through B.
+      const pub = await connect(node.url, {}, clients)
+      await pub.client.publishAsync('wander/x', 'once', {qos: 1})
+      await until(() => moved.got.length === 1, 'the message on B')
+    } finally {
+      await node.broker.close()
+    }
+  })
+})
