@@ -200,10 +200,10 @@ export class Handover {
 }
 
 /** Opens the sessions bucket, answers other nodes' requests from now on, and lets the store ask the cluster (nats-bus.ts start). */
-export async function startHandover(deps: Omit<HandoverDeps, 'kv'>, replicas: number): Promise<Handover> {
+export async function startHandover(deps: Omit<HandoverDeps, 'kv'>, replicas: number, isUp: () => boolean): Promise<Handover> {
   const kv = await openSessionsBucket(deps.nc, deps.map.prefix, replicas)
   const handover = new Handover({...deps, kv})
-  deps.store.attach(kv, (clientId) => handover.fetch(clientId), deps.nc.info?.max_payload)
+  deps.store.attach(kv, (clientId) => handover.fetch(clientId), deps.nc.info?.max_payload, isUp)
   await handover.reconcile()
   return handover
 }

@@ -118,7 +118,10 @@ export class NatsBus implements Bus {
       await this.nc?.close()
       throw new MqttwsError(ErrorCode.CLUSTER, `cannot reach the cluster's NATS servers at ${c.servers.join(', ')}: ${(error as Error).message}; start NATS with JetStream (nats-server -js) or check --cluster`, {cause: error})
     }
-    watchStatus(this.nc, 'main', this.log, (up) => (this.up = up))
+    watchStatus(this.nc, 'main', this.log, (up) => {
+      this.up = up
+      if (up) this.sessionStore?.resume()
+    })
     watchStatus(this.qc, 'shared', this.log)
     const nc = this.nc
     this.up = true
@@ -150,7 +153,7 @@ export class NatsBus implements Bus {
       const n = this.nodes.list(Date.now()).find((x) => x.instance === instance)
       return n === undefined ? undefined : Date.now() - n.lastSeenMs
     }
-    return startHandover({...deps, ownSeq: () => this.seq, lastSeen}, this.config.replicas)
+    return startHandover({...deps, ownSeq: () => this.seq, lastSeen}, this.config.replicas, () => this.up && !this.closed)
   }
 
   /** Sessions are kept cluster-wide (sessions.ts) around the node's own store. */

@@ -68,10 +68,14 @@ export class ClusterSessionStore implements SessionStore {
     if (inner.stats !== undefined) this.stats = () => inner.stats!()
   }
 
+  /** Whether NATS is reachable now: while it is not, records wait (written when it is back) and nothing is asked. */
+  isUp: () => boolean = () => true
+
   /** The bucket is open and the cluster can be asked: records written from now on (those of restored sessions too). */
-  attach(kv: KV, fetch: SessionFetch, maxPayload: number | undefined): void {
+  attach(kv: KV, fetch: SessionFetch, maxPayload: number | undefined, isUp: () => boolean): void {
     this.kv = kv
     this.fetch = fetch
+    this.isUp = isUp
     if (maxPayload !== undefined && maxPayload > 0) this.maxBytes = Math.max(1024, maxPayload - 4096)
     if (this.dirty.size > 0) this.schedule()
   }
@@ -110,7 +114,21 @@ export class ClusterSessionStore implements SessionStore {
     const claim = this.lastClaim
     this.lastClaim = undefined
     if (this.fetch === undefined || (claim !== undefined && claim.id === clientId && claim.clean)) return undefined
-    return this.fetch(clientId)
+    if (!this.isUp()) {
+      this.log.warn('cluster: NATS is unreachable; the client gets a new session here instead of its session in the cluster', {clientId})
+      return undefined
+    }
+    try {
+      return await this.fetch(clientId)
+    } catch (error) {
+      this.log.warn('cluster: could not ask the cluster for a session; the client gets a new one here', {clientId, error: (error as Error).message})
+      return undefined
+    }
+  }
+
+  /** NATS is back: the records changed meanwhile are written. */
+  resume(): void {
+    if (this.dirty.size > 0) this.schedule()
   }
 
   /** A session from a record or another node's answer, made in this store (so a durable store writes it). */
@@ -244,7 +262,7 @@ export class ClusterSessionStore implements SessionStore {
   private write(): Promise<void> | undefined {
     this.scheduled = false
     const kv = this.kv
-    if (kv === undefined || this.dirty.size === 0 || this.closed) return undefined
+    if (kv === undefined || this.dirty.size === 0 || this.closed || !this.isUp()) return undefined
     const now = Date.now()
     const writes: Array<Promise<void>> = []
     for (const state of this.dirty) {

@@ -99,4 +99,31 @@ describe('cluster: sessions of nodes that went away, over time', function () {
       await node.broker.close()
     }
   })
+
+  // Last: it stops the NATS server of this block.
+  it('NATS unreachable: a persistent client gets a new session at once; its record is written when NATS is back', async () => {
+    await nats.stop()
+    await until(() => !b.bus.connected, 'node B sees NATS gone')
+    const c = await connect(b.urls.mqtt, {clientId: 'outage', clean: false, protocolVersion: 5, properties: {sessionExpiryInterval: 300}}, clients)
+    assert.equal(c.connack.sessionPresent, false)
+    await c.client.subscribeAsync('out/#', {qos: 1})
+    await nats.restart()
+    await until(() => b.bus.connected, 'node B back on NATS')
+    const {connect: natsConnect} = await import('@nats-io/transport-node')
+    const {Kvm} = await import('@nats-io/kv')
+    const nc = await natsConnect({servers: nats.url})
+    try {
+      const kv = await new Kvm(nc).open('mqttws_sessions')
+      let rec: {node?: string; subs?: unknown[]} | undefined
+      for (let i = 0; i < 200 && rec?.subs?.length !== 1; i++) {
+        const e = await kv.get(Buffer.from('outage').toString('base64url'))
+        rec = e === null ? undefined : e.json()
+        await new Promise((r) => setTimeout(r, 25))
+      }
+      assert.equal(rec?.node, 'node-b')
+      assert.equal(rec?.subs?.length, 1)
+    } finally {
+      await nc.close()
+    }
+  })
 })
