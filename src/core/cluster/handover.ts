@@ -13,7 +13,9 @@
 import type {KV} from '@nats-io/kv'
 import type {Msg, NatsConnection} from '@nats-io/transport-node'
 import type {SessionHost} from '../broker/bus.js'
-import type {SessionState} from '../broker/session-state.js'
+import type {Message} from '../broker/message.js'
+import type {QueueLimits} from '../broker/queue.js'
+import type {Queued, SessionState} from '../broker/session-state.js'
 import {NEVER_EXPIRES} from '../broker/session-state.js'
 import type {Logger} from '../logger.js'
 import {decodeEnvelope} from './envelope.js'
@@ -65,6 +67,9 @@ export interface HandoverStats {
 function expired(rec: SessionRecord, now: number): boolean {
   return rec.disc !== null && rec.expiry !== NEVER_EXPIRES && rec.disc + rec.expiry * 1000 <= now
 }
+
+/** Messages that were queued already are put back as they were: no limit drops them. */
+const UNBOUNDED: QueueLimits = {maxQueuedMessages: Number.MAX_SAFE_INTEGER, maxQueuedBytes: Number.MAX_SAFE_INTEGER, queueOverflow: 'drop-oldest'}
 
 export function sessionSubject(prefix: string, instance: string): string {
   return `${prefix}.ctl.session.${Buffer.from(instance).toString('base64url')}`
@@ -139,7 +144,7 @@ export class Handover {
     const now = Date.now()
     const state = d.store.build(answer, pendingOf(answer, now), now)
     d.host.adopt(state)
-    if (replayFrom !== undefined) await this.replay(clientId, replayFrom)
+    if (replayFrom !== undefined) await this.replay(state, replayFrom)
     return state
   }
 
@@ -174,10 +179,14 @@ export class Handover {
   }
 
   /** The stream's messages since `since` for one adopted session; those it got live meanwhile are skipped. */
-  private async replay(clientId: string, since: number): Promise<void> {
+  private async replay(state: SessionState, since: number): Promise<void> {
     const d = this.d
     const g = d.guard
+    const clientId = state.clientId
     const ownFrom = d.ownSeq()
+    // What the session held: these come first, then the stream's messages, then those that arrived live meanwhile.
+    const held = new Set<Queued>(state.queue ?? [])
+    const replayed: Message[] = []
     g.active++
     let n = 0
     try {
@@ -188,12 +197,15 @@ export class Handover {
         const message = decodeEnvelope(data, d.map.subjectTopic(subject), meta, Date.now())
         if (message === undefined) return
         if (meta.origin === d.instance ? meta.seq > ownFrom : g.live.has(`${meta.origin} ${meta.seq}`)) return
-        if (d.host.replay(clientId, message)) n++
+        replayed.push(message)
       })
     } catch (error) {
-      d.log.warn('cluster: replaying the messages stream into a recovered session failed', {clientId, replayed: n, error: (error as Error).message})
+      d.log.warn('cluster: replaying the messages stream into a recovered session failed', {clientId, read: replayed.length, error: (error as Error).message})
     } finally {
       if (--g.active === 0) g.live.clear()
+      const live = d.store.takeQueued(state, (q) => !held.has(q))
+      for (const m of replayed) if (d.host.replay(clientId, m)) n++
+      for (const q of live) d.store.enqueue(state, q, UNBOUNDED)
       this.stats.messagesReplayed += n
     }
   }

@@ -149,6 +149,7 @@ describe('cluster: the offline session of a node that is gone', function () {
       // Sent while the client is away, on A's own node and from B.
       await ended(first.client)
       await until(() => a.broker.sessionState('gone-1')?.disconnectedAt !== undefined, 'the session offline on A')
+      assert.ok(await offlineRecord(cluster.nats.url, 'gone-1'), 'the record says its client left')
       await pub.client.publishAsync('gone/1', 'from A', {qos: 1})
       const pubB = await connect(b.urls.mqtt, {}, clients)
       await pubB.client.publishAsync('gone/2', 'from B', {qos: 2})
@@ -169,6 +170,69 @@ describe('cluster: the offline session of a node that is gone', function () {
     assert.deepEqual([...(b.broker.sessionState('gone-1')?.subscriptions?.keys() ?? [])].sort(), ['gone/#', 'other/+'])
   })
 })
+
+describe('cluster: the session of a node that is gone, with a message unacknowledged when its client left', function () {
+  this.timeout(60_000)
+  const cluster = useCluster(['node-b'])
+  const clients: MqttClient[] = []
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.end(true)
+  })
+
+  it('gets that message once (sent again, DUP), then those stored since, in order', async () => {
+    const [b] = cluster.nodes
+    const a = await startNode(cluster.nats.url, 'node-a')
+    try {
+      // A client that never acknowledges: its message stays in flight, in the record written when it leaves.
+      const first = await connect(a.urls.mqtt, {...persistent('gone-2'), customHandleAcks: () => {}}, clients)
+      let arrived = 0
+      first.client.on('packetreceive', (p) => p.cmd === 'publish' && arrived++)
+      await first.client.subscribeAsync('gone2/#', {qos: 1})
+      const pub = await connect(b.urls.mqtt, {}, clients)
+      await pub.client.publishAsync('gone2/x', 'm0', {qos: 1})
+      await until(() => arrived === 1, 'm0 on A')
+      first.client.end(true)
+      await until(() => a.broker.sessionState('gone-2')?.disconnectedAt !== undefined, 'the session offline on A')
+      let recorded = false
+      void offlineRecord(cluster.nats.url, 'gone-2').then((ok) => (recorded = ok))
+      // The record with m0 is written at the end of that turn.
+      await until(() => recorded, 'the record of the offline session')
+      await pub.client.publishAsync('gone2/x', 'm1', {qos: 1})
+      await pub.client.publishAsync('gone2/x', 'm2', {qos: 1})
+      await until(() => (a.broker.sessionState('gone-2')?.queue?.length ?? 0) === 2, 'm1 and m2 queued on A')
+    } finally {
+      pubEnd(clients)
+      await a.close()
+    }
+    const second = await connect(b.urls.mqtt, persistent('gone-2'), clients)
+    assert.equal(second.connack.sessionPresent, true)
+    await until(() => second.got.length >= 3, 'three messages on B')
+    await new Promise((r) => setTimeout(r, 200))
+    assert.deepEqual(
+      second.got.map((m) => m.payload),
+      ['m0', 'm1', 'm2'],
+    )
+    assert.deepEqual(second.dups, [true, false, false])
+  })
+})
+
+/** Resolves true once the client id's record in the sessions bucket says its client left (bounded). */
+async function offlineRecord(url: string, clientId: string): Promise<boolean> {
+  const {connect: natsConnect} = await import('@nats-io/transport-node')
+  const {Kvm} = await import('@nats-io/kv')
+  const nc = await natsConnect({servers: url})
+  try {
+    const kv = await new Kvm(nc).open('mqttws_sessions')
+    for (let i = 0; i < 400; i++) {
+      const e = await kv.get(Buffer.from(clientId).toString('base64url'))
+      if (e !== null && e.operation === 'PUT' && (e.json() as {disc: number | null}).disc !== null) return true
+      await new Promise((r) => setTimeout(r, 25))
+    }
+    return false
+  } finally {
+    await nc.close()
+  }
+}
 
 function pubEnd(clients: MqttClient[]): void {
   for (const c of clients.splice(0)) c.end(true)
