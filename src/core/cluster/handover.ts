@@ -79,9 +79,42 @@ export class Handover {
   readonly stats: HandoverStats = {sessionsSent: 0, sessionsReceived: 0, sessionsRecovered: 0, messagesReplayed: 0}
   private readonly d: HandoverDeps
 
+  /** Every record's key and revision in the bucket (a watch on headers only): a clean start deletes one without asking first. */
+  private readonly index = new Map<string, number>()
+  private watcher: {stop(): void} | undefined
+
   constructor(deps: HandoverDeps) {
     this.d = deps
     deps.nc.subscribe(sessionSubject(deps.map.prefix, deps.instance), {callback: (err, msg) => (err === null ? this.onRequest(msg) : undefined)})
+  }
+
+  /** Follows the bucket's keys (not their values): a record put or deleted anywhere is known here. */
+  async watch(): Promise<void> {
+    const entries = await this.d.kv.watch({headers_only: true})
+    this.watcher = entries
+    void (async () => {
+      for await (const e of entries) {
+        if (e.operation === 'PUT') this.index.set(e.key, e.revision)
+        else this.index.delete(e.key)
+      }
+    })().catch(() => {})
+  }
+
+  /**
+   * A client connected here with a clean start: a record of its session left by a node that is
+   * gone (a live holder ends its own: claims) is deleted, so a later resume does not find it.
+   */
+  cleanStart(clientId: string): void {
+    const key = sessionKey(clientId)
+    const revision = this.index.get(key)
+    if (revision === undefined) return
+    this.d.kv.delete(key, {previousSeq: revision}).catch(() => {
+      // Written again since (by its holder or a new session): that record stays.
+    })
+  }
+
+  close(): void {
+    this.watcher?.stop()
   }
 
   /** Another node takes a session of this node: the answer is the whole session (or nothing: not held here). */
@@ -216,6 +249,8 @@ export async function startHandover(deps: Omit<HandoverDeps, 'kv'>, replicas: nu
   const kv = await openSessionsBucket(deps.nc, deps.map.prefix, replicas)
   const handover = new Handover({...deps, kv})
   deps.store.attach(kv, (clientId) => handover.fetch(clientId), deps.nc.info?.max_payload, isUp)
+  deps.store.onCleanStart = (clientId) => handover.cleanStart(clientId)
+  await handover.watch()
   await handover.reconcile()
   return handover
 }

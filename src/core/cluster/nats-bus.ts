@@ -448,6 +448,7 @@ export class NatsBus implements Bus {
     if (this.heartbeat !== undefined) clearInterval(this.heartbeat)
     this.follower?.stop()
     this.acks.close()
+    this.handover?.close()
     await this.wills?.close()
     const conns = [this.nc, this.qc].filter((c): c is NatsConnection => c !== undefined)
     await Promise.all(conns.map((c) => c.drain().catch(() => c.close())))

@@ -68,6 +68,9 @@ export class ClusterSessionStore implements SessionStore {
     if (inner.stats !== undefined) this.stats = () => inner.stats!()
   }
 
+  /** A client without a session here connected with a clean start (handover.ts: a dead node's record of it goes). */
+  onCleanStart: ((clientId: string) => void) | undefined
+
   /** Whether NATS is reachable now: while it is not, records wait (written when it is back) and nothing is asked. */
   isUp: () => boolean = () => true
 
@@ -77,6 +80,8 @@ export class ClusterSessionStore implements SessionStore {
     this.fetch = fetch
     this.isUp = isUp
     if (maxPayload !== undefined && maxPayload > 0) this.maxBytes = Math.max(1024, maxPayload - 4096)
+    // Restored sessions are written once compared with the cluster's records (keep).
+    for (const s of this.restored) this.dirty.delete(s)
     if (this.dirty.size > 0) this.schedule()
   }
 
@@ -113,7 +118,11 @@ export class ClusterSessionStore implements SessionStore {
     if (local !== undefined) return local
     const claim = this.lastClaim
     this.lastClaim = undefined
-    if (this.fetch === undefined || (claim !== undefined && claim.id === clientId && claim.clean)) return undefined
+    if (claim !== undefined && claim.id === clientId && claim.clean) {
+      this.onCleanStart?.(clientId)
+      return undefined
+    }
+    if (this.fetch === undefined) return undefined
     if (!this.isUp()) {
       this.log.warn('cluster: NATS is unreachable; the client gets a new session here instead of its session in the cluster', {clientId})
       return undefined

@@ -28,6 +28,19 @@ async function connect(url: string, options: IClientOptions, clients: MqttClient
   return {client, connack, got}
 }
 
+/** Whether the sessions bucket has a record of the client id. */
+async function hasRecord(url: string, clientId: string): Promise<boolean> {
+  const {connect: natsConnect} = await import('@nats-io/transport-node')
+  const {Kvm} = await import('@nats-io/kv')
+  const nc = await natsConnect({servers: url})
+  try {
+    const e = await (await new Kvm(nc).open('mqttws_sessions')).get(Buffer.from(clientId).toString('base64url'))
+    return e !== null && e.operation === 'PUT'
+  } finally {
+    await nc.close()
+  }
+}
+
 const ended = (c: MqttClient): Promise<void> => new Promise((resolve) => c.end(false, {}, () => resolve()))
 
 describe('cluster: sessions of nodes that went away, over time', function () {
@@ -68,6 +81,25 @@ describe('cluster: sessions of nodes that went away, over time', function () {
     const again = await connect(b.urls.mqtt, {clientId: 'short', clean: false, protocolVersion: 5, properties: {sessionExpiryInterval: 60}}, clients)
     assert.equal(again.connack.sessionPresent, false)
     assert.equal(b.broker.sessionState('short')?.subscriptions, undefined)
+  })
+
+  it('a clean start while the node holding the session is gone ends it: a later resume finds nothing', async () => {
+    const a = await startNode(nats.url, 'node-a')
+    try {
+      const first = await connect(a.urls.mqtt, {clientId: 'cleaned', clean: false, protocolVersion: 5, properties: {sessionExpiryInterval: 300}}, clients)
+      await first.client.subscribeAsync('cleaned/#', {qos: 1})
+      await ended(first.client)
+      await until(() => a.broker.sessionState('cleaned')?.disconnectedAt !== undefined, 'offline on A')
+    } finally {
+      await a.close()
+    }
+    const fresh = await connect(b.urls.mqtt, {clientId: 'cleaned', clean: true, protocolVersion: 5}, clients)
+    assert.equal(fresh.connack.sessionPresent, false)
+    await ended(fresh.client)
+    for (let i = 0; i < 400 && (await hasRecord(nats.url, 'cleaned')); i++) await new Promise((r) => setTimeout(r, 25))
+    assert.equal(await hasRecord(nats.url, 'cleaned'), false, 'the record of the old session deleted')
+    const again = await connect(b.urls.mqtt, {clientId: 'cleaned', clean: false, protocolVersion: 5, properties: {sessionExpiryInterval: 60}}, clients)
+    assert.equal(again.connack.sessionPresent, false)
   })
 
   it('a durable node that restarts drops a session another node took over meanwhile', async () => {
