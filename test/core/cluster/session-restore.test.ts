@@ -67,6 +67,24 @@ describe('cluster: sessions of nodes that went away, over time', function () {
     if (dir) rmSync(dir, {recursive: true, force: true})
   })
 
+  it('a node shut down (a rolling restart): its connected clients resume their sessions on another node', async () => {
+    const a = await startNode(nats.url, 'node-a')
+    let first: Awaited<ReturnType<typeof connect>> | undefined
+    try {
+      first = await connect(a.urls.mqtt, {clientId: 'rolling', clean: false, protocolVersion: 5, properties: {sessionExpiryInterval: 300}}, clients)
+      await first.client.subscribeAsync('rolling/#', {qos: 1})
+    } finally {
+      await a.close()
+    }
+    const pub = await connect(b.urls.ws, {}, clients)
+    await pub.client.publishAsync('rolling/x', 'while away', {qos: 1})
+    const again = await connect(b.urls.mqtt, {clientId: 'rolling', clean: false, protocolVersion: 5, properties: {sessionExpiryInterval: 300}}, clients)
+    assert.equal(again.connack.sessionPresent, true)
+    await until(() => again.got.includes('while away'), 'the message sent while it was away')
+    await pub.client.publishAsync('rolling/y', 'live', {qos: 1})
+    await until(() => again.got.includes('live'), 'a live message')
+  })
+
   it('a session that expired after its node went away is not resumed', async () => {
     const a = await startNode(nats.url, 'node-a')
     try {
