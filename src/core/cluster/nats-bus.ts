@@ -148,12 +148,9 @@ export class NatsBus implements Bus {
 
   /** Sessions move between nodes (handover.ts): the sessions bucket, this node's answers, the store asking the cluster. */
   private startSessions(nc: NatsConnection): Promise<Handover> {
-    const deps = {nc, store: this.sessionStore!, host: this.host!, map: this.map, instance: this.instance, name: this.name, timeoutMs: 2000, heartbeatMs: this.config.heartbeatMs, log: this.log, guard: this.replayGuard}
-    const lastSeen = (instance: string): number | undefined => {
-      const n = this.nodes.list(Date.now()).find((x) => x.instance === instance)
-      return n === undefined ? undefined : Date.now() - n.lastSeenMs
-    }
-    return startHandover({...deps, ownSeq: () => this.seq, lastSeen}, this.config.replicas, () => this.up && !this.closed)
+    const {heartbeatMs, replicas} = this.config
+    const deps = {nc, store: this.sessionStore!, host: this.host!, map: this.map, instance: this.instance, name: this.name, timeoutMs: 2000, heartbeatMs, log: this.log, guard: this.replayGuard}
+    return startHandover({...deps, ownSeq: () => this.seq, lastSeen: (i: string) => this.nodes.heardAt(i, Date.now())}, replicas, () => this.up && !this.closed)
   }
 
   /** Sessions are kept cluster-wide (sessions.ts) around the node's own store. */

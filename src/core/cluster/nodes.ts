@@ -52,6 +52,12 @@ export class NodeTable {
     this.seen.set(info.instance, {info: known, at: now})
   }
 
+  /** When an instance was last heard from (ms since the epoch), if it is known. */
+  heardAt(instance: string, now: number): number | undefined {
+    const n = this.list(now).find((x) => x.instance === instance)
+    return n === undefined ? undefined : now - n.lastSeenMs
+  }
+
   /** Whether a node came back as a new instance (its old instance is gone) since the last call. */
   takeReplaced(): boolean {
     const r = this.replaced
