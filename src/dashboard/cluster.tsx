@@ -12,18 +12,18 @@ function since(startedAt: number): string {
   return startedAt > 0 ? new Date(startedAt).toLocaleString() : '–'
 }
 
-/** This node's own counters worth a card, with what they mean. */
+/** This node's own counters: the first three as cards, the rest in a list. */
 const COUNTERS: Array<[string, string]> = [
-  ['published', 'sent to NATS'],
-  ['received', 'received from NATS'],
-  ['duplicates', 'copies dropped (overlapping subscriptions)'],
-  ['publishErrors', 'not sent (NATS unreachable)'],
-  ['takenOver', 'clients taken over by another node'],
-  ['sessionsReceived', 'sessions moved here'],
-  ['sessionsSent', 'sessions moved away'],
+  ['published', 'Sent to NATS'],
+  ['received', 'Received from NATS'],
+  ['sessionsReceived', 'Sessions moved here'],
+  ['sessionsSent', 'sessions moved to other nodes'],
   ['sessionsRecovered', 'sessions of dead nodes taken over'],
   ['messagesReplayed', 'messages replayed into them'],
+  ['takenOver', 'clients taken over by another node'],
   ['willsPublished', 'Wills of dead nodes published'],
+  ['duplicates', 'copies dropped (overlapping subscriptions)'],
+  ['publishErrors', 'not sent (NATS unreachable)'],
 ]
 
 function NodeRow(props: {n: ClusterNodeInfo}): preact.JSX.Element {
@@ -87,10 +87,10 @@ export function Cluster(): preact.JSX.Element {
           </div>
           <div class="stat-sub">a node missing three heartbeats is down</div>
         </div>
-        {COUNTERS.filter(([k]) => stats[k] !== undefined).map(([k, label]) => (
+        {COUNTERS.slice(0, 3).map(([k, label]) => (
           <div class="card stat" key={k} data-stat={k}>
             <div class="stat-label">{label}</div>
-            <div class="stat-value">{fmtNumber(stats[k])}</div>
+            <div class="stat-value">{fmtNumber(stats[k] ?? 0)}</div>
             <div class="stat-sub">this node</div>
           </div>
         ))}
@@ -114,6 +114,32 @@ export function Cluster(): preact.JSX.Element {
           </tbody>
         </table>
       </section>
+      <div class="grid2">
+        <section class="card">
+          <h2>This node</h2>
+          <dl class="kv" data-testid="cluster-counters" style={{gridTemplateColumns: 'max-content 1fr'}}>
+            {COUNTERS.slice(3)
+              .filter(([k]) => stats[k] !== undefined)
+              .map(([k, label]) => [
+                <dt key={`${k}-t`}>{label}</dt>,
+                <dd key={k} data-counter={k}>
+                  {fmtNumber(stats[k])}
+                </dd>,
+              ])}
+          </dl>
+        </section>
+        <section class="card">
+          <h2>NATS</h2>
+          <dl class="kv">
+            <dt>servers</dt>
+            <dd class="mono small">{(data.servers ?? []).join(', ')}</dd>
+            <dt>connected to</dt>
+            <dd class="mono small">{data.server ?? '–'}</dd>
+            <dt>instance</dt>
+            <dd class="mono small">{data.instance ?? '–'}</dd>
+          </dl>
+        </section>
+      </div>
     </div>
   )
 }

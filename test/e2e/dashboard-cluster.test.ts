@@ -89,6 +89,7 @@ describe('dashboard: the Cluster page in headless Chromium', function () {
     assert.match(await page.locator('.page-head').innerText(), /node node-a/)
     assert.match(await page.locator('.page-head').innerText(), /connected to NATS/)
     assert.equal((await page.locator('[data-stat="nodes"] .stat-value').innerText()).replaceAll(/\s/g, ''), '2/2')
+    assert.equal(await page.locator('[data-counter="sessionsSent"]').innerText(), '0')
     await page.screenshot({path: join(shots, 'cluster.png'), fullPage: true})
   })
 
