@@ -60,3 +60,32 @@ export interface RetainedInfo {
   contentType?: string
   payloadFormat?: 'utf8' | 'bytes'
 }
+
+/** GET /api/v1/cluster: the cluster as this node sees it (a single node: clustered false, no nodes). */
+export interface ClusterInfo {
+  clustered?: boolean
+  /** This node's name; null on a single node. */
+  node: string | null
+  connected: boolean
+  instance?: string
+  servers?: string[]
+  /** The NATS server this node is on now. */
+  server?: string
+  nodes: ClusterNodeInfo[]
+  /** This node's counters (published, received, duplicates, sessionsSent, …). */
+  stats?: Record<string, number>
+}
+
+export interface ClusterNodeInfo {
+  name: string
+  instance: string
+  /** ms since the epoch. */
+  startedAt: number
+  state: 'up' | 'down'
+  self: boolean
+  /** ms since its last heartbeat (0 for this node). */
+  lastSeenMs: number
+  /** Messages it sent to NATS and received from NATS, as of its last heartbeat. */
+  published?: number
+  received?: number
+}

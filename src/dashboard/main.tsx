@@ -11,6 +11,7 @@ import {Header, LineChart, TRANSPORT_NAMES, api, auth, fmtBytes, fmtNumber} from
 import {Clients, Subscriptions} from './clients.js'
 import {Listeners} from './listeners.js'
 import {Retained} from './retained.js'
+import {Cluster} from './cluster.js'
 import {SPAN, history, useSampler} from './samples.js'
 
 const WsClientPage = lazy(() => import('./wsclient.js').then((m) => m.WsClientPage))
@@ -24,6 +25,7 @@ const PAGES = [
   ['clients', 'Clients'],
   ['subscriptions', 'Subscriptions'],
   ['retained', 'Retained'],
+  ['cluster', 'Cluster'],
   ['websocket', 'WebSocket client'],
 ] as const
 type Page = (typeof PAGES)[number][0]
@@ -39,6 +41,7 @@ const ICONS: Record<Page, string> = {
   clients: 'M12 12a4 4 0 1 0 0-8 4 4 0 0 0 0 8zm-7 9a7 7 0 0 1 14 0',
   subscriptions: 'M4 4h16v4H4zM4 10h10v4H4zM4 16h7v4H4z',
   retained: 'M6 3h12v18l-6-4-6 4z',
+  cluster: 'M12 3a3 3 0 1 0 0 6 3 3 0 0 0 0-6zM5 15a3 3 0 1 0 0 6 3 3 0 0 0 0-6zm14 0a3 3 0 1 0 0 6 3 3 0 0 0 0-6zM12 9v3m0 0-5 3.5m5-3.5 5 3.5',
   websocket: 'M4 12h5l2-5 3 10 2-5h4',
 }
 
@@ -90,6 +93,7 @@ function App(): preact.JSX.Element {
         {page === 'clients' && <Clients />}
         {page === 'subscriptions' && <Subscriptions />}
         {page === 'retained' && <Retained />}
+        {page === 'cluster' && <Cluster />}
         {/* Kept mounted: its connections survive a visit to another page. */}
         <div style={{display: page === 'websocket' ? 'block' : 'none'}}>
           {(page === 'websocket' || wsVisited.value) && (

@@ -104,7 +104,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
           if (m) countAuthFailure(m.stats, reasonCode)
         },
       }),
-      store: options.sessions ?? new MemorySessionStore(),
+      store: wrapSessions(bus, options.sessions ?? new MemorySessionStore()),
       retained: (this.retained = new SysRetained(wrapRetained(bus, options.retained ?? new MemoryRetainedStore()))),
       bus,
       emit: this.emit.bind(this) as Emit,
@@ -393,6 +393,10 @@ export class Broker extends EventEmitter<BrokerEvents> {
 function ignore(): void {}
 
 /** A cluster Bus shares retained messages between nodes (Bus.wrapRetained). */
+function wrapSessions(bus: Bus, store: SessionStore): SessionStore {
+  return bus.wrapSessions === undefined ? store : bus.wrapSessions(store)
+}
+
 function wrapRetained(bus: Bus, store: RetainedStore): RetainedStore {
   return bus.wrapRetained === undefined ? store : bus.wrapRetained(store)
 }

@@ -9,6 +9,8 @@
 import type {ClientConnection} from './connection.js'
 import type {Message} from './message.js'
 import type {RetainedStore} from './retained-store.js'
+import type {SessionState} from './session-state.js'
+import type {SessionStore} from './session-store.js'
 
 /** What a Bus calls on the node it serves. */
 export interface BusNode {
@@ -18,6 +20,23 @@ export interface BusNode {
   takeOver(clientId: string, by: string): void
   /** A cluster Bus picked this node for one message of the shared group `key` ($share/GROUP/FILTER): to one local member. */
   deliverToGroup?(key: string, message: Message): void
+}
+
+/**
+ * What a cluster Bus that moves sessions between nodes calls on the node's session
+ * lifecycle (sessions.ts), given once through Bus.hostSessions.
+ */
+export interface SessionHost {
+  /** A session from another node: held here (offline until its client attaches), its subscriptions routed. */
+  adopt(state: SessionState): void
+  /**
+   * Another node takes this session: a connection here closes (MQTT 5: 0x8E; with
+   * `keepConnected`, a connected session stays) and the session leaves this node, without its
+   * Will; its state, or undefined when not held here.
+   */
+  release(clientId: string, by: string, keepConnected?: boolean): SessionState | undefined
+  /** A stored message replayed for one session held here: delivered (or queued) under that session's own subscriptions; false when none matches. */
+  replay(clientId: string, message: Message): boolean
 }
 
 /** What a cluster Bus tells the admin API and $SYS about the cluster (Bus.describe). */
@@ -42,8 +61,8 @@ export interface Bus {
   addInterest(filter: string): void
   /** This node has one subscription less to `filter`. */
   removeInterest(filter: string): void
-  /** A client with this id connected here: any other node holding it must let go. */
-  claim(clientId: string): void
+  /** A client with this id connected here: any other node holding it must let go (`cleanStart`: and end its session). */
+  claim(clientId: string, cleanStart?: boolean): void
   close(): Promise<void>
   /**
    * Optional, for a Bus that spreads shared groups itself (each message to one member
@@ -52,6 +71,8 @@ export interface Bus {
    */
   addShared?(key: string, filter: string): void
   removeShared?(key: string): void
+  /** Optional: a message of the shared group `key` whose member here left unacknowledged, with no member here to take it: to a member on another node. */
+  redeliverShared?(key: string, message: Message): void
   /** Optional: a client with a Will connected here (a cluster keeps it, so the other nodes publish it if this node dies). */
   holdWill?(clientId: string, will: Message): void
   /** Optional: the client's connection ended here; its Will was this node's to publish or drop. */
@@ -60,6 +81,10 @@ export interface Bus {
   describe?(): BusDescription
   /** Optional: a Bus that shares retained messages across nodes wraps the node's retained store (Broker's constructor). */
   wrapRetained?(store: RetainedStore): RetainedStore
+  /** Optional: a Bus that moves sessions between nodes wraps the node's session store (Broker's constructor). */
+  wrapSessions?(store: SessionStore): SessionStore
+  /** Optional: the node's session lifecycle, for a Bus that moves sessions between nodes. */
+  hostSessions?(host: SessionHost): void
   /** Optional: the turn's acknowledgements wait for commit() (turn-flush.ts), as for a durable store. */
   readonly holdsOutput?: boolean
   /** Optional: what this turn gave the Bus is settled (e.g. subscriptions known to the cluster); undefined: nothing to wait for. */

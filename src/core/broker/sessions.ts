@@ -6,15 +6,16 @@
  */
 import type {SharedStrategy} from '../config.js'
 import {ReasonCode} from '../protocol/reason-codes.js'
-import {parseSharedFilter} from '../protocol/topic.js'
-import type {Bus} from './bus.js'
+import {parseSharedFilter, topicMatches} from '../protocol/topic.js'
+import type {QoS} from '../protocol/codec.js'
+import type {Bus, SessionHost} from './bus.js'
 import type {ClientConnection} from './connection.js'
 import type {Delivery} from './delivery.js'
 import {isOnline} from './delivery.js'
 import type {Message} from './message.js'
 import {stampExpiry} from './message.js'
 import {Session} from './session.js'
-import type {Queued} from './session-state.js'
+import type {Queued, SessionState} from './session-state.js'
 import {expiresAt} from './session-state.js'
 import type {SessionStore} from './session-store.js'
 import type {SharedGroup} from './shared.js'
@@ -34,7 +35,7 @@ function hasGroup(q: Queued): boolean {
   return q.group !== undefined
 }
 
-export class SessionLifecycle {
+export class SessionLifecycle implements SessionHost {
   /** Connected clients by client id. */
   readonly clients = new Map<string, ClientConnection>()
   /** Every session this node holds, connected or not, by client id. */
@@ -55,6 +56,7 @@ export class SessionLifecycle {
       const previous = this.clients.get(clientId)
       if (previous !== undefined) this.takeOver(previous, by)
     }
+    this.bus.hostSessions?.(this)
   }
 
   /**
@@ -91,7 +93,7 @@ export class SessionLifecycle {
     conn.cleanStart = cleanStart
     const previous = this.clients.get(id)
     if (previous && previous !== conn) this.takeOver(previous, conn.remote)
-    this.bus.claim(id)
+    this.bus.claim(id, cleanStart)
     let session = this.sessions.get(id)
     if (session === undefined) {
       const stored = await this.store.load(id)
@@ -134,6 +136,59 @@ export class SessionLifecycle {
     return present
   }
 
+  // ---- sessions moving between nodes (SessionHost, for a cluster Bus) ----
+
+  /** A session from another node, held here offline: its subscriptions routed, its expiry armed. */
+  adopt(state: SessionState): void {
+    if (this.sessions.has(state.clientId)) return
+    const session = new Session(state)
+    this.sessions.set(state.clientId, session)
+    if (state.subscriptions !== undefined) {
+      for (const [filter, options] of state.subscriptions) {
+        const share = parseSharedFilter(filter)
+        this.subscriptions.route(session, filter, options, typeof share === 'object' ? share : undefined)
+      }
+    }
+    this.armExpiry(session, Date.now())
+  }
+
+  /** Another node takes the session: the connection here is taken over, the session leaves without its Will. */
+  release(clientId: string, by: string, keepConnected = false): SessionState | undefined {
+    const conn = this.clients.get(clientId)
+    if (conn !== undefined) {
+      if (keepConnected) return undefined
+      this.takeOver(conn, by)
+    }
+    const session = this.sessions.get(clientId)
+    if (session === undefined || session.client !== undefined) return undefined
+    session.expiryTimer?.cancel()
+    session.willTimer?.cancel()
+    session.expiryTimer = session.willTimer = undefined
+    this.subscriptions.unrouteAll(session)
+    this.sessions.delete(clientId)
+    this.store.delete(session.state)
+    return session.state
+  }
+
+  /** A stored message for one session: under its own (not shared) subscriptions, at the highest QoS that matches. */
+  replay(clientId: string, message: Message): boolean {
+    const session = this.sessions.get(clientId)
+    const subs = session?.state.subscriptions
+    if (session === undefined || subs === undefined) return false
+    let qos = -1
+    let asPublished = false
+    let ids: number[] | undefined
+    for (const [filter, o] of subs) {
+      if (parseSharedFilter(filter) !== undefined || !topicMatches(filter, message.topic)) continue
+      if (o.qos > qos) qos = o.qos
+      if (o.retainAsPublished) asPublished = true
+      if (o.subscriptionId !== undefined) (ids ??= []).push(o.subscriptionId)
+    }
+    if (qos < 0) return false
+    this.delivery.deliverTo(session, message, Math.min(qos, message.qos) as QoS, asPublished && message.retain, ids)
+    return true
+  }
+
   /** MQTT-3.1.4-3: the existing connection of a client id is closed (MQTT 5: DISCONNECT 0x8E); its Will follows the usual rules. */
   takeOver(previous: ClientConnection, by: string): void {
     this.clients.delete(previous.clientId)
@@ -164,7 +219,7 @@ export class SessionLifecycle {
     if (!session || session.client !== conn) return
     session.client = undefined
     const ending = session.state.expiryInterval === 0
-    this.releaseShared(session, ending)
+    if (!ending) this.releaseShared(session, false)
     if (ending) {
       this.discard(session)
       return
@@ -181,8 +236,10 @@ export class SessionLifecycle {
 
   /** Ends a session: its subscriptions and queued messages are gone; a delayed Will is published now. */
   discard(session: Session): void {
-    this.releaseShared(session, true)
+    const orphans = this.releaseShared(session, true)
     this.subscriptions.unrouteAll(session)
+    // No other member here: a cluster Bus gives them to a member on another node (this node has left the group now).
+    if (orphans !== undefined) for (const o of orphans) this.bus.redeliverShared!(o.group!, o.message)
     session.expiryTimer?.cancel()
     session.expiryTimer = undefined
     const will = session.state.will
@@ -250,26 +307,32 @@ export class SessionLifecycle {
    * that were not acknowledged (or not yet sent) go to another member (MQTT 5 §4.8.2) — to an
    * online one; when the session ends, to any other member. Without one they stay.
    */
-  private releaseShared(session: Session, ending: boolean): void {
-    if (session.inflightCount === 0 && session.queuedCount === 0) return
+  private releaseShared(session: Session, ending: boolean): Queued[] | undefined {
+    if (session.inflightCount === 0 && session.queuedCount === 0) return undefined
     const state = session.state
+    // The session ends and no member is left here: with a cluster Bus, a member on another node gets them.
+    let orphans: Queued[] | undefined
+    const adopt = ending && this.bus.redeliverShared !== undefined
     if (state.inflight !== undefined) {
       for (const [id, e] of state.inflight) {
         if (e.group === undefined || e.stage !== 'publish') continue
         const group = this.subscriptions.groups.get(e.group)
         const other = group && this.otherMember(group, session, ending)
-        if (other === undefined) continue
+        if (other === undefined && !adopt) continue
         this.store.inflightAck(state, id)
-        this.delivery.handOver(other, group!, e.message)
+        if (other !== undefined) this.delivery.handOver(other, group!, e.message)
+        else (orphans ??= []).push(e)
       }
     }
-    if (session.queuedCount === 0) return
+    if (session.queuedCount === 0) return orphans
     for (const q of this.store.takeQueued(state, hasGroup)) {
       const group = this.subscriptions.groups.get(q.group!)
       const other = group && this.otherMember(group, session, ending)
       if (other !== undefined) this.delivery.handOver(other, group!, q.message)
       else if (!ending) this.delivery.enqueue(session, q)
+      else if (adopt) (orphans ??= []).push(q)
     }
+    return orphans
   }
 
   private otherMember(group: SharedGroup, leaving: Session, ending: boolean): Session | undefined {

@@ -12,6 +12,8 @@ export interface Claim {
   by: string
   instance: string
   t: number
+  /** The client connected with a clean start: a session held elsewhere ends. */
+  clean?: boolean
 }
 
 

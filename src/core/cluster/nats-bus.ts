@@ -13,7 +13,8 @@
 import {randomBytes} from 'node:crypto'
 import {hostname} from 'node:os'
 import type {Msg, NatsConnection, Subscription} from '@nats-io/transport-node'
-import type {Bus, BusDescription, BusNode} from '../broker/bus.js'
+import type {Bus, BusDescription, BusNode, SessionHost} from '../broker/bus.js'
+import type {SessionStore} from '../broker/session-store.js'
 import type {ClientConnection} from '../broker/connection.js'
 import type {Message} from '../broker/message.js'
 import type {RetainedStore} from '../broker/retained-store.js'
@@ -37,6 +38,9 @@ import type {Follower} from './streams.js'
 import {SubjectMap, queueName} from './subjects.js'
 import type {ClusterStats, NatsConnect} from './types.js'
 import {ClusterWills} from './wills.js'
+import {ClusterSessionStore} from './sessions.js'
+import {startHandover} from './handover.js'
+import type {Handover, ReplayGuard} from './handover.js'
 
 export type {ClusterStats, NatsConnect} from './types.js'
 
@@ -84,6 +88,10 @@ export class NatsBus implements Bus {
   private readonly gone = new Set<string>()
   private sweptAtStart = false
   private follower: Follower | undefined
+  private sessionStore: ClusterSessionStore | undefined
+  private host: SessionHost | undefined
+  private handover: Handover | undefined
+  private readonly replayGuard: ReplayGuard = {active: 0, live: new Set()}
   private readonly onPlain = (err: Error | null, msg: Msg): void => this.receive(err, msg)
   /** What the other nodes subscribe to: a QoS 0 message goes to NATS only when one of them wants it. */
   readonly remote: RemoteInterest
@@ -121,6 +129,7 @@ export class NatsBus implements Bus {
     watchStatus(this.nc, 'main', this.log, (up) => {
       this.up = up
       this.remote.link(up)
+      if (up) this.sessionStore?.resume()
     })
     watchStatus(this.qc, 'shared', this.log)
     this.core = new CorePublisher(this.nc, this.map, this.origin)
@@ -140,11 +149,29 @@ export class NatsBus implements Bus {
       this.follower = await this.jetStream('the retained stream', () => followRetained(nc, this.map, c.replicas, (m) => retained.apply(m), this.log))
     }
     this.wills = new ClusterWills(await this.jetStream('the wills bucket', () => ClusterWills.open(nc, c.prefix, c.replicas)), this.instance, this.log, (m) => this.publishWill(m))
+    if (this.sessionStore !== undefined && this.host !== undefined) this.handover = await this.jetStream('the sessions bucket', () => this.startSessions(nc))
     this.sendHeartbeat()
     this.heartbeat = setInterval(() => this.sendHeartbeat(), c.heartbeatMs)
     this.heartbeat.unref()
     await nc.flush()
     this.log.info('cluster joined', {node: this.name, instance: this.instance, servers: c.servers.join(','), prefix: c.prefix})
+  }
+
+  /** Sessions move between nodes (handover.ts): the sessions bucket, this node's answers, the store asking the cluster. */
+  private startSessions(nc: NatsConnection): Promise<Handover> {
+    const {heartbeatMs, replicas} = this.config
+    const deps = {nc, store: this.sessionStore!, host: this.host!, map: this.map, instance: this.instance, name: this.name, timeoutMs: 2000, heartbeatMs, log: this.log, guard: this.replayGuard}
+    return startHandover({...deps, ownSeq: () => this.seq, lastSeen: (i: string) => this.nodes.heardAt(i, Date.now())}, replicas, () => this.up && !this.closed)
+  }
+
+  /** Sessions are kept cluster-wide (sessions.ts) around the node's own store. */
+  wrapSessions(store: SessionStore): SessionStore {
+    this.sessionStore = new ClusterSessionStore(store, this.instance, this.name, this.log)
+    return this.sessionStore
+  }
+
+  hostSessions(host: SessionHost): void {
+    this.host = host
   }
 
   /** A JetStream step of the start; its failure (JetStream off, no permission, too few servers for the replicas) says what to do. */
@@ -264,6 +291,7 @@ export class NatsBus implements Bus {
       return
     }
     this.lastSeq.set(meta.origin, meta.seq)
+    if (this.replayGuard.active !== 0) this.replayGuard.live.add(`${meta.origin} ${meta.seq}`)
     this.node?.deliver(message, null, undefined)
   }
 
@@ -315,6 +343,8 @@ export class NatsBus implements Bus {
     if (qc === undefined || this.closed) return
     const queue = queueName(key)
     for (const subject of this.map.filterSubjects(this.sharedFilters.get(key)!)) entry.subs.push(qc.subscribe(subject, {queue, callback: (err, msg) => this.receiveShared(key, err, msg)}))
+    // Messages a member of another node left unacknowledged (redeliverShared).
+    entry.subs.push(qc.subscribe(`${this.config.prefix}.sg.${queue}`, {queue, callback: (err, msg) => this.receiveShared(key, err, msg)}))
     this.dirty = true
   }
 
@@ -326,6 +356,17 @@ export class NatsBus implements Bus {
     this.sharedFilters.delete(key)
     if (!this.closed) for (const s of entry.subs) s.unsubscribe()
     this.dirty = true
+  }
+
+  /** Sent on the connection of the queue groups, after this node left the group (its UNSUB goes first): another node's member gets it. */
+  redeliverShared(key: string, message: Message): void {
+    const qc = this.qc
+    if (qc === undefined || this.closed) return
+    try {
+      qc.publish(`${this.config.prefix}.sg.${queueName(key)}`, encodeEnvelope(message, this.origin, 0, true, Date.now()))
+    } catch (error) {
+      this.publishFailed(error)
+    }
   }
 
   private receiveShared(key: string, err: Error | null, msg: Msg): void {
@@ -355,8 +396,10 @@ export class NatsBus implements Bus {
     return stored === undefined ? known : Promise.all([stored, known]).then(noop)
   }
 
-  claim(clientId: string): void {
+  claim(clientId: string, cleanStart = false): void {
     const c = this.claims.make(clientId, Date.now())
+    this.sessionStore?.claimed(clientId, cleanStart)
+    if (cleanStart) c.clean = true
     const nc = this.nc
     if (nc === undefined || this.closed) return
     try {
@@ -375,9 +418,11 @@ export class NatsBus implements Bus {
       this.stats.malformed++
       return
     }
-    if (!this.claims.yields(c) || this.node === undefined) return
-    this.stats.takenOver++
-    this.node.takeOver(c.id, `node ${c.by}`)
+    if (this.claims.yields(c) && this.node !== undefined) {
+      this.stats.takenOver++
+      this.node.takeOver(c.id, `node ${c.by}`)
+    }
+    if (c.clean === true && c.instance !== this.instance) this.handover?.ended(c.id, c.by)
   }
 
   private sendHeartbeat(): void {
@@ -385,7 +430,7 @@ export class NatsBus implements Bus {
     if (nc === undefined || this.closed) return
     this.checkNodes()
     try {
-      nc.publish(`${this.config.prefix}.ctl.hb`, JSON.stringify(this.nodes.self()))
+      nc.publish(`${this.config.prefix}.ctl.hb`, JSON.stringify({...this.nodes.self(), published: this.stats.published, received: this.stats.received}))
     } catch {
       // Down: the status watcher logs it.
     }
@@ -421,7 +466,8 @@ export class NatsBus implements Bus {
   /** The cluster's nodes as this node knows them (itself first). */
   describe(): BusDescription & {instance: string; servers: readonly string[]; server: string | undefined; nodes: Array<NodeInfo & {state: string; lastSeenMs: number}>; stats: ClusterStats; interest: InterestStats} {
     const server = this.connected ? this.nc?.getServer() : undefined
-    return {node: this.name, instance: this.instance, connected: this.connected, servers: this.config.servers, server, nodes: this.nodes.list(Date.now()), stats: {...this.stats, willsPublished: this.wills?.published ?? 0}, interest: this.remote.stats()}
+    const nodes = this.nodes.list(Date.now()).map((n) => (n.self ? {...n, published: this.stats.published, received: this.stats.received} : n))
+    return {node: this.name, instance: this.instance, connected: this.connected, servers: this.config.servers, server, nodes, stats: {...this.stats, willsPublished: this.wills?.published ?? 0, ...this.handover?.stats}, interest: this.remote.stats()}
   }
 
   async close(): Promise<void> {
@@ -431,6 +477,7 @@ export class NatsBus implements Bus {
     this.remote.close()
     this.follower?.stop()
     this.acks.close()
+    this.handover?.close()
     await this.wills?.close()
     const conns = [this.nc, this.qc].filter((c): c is NatsConnection => c !== undefined)
     await Promise.all(conns.map((c) => c.drain().catch(() => c.close())))

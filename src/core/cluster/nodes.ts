@@ -9,6 +9,9 @@ export interface NodeInfo {
   name: string
   instance: string
   startedAt: number
+  /** Its counters as of that heartbeat: messages sent to and received from NATS. */
+  published?: number
+  received?: number
 }
 
 export type NodeState = 'up' | 'down'
@@ -43,7 +46,16 @@ export class NodeTable {
         this.replaced = true
       }
     }
-    this.seen.set(info.instance, {info: {name: info.name, instance: info.instance, startedAt: Number(info.startedAt) || 0}, at: now})
+    const known: NodeInfo = {name: info.name, instance: info.instance, startedAt: Number(info.startedAt) || 0}
+    if (typeof info.published === 'number') known.published = info.published
+    if (typeof info.received === 'number') known.received = info.received
+    this.seen.set(info.instance, {info: known, at: now})
+  }
+
+  /** When an instance was last heard from (ms since the epoch), if it is known. */
+  heardAt(instance: string, now: number): number | undefined {
+    const n = this.list(now).find((x) => x.instance === instance)
+    return n === undefined ? undefined : now - n.lastSeenMs
   }
 
   /** Whether a node came back as a new instance (its old instance is gone) since the last call. */
