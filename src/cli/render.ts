@@ -122,6 +122,7 @@ export interface BenchTableInput {
     connect_failures?: Record<string, number>
     auth_latency?: {p50_ms: number; p99_ms: number}
     broker_bytes_per_connection?: number
+    broker_cpu_per_connect_us?: number
     series: Array<{dt: number; sent: number; received: number}>
   }>
 }
@@ -129,7 +130,7 @@ export interface BenchTableInput {
 export function renderBenchResult(r: BenchTableInput): string {
   if (r.scenario === 'conn') {
     return table(
-      ['transport', 'attempted', 'connected', 'failed', 'connects/s', 'p50 ms', 'p99 ms', 'auth p50 ms', 'auth p99 ms', 'broker KiB/conn'],
+      ['transport', 'attempted', 'connected', 'failed', 'connects/s', 'p50 ms', 'p99 ms', 'auth p50 ms', 'auth p99 ms', 'broker KiB/conn', 'broker µs/connect'],
       r.results.map((t) => [
         t.transport,
         num(t.sent),
@@ -141,6 +142,7 @@ export function renderBenchResult(r: BenchTableInput): string {
         t.auth_latency?.p50_ms ?? '-',
         t.auth_latency?.p99_ms ?? '-',
         t.broker_bytes_per_connection === undefined ? '-' : (t.broker_bytes_per_connection / 1024).toFixed(1),
+        t.broker_cpu_per_connect_us ?? '-',
       ]),
     )
   }

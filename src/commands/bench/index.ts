@@ -70,7 +70,7 @@ Exit codes: 0 ok, 1 an --assert or --max-regression failed (or the run failed), 
     'session-expiry': Flags.integer({summary: 'Subscribers keep a persistent session for S seconds (3.1.1: clean session 0), so a durable broker (serve --data-dir) stores what they get (default 0: clean).', min: 0, max: 0xffffffff, helpGroup: 'LOAD'}),
     workers: Flags.integer({char: 'w', summary: 'Threads to spread the publishers over (default 1; try the number of cores when the generator is the bottleneck).', min: 1, max: 64, helpGroup: 'LOAD'}),
     'ws-framing': Flags.option({options: ['packet', 'piggyback'] as const, summary: 'Frames of the load generator: one per packet, or one per batch.', helpGroup: 'LOAD'})(),
-    'broker-pid': Flags.integer({summary: "With --url: the local broker's process id, so conn reports its memory per connection (Linux /proc).", min: 1, dependsOn: ['url'], helpGroup: 'TARGET'}),
+    'broker-pid': Flags.integer({summary: "With --url: the local broker's process id, so conn reports its memory and CPU time per connection (Linux /proc).", min: 1, dependsOn: ['url'], helpGroup: 'TARGET'}),
     cafile: Flags.string({summary: 'CA to trust for tls/wss URLs.', helpGroup: 'TARGET'}),
     insecure: Flags.boolean({summary: 'Do not verify tls/wss certificates.', helpGroup: 'TARGET'}),
     cert: Flags.string({summary: 'With --url: PEM client certificate every tls/wss client presents (mTLS).', dependsOn: ['key', 'url'], helpGroup: 'TARGET'}),
@@ -134,7 +134,7 @@ Exit codes: 0 ok, 1 an --assert or --max-regression failed (or the run failed), 
     let result: BenchResult
     try {
       const ceiling = flags.selftest ? await measureCeiling(plan) : undefined
-      result = await runBench(plan, target.target, {signal: abort.signal, onProgress, brokerMemory: target.brokerMemory})
+      result = await runBench(plan, target.target, {signal: abort.signal, onProgress, brokerMemory: target.brokerMemory, brokerCpu: target.brokerCpu})
       if (ceiling) {
         result.ceiling = ceiling
         result.warnings = nearCeiling(result.results, ceiling).map(

@@ -54,6 +54,8 @@ export interface TransportResult {
   broker_rss_before?: number
   broker_rss_after?: number
   broker_bytes_per_connection?: number
+  /** conn against a local broker: its CPU time (user + system) over the connect phase, per connection, in µs (Linux /proc, 10 ms resolution). */
+  broker_cpu_per_connect_us?: number
   /** Sent and received counts per interval of `dt` seconds (about 1 s; the last may be shorter), ending at `t`. */
   series: Array<{t: number; dt: number; sent: number; received: number}>
 }
@@ -97,7 +99,7 @@ export const ASSERT_FIGURES = [
   /** conn only. */
   'connects_per_s', 'connects',
   /** conn with a known broker process. */
-  'broker_bytes_per_connection',
+  'broker_bytes_per_connection', 'broker_cpu_per_connect_us',
 ] as const
 
 /**
@@ -126,6 +128,7 @@ export function assertionScope(result: BenchResult): Record<string, number> {
     sub_wire_bytes: r.overhead.sub_wire_bytes,
     ...(r.connects_per_s === undefined ? {} : {connects_per_s: r.connects_per_s, connects: r.connects ?? 0}),
     ...(r.broker_bytes_per_connection === undefined ? {} : {broker_bytes_per_connection: r.broker_bytes_per_connection}),
+    ...(r.broker_cpu_per_connect_us === undefined ? {} : {broker_cpu_per_connect_us: r.broker_cpu_per_connect_us}),
   })
   result.results.forEach((r, i) => {
     const f = flat(r)

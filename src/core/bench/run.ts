@@ -48,6 +48,8 @@ export interface BenchHooks {
   onProgress?(p: BenchProgress): void
   /** The broker's resident memory in bytes, when the caller can read it (a local broker). */
   brokerMemory?(): Promise<number | undefined>
+  /** The CPU time (user + system, µs) the broker process has used so far, when the caller can read it. */
+  brokerCpu?(): Promise<number | undefined>
   /** Stop early (e.g. Ctrl-C): the run ends as if its time were up. */
   signal?: AbortSignal
 }
@@ -257,6 +259,7 @@ async function runConnect(transport: BenchTransport, url: string, plan: BenchPla
   // CONNECT → CONNACK alone: what the broker's authentication (and session set-up) costs per connection.
   const auth = new LatencyHistogram()
   const memBefore = await hooks.brokerMemory?.()
+  const cpuBefore = await hooks.brokerCpu?.()
   const failures: Record<string, number> = {}
   const clients: MqttClient[] = []
   const t0 = process.hrtime.bigint()
@@ -293,6 +296,8 @@ async function runConnect(transport: BenchTransport, url: string, plan: BenchPla
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9
   // Memory with every connection open, against before: what one idle connection costs the broker.
   const memAfter = await hooks.brokerMemory?.()
+  // The broker's CPU over the connect phase, per connection: what a CONNECT costs it.
+  const cpuAfter = await hooks.brokerCpu?.()
   await Promise.all(clients.map((c) => c.end()))
   return {
     transport,
@@ -314,6 +319,7 @@ async function runConnect(transport: BenchTransport, url: string, plan: BenchPla
     ...(memBefore !== undefined && memAfter !== undefined
       ? {broker_rss_before: memBefore, broker_rss_after: memAfter, broker_bytes_per_connection: clients.length > 0 ? Math.round((memAfter - memBefore) / clients.length) : 0}
       : {}),
+    ...(cpuBefore !== undefined && cpuAfter !== undefined && clients.length > 0 ? {broker_cpu_per_connect_us: round((cpuAfter - cpuBefore) / clients.length, 1)} : {}),
     series: [],
   }
 }
