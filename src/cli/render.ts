@@ -123,6 +123,8 @@ export interface BenchTableInput {
     auth_latency?: {p50_ms: number; p99_ms: number}
     broker_bytes_per_connection?: number
     broker_cpu_per_connect_us?: number
+    /** Deliveries expected (sent × subscribers), when known. */
+    expected?: number
     series: Array<{dt: number; sent: number; received: number}>
   }>
 }
@@ -166,6 +168,8 @@ export function renderBenchResult(r: BenchTableInput): string {
         t.latency.max_ms,
       ]),
     ),
+    // A broker that dropped messages was driven past what it sustains: its rate is no figure to rank.
+    ...r.results.filter((t) => t.lost > 0).map((t) => chalk.red(`${t.transport}: lost ${num(t.lost)} of ${num(t.expected ?? t.received - t.duplicates + t.lost)}: the broker dropped messages; this rate is not comparable`)),
     '',
     chalk.bold('Bytes on the wire per message') + chalk.dim(' (counted at the TCP socket; min = one packet per frame/record)'),
     table(

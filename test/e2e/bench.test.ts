@@ -72,6 +72,33 @@ describe('e2e: mqttws bench', function () {
     assert.deepEqual([tcp.overhead.pubWireBytes, ws.overhead.pubWireBytes, ws.overhead.subWireBytes], [36, 42, 38])
   })
 
+  it('spreads subscribers over worker threads too (-w): exact counts and one latency histogram merged from both', async () => {
+    const r = await runBin(['bench', 'fan-out', '--transports', 'tcp,ws', '-S', '4', '-n', '200', '-q', '1', '-w', '2', '--json'], {timeoutMs: 45000})
+    assert.equal(r.code, 0, r.stderr)
+    for (const t of JSON.parse(r.stdout).results) {
+      assert.deepEqual(t.generatorThreads, {publishers: 1, subscribers: 2}, t.transport)
+      assert.deepEqual([t.sent, t.expected, t.received, t.lost, t.duplicates, t.pubErrors], [200, 800, 800, 0, 0, 0], t.transport)
+      // Every delivery of both workers is in the merged histogram.
+      assert.equal(t.latency.count, 800, t.transport)
+    }
+  })
+
+  it('bounds each publisher with --inflight, QoS 0 and 1, on one thread and on workers, losing nothing', async () => {
+    for (const extra of [['-q', '0'], ['-q', '1', '-w', '2']]) {
+      const r = await runBin(['bench', 'compare', '--transports', 'tcp,ws', '-P', '3', '-n', '400', '--inflight', '8', ...extra, '--json'], {timeoutMs: 45000})
+      assert.equal(r.code, 0, r.stderr)
+      const doc = JSON.parse(r.stdout)
+      assert.equal(doc.settings.inflight, 8)
+      for (const t of doc.results) assert.deepEqual([t.sent, t.received, t.lost, t.duplicates, t.pubErrors], [1200, 1200, 0, 0, 0], `${extra.join(' ')} ${t.transport}`)
+    }
+  })
+
+  it('refuses a negative --inflight (exit 2)', async () => {
+    const r = await runBin(['bench', 'fan-in', '--inflight', '-1', '-n', '1'])
+    assert.equal(r.code, 2, r.stderr)
+    assert.match(r.stderr, /inflight/)
+  })
+
   it('measures what permessage-deflate saves (--ws-deflate, with serve accepting it)', async () => {
     const r = await runBin(['bench', 'latency', '--transports', 'ws', '-n', '100', '-r', '500', '--ws-deflate', '--json'])
     assert.equal(r.code, 0, r.stderr)

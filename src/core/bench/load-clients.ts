@@ -94,10 +94,11 @@ export async function openSubscribers(
   n: number,
   filter: string,
   receiverFor: (i: number) => Receiver,
+  prefix = 'bench-sub',
 ): Promise<ConnectionSet> {
   const describe = (code: number): Error => new Error(`the broker refused the subscription to ${filter} (0x${code.toString(16)})`)
   if (plan.wsDeflate) {
-    const clients = await connectAll(n, url, plan, access, 'bench-sub')
+    const clients = await connectAll(n, url, plan, access, prefix)
     const set = connectionSet(clients)
     try {
       for (const [i, c] of clients.entries()) {
@@ -112,7 +113,7 @@ export async function openSubscribers(
     }
     return set
   }
-  const conns = await openWire(n, url, plan, access, 'bench-sub', plan.sessionExpiry)
+  const conns = await openWire(n, url, plan, access, prefix, plan.sessionExpiry)
   const set = connectionSet(conns)
   try {
     for (const [i, c] of conns.entries()) {

@@ -39,8 +39,10 @@ export interface BenchPlan {
   wsDeflate: boolean
   /** Time allowed after the last publish for messages still in flight. */
   drainMs: number
-  /** Threads the publishers are spread over (1: all on the main thread with the subscribers). */
+  /** Threads the publishers are spread over, and (up to as many) the subscribers (1: all on the main thread). */
   workers: number
+  /** Messages each publisher may have sent and not yet received by every subscriber (0: only the shared delivery window). */
+  inflight: number
   /** Subscribers keep a persistent session for this many seconds (0: clean), so a durable broker stores what they get. */
   sessionExpiry: number
 }
@@ -65,6 +67,7 @@ export const PLAN_DEFAULTS: Readonly<BenchPlan> = Object.freeze<BenchPlan>({
   wsDeflate: false,
   drainMs: 2000,
   workers: 1,
+  inflight: 0,
   sessionExpiry: 0,
 })
 
@@ -116,6 +119,7 @@ export function resolvePlan(input: Partial<BenchPlan>): BenchPlan {
   positive('--count', p.count, 0, 1_000_000_000)
   positive('--drain', p.drainMs, 0, 600_000)
   positive('--workers', p.workers, 1, 64)
+  positive('--inflight', p.inflight, 0, 1_000_000)
   positive('--session-expiry', p.sessionExpiry, 0, 0xffffffff)
   if (p.topic === '') throw new ConfigError('--topic is empty')
   return Object.freeze(p)

@@ -35,6 +35,8 @@ export interface TransportResult {
   received: number
   /** Deliveries expected but not seen (sent × subscribers for fan-out). */
   lost: number
+  /** Deliveries expected: sent × subscribers (0 without publishers or subscribers). */
+  expected?: number
   duplicates: number
   /** Publish acknowledgements (QoS 1/2) that failed or never came. */
   pub_errors: number
@@ -56,6 +58,8 @@ export interface TransportResult {
   broker_bytes_per_connection?: number
   /** conn against a local broker: its CPU time (user + system) over the connect phase, per connection, in µs (Linux /proc, 10 ms resolution). */
   broker_cpu_per_connect_us?: number
+  /** Where the load generator ran: threads for the publishers and for the subscribers (0: the main thread). */
+  generator_threads?: {publishers: number; subscribers: number}
   /** Sent and received counts per interval of `dt` seconds (about 1 s; the last may be shorter), ending at `t`. */
   series: Array<{t: number; dt: number; sent: number; received: number}>
 }

@@ -24,7 +24,7 @@ describe('bench selftest relay', () => {
       await sub.subscribe('mqttws/bench/+', 0)
       const seen: number[][] = [[], []]
       sub.handler = new StampSubscriber(sub, 4, {deliver: (buf, start) => seen[buf.readUInt32BE(start)].push(stampSeq(buf, start))})
-      const counters: PublisherCounters = {sent: 0, pubErrors: 0, acked: 0, fanout: 0, window: 0, ahead: () => 0, park: () => {}}
+      const counters: PublisherCounters = {sent: 0, pubErrors: 0, acked: 0, fanout: 0, window: 0, ahead: () => 0, park: () => {}, inflight: 0, inflightRoom: () => Infinity}
       const pubs = await Promise.all([0, 1].map((i) => WireConn.open({url, clientId: `relay-pub-${t}-${i}`, protocolVersion: 4})))
       pubs.forEach((c, i) => new BatchPublisher(c, i, `mqttws/bench/${i}`, plan, counters).start())
       const until = Date.now() + 5000

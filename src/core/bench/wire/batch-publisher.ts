@@ -8,8 +8,8 @@
 import {encodePublish} from '../../protocol/encode.js'
 import type {QoS} from '../../protocol/codec.js'
 import type {BenchPlan} from '../plan.js'
-import {QOS_WINDOW, SendLoop} from '../publisher.js'
-import type {PublisherCounters} from '../publisher.js'
+import {SendLoop, qosWindow, windowRoom} from '../publisher.js'
+import type {Parkable, PublisherCounters} from '../publisher.js'
 import type {PacketSink} from './packet-scanner.js'
 import {Opcode, mask, maskWord, maskedHeaderSize, writeMaskedHeader} from '../../transport/ws-frame.js'
 import type {WireConn} from './wire-conn.js'
@@ -19,7 +19,7 @@ export const BATCH = 32
 /** Flat out, yield to the event loop after this many batches so receivers get their turn. */
 const YIELD_BATCHES = 8
 
-export class BatchPublisher extends SendLoop implements PacketSink {
+export class BatchPublisher extends SendLoop implements PacketSink, Parkable {
   private readonly onDrain = (): void => {
     this.waitingDrain = false
     this.run()
@@ -76,6 +76,10 @@ export class BatchPublisher extends SendLoop implements PacketSink {
     return this.conn.connected
   }
 
+  windowFull(): boolean {
+    return windowRoom(this.counters, this.index, this.seq, this.plan.rate > 0) <= 0
+  }
+
   protected run(): void {
     if (this.waitingDrain) return
     const paced = this.plan.rate > 0
@@ -84,15 +88,14 @@ export class BatchPublisher extends SendLoop implements PacketSink {
     const qos = this.plan.qos
     let batches = 0
     while (!this.done() && this.seq < limit) {
-      // Room left in the delivery window, in messages (each makes `fanout` deliveries).
-      const fanout = this.counters.fanout
-      const windowRoom = !paced && fanout > 0 ? Math.floor((this.counters.window - this.counters.ahead()) / fanout) : BATCH
-      if (windowRoom <= 0) {
-        this.counters.park(this) // a subscriber (or the stall timer) resumes us
+      // Room left in the delivery window and the in-flight limit, in messages (each makes `fanout` deliveries).
+      const open = windowRoom(this.counters, this.index, this.seq, paced)
+      if (open <= 0) {
+        if (!paced) this.counters.park(this) // a subscriber (or the stall timer) resumes us; paced, the next tick
         return
       }
-      const room = qos > 0 ? QOS_WINDOW - this.outstanding : BATCH
-      const k = Math.min(BATCH, room, windowRoom, limit - this.seq)
+      const room = qos > 0 ? qosWindow(this.counters) - this.outstanding : BATCH
+      const k = Math.min(BATCH, room, open, limit - this.seq)
       if (k <= 0) return // acknowledgements resume us
       this.send(k)
       if (!paced) {
@@ -161,6 +164,6 @@ export class BatchPublisher extends SendLoop implements PacketSink {
     // MQTT 5 puts a reason code after the packet id when it is not success.
     if (end - body > 2 && buf[body + 2] >= 0x80) this.counters.pubErrors++
     else this.counters.acked++
-    if (this.plan.rate === 0 && this.outstanding <= QOS_WINDOW / 2 && !this.waitingDrain) this.run()
+    if (this.plan.rate === 0 && this.outstanding <= qosWindow(this.counters) / 2 && !this.waitingDrain) this.run()
   }
 }
