@@ -116,7 +116,7 @@ export interface BenchTableInput {
     msgs_per_s: number
     recv_per_s: number
     latency: {p50_ms: number; p90_ms: number; p99_ms: number; p999_ms: number; max_ms: number}
-    overhead: {mqtt_bytes: number; pub_wire_bytes: number; sub_wire_bytes: number; pub_min_bytes: number; sub_min_bytes: number; deflate?: boolean}
+    overhead: {mqtt_bytes: number; pub_wire_bytes: number; sub_wire_bytes: number; pub_min_bytes: number; sub_min_bytes: number; deflate?: boolean; topic_alias_bytes_saved?: number; sub_wire_bytes_without_aliases?: number}
     connects?: number
     connects_per_s?: number
     connect_failures?: Record<string, number>
@@ -182,6 +182,11 @@ export function renderBenchResult(r: BenchTableInput): string {
         t.overhead.sub_wire_bytes,
         t.overhead.sub_min_bytes,
       ]),
+    ),
+    ...r.results.flatMap((t) =>
+      t.overhead.topic_alias_bytes_saved === undefined
+        ? []
+        : [`${t.transport}: topic aliases saved ${num(t.overhead.topic_alias_bytes_saved)} bytes broker→client (${t.overhead.sub_wire_bytes_without_aliases} bytes per delivery without them)`],
     ),
   ]
   lines.push('', chalk.bold('Latency distribution') + chalk.dim(' (ms, bar length relative to the largest)'))

@@ -93,6 +93,35 @@ describe('e2e: mqttws bench', function () {
     }
   })
 
+  it('measures the bytes the broker\'s outbound topic aliases save (-V 5 --topic-alias-max), against the same run without', async () => {
+    const topic = 'mqttws/bench/a-rather-long-topic-name-for-measuring-what-aliases-save/sensor-%i'
+    const run = async (aliasMax: number, extra: string[] = []): Promise<Array<{transport: string; received: number; lost: number; overhead: Record<string, number>}>> => {
+      const r = await runBin(['bench', 'compare', '--transports', 'tcp,ws', '-V', '5', '-P', '2', '-n', '300', '-t', topic, '--topic-alias-max', String(aliasMax), ...extra, '--json'], {timeoutMs: 45000})
+      assert.equal(r.code, 0, r.stderr)
+      return JSON.parse(r.stdout).results
+    }
+    const off = await run(0)
+    for (const extra of [[], ['-q', '1', '-w', '2']]) {
+      const on = await run(8, extra)
+      for (const [i, t] of on.entries()) {
+        const what = `${extra.join(' ')} ${t.transport}`
+        assert.deepEqual([t.received, t.lost], [600, 0], what)
+        assert.equal(off[i].overhead.topicAliasBytesSaved, undefined)
+        // Two topics of 80 bytes, each sent in full once: every other delivery carries a 2-byte alias instead.
+        assert.ok(t.overhead.subWireBytes < off[i].overhead.subWireBytes - 60, `${what}: ${t.overhead.subWireBytes} vs ${off[i].overhead.subWireBytes} bytes per delivery`)
+        assert.ok(t.overhead.topicAliasBytesSaved > 600 * 60, `${what}: saved ${t.overhead.topicAliasBytesSaved}`)
+        // Without aliases, as bench works it out from what it received: what the run without them measured (QoS 1 adds the packet id).
+        assert.equal(t.overhead.subWireBytesWithoutAliases, off[i].overhead.subWireBytes + (extra.length > 0 ? 2 : 0), what)
+      }
+    }
+  })
+
+  it('refuses --topic-alias-max without MQTT 5 (exit 2)', async () => {
+    const r = await runBin(['bench', 'fan-in', '--topic-alias-max', '8', '-n', '1'])
+    assert.equal(r.code, 2, r.stderr)
+    assert.match(r.stderr, /topic aliases are MQTT 5; add -V 5/)
+  })
+
   it('refuses a negative --inflight (exit 2)', async () => {
     const r = await runBin(['bench', 'fan-in', '--inflight', '-1', '-n', '1'])
     assert.equal(r.code, 2, r.stderr)

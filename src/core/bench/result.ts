@@ -24,6 +24,10 @@ export interface OverheadSummary {
   sub_min_bytes: number
   /** How the minimum is made up, for humans. */
   note: string
+  /** --topic-alias-max: wire bytes the broker's topic aliases saved over the run (net of the deliveries that announced an alias). */
+  topic_alias_bytes_saved?: number
+  /** …and the wire bytes per delivery there would have been without them (sub_wire_bytes is with). */
+  sub_wire_bytes_without_aliases?: number
   /** permessage-deflate was negotiated (the minimum then does not apply: compression can go below it). */
   deflate?: boolean
 }

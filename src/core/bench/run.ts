@@ -160,6 +160,9 @@ async function runLoad(transport: BenchTransport, url: string, plan: BenchPlan, 
         sub_min_bytes: min.brokerToClient,
         note: deflate ? `permessage-deflate on; ${min.note}` : min.note,
         ...(deflate ? {deflate} : {}),
+        ...(plan.topicAliasMax > 0 && figures
+          ? {topic_alias_bytes_saved: figures.aliasBytesSaved, sub_wire_bytes_without_aliases: received > 0 ? round((figures.bytes + figures.aliasBytesSaved) / received, 2) : 0}
+          : {}),
       },
       generator_threads: plan.workers > 1 ? {publishers: pubWorkers, subscribers: subWorkers} : {publishers: 0, subscribers: 0},
       series,

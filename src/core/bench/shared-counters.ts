@@ -146,6 +146,7 @@ export interface SubscriberReport {
   /** Bytes read since 'start'. */
   bytes: number
   extensions: string | undefined
+  aliasBytesSaved: number
 }
 
 export type WorkerReport =

@@ -25,6 +25,8 @@ export interface SubscriberFigures {
   /** Wire bytes read since start(). */
   bytes: number
   extensions: string | undefined
+  /** --topic-alias-max: wire bytes the broker's topic aliases saved, net. */
+  aliasBytesSaved: number
 }
 
 export interface SubscriberPool {
@@ -77,6 +79,7 @@ export class LocalSubscribers implements SubscriberPool {
       lastReceiveNs: this.counters.lastReceiveNs,
       bytes: (this.connections?.bytesRead() ?? 0) - this.bytes0,
       extensions: this.connections?.extensions(),
+      aliasBytesSaved: this.connections?.aliasBytesSaved?.() ?? 0,
     }
   }
 
@@ -143,6 +146,7 @@ export class WorkerSubscribers implements SubscriberPool {
       lastReceiveNs: Math.max(0, ...reports.map((r) => r.lastReceiveNs)),
       bytes: reports.reduce((a, r) => a + r.bytes, 0),
       extensions: reports.map((r) => r.extensions).find((e) => e !== undefined),
+      aliasBytesSaved: reports.reduce((a, r) => a + r.aliasBytesSaved, 0),
     }
   }
 

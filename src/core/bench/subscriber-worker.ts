@@ -59,6 +59,7 @@ port.on('message', async (m: 'start' | 'finish' | 'close') => {
       lastReceiveNs: tally.lastReceiveNs,
       bytes: (connections?.bytesRead() ?? 0) - bytes0,
       extensions: connections?.extensions(),
+      aliasBytesSaved: connections?.aliasBytesSaved?.() ?? 0,
     })
   } else if (m === 'close') {
     await connections?.close()
