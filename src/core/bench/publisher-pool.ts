@@ -95,6 +95,7 @@ export class WorkerPool implements PublisherPool {
   private monitor: NodeJS.Timeout | undefined
   private lastReceived = -1
   private stalledSince = 0
+  private aliveSince = 0
   private readonly workers: number
 
   constructor(
@@ -158,9 +159,13 @@ export class WorkerPool implements PublisherPool {
     if (ahead < deliveryWindow(this.plan) || received !== this.lastReceived) {
       this.lastReceived = received
       this.stalledSince = Date.now()
+      this.aliveSince = this.shared.alive()
       return
     }
-    if (Date.now() - this.stalledSince >= STALL_MS) {
+    // Only when the subscriber threads ran meanwhile (on a busy machine one may get no CPU for a while:
+    // then the deliveries wait in its socket, and writing them off would let the publishers flood the broker).
+    const ran = this.shared.shape.subWorkers === 0 || this.shared.alive() - this.aliveSince >= this.shared.shape.subWorkers * 2
+    if (ran && Date.now() - this.stalledSince >= STALL_MS) {
       this.shared.writtenOff = this.sent() * this.plan.subscribers - received
       this.shared.wake()
     }

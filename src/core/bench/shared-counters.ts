@@ -22,7 +22,12 @@ export const PARK_POLL_MS = 1
 
 const WAKE = 0
 const PARKED = 1
+/** Bumped by every subscriber worker's timer: a starved subscriber thread is no broker stall. */
+const ALIVE = 2
 const CONTROL_BYTES = 16
+
+/** How often subscriber workers bump ALIVE. */
+export const ALIVE_MS = 20
 
 export interface SharedShape {
   /** Threads running publishers, and subscribers. */
@@ -95,6 +100,15 @@ export class SharedCounters {
     let n = 0
     for (let w = 0; w < this.shape.subWorkers; w++) n += this.counts[this.fromAt + w * this.shape.publishers + p]
     return n
+  }
+
+  /** The subscriber workers' event loops ran (their timers fired). */
+  alive(): number {
+    return Atomics.load(this.control, ALIVE)
+  }
+
+  beat(): void {
+    Atomics.add(this.control, ALIVE, 1)
   }
 
   /** Publishers waiting for the window. */

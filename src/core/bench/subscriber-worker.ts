@@ -11,7 +11,7 @@ import {LatencyHistogram} from './latency.js'
 import {openSubscribers} from './load-clients.js'
 import type {ConnectionSet} from './load-clients.js'
 import type {BenchPlan} from './plan.js'
-import {SharedCounters} from './shared-counters.js'
+import {ALIVE_MS, SharedCounters} from './shared-counters.js'
 import type {SharedShape, SubscriberReport, WorkerReport} from './shared-counters.js'
 import {Subscriber} from './subscriber.js'
 import {WorkerTally} from './worker-tally.js'
@@ -47,6 +47,8 @@ try {
 }
 
 let bytes0 = 0
+// Tells the stall monitor this thread runs: deliveries missing while it does were dropped by the broker.
+setInterval(() => shared.beat(), ALIVE_MS).unref()
 port.on('message', async (m: 'start' | 'finish' | 'close') => {
   if (m === 'start') bytes0 = connections?.bytesRead() ?? 0
   else if (m === 'finish') {
