@@ -68,6 +68,23 @@ class Peer {
     this.end = off
   }
 
+  /**
+   * Appends src[from, to), whole PUBLISH packets back to back: on TCP in one copy, on
+   * WebSocket a frame each.
+   */
+  writeRun(src: Buffer, from: number, to: number): void {
+    if (!this.framed) {
+      this.write(src, from, to)
+      return
+    }
+    let off = from
+    while (off < to) {
+      const end = packetEnd(src, off)
+      this.write(src, off, end)
+      off = end
+    }
+  }
+
   /** A full slab: what it holds leaves now (the socket keeps those bytes), and a new one starts. */
   private grow(need: number): void {
     this.flush()
@@ -92,6 +109,11 @@ class Relay {
     peer.write(b, 0, b.length)
   }
 
+  /** Forwards PUBLISH packets buf[from, to) to every subscriber. */
+  forward(buf: Buffer, from: number, to: number): void {
+    for (const s of this.subscribers) s.writeRun(buf, from, to)
+  }
+
   /** Handles one complete packet buf[start, end) from a peer; its variable header starts at bodyOffset. */
   packet(peer: Peer, buf: Buffer, start: number, bodyOffset: number, end: number): void {
     const type = buf[start] >> 4
@@ -104,7 +126,7 @@ class Relay {
         return
       }
       case 3:
-        for (const s of this.subscribers) s.write(buf, start, end)
+        this.forward(buf, start, end)
         return
       case 8: {
         const id = buf.readUInt16BE(bodyOffset)
@@ -132,6 +154,8 @@ class Framer {
   push(chunk: Buffer): void {
     const buf = this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : chunk
     let off = 0
+    // Consecutive PUBLISH packets are forwarded together: one copy on TCP, not one per packet.
+    let run = -1
     for (;;) {
       if (buf.length - off < 2) break
       let len = 0
@@ -148,14 +172,35 @@ class Framer {
         }
       }
       if (!complete || buf.length - i < len) break
-      this.relay.packet(this.peer, buf, off, i, i + len)
+      if (buf[off] >> 4 === 3) {
+        if (run < 0) run = off
+      } else {
+        if (run >= 0) this.relay.forward(buf, run, off)
+        run = -1
+        this.relay.packet(this.peer, buf, off, i, i + len)
+      }
       off = i + len
     }
+    if (run >= 0) this.relay.forward(buf, run, off)
     this.pending = off === buf.length ? EMPTY : Buffer.from(buf.subarray(off))
   }
 }
 
 const EMPTY = Buffer.alloc(0)
+
+/** The end of the whole packet at buf[off] (its length already checked by the Framer). */
+function packetEnd(buf: Buffer, off: number): number {
+  let len = 0
+  let mul = 1
+  let i = off + 1
+  let b: number
+  do {
+    b = buf[i++]
+    len += (b & 0x7f) * mul
+    mul *= 128
+  } while (b & 0x80)
+  return i + len
+}
 
 export interface RunningRelay {
   urls: {tcp: string; ws: string}

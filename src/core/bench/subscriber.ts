@@ -4,7 +4,7 @@
  * counted (and who is told, for the delivery window) is the Tally's business.
  */
 import type {LatencyHistogram} from './latency.js'
-import {SeqTracker, STAMP_BYTES, stampPublisher, stampSeq, stampTimeNs} from './stamp.js'
+import {SeqTracker, STAMP_BYTES} from './stamp.js'
 import type {Receiver} from './wire/stamp-subscriber.js'
 
 /** Counts the deliveries of one thread's subscribers. */
@@ -30,11 +30,14 @@ export class Subscriber implements Receiver {
       this.tally.delivered(-1, nowNs)
       return
     }
-    const publisher = stampPublisher(buf, start)
+    // The stamp's fields read byte by byte (Buffer's readUInt32BE checks bounds each call: the length was checked above).
+    const publisher = (buf[start] * 0x1000000 + ((buf[start + 1] << 16) | (buf[start + 2] << 8) | buf[start + 3])) >>> 0
     this.tally.delivered(publisher, nowNs)
-    this.histogram.record(nowNs - stampTimeNs(buf, start))
+    const sentHi = buf[start + 8] * 0x1000000 + ((buf[start + 9] << 16) | (buf[start + 10] << 8) | buf[start + 11])
+    const sentLo = buf[start + 12] * 0x1000000 + ((buf[start + 13] << 16) | (buf[start + 14] << 8) | buf[start + 15])
+    this.histogram.record(nowNs - (sentHi * 4_294_967_296 + sentLo))
     const tracker = this.trackers[publisher]
-    if (tracker) tracker.add(stampSeq(buf, start))
+    if (tracker) tracker.add(buf[start + 4] * 0x1000000 + ((buf[start + 5] << 16) | (buf[start + 6] << 8) | buf[start + 7]))
   }
 
   /** Distinct messages this subscriber got, over every publisher. */
