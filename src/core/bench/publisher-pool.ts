@@ -12,6 +12,7 @@ import type {PublisherCounters} from './publisher.js'
 import type {BenchTarget} from './run.js'
 import type {SharedCounters, WorkerReport} from './shared-counters.js'
 import type {PublisherJob} from './publisher-worker.js'
+import {fromWorkerError} from './worker-errors.js'
 
 export interface PublisherPool {
   connect(): Promise<void>
@@ -128,7 +129,7 @@ export class WorkerPool implements PublisherPool {
               resolve()
             } else if (m.type === 'error') {
               state.error = m.message
-              reject(new Error(m.message))
+              reject(fromWorkerError(m))
             } else if (m.type === 'finished') state.finished = true
             else if (m.type === 'done') state.done = m
           })

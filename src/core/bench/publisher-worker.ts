@@ -13,6 +13,7 @@ import {deliveryWindow} from './publisher.js'
 import type {Parkable, PublisherCounters} from './publisher.js'
 import {PARK_POLL_MS, SharedCounters} from './shared-counters.js'
 import type {SharedShape, WorkerReport} from './shared-counters.js'
+import {toWorkerError} from './worker-errors.js'
 
 export interface PublisherJob {
   plan: BenchPlan
@@ -85,7 +86,7 @@ try {
   connections = opened.connections
   post({type: 'ready', bytes: connections.bytesWritten()})
 } catch (error) {
-  post({type: 'error', message: (error as Error).message})
+  post(toWorkerError(error))
 }
 
 let finishedTimer: NodeJS.Timeout | undefined

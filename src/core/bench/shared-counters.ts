@@ -7,6 +7,7 @@
  * every PARK_POLL_MS: a bounded wait on the event loop, no thread blocked, no busy loop.
  */
 import type {HistogramState} from './latency.js'
+import type {WorkerError} from './worker-errors.js'
 
 /** Atomics.waitAsync (Node ≥ 16; not in this TypeScript lib yet). */
 type WaitAsync = (
@@ -165,6 +166,6 @@ export interface SubscriberReport {
 
 export type WorkerReport =
   | {type: 'ready'; bytes: number}
-  | {type: 'error'; message: string}
+  | WorkerError
   | {type: 'finished'}
   | {type: 'done'; sent: number; pubErrors: number; outstanding: number; bytes: number}

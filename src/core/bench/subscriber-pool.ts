@@ -13,6 +13,7 @@ import type {BenchPlan} from './plan.js'
 import type {SharedCounters, SubscriberReport, WorkerReport} from './shared-counters.js'
 import {Subscriber} from './subscriber.js'
 import type {SubscriberJob} from './subscriber-worker.js'
+import {fromWorkerError} from './worker-errors.js'
 
 export interface SubscriberFigures {
   received: number
@@ -172,7 +173,7 @@ function reply(worker: Worker, type: 'ready' | 'done'): Promise<WorkerReport | S
   return new Promise((resolve, reject) => {
     const timer = type === 'done' ? setTimeout(() => fail(new Error('a subscriber worker did not report its figures')), WORKER_TIMEOUT_MS) : undefined
     const onMessage = (m: WorkerReport | SubscriberReport): void => {
-      if (m.type === 'error') fail(new Error(m.message))
+      if (m.type === 'error') fail(fromWorkerError(m))
       else if (m.type === type) {
         cleanup()
         resolve(m)

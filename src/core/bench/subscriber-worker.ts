@@ -14,6 +14,7 @@ import type {BenchPlan} from './plan.js'
 import {ALIVE_MS, SharedCounters} from './shared-counters.js'
 import type {SharedShape, SubscriberReport, WorkerReport} from './shared-counters.js'
 import {Subscriber} from './subscriber.js'
+import {toWorkerError} from './worker-errors.js'
 import {WorkerTally} from './worker-tally.js'
 
 export interface SubscriberJob {
@@ -43,7 +44,7 @@ try {
   }, `bench-sub-w${job.worker}`)
   post({type: 'ready', bytes: connections.bytesRead()})
 } catch (error) {
-  post({type: 'error', message: (error as Error).message})
+  post(toWorkerError(error))
 }
 
 let bytes0 = 0
