@@ -77,12 +77,30 @@ class Peer {
       this.write(src, from, to)
       return
     }
-    let off = from
-    while (off < to) {
-      const end = packetEnd(src, off)
-      this.write(src, off, end)
-      off = end
+    // Room for the run and a header per packet (never more than the packet itself): one check for the run.
+    const need = 2 * (to - from)
+    if (this.out.length - this.end < need) this.grow(need)
+    if (!this.queued) {
+      this.queued = true
+      if (pendingFlush.push(this) === 1) setImmediate(flushAll)
     }
+    const out = this.out
+    let off = this.end
+    let at = from
+    while (at < to) {
+      const end = packetEnd(src, at)
+      const length = end - at
+      if (length > SMALL_COPY) {
+        off = writeHeader(out, off, Opcode.Binary, length)
+        off += src.copy(out, off, at, end)
+      } else {
+        out[off++] = 0x80 | Opcode.Binary
+        out[off++] = length
+        for (let i = at; i < end; i++) out[off++] = src[i]
+      }
+      at = end
+    }
+    this.end = off
   }
 
   /** A full slab: what it holds leaves now (the socket keeps those bytes), and a new one starts. */
