@@ -26,7 +26,12 @@ export class LocalCounters implements PublisherCounters, Tally {
   private stallMark = 0
   private readonly onStall = (): void => {
     this.stallTimer = undefined
-    if (this.parked.length === 0) return
+    // A thread starved of CPU runs its timers before it reads its sockets: read what waits there first, then decide.
+    if (this.parked.length > 0) setImmediate(this.confirmStall)
+  }
+
+  private readonly confirmStall = (): void => {
+    if (this.parked.length === 0 || this.stallTimer !== undefined) return
     if (this.received !== this.stallMark) {
       // Deliveries still arrive (publishers may also have been resumed by acknowledgements): look again later,
       // and let publishers parked by their own in-flight limit look at theirs (the gate writes off what stalls).
