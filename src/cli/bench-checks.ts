@@ -11,7 +11,7 @@ import {closest} from './suggest.js'
 
 /** Throws a usage error for the first name an assertion uses that the run will not have. */
 export function checkAssertionNames(assertions: readonly Assertion[], plan: Pick<BenchPlan, 'scenario' | 'transports'>): void {
-  const figures = ASSERT_FIGURES.filter((f) => plan.scenario === 'conn' || !['connects_per_s', 'connects', 'broker_bytes_per_connection'].includes(f))
+  const figures = ASSERT_FIGURES.filter((f) => plan.scenario === 'conn' || !['connects_per_s', 'connects', 'broker_bytes_per_connection', 'broker_cpu_per_connect_us'].includes(f))
   const known = new Set<string>([...figures, ...figures.map(camelFigure)])
   for (const t of plan.transports) for (const f of figures) known.add(`${t}.${f}`).add(`${t}.${camelFigure(f)}`)
   for (const a of assertions) {

@@ -41,6 +41,8 @@ export interface ResolvedTarget {
   description: string
   /** The broker's resident memory (Linux /proc): the embedded one, or --broker-pid with --url. */
   brokerMemory?: () => Promise<number | undefined>
+  /** The broker's CPU time so far in µs (Linux /proc), when its process is known. */
+  brokerCpu?: () => Promise<number | undefined>
   stop(): Promise<void>
 }
 
@@ -50,6 +52,22 @@ async function residentBytes(pid: number): Promise<number | undefined> {
     const status = await readFile(`/proc/${pid}/status`, 'utf8')
     const kb = /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1]
     return kb === undefined ? undefined : Number(kb) * 1024
+  } catch {
+    return undefined
+  }
+}
+
+/** /proc reports CPU times in USER_HZ ticks, 100 a second on Linux. */
+const USER_HZ = 100
+
+/** utime + stime of a process from /proc/PID/stat (Linux), in µs; undefined where that is not available. */
+export async function cpuMicros(pid: number): Promise<number | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+    // After the command name (in parentheses, which may hold spaces): state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const ticks = Number(fields[11]) + Number(fields[12])
+    return Number.isFinite(ticks) ? (ticks * 1e6) / USER_HZ : undefined
   } catch {
     return undefined
   }
@@ -95,7 +113,8 @@ export async function resolveTarget(
     }
     const joined: Partial<Record<BenchTransport, string>> = {}
     for (const [t, list] of Object.entries(map)) joined[t as BenchTransport] = joinUrls(list)
-    return {target: {urls: joined, tls: {ca, insecure: tls.insecure}}, transports: Object.keys(map) as BenchTransport[], description: urls.join(', ') + (brokerPid === undefined ? '' : ` (pid ${brokerPid})`), brokerMemory, stop: async () => {}}
+    const brokerCpu = brokerPid === undefined ? undefined : (): Promise<number | undefined> => cpuMicros(brokerPid)
+    return {target: {urls: joined, tls: {ca, insecure: tls.insecure}}, transports: Object.keys(map) as BenchTransport[], description: urls.join(', ') + (brokerPid === undefined ? '' : ` (pid ${brokerPid})`), brokerMemory, brokerCpu, stop: async () => {}}
   }
   const bin = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
   const broker = await startEmbeddedBroker(bin, serveArgs)
@@ -104,6 +123,7 @@ export async function resolveTarget(
     transports,
     description: `embedded mqttws broker (pid ${broker.pid})`,
     brokerMemory: () => residentBytes(broker.pid),
+    brokerCpu: () => cpuMicros(broker.pid),
     stop: () => broker.stop(),
   }
 }

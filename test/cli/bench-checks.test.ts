@@ -61,4 +61,12 @@ describe('bench: the headline and the table', () => {
     assert.match(two, /vs first/)
     assert.match(two, /0\.50×/)
   })
+
+  it('says a rate with loss is not comparable, and only then', () => {
+    const lossy = {...transport('ws', 50), received: 6, lost: 4, expected: 10}
+    const text = renderBenchResult({scenario: 'fan-in', results: [transport('tcp', 100), lossy]} as never)
+    assert.match(text, /ws: lost 4 of 10: the broker dropped messages; this rate is not comparable/)
+    assert.doesNotMatch(text, /tcp: lost/)
+    assert.doesNotMatch(renderBenchResult({scenario: 'fan-in', results: [transport('tcp', 100)]} as never), /not comparable/)
+  })
 })

@@ -72,6 +72,62 @@ describe('e2e: mqttws bench', function () {
     assert.deepEqual([tcp.overhead.pubWireBytes, ws.overhead.pubWireBytes, ws.overhead.subWireBytes], [36, 42, 38])
   })
 
+  it('spreads subscribers over worker threads too (-w): exact counts and one latency histogram merged from both', async () => {
+    const r = await runBin(['bench', 'fan-out', '--transports', 'tcp,ws', '-S', '4', '-n', '200', '-q', '1', '-w', '2', '--json'], {timeoutMs: 45000})
+    assert.equal(r.code, 0, r.stderr)
+    for (const t of JSON.parse(r.stdout).results) {
+      assert.deepEqual(t.generatorThreads, {publishers: 1, subscribers: 2}, t.transport)
+      assert.deepEqual([t.sent, t.expected, t.received, t.lost, t.duplicates, t.pubErrors], [200, 800, 800, 0, 0, 0], t.transport)
+      // Every delivery of both workers is in the merged histogram.
+      assert.equal(t.latency.count, 800, t.transport)
+    }
+  })
+
+  it('bounds each publisher with --inflight, QoS 0 and 1, on one thread and on workers, losing nothing', async () => {
+    for (const extra of [['-q', '0'], ['-q', '1', '-w', '2']]) {
+      const r = await runBin(['bench', 'compare', '--transports', 'tcp,ws', '-P', '3', '-n', '400', '--inflight', '8', ...extra, '--json'], {timeoutMs: 45000})
+      assert.equal(r.code, 0, r.stderr)
+      const doc = JSON.parse(r.stdout)
+      assert.equal(doc.settings.inflight, 8)
+      for (const t of doc.results) assert.deepEqual([t.sent, t.received, t.lost, t.duplicates, t.pubErrors], [1200, 1200, 0, 0, 0], `${extra.join(' ')} ${t.transport}`)
+    }
+  })
+
+  it('measures the bytes the broker\'s outbound topic aliases save (-V 5 --topic-alias-max), against the same run without', async () => {
+    const topic = 'mqttws/bench/a-rather-long-topic-name-for-measuring-what-aliases-save/sensor-%i'
+    const run = async (aliasMax: number, extra: string[] = []): Promise<Array<{transport: string; received: number; lost: number; overhead: Record<string, number>}>> => {
+      const r = await runBin(['bench', 'compare', '--transports', 'tcp,ws', '-V', '5', '-P', '2', '-n', '300', '-t', topic, '--topic-alias-max', String(aliasMax), ...extra, '--json'], {timeoutMs: 45000})
+      assert.equal(r.code, 0, r.stderr)
+      return JSON.parse(r.stdout).results
+    }
+    const off = await run(0)
+    for (const extra of [[], ['-q', '1', '-w', '2']]) {
+      const on = await run(8, extra)
+      for (const [i, t] of on.entries()) {
+        const what = `${extra.join(' ')} ${t.transport}`
+        assert.deepEqual([t.received, t.lost], [600, 0], what)
+        assert.equal(off[i].overhead.topicAliasBytesSaved, undefined)
+        // Two topics of 80 bytes, each sent in full once: every other delivery carries a 2-byte alias instead.
+        assert.ok(t.overhead.subWireBytes < off[i].overhead.subWireBytes - 60, `${what}: ${t.overhead.subWireBytes} vs ${off[i].overhead.subWireBytes} bytes per delivery`)
+        assert.ok(t.overhead.topicAliasBytesSaved > 600 * 60, `${what}: saved ${t.overhead.topicAliasBytesSaved}`)
+        // Without aliases, as bench works it out from what it received: what the run without them measured (QoS 1 adds the packet id).
+        assert.equal(t.overhead.subWireBytesWithoutAliases, off[i].overhead.subWireBytes + (extra.length > 0 ? 2 : 0), what)
+      }
+    }
+  })
+
+  it('refuses --topic-alias-max without MQTT 5 (exit 2)', async () => {
+    const r = await runBin(['bench', 'fan-in', '--topic-alias-max', '8', '-n', '1'])
+    assert.equal(r.code, 2, r.stderr)
+    assert.match(r.stderr, /topic aliases are MQTT 5; add -V 5/)
+  })
+
+  it('refuses a negative --inflight (exit 2)', async () => {
+    const r = await runBin(['bench', 'fan-in', '--inflight', '-1', '-n', '1'])
+    assert.equal(r.code, 2, r.stderr)
+    assert.match(r.stderr, /inflight/)
+  })
+
   it('measures what permessage-deflate saves (--ws-deflate, with serve accepting it)', async () => {
     const r = await runBin(['bench', 'latency', '--transports', 'ws', '-n', '100', '-r', '500', '--ws-deflate', '--json'])
     assert.equal(r.code, 0, r.stderr)

@@ -69,9 +69,11 @@ Exit codes: 0 ok, 1 an --assert or --max-regression failed (or the run failed), 
     'protocol-version': Flags.string({char: 'V', summary: 'MQTT version: 3.1, 3.1.1 or 5.', default: '3.1.1', helpValue: '<3.1|3.1.1|5>', helpGroup: 'LOAD'}),
     'ws-deflate': Flags.boolean({summary: 'Offer permessage-deflate (used where the broker accepts it, e.g. serve --ws-deflate) to measure the bytes it saves.', helpGroup: 'LOAD'}),
     'session-expiry': Flags.integer({summary: 'Subscribers keep a persistent session for S seconds (3.1.1: clean session 0), so a durable broker (serve --data-dir) stores what they get (default 0: clean).', min: 0, max: 0xffffffff, helpGroup: 'LOAD'}),
-    workers: Flags.integer({char: 'w', summary: 'Threads to spread the publishers over (default 1; try the number of cores when the generator is the bottleneck).', min: 1, max: 64, helpGroup: 'LOAD'}),
+    workers: Flags.integer({char: 'w', summary: 'Threads for the load generator: the publishers spread over up to N, the subscribers over up to N others (default 1: all on the main thread; try 2 when --selftest says the generator is the bottleneck).', min: 1, max: 64, helpGroup: 'LOAD'}),
+    'topic-alias-max': Flags.integer({summary: 'With -V 5: the Topic Alias Maximum the subscribers announce, so the broker may send long topics once and then an alias; bench reports the wire bytes saved (default 0: none).', min: 0, max: 65535, helpGroup: 'LOAD'}),
+    inflight: Flags.integer({summary: 'Messages each publisher may have sent and not yet received by every subscriber (QoS 0 included; QoS 1/2: also at most N unacknowledged), so the rate is what the broker sustains. Default 0: off, only the shared window (20,000 deliveries and 512 KiB ahead of the subscribers; QoS 1/2: 500 per subscriber, 64 unacknowledged per publisher).', min: 0, max: 1_000_000, helpGroup: 'LOAD'}),
     'ws-framing': Flags.option({options: ['packet', 'piggyback'] as const, summary: 'Frames of the load generator: one per packet, or one per batch.', helpGroup: 'LOAD'})(),
-    'broker-pid': Flags.integer({summary: "With --url: the local broker's process id, so conn reports its memory per connection (Linux /proc).", min: 1, dependsOn: ['url'], helpGroup: 'TARGET'}),
+    'broker-pid': Flags.integer({summary: "With --url: the local broker's process id, so conn reports its memory and CPU time per connection (Linux /proc).", min: 1, dependsOn: ['url'], helpGroup: 'TARGET'}),
     cafile: Flags.string({summary: 'CA to trust for tls/wss URLs.', helpGroup: 'TARGET'}),
     insecure: Flags.boolean({summary: 'Do not verify tls/wss certificates.', helpGroup: 'TARGET'}),
     cert: Flags.string({summary: 'With --url: PEM client certificate every tls/wss client presents (mTLS).', dependsOn: ['key', 'url'], helpGroup: 'TARGET'}),
@@ -120,6 +122,8 @@ Exit codes: 0 ok, 1 an --assert or --max-regression failed (or the run failed), 
       protocolVersion: parseProtocolVersion(flags['protocol-version']),
       wsFraming: flags['ws-framing'],
       workers: flags.workers,
+      inflight: flags.inflight,
+      topicAliasMax: flags['topic-alias-max'],
       sessionExpiry: flags['session-expiry'],
       wsDeflate: flags['ws-deflate'],
     })
@@ -135,7 +139,7 @@ Exit codes: 0 ok, 1 an --assert or --max-regression failed (or the run failed), 
     let result: BenchResult
     try {
       const ceiling = flags.selftest ? await measureCeiling(plan) : undefined
-      result = await runBench(plan, target.target, {signal: abort.signal, onProgress, brokerMemory: target.brokerMemory})
+      result = await runBench(plan, target.target, {signal: abort.signal, onProgress, brokerMemory: target.brokerMemory, brokerCpu: target.brokerCpu})
       if (ceiling) {
         result.ceiling = ceiling
         result.warnings = nearCeiling(result.results, ceiling).map(

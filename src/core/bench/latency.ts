@@ -17,6 +17,14 @@ export interface Percentiles {
   percentile(p: number): number
 }
 
+/** A histogram's whole state, to send to another thread and merge there exactly. */
+export interface HistogramState {
+  buckets: Float64Array
+  count: number
+  max: number
+  sum: number
+}
+
 export class LatencyHistogram implements Percentiles {
   private readonly buckets = new Float64Array(POWERS * SUB_BUCKETS)
   count = 0
@@ -32,6 +40,19 @@ export class LatencyHistogram implements Percentiles {
     this.count++
     this.sum += v
     if (v > this.max) this.max = v
+  }
+
+  /** Everything recorded, as plain data (structured-clonable). */
+  state(): HistogramState {
+    return {buckets: this.buckets, count: this.count, max: this.max, sum: this.sum}
+  }
+
+  /** Adds another histogram's values: the same buckets, so the merge is exact. */
+  merge(other: HistogramState): void {
+    for (let i = 0; i < this.buckets.length; i++) this.buckets[i] += other.buckets[i]
+    this.count += other.count
+    this.sum += other.sum
+    if (other.max > this.max) this.max = other.max
   }
 
   get mean(): number {

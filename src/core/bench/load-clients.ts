@@ -31,6 +31,8 @@ export interface ConnectionSet {
   bytesRead(): number
   /** A WebSocket extension the broker accepted on any of them (e.g. permessage-deflate). */
   extensions(): string | undefined
+  /** Subscribers: wire bytes the broker's topic aliases saved (net of announcing them), over all connections. */
+  aliasBytesSaved?(): number
   close(): Promise<void>
 }
 
@@ -48,12 +50,12 @@ function connectionSet(conns: Conn[]): ConnectionSet {
 }
 
 /** Opens n WireConns, 50 handshakes at a time; on any failure closes those already open. Connection k goes to urlFor(url, first + k). */
-async function openWire(n: number, url: string, plan: BenchPlan, access: BenchAccess, prefix: string, sessionExpiry = 0, first = 0): Promise<WireConn[]> {
+async function openWire(n: number, url: string, plan: BenchPlan, access: BenchAccess, prefix: string, sessionExpiry = 0, first = 0, topicAliasMaximum = 0): Promise<WireConn[]> {
   const conns: WireConn[] = []
   try {
     for (let i = 0; i < n; i += 50) {
       const batch = Array.from({length: Math.min(50, n - i)}, (_, j) =>
-        WireConn.open({url: urlFor(url, first + i + j), clientId: `${prefix}-${process.pid}-${i + j}`, protocolVersion: plan.protocolVersion, tls: access.tls, username: access.username, password: access.password, sessionExpiry}),
+        WireConn.open({url: urlFor(url, first + i + j), clientId: `${prefix}-${process.pid}-${i + j}`, protocolVersion: plan.protocolVersion, tls: access.tls, username: access.username, password: access.password, sessionExpiry, topicAliasMaximum}),
       )
       const settled = await Promise.allSettled(batch)
       for (const s of settled) if (s.status === 'fulfilled') conns.push(s.value)
@@ -94,10 +96,13 @@ export async function openSubscribers(
   n: number,
   filter: string,
   receiverFor: (i: number) => Receiver,
+  prefix = 'bench-sub',
+  /** The run-wide index of the first of these subscribers (a worker's share), for spreading them over several -L URLs. */
+  first = 0,
 ): Promise<ConnectionSet> {
   const describe = (code: number): Error => new Error(`the broker refused the subscription to ${filter} (0x${code.toString(16)})`)
   if (plan.wsDeflate) {
-    const clients = await connectAll(n, url, plan, access, 'bench-sub', SUBSCRIBER_URL_OFFSET)
+    const clients = await connectAll(n, url, plan, access, prefix, SUBSCRIBER_URL_OFFSET + first)
     const set = connectionSet(clients)
     try {
       for (const [i, c] of clients.entries()) {
@@ -112,12 +117,15 @@ export async function openSubscribers(
     }
     return set
   }
-  const conns = await openWire(n, url, plan, access, 'bench-sub', plan.sessionExpiry, SUBSCRIBER_URL_OFFSET)
-  const set = connectionSet(conns)
+  const conns = await openWire(n, url, plan, access, prefix, plan.sessionExpiry, SUBSCRIBER_URL_OFFSET + first, plan.topicAliasMax)
+  const handlers: StampSubscriber[] = []
+  const set: ConnectionSet = {...connectionSet(conns), aliasBytesSaved: () => handlers.reduce((a, h) => a + h.aliasBytesSaved, 0)}
   try {
     for (const [i, c] of conns.entries()) {
       await c.subscribe(filter, plan.qos)
-      c.handler = new StampSubscriber(c, plan.protocolVersion, receiverFor(i))
+      const h = new StampSubscriber(c, plan.protocolVersion, receiverFor(i), plan.topicAliasMax > 0)
+      handlers.push(h)
+      c.handler = h
     }
   } catch (error) {
     await set.close()

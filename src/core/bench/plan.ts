@@ -39,8 +39,12 @@ export interface BenchPlan {
   wsDeflate: boolean
   /** Time allowed after the last publish for messages still in flight. */
   drainMs: number
-  /** Threads the publishers are spread over (1: all on the main thread with the subscribers). */
+  /** Threads the publishers are spread over, and (up to as many) the subscribers (1: all on the main thread). */
   workers: number
+  /** MQTT 5: the Topic Alias Maximum the subscribers announce (0: none), to measure the bytes the broker's aliases save. */
+  topicAliasMax: number
+  /** Messages each publisher may have sent and not yet received by every subscriber (0: only the shared delivery window). */
+  inflight: number
   /** Subscribers keep a persistent session for this many seconds (0: clean), so a durable broker stores what they get. */
   sessionExpiry: number
 }
@@ -65,6 +69,8 @@ export const PLAN_DEFAULTS: Readonly<BenchPlan> = Object.freeze<BenchPlan>({
   wsDeflate: false,
   drainMs: 2000,
   workers: 1,
+  inflight: 0,
+  topicAliasMax: 0,
   sessionExpiry: 0,
 })
 
@@ -116,6 +122,10 @@ export function resolvePlan(input: Partial<BenchPlan>): BenchPlan {
   positive('--count', p.count, 0, 1_000_000_000)
   positive('--drain', p.drainMs, 0, 600_000)
   positive('--workers', p.workers, 1, 64)
+  positive('--inflight', p.inflight, 0, 1_000_000)
+  positive('--topic-alias-max', p.topicAliasMax, 0, 65_535)
+  if (p.topicAliasMax > 0 && p.protocolVersion !== 5) throw new ConfigError(`--topic-alias-max ${p.topicAliasMax}: topic aliases are MQTT 5; add -V 5`)
+  if (p.topicAliasMax > 0 && p.wsDeflate) throw new ConfigError(`--topic-alias-max with --ws-deflate: the deflate clients do not count alias bytes; measure one or the other`)
   positive('--session-expiry', p.sessionExpiry, 0, 0xffffffff)
   if (p.topic === '') throw new ConfigError('--topic is empty')
   return Object.freeze(p)

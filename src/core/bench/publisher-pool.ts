@@ -10,8 +10,9 @@ import type {BenchPlan} from './plan.js'
 import {STALL_MS, deliveryWindow} from './publisher.js'
 import type {PublisherCounters} from './publisher.js'
 import type {BenchTarget} from './run.js'
-import {SHARED_RECEIVED, SHARED_SENT, SHARED_WRITTEN_OFF} from './shared-counters.js'
-import type {WorkerReport} from './shared-counters.js'
+import type {SharedCounters, WorkerReport} from './shared-counters.js'
+import type {PublisherJob} from './publisher-worker.js'
+import {fromWorkerError} from './worker-errors.js'
 
 export interface PublisherPool {
   connect(): Promise<void>
@@ -91,20 +92,21 @@ interface WorkerState {
 }
 
 export class WorkerPool implements PublisherPool {
-  readonly shared: Int32Array
   private readonly states: WorkerState[] = []
   private monitor: NodeJS.Timeout | undefined
   private lastReceived = -1
   private stalledSince = 0
+  private aliveSince = 0
+  private readonly workers: number
 
   constructor(
     private readonly plan: BenchPlan,
     private readonly url: string,
     private readonly target: BenchTarget,
-    private readonly workers: number,
-    /** The subscribers' live delivery count (written by them into shared[SHARED_RECEIVED]). */
+    /** Sent counts, the subscribers' deliveries, the window's wake-ups. */
+    private readonly shared: SharedCounters,
   ) {
-    this.shared = new Int32Array(new SharedArrayBuffer(4 * (SHARED_SENT + workers)))
+    this.workers = shared.shape.pubWorkers
   }
 
   async connect(): Promise<void> {
@@ -114,9 +116,8 @@ export class WorkerPool implements PublisherPool {
     const readies: Array<Promise<void>> = []
     for (let w = 0; w < this.workers; w++) {
       const count = per + (w < extra ? 1 : 0)
-      const worker = new Worker(new URL('./publisher-worker.js', import.meta.url), {
-        workerData: {plan: this.plan, url: this.url, access: {tls: this.target.tls, username: this.target.username, password: this.target.password}, first, count, worker: w, workers: this.workers, shared: this.shared.buffer},
-      })
+      const job: PublisherJob = {plan: this.plan, url: this.url, access: {tls: this.target.tls, username: this.target.username, password: this.target.password}, first, count, worker: w, shape: this.shared.shape, shared: this.shared.buffer}
+      const worker = new Worker(new URL('./publisher-worker.js', import.meta.url), {workerData: job})
       first += count
       const state: WorkerState = {worker, finished: false}
       this.states.push(state)
@@ -128,7 +129,7 @@ export class WorkerPool implements PublisherPool {
               resolve()
             } else if (m.type === 'error') {
               state.error = m.message
-              reject(new Error(m.message))
+              reject(fromWorkerError(m))
             } else if (m.type === 'finished') state.finished = true
             else if (m.type === 'done') state.done = m
           })
@@ -154,14 +155,21 @@ export class WorkerPool implements PublisherPool {
   }
 
   private checkStall(): void {
-    const received = this.shared[SHARED_RECEIVED]
-    const ahead = this.sent() * this.plan.subscribers - received - this.shared[SHARED_WRITTEN_OFF]
+    const received = this.shared.received()
+    const ahead = this.sent() * this.plan.subscribers - received - this.shared.writtenOff
     if (ahead < deliveryWindow(this.plan) || received !== this.lastReceived) {
       this.lastReceived = received
       this.stalledSince = Date.now()
+      this.aliveSince = this.shared.alive()
       return
     }
-    if (Date.now() - this.stalledSince >= STALL_MS) this.shared[SHARED_WRITTEN_OFF] = this.sent() * this.plan.subscribers - received
+    // Only when the subscriber threads ran meanwhile (on a busy machine one may get no CPU for a while:
+    // then the deliveries wait in its socket, and writing them off would let the publishers flood the broker).
+    const ran = this.shared.shape.subWorkers === 0 || this.shared.alive() - this.aliveSince >= this.shared.shape.subWorkers * 2
+    if (ran && Date.now() - this.stalledSince >= STALL_MS) {
+      this.shared.writtenOff = this.sent() * this.plan.subscribers - received
+      this.shared.wake()
+    }
   }
 
   allDone(): boolean {
@@ -169,14 +177,13 @@ export class WorkerPool implements PublisherPool {
   }
 
   sent(): number {
-    let n = 0
-    for (let w = 0; w < this.workers; w++) n += this.shared[SHARED_SENT + w]
-    return n
+    return this.shared.sent()
   }
 
   async stop(): Promise<void> {
     if (this.monitor) clearInterval(this.monitor)
     for (const s of this.states) s.worker.postMessage('stop')
+    this.shared.wake()
     const until = Date.now() + this.plan.drainMs + 5000
     while (this.states.some((s) => !s.done) && Date.now() < until) await new Promise((r) => setTimeout(r, 10))
   }

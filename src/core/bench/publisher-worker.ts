@@ -5,27 +5,29 @@
  */
 import {parentPort, workerData} from 'node:worker_threads'
 import type {BenchAccess} from './connect.js'
+import {InflightGate} from './inflight.js'
 import {openPublishers} from './load-clients.js'
 import type {ConnectionSet, LoadPublisher} from './load-clients.js'
 import type {BenchPlan} from './plan.js'
 import {deliveryWindow} from './publisher.js'
-import type {PublisherCounters} from './publisher.js'
-import {SHARED_RECEIVED, SHARED_SENT, SHARED_WRITTEN_OFF} from './shared-counters.js'
-import type {WorkerReport} from './shared-counters.js'
+import type {Parkable, PublisherCounters} from './publisher.js'
+import {PARK_POLL_MS, SharedCounters} from './shared-counters.js'
+import type {SharedShape, WorkerReport} from './shared-counters.js'
+import {toWorkerError} from './worker-errors.js'
 
-interface Job {
+export interface PublisherJob {
   plan: BenchPlan
   url: string
   access: BenchAccess
   first: number
   count: number
   worker: number
-  workers: number
+  shape: SharedShape
   shared: SharedArrayBuffer
 }
 
-const job = workerData as Job
-const mem = new Int32Array(job.shared)
+const job = workerData as PublisherJob
+const shared = new SharedCounters(job.shape, job.shared)
 const port = parentPort!
 const post = (m: WorkerReport): void => port.postMessage(m)
 
@@ -35,6 +37,8 @@ class WorkerCounters implements PublisherCounters {
   acked = 0
   readonly fanout = job.plan.subscribers
   readonly window = deliveryWindow(job.plan)
+  readonly inflight = job.plan.inflight
+  private readonly gate = job.plan.inflight > 0 && job.plan.subscribers > 0 ? new InflightGate(job.plan.inflight, job.plan.subscribers, job.plan.publishers, (p) => shared.receivedFrom(p)) : undefined
 
   get sent(): number {
     return this.n
@@ -42,18 +46,32 @@ class WorkerCounters implements PublisherCounters {
 
   set sent(v: number) {
     this.n = v
-    mem[SHARED_SENT + job.worker] = v
+    shared.setSent(job.worker, v)
   }
 
   ahead(): number {
-    let sent = 0
-    for (let w = 0; w < job.workers; w++) sent += mem[SHARED_SENT + w]
-    return sent * this.fanout - mem[SHARED_RECEIVED] - mem[SHARED_WRITTEN_OFF]
+    return shared.sent() * this.fanout - shared.received() - shared.writtenOff
   }
 
-  park(p: {readonly pump: () => void}): void {
-    // The subscribers live on the main thread: look again shortly.
-    setTimeout(p.pump, 1)
+  inflightRoom(index: number, seq: number): number {
+    if (!this.gate) return Infinity
+    return this.gate.room(index, seq)
+  }
+
+  /** Publishers of this worker waiting for the window: one wait for them all. */
+  private parked: Parkable[] = []
+  private readonly resumeAll = (): void => {
+    const parked = this.parked
+    this.parked = []
+    for (const p of parked) p.pump()
+  }
+
+  private readonly allFull = (): boolean => this.parked.every((p) => p.windowFull())
+
+  park(p: Parkable): void {
+    if (this.parked.includes(p)) return
+    // The subscribers are other threads: look again shortly, or at once when the main thread writes off a stall.
+    if (this.parked.push(p) === 1) shared.park(this.resumeAll, this.allFull, PARK_POLL_MS)
   }
 }
 
@@ -68,7 +86,7 @@ try {
   connections = opened.connections
   post({type: 'ready', bytes: connections.bytesWritten()})
 } catch (error) {
-  post({type: 'error', message: (error as Error).message})
+  post(toWorkerError(error))
 }
 
 let finishedTimer: NodeJS.Timeout | undefined

@@ -43,6 +43,16 @@ export function deliveryWindow(plan: Pick<BenchPlan, 'qos' | 'subscribers' | 'pa
 /** Parked this long without the backlog halving, the missing deliveries count as lost (dropped by the broker). */
 export const STALL_MS = 250
 
+/** A publisher the delivery window can pause and resume. */
+export interface Parkable {
+  /** The publisher's index in the plan, and what it sent so far. */
+  readonly index: number
+  readonly seq: number
+  readonly pump: () => void
+  /** The window (or its in-flight limit) still has no room for it. */
+  windowFull(): boolean
+}
+
 /** What a publisher counts into and asks before sending flat out. */
 export interface PublisherCounters {
   sent: number
@@ -55,7 +65,24 @@ export interface PublisherCounters {
   /** Deliveries sent but not yet received (less those written off). */
   ahead(): number
   /** The window is full: resume `p.pump` later. */
-  park(p: {readonly pump: () => void}): void
+  park(p: Parkable): void
+  /** --inflight N (0: off): publishes each publisher may have unacknowledged (QoS 1/2), else QOS_WINDOW. */
+  readonly inflight: number
+  /** --inflight: messages publisher `index`, having sent `seq`, may still send before its deliveries catch up. */
+  inflightRoom(index: number, seq: number): number
+}
+
+/** Room in the delivery window and in this publisher's in-flight limit, in messages (Infinity: unbounded). */
+export function windowRoom(counters: PublisherCounters, index: number, seq: number, paced: boolean): number {
+  const fanout = counters.fanout
+  if (fanout === 0) return Infinity
+  const shared = paced ? Infinity : Math.floor((counters.window - counters.ahead()) / fanout)
+  return counters.inflight > 0 ? Math.min(shared, counters.inflightRoom(index, seq)) : shared
+}
+
+/** Unacknowledged QoS 1/2 publishes a publisher may have. */
+export function qosWindow(counters: PublisherCounters): number {
+  return counters.inflight > 0 ? counters.inflight : QOS_WINDOW
 }
 
 /** What every bench publisher shares: pacing, start and stop, and when it is done. */
@@ -91,7 +118,7 @@ export abstract class SendLoop {
 }
 
 /** A publisher on a full MqttClient (the --ws-deflate path): one publish() per message. */
-export class Publisher extends SendLoop {
+export class Publisher extends SendLoop implements Parkable {
   readonly payload: Buffer
   readonly options: PublishOptions
   readonly onAck = (error: Error | undefined): void => this.ack(error)
@@ -112,14 +139,18 @@ export class Publisher extends SendLoop {
     return this.client.connected
   }
 
+  windowFull(): boolean {
+    return windowRoom(this.counters, this.index, this.seq, this.plan.rate > 0) <= 0
+  }
+
   protected run(): void {
     const paced = this.plan.rate > 0
     const due = paced ? Math.floor((Number(process.hrtime.bigint() - this.startNs) / 1e9) * this.plan.rate) : Infinity
     let n = 0
     while (!this.done() && this.seq < due) {
-      if (this.plan.qos > 0 && this.outstanding >= QOS_WINDOW) return // onAck resumes
-      if (!paced && this.counters.fanout > 0 && this.counters.ahead() >= this.counters.window) {
-        this.counters.park(this) // a subscriber (or the stall timer) resumes us
+      if (this.plan.qos > 0 && this.outstanding >= qosWindow(this.counters)) return // onAck resumes
+      if (windowRoom(this.counters, this.index, this.seq, paced) <= 0) {
+        if (!paced) this.counters.park(this) // a subscriber (or the stall timer) resumes us
         return
       }
       this.sendOne()
@@ -153,7 +184,7 @@ export class Publisher extends SendLoop {
     this.outstanding--
     if (error) this.counters.pubErrors++
     else this.counters.acked++
-    if (this.plan.rate === 0 && this.outstanding === QOS_WINDOW - 1) this.run()
+    if (this.plan.rate === 0 && this.outstanding === qosWindow(this.counters) - 1) this.run()
   }
 }
 

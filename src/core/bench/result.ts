@@ -24,6 +24,10 @@ export interface OverheadSummary {
   sub_min_bytes: number
   /** How the minimum is made up, for humans. */
   note: string
+  /** --topic-alias-max: wire bytes the broker's topic aliases saved over the run (net of the deliveries that announced an alias). */
+  topic_alias_bytes_saved?: number
+  /** …and the wire bytes per delivery there would have been without them (sub_wire_bytes is with). */
+  sub_wire_bytes_without_aliases?: number
   /** permessage-deflate was negotiated (the minimum then does not apply: compression can go below it). */
   deflate?: boolean
 }
@@ -38,6 +42,8 @@ export interface TransportResult {
   received: number
   /** Deliveries expected but not seen (sent × subscribers for fan-out). */
   lost: number
+  /** Deliveries expected: sent × subscribers (0 without publishers or subscribers). */
+  expected?: number
   duplicates: number
   /** Publish acknowledgements (QoS 1/2) that failed or never came. */
   pub_errors: number
@@ -57,6 +63,10 @@ export interface TransportResult {
   broker_rss_before?: number
   broker_rss_after?: number
   broker_bytes_per_connection?: number
+  /** conn against a local broker: its CPU time (user + system) over the connect phase, per connection, in µs (Linux /proc, 10 ms resolution). */
+  broker_cpu_per_connect_us?: number
+  /** Where the load generator ran: threads for the publishers and for the subscribers (0: the main thread). */
+  generator_threads?: {publishers: number; subscribers: number}
   /** Sent and received counts per interval of `dt` seconds (about 1 s; the last may be shorter), ending at `t`. */
   series: Array<{t: number; dt: number; sent: number; received: number}>
 }
@@ -100,7 +110,7 @@ export const ASSERT_FIGURES = [
   /** conn only. */
   'connects_per_s', 'connects',
   /** conn with a known broker process. */
-  'broker_bytes_per_connection',
+  'broker_bytes_per_connection', 'broker_cpu_per_connect_us',
 ] as const
 
 /**
@@ -129,6 +139,7 @@ export function assertionScope(result: BenchResult): Record<string, number> {
     sub_wire_bytes: r.overhead.sub_wire_bytes,
     ...(r.connects_per_s === undefined ? {} : {connects_per_s: r.connects_per_s, connects: r.connects ?? 0}),
     ...(r.broker_bytes_per_connection === undefined ? {} : {broker_bytes_per_connection: r.broker_bytes_per_connection}),
+    ...(r.broker_cpu_per_connect_us === undefined ? {} : {broker_cpu_per_connect_us: r.broker_cpu_per_connect_us}),
   })
   result.results.forEach((r, i) => {
     const f = flat(r)

@@ -13,15 +13,14 @@ import type {BenchPlan, BenchTransport} from './plan.js'
 import {topicFor, urlFor, urlList} from './plan.js'
 import {summarize} from './result.js'
 import type {BenchResult, TransportResult} from './result.js'
-import {SeqTracker, STAMP_BYTES, stampPublisher, stampSeq, stampTimeNs} from './stamp.js'
 import {LatencyHistogram} from './latency.js'
-import {openSubscribers} from './load-clients.js'
-import type {Receiver} from './wire/stamp-subscriber.js'
-import {SHARED_RECEIVED} from './shared-counters.js'
-import {PACE_MS, STALL_MS, deliveryWindow} from './publisher.js'
+import {LocalCounters} from './local-counters.js'
+import {PACE_MS, deliveryWindow} from './publisher.js'
 import {LocalPool, WorkerPool} from './publisher-pool.js'
 import type {PublisherPool} from './publisher-pool.js'
-import type {PublisherCounters} from './publisher.js'
+import {SharedCounters} from './shared-counters.js'
+import {LocalSubscribers, WorkerSubscribers} from './subscriber-pool.js'
+import type {SubscriberPool} from './subscriber-pool.js'
 
 export interface BenchTarget {
   /** Broker URL per transport the plan uses. */
@@ -48,6 +47,8 @@ export interface BenchHooks {
   onProgress?(p: BenchProgress): void
   /** The broker's resident memory in bytes, when the caller can read it (a local broker). */
   brokerMemory?(): Promise<number | undefined>
+  /** The CPU time (user + system, µs) the broker process has used so far, when the caller can read it. */
+  brokerCpu?(): Promise<number | undefined>
   /** Stop early (e.g. Ctrl-C): the run ends as if its time were up. */
   signal?: AbortSignal
 }
@@ -58,90 +59,6 @@ export function subscriptionFilter(template: string): string {
     .split('/')
     .map((level) => (level.includes('%') ? '+' : level))
     .join('/')
-}
-
-class Counters implements PublisherCounters {
-  sent = 0
-  received = 0
-  pubErrors = 0
-  acked = 0
-  /** hrtime of the last delivery, in ns (a Number: exact for 104 days of uptime, then within a few ns). */
-  lastReceiveNs = 0
-  /** Deliveries each message makes (the number of subscribers), for the window. */
-  fanout = 0
-  window = 0
-  /** With publisher workers: memory they read the received count from. */
-  shared: Int32Array | undefined
-  /** Publishers paused by the delivery window, resumed by the subscribers. */
-  readonly parked: Array<{readonly pump: () => void}> = []
-  /** Deliveries given up on: a broker that drops QoS 0 must not stall the window forever. */
-  writtenOff = 0
-  private stallTimer: NodeJS.Timeout | undefined
-  /** Deliveries when the stall timer was armed: any progress since means not stalled. */
-  private stallMark = 0
-  private readonly onStall = (): void => {
-    this.stallTimer = undefined
-    if (this.parked.length === 0) return
-    if (this.received !== this.stallMark) {
-      // Deliveries still arrive (publishers may also have been resumed by acknowledgements): look again later.
-      this.armStall()
-      return
-    }
-    this.writtenOff = this.sent * this.fanout - this.received
-    this.wake()
-  }
-
-  private armStall(): void {
-    this.stallMark = this.received
-    this.stallTimer = setTimeout(this.onStall, STALL_MS)
-  }
-
-  ahead(): number {
-    return this.sent * this.fanout - this.received - this.writtenOff
-  }
-
-  park(p: {readonly pump: () => void}): void {
-    if (!this.parked.includes(p)) this.parked.push(p)
-    if (this.stallTimer === undefined) this.armStall()
-  }
-
-  /** Called per delivery: wakes parked publishers once the backlog has halved. */
-  resume(): void {
-    if (this.parked.length > 0 && this.ahead() < this.window / 2) this.wake()
-  }
-
-  private wake(): void {
-    if (this.stallTimer) clearTimeout(this.stallTimer)
-    this.stallTimer = undefined
-    for (const p of this.parked) setImmediate(p.pump)
-    this.parked.length = 0
-  }
-}
-
-/** Counts one subscriber's deliveries: latency from the stamp, loss and duplicates per publisher. */
-class Subscriber implements Receiver {
-  /** What this subscriber got from each publisher: every subscriber should get everything. */
-  readonly trackers: SeqTracker[]
-
-  constructor(
-    readonly counters: Counters,
-    readonly histogram: LatencyHistogram,
-    publishers: number,
-  ) {
-    this.trackers = Array.from({length: publishers}, () => new SeqTracker())
-  }
-
-  deliver(buf: Buffer, start: number, end: number, nowNs: number): void {
-    const c = this.counters
-    c.received++
-    if (c.shared !== undefined) c.shared[SHARED_RECEIVED] = c.received
-    else if (c.parked.length > 0) c.resume()
-    c.lastReceiveNs = nowNs
-    if (end - start < STAMP_BYTES) return
-    this.histogram.record(nowNs - stampTimeNs(buf, start))
-    const tracker = this.trackers[stampPublisher(buf, start)]
-    if (tracker) tracker.add(stampSeq(buf, start))
-  }
 }
 
 function sleep(ms: number): Promise<void> {
@@ -155,27 +72,32 @@ function round(n: number, digits = 1): number {
 
 /** One transport, one scenario (all but conn). */
 async function runLoad(transport: BenchTransport, url: string, plan: BenchPlan, target: BenchTarget, hooks: BenchHooks): Promise<TransportResult> {
-  const counters = new Counters()
-  counters.fanout = plan.subscribers
-  counters.window = deliveryWindow(plan)
-  const workers = Math.min(plan.workers, plan.publishers)
-  const workerPool = workers > 1 ? new WorkerPool(plan, url, target, workers) : undefined
-  const pool: PublisherPool = workerPool ?? new LocalPool(plan, url, target, counters)
-  if (workerPool) counters.shared = workerPool.shared
+  const filter = subscriptionFilter(plan.topic)
+  const access = {tls: target.tls, username: target.username, password: target.password}
+  // -w N: the publishers on up to N threads, the subscribers on up to N others; the main thread only coordinates.
+  const pubWorkers = Math.min(plan.workers, plan.publishers)
+  const subWorkers = Math.min(plan.workers, plan.subscribers)
+  let pool: PublisherPool
+  let subs: SubscriberPool
+  if (plan.workers > 1) {
+    const shared = new SharedCounters({pubWorkers, subWorkers, publishers: plan.publishers, perPublisher: plan.inflight > 0})
+    pool = new WorkerPool(plan, url, target, shared)
+    subs = new WorkerSubscribers(plan, url, access, filter, shared)
+  } else {
+    const counters = new LocalCounters(plan.subscribers, deliveryWindow(plan), plan.inflight, plan.publishers)
+    pool = new LocalPool(plan, url, target, counters)
+    subs = new LocalSubscribers(plan, url, access, filter, counters)
+  }
   const progress = (phase: BenchProgress['phase'], elapsed: number, rate: number): void =>
-    hooks.onProgress?.({transport, phase, elapsed_s: elapsed, sent: pool.sent(), received: counters.received, rate})
+    hooks.onProgress?.({transport, phase, elapsed_s: elapsed, sent: pool.sent(), received: subs.received(), rate})
   progress('connect', 0, 0)
-  const histogram = new LatencyHistogram()
-  const subs: Subscriber[] = []
-  const subscribers = await openSubscribers(plan, url, target, plan.subscribers, subscriptionFilter(plan.topic), () => {
-    const sub = new Subscriber(counters, histogram, plan.publishers)
-    subs.push(sub)
-    return sub
-  })
+  let opened = false
   try {
+    if (plan.subscribers > 0) await subs.open()
+    opened = true
     await pool.connect()
     // Byte counters start after connect and subscribe: only the messages count.
-    const subBytes0 = subscribers.bytesRead()
+    subs.start()
     const t0 = process.hrtime.bigint()
     const elapsed = (): number => Number(process.hrtime.bigint() - t0) / 1e9
     pool.start()
@@ -185,9 +107,10 @@ async function runLoad(transport: BenchTransport, url: string, plan: BenchPlan, 
     const sample = (): void => {
       const t = elapsed()
       const sent = pool.sent()
-      series.push({t: round(t, 3), dt: round(t - lastT, 3), sent: sent - last.sent, received: counters.received - last.received})
+      const received = subs.received()
+      series.push({t: round(t, 3), dt: round(t - lastT, 3), sent: sent - last.sent, received: received - last.received})
       lastT = t
-      last = {sent, received: counters.received}
+      last = {sent, received}
       progress('run', elapsed(), series.at(-1)!.received || series.at(-1)!.sent)
     }
     const sampler = setInterval(sample, 1000)
@@ -201,26 +124,20 @@ async function runLoad(transport: BenchTransport, url: string, plan: BenchPlan, 
     const expected = sent * plan.subscribers
     const drainUntil = Date.now() + plan.drainMs
     while (Date.now() < drainUntil && !hooks.signal?.aborted) {
-      if ((plan.qos === 0 || pool.outstanding() === 0) && counters.received >= expected) break
+      if ((plan.qos === 0 || pool.outstanding() === 0) && subs.received() >= expected) break
       await sleep(10)
     }
     clearInterval(sampler)
-    if (series.length === 0 || sent !== last.sent || counters.received !== last.received) sample()
+    if (series.length === 0 || sent !== last.sent || subs.received() !== last.received) sample()
+    const figures = plan.subscribers > 0 ? await subs.finish() : undefined
     const mqttBytes = encodePublish(plan.protocolVersion, topicFor(plan.topic, 0, 'x'), Buffer.alloc(plan.payloadSize), plan.qos as QoS, false, false, 1, undefined).length
     const min = minimumWireBytes(transport, mqttBytes)
-    const deflate = subscribers.extensions()?.includes('permessage-deflate') ?? false
-    const received = counters.received
+    const deflate = figures?.extensions?.includes('permessage-deflate') ?? false
+    const received = figures?.received ?? 0
     let lost = 0
-    let duplicates = 0
-    for (const s of subs) {
-      let unique = 0
-      for (const t of s.trackers) {
-        unique += t.unique
-        duplicates += t.duplicates
-      }
-      if (plan.publishers > 0) lost += Math.max(0, sent - unique)
-    }
-    const receiveSeconds = counters.lastReceiveNs > 0 ? (counters.lastReceiveNs - Number(t0)) / 1e9 : publishSeconds
+    if (plan.publishers > 0) for (const unique of figures?.unique ?? []) lost += Math.max(0, sent - unique)
+    const lastReceiveNs = figures?.lastReceiveNs ?? 0
+    const receiveSeconds = lastReceiveNs > 0 ? (lastReceiveNs - Number(t0)) / 1e9 : publishSeconds
     return {
       transport,
       url: urlList(url)[0],
@@ -228,27 +145,32 @@ async function runLoad(transport: BenchTransport, url: string, plan: BenchPlan, 
       sent,
       received,
       lost,
-      duplicates,
+      expected: plan.publishers > 0 ? sent * plan.subscribers : 0,
+      duplicates: figures?.duplicates ?? 0,
       pub_errors: pool.pubErrors() + (plan.qos > 0 ? pool.outstanding() : 0),
       elapsed_s: round(publishSeconds, 3),
       msgs_per_s: round(sent / publishSeconds, 0),
       // Over the whole run: a subscriber that stops receiving early must not look fast.
       recv_per_s: round(received / Math.max(receiveSeconds, publishSeconds, 1e-9), 0),
-      latency: summarize(histogram),
+      latency: summarize(figures?.histogram ?? new LatencyHistogram()),
       overhead: {
         mqtt_bytes: mqttBytes,
         pub_wire_bytes: sent > 0 ? round(pool.bytesWritten() / sent, 2) : 0,
-        sub_wire_bytes: received > 0 ? round((subscribers.bytesRead() - subBytes0) / received, 2) : 0,
+        sub_wire_bytes: received > 0 ? round((figures?.bytes ?? 0) / received, 2) : 0,
         pub_min_bytes: min.clientToBroker,
         sub_min_bytes: min.brokerToClient,
         note: deflate ? `permessage-deflate on; ${min.note}` : min.note,
         ...(deflate ? {deflate} : {}),
+        ...(plan.topicAliasMax > 0 && figures
+          ? {topic_alias_bytes_saved: figures.aliasBytesSaved, sub_wire_bytes_without_aliases: received > 0 ? round((figures.bytes + figures.aliasBytesSaved) / received, 2) : 0}
+          : {}),
       },
+      generator_threads: plan.workers > 1 ? {publishers: pubWorkers, subscribers: subWorkers} : {publishers: 0, subscribers: 0},
       series,
     }
   } finally {
     progress('done', 0, 0)
-    await Promise.all([pool.close(), subscribers.close()])
+    await Promise.all([pool.close(), opened ? subs.close() : undefined])
   }
 }
 
@@ -258,6 +180,7 @@ async function runConnect(transport: BenchTransport, url: string, plan: BenchPla
   // CONNECT → CONNACK alone: what the broker's authentication (and session set-up) costs per connection.
   const auth = new LatencyHistogram()
   const memBefore = await hooks.brokerMemory?.()
+  const cpuBefore = await hooks.brokerCpu?.()
   const failures: Record<string, number> = {}
   const clients: MqttClient[] = []
   const t0 = process.hrtime.bigint()
@@ -294,6 +217,8 @@ async function runConnect(transport: BenchTransport, url: string, plan: BenchPla
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9
   // Memory with every connection open, against before: what one idle connection costs the broker.
   const memAfter = await hooks.brokerMemory?.()
+  // The broker's CPU over the connect phase, per connection: what a CONNECT costs it.
+  const cpuAfter = await hooks.brokerCpu?.()
   await Promise.all(clients.map((c) => c.end()))
   return {
     transport,
@@ -316,6 +241,7 @@ async function runConnect(transport: BenchTransport, url: string, plan: BenchPla
     ...(memBefore !== undefined && memAfter !== undefined
       ? {broker_rss_before: memBefore, broker_rss_after: memAfter, broker_bytes_per_connection: clients.length > 0 ? Math.round((memAfter - memBefore) / clients.length) : 0}
       : {}),
+    ...(cpuBefore !== undefined && cpuAfter !== undefined && clients.length > 0 ? {broker_cpu_per_connect_us: round((cpuAfter - cpuBefore) / clients.length, 1)} : {}),
     series: [],
   }
 }

@@ -41,4 +41,18 @@ describe('LatencyHistogram', () => {
     assert.equal(h.count, 2)
     assert.equal(h.max, 1)
   })
+
+  it('merges exactly: two halves give the figures of the whole', () => {
+    const whole = new LatencyHistogram()
+    const halves = [new LatencyHistogram(), new LatencyHistogram()]
+    for (let i = 1; i <= 10_000; i++) {
+      const ns = (i * 7919) % 5_000_000
+      whole.record(ns)
+      halves[i % 2].record(ns)
+    }
+    const merged = new LatencyHistogram()
+    for (const h of halves) merged.merge(structuredClone(h.state()))
+    assert.deepEqual([merged.count, merged.max, merged.mean], [whole.count, whole.max, whole.mean])
+    for (const p of [1, 50, 90, 99, 99.9, 100]) assert.equal(merged.percentile(p), whole.percentile(p), `p${p}`)
+  })
 })

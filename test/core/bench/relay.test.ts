@@ -17,19 +17,19 @@ describe('bench selftest relay', () => {
   after(() => relay.close())
 
   for (const t of ['tcp', 'ws'] as const) {
-    it(`${t}: forwards 1000 messages from two publishers, in order per publisher`, async () => {
+    it(`${t}: forwards 40,000 messages from two publishers, in order per publisher (several output slabs)`, async () => {
       const url = relay.urls[t]
-      const plan = resolvePlan({scenario: 'fan-in', transports: [t], publishers: 2, qos: 0, count: 500})
+      const plan = resolvePlan({scenario: 'fan-in', transports: [t], publishers: 2, qos: 0, count: 20_000})
       const sub = await WireConn.open({url, clientId: `relay-sub-${t}`, protocolVersion: 4})
       await sub.subscribe('mqttws/bench/+', 0)
       const seen: number[][] = [[], []]
       sub.handler = new StampSubscriber(sub, 4, {deliver: (buf, start) => seen[buf.readUInt32BE(start)].push(stampSeq(buf, start))})
-      const counters: PublisherCounters = {sent: 0, pubErrors: 0, acked: 0, fanout: 0, window: 0, ahead: () => 0, park: () => {}}
+      const counters: PublisherCounters = {sent: 0, pubErrors: 0, acked: 0, fanout: 0, window: 0, ahead: () => 0, park: () => {}, inflight: 0, inflightRoom: () => Infinity}
       const pubs = await Promise.all([0, 1].map((i) => WireConn.open({url, clientId: `relay-pub-${t}-${i}`, protocolVersion: 4})))
       pubs.forEach((c, i) => new BatchPublisher(c, i, `mqttws/bench/${i}`, plan, counters).start())
-      const until = Date.now() + 5000
-      while (seen[0].length + seen[1].length < 1000 && Date.now() < until) await new Promise((r) => setTimeout(r, 10))
-      const expected = Array.from({length: 500}, (_, i) => i)
+      const until = Date.now() + 15_000
+      while (seen[0].length + seen[1].length < 40_000 && Date.now() < until) await new Promise((r) => setTimeout(r, 10))
+      const expected = Array.from({length: 20_000}, (_, i) => i)
       assert.deepEqual(seen, [expected, expected])
       await Promise.all([sub.end(), ...pubs.map((c) => c.end())])
     })

@@ -7,7 +7,7 @@ import {ConfigError} from '../../../src/core/errors.js'
 import {startBroker} from '../../helpers/broker.js'
 import type {TestBroker} from '../../helpers/broker.js'
 
-const counters: PublisherCounters = {sent: 0, pubErrors: 0, acked: 0, fanout: 0, window: 0, ahead: () => 0, park: () => {}}
+const counters: PublisherCounters = {sent: 0, pubErrors: 0, acked: 0, fanout: 0, window: 0, inflight: 0, inflightRoom: () => 0, ahead: () => 0, park: () => {}}
 const receiver = {deliver: (): void => {}}
 
 describe('bench: several brokers of one transport (-L URL -L URL…)', () => {
@@ -71,6 +71,17 @@ describe('bench: several brokers of one transport (-L URL -L URL…)', () => {
         )
       } finally {
         await pubs.connections.close()
+      }
+    })
+
+    it('spreads a worker\u2019s subscribers by their index in the whole run (-w: each subscriber thread opens its share)', async () => {
+      const plan = resolvePlan({scenario: 'sub', subscribers: 4})
+      // The second thread's share: subscribers 2 and 3 of the run, so brokers 0 and 1 (subscribers start at the second broker).
+      const subs = await openSubscribers(plan, joinUrls(brokers.map((b) => b.urls.mqtt)), {}, 2, 'x/#', () => receiver, 'w', 2)
+      try {
+        assert.deepEqual(idsPerBroker().map((l) => l.length), [1, 1, 0])
+      } finally {
+        await subs.close()
       }
     })
   })

@@ -147,7 +147,7 @@ describe('bench wire', () => {
             },
           })
           const conn = await WireConn.open({url, clientId: `wire-pub-${scheme}-${qos}`, protocolVersion: 4, tls})
-          const counters: PublisherCounters = {sent: 0, pubErrors: 0, acked: 0, fanout: 0, window: 0, ahead: () => 0, park: () => {}}
+          const counters: PublisherCounters = {sent: 0, pubErrors: 0, acked: 0, fanout: 0, window: 0, ahead: () => 0, park: () => {}, inflight: 0, inflightRoom: () => Infinity}
           const pub = new BatchPublisher(conn, 3, `wire/${scheme}/${qos}/3`, plan, counters)
           pub.start()
           const until = Date.now() + 5000
@@ -170,7 +170,7 @@ describe('bench wire', () => {
       const seen: number[] = []
       sub.handler = new StampSubscriber(sub, 5, {deliver: (buf, start) => seen.push(stampSeq(buf, start))})
       const conn = await WireConn.open({url, clientId: 'wire-pub-v5', protocolVersion: 5})
-      const counters: PublisherCounters = {sent: 0, pubErrors: 0, acked: 0, fanout: 0, window: 0, ahead: () => 0, park: () => {}}
+      const counters: PublisherCounters = {sent: 0, pubErrors: 0, acked: 0, fanout: 0, window: 0, ahead: () => 0, park: () => {}, inflight: 0, inflightRoom: () => Infinity}
       new BatchPublisher(conn, 0, 'wire/v5/0', plan, counters).start()
       const until = Date.now() + 5000
       while ((seen.length < 40 || counters.acked < 40) && Date.now() < until) await new Promise((r) => setTimeout(r, 10))

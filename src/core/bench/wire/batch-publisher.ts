@@ -8,18 +8,18 @@
 import {encodePublish} from '../../protocol/encode.js'
 import type {QoS} from '../../protocol/codec.js'
 import type {BenchPlan} from '../plan.js'
-import {QOS_WINDOW, SendLoop} from '../publisher.js'
-import type {PublisherCounters} from '../publisher.js'
+import {SendLoop, qosWindow, windowRoom} from '../publisher.js'
+import type {Parkable, PublisherCounters} from '../publisher.js'
 import type {PacketSink} from './packet-scanner.js'
 import {Opcode, mask, maskWord, maskedHeaderSize, writeMaskedHeader} from '../../transport/ws-frame.js'
 import type {WireConn} from './wire-conn.js'
 
 /** Messages per write: enough to amortise the syscall, few enough to keep latency honest. */
-export const BATCH = 32
+export const BATCH = 64
 /** Flat out, yield to the event loop after this many batches so receivers get their turn. */
 const YIELD_BATCHES = 8
 
-export class BatchPublisher extends SendLoop implements PacketSink {
+export class BatchPublisher extends SendLoop implements PacketSink, Parkable {
   private readonly onDrain = (): void => {
     this.waitingDrain = false
     this.run()
@@ -76,6 +76,10 @@ export class BatchPublisher extends SendLoop implements PacketSink {
     return this.conn.connected
   }
 
+  windowFull(): boolean {
+    return windowRoom(this.counters, this.index, this.seq, this.plan.rate > 0) <= 0
+  }
+
   protected run(): void {
     if (this.waitingDrain) return
     const paced = this.plan.rate > 0
@@ -84,15 +88,14 @@ export class BatchPublisher extends SendLoop implements PacketSink {
     const qos = this.plan.qos
     let batches = 0
     while (!this.done() && this.seq < limit) {
-      // Room left in the delivery window, in messages (each makes `fanout` deliveries).
-      const fanout = this.counters.fanout
-      const windowRoom = !paced && fanout > 0 ? Math.floor((this.counters.window - this.counters.ahead()) / fanout) : BATCH
-      if (windowRoom <= 0) {
-        this.counters.park(this) // a subscriber (or the stall timer) resumes us
+      // Room left in the delivery window and the in-flight limit, in messages (each makes `fanout` deliveries).
+      const open = windowRoom(this.counters, this.index, this.seq, paced)
+      if (open <= 0) {
+        if (!paced) this.counters.park(this) // a subscriber (or the stall timer) resumes us; paced, the next tick
         return
       }
-      const room = qos > 0 ? QOS_WINDOW - this.outstanding : BATCH
-      const k = Math.min(BATCH, room, windowRoom, limit - this.seq)
+      const room = qos > 0 ? qosWindow(this.counters) - this.outstanding : BATCH
+      const k = Math.min(BATCH, room, open, limit - this.seq)
       if (k <= 0) return // acknowledgements resume us
       this.send(k)
       if (!paced) {
@@ -121,13 +124,17 @@ export class BatchPublisher extends SendLoop implements PacketSink {
     if (!this.piggyback) this.template.copy(out, 0, 0, k * frameLen)
     const m = this.stampMask
     const qos = this.plan.qos
+    // The same publisher index and time in every message of the batch (masked once); the sequence number per message.
+    const index = this.index ^ m
+    const time0 = hi ^ m
+    const time1 = lo ^ m
     for (let i = 0; i < k; i++) {
       const at = base + i * frameLen
       const s = at + this.stampAt
-      out.writeUInt32BE((this.index ^ m) >>> 0, s)
-      out.writeUInt32BE((this.seq ^ m) >>> 0, s + 4)
-      out.writeUInt32BE((hi ^ m) >>> 0, s + 8)
-      out.writeUInt32BE((lo ^ m) >>> 0, s + 12)
+      put32(out, s, index)
+      put32(out, s + 4, this.seq ^ m)
+      put32(out, s + 8, time0)
+      put32(out, s + 12, time1)
       if (qos > 0) {
         out.writeUInt16BE(this.nextPid ^ this.pidMask, at + this.pidAt)
         this.nextPid = this.nextPid === 0xffff ? 1 : this.nextPid + 1
@@ -161,6 +168,14 @@ export class BatchPublisher extends SendLoop implements PacketSink {
     // MQTT 5 puts a reason code after the packet id when it is not success.
     if (end - body > 2 && buf[body + 2] >= 0x80) this.counters.pubErrors++
     else this.counters.acked++
-    if (this.plan.rate === 0 && this.outstanding <= QOS_WINDOW / 2 && !this.waitingDrain) this.run()
+    if (this.plan.rate === 0 && this.outstanding <= qosWindow(this.counters) / 2 && !this.waitingDrain) this.run()
   }
+}
+
+/** Writes the 32-bit value v big-endian at out[at] (byte stores: no bounds check per call as writeUInt32BE has). */
+function put32(out: Buffer, at: number, v: number): void {
+  out[at] = v >>> 24
+  out[at + 1] = v >>> 16
+  out[at + 2] = v >>> 8
+  out[at + 3] = v
 }

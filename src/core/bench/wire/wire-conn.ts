@@ -37,6 +37,8 @@ export interface WireConnOptions {
   password?: string
   /** Keep a persistent session for this many seconds (3.1.1: clean session 0); absent or 0: a clean session. */
   sessionExpiry?: number
+  /** MQTT 5: the Topic Alias Maximum this client announces (0 or absent: none, the broker sends every topic). */
+  topicAliasMaximum?: number
 }
 
 export class WireConn implements FrameSink, PacketSink {
@@ -104,7 +106,8 @@ export class WireConn implements FrameSink, PacketSink {
     const v = this.options.protocolVersion
     const connack = this.expect(0x20, 'CONNACK')
     const expiry = this.options.sessionExpiry ?? 0
-    const properties = v === 5 && expiry > 0 ? {sessionExpiryInterval: expiry} : undefined
+    const aliasMax = this.options.topicAliasMaximum ?? 0
+    const properties = v === 5 && (expiry > 0 || aliasMax > 0) ? {...(expiry > 0 ? {sessionExpiryInterval: expiry} : {}), ...(aliasMax > 0 ? {topicAliasMaximum: aliasMax} : {})} : undefined
     const {username, password} = this.options
     this.send(
       encode(
