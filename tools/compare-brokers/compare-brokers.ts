@@ -11,7 +11,7 @@ import {parseArgs} from 'node:util'
 import {installCleanup, isStopping, stopAllChildren} from './compare/children.js'
 import {describeMachine} from './compare/machine.js'
 import type {Sample} from './compare/measure.js'
-import {SCENARIOS} from './compare/scenarios.js'
+import {IN_FLIGHT, SCENARIOS} from './compare/scenarios.js'
 import type {CompareOptions, Scenario, Transport} from './compare/scenarios.js'
 import {buildTable} from './compare/table.js'
 import type {Results} from './compare/table.js'
@@ -157,7 +157,7 @@ async function main(): Promise<number> {
     'Ratios are mqttws ÷ peer: above 1 is better for msg/s and conn/s, below 1 for KiB/conn, µs/conn, B/msg and ms.',
     'Lost: deliveries the subscribers never got, of all expected, over all rounds (conn: connections that failed).',
     'n/c: not comparable. The broker lost messages in that row, so its figure is what was left, not a rate it sustains; it is not ranked.',
-    'Every publisher runs closed-loop: bench bounds what it has in flight (sent, not yet received), QoS 0 included.',
+    `Every publisher runs closed-loop: at most ${IN_FLIGHT} of its messages in flight (sent, not yet received; QoS 0 included: bench --inflight ${IN_FLIGHT}).`,
     ...(notes.warnings.length > 0 ? ['', 'Warnings:', ...notes.warnings.map((w) => `- ${w}`)] : []),
     ...(notes.errors.length > 0 ? ['', 'Errors (no figure from these runs):', ...notes.errors.map((e) => `- ${e}`)] : []),
     '',

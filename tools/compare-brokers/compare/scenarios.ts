@@ -73,6 +73,14 @@ function benchRun(scenario: string, transport: Transport, args: string[], o: Com
   return {scenario, transport, args: ['-d', String(o.durationS), ...tls, ...args], timeoutS}
 }
 
+/**
+ * Every publisher runs closed-loop: at most this many of its messages sent and not yet
+ * received (QoS 0 included), so each broker is measured at a rate it sustains, not at how
+ * fast its queues fill before it drops (the method of the issue's independent comparison).
+ */
+export const IN_FLIGHT = 50
+const WINDOW = ['--inflight', String(IN_FLIGHT)]
+
 /** Fan-in 10→1 with a payload size and QoS, on each of `transports`. */
 function fanIn(id: string, title: string, transports: readonly Transport[], size: number, qos: number, rows: Scenario['rows']): Scenario {
   return {
@@ -80,7 +88,7 @@ function fanIn(id: string, title: string, transports: readonly Transport[], size
     title,
     brokers: BROKERS,
     transports,
-    measure: (b, t, o) => benchBroker(b, benchRun('fan-in', t, ['-P', '10', '-q', String(qos), '-s', String(size)], o)),
+    measure: (b, t, o) => benchBroker(b, benchRun('fan-in', t, ['-P', '10', '-q', String(qos), '-s', String(size), ...WINDOW], o)),
     rows,
   }
 }
@@ -109,7 +117,7 @@ export const SCENARIOS: Scenario[] = [
     title: 'Fan-in 10→1, QoS 0, 16 B',
     brokers: BROKERS,
     transports: ['tcp', 'ws'],
-    measure: (b, t, o) => benchBroker(b, benchRun('fan-in', t, ['-P', '10', '-q', '0', '-s', '16'], o)),
+    measure: (b, t, o) => benchBroker(b, benchRun('fan-in', t, ['-P', '10', '-q', '0', '-s', '16', ...WINDOW], o)),
     rows: () => [
       deliveries('tcp', [atLeastTimes('mosquitto', 3), atLeastTimes('aedes', 2.5)]),
       deliveries('ws', [atLeastTimes('mosquitto', 1.5), atLeastTimes('aedes', 8)]),
@@ -120,7 +128,7 @@ export const SCENARIOS: Scenario[] = [
     title: 'Fan-in 10→1, QoS 1, 16 B',
     brokers: BROKERS,
     transports: ['tcp', 'ws'],
-    measure: (b, t, o) => benchBroker(b, benchRun('fan-in', t, ['-P', '10', '-q', '1', '-s', '16'], o)),
+    measure: (b, t, o) => benchBroker(b, benchRun('fan-in', t, ['-P', '10', '-q', '1', '-s', '16', ...WINDOW], o)),
     rows: () => [deliveries('tcp', [atLeastTimes('aedes', 2), lossless('tcp')]), deliveries('ws', [atLeastTimes('aedes', 6), lossless('ws')])],
   },
   {
@@ -128,7 +136,7 @@ export const SCENARIOS: Scenario[] = [
     title: 'Fan-out 1→100, QoS 0, 16 B',
     brokers: BROKERS,
     transports: ['ws', 'tcp'],
-    measure: (b, t, o) => benchBroker(b, benchRun('fan-out', t, ['-S', '100', '-q', '0', '-s', '16'], o)),
+    measure: (b, t, o) => benchBroker(b, benchRun('fan-out', t, ['-S', '100', '-q', '0', '-s', '16', ...WINDOW], o)),
     // TCP for information only.
     rows: () => [deliveries('ws', [atLeastTimes('mosquitto', 2)]), deliveries('tcp', [])],
   },
@@ -193,7 +201,7 @@ export const SCENARIOS: Scenario[] = [
     transports: ['ws'],
     async measure(b, t, o) {
       // Topic mqttws/bench/N (14 bytes) and 20 bytes of payload: 2 + 2 + 14 + 20 = 38.
-      const s = await benchBroker(b, benchRun('fan-in', t, ['-P', '10', '-q', '0', '-s', '20'], o))
+      const s = await benchBroker(b, benchRun('fan-in', t, ['-P', '10', '-q', '0', '-s', '20', ...WINDOW], o))
       if (s['ws.mqtt_bytes'] !== 38) throw new Error(`the PUBLISH is ${s['ws.mqtt_bytes']} bytes, not 38: adjust -t/-s`)
       return s
     },
