@@ -22,7 +22,9 @@ function formatValue(unit: Unit, v: number | undefined): string {
   if (v === undefined) return 'failed'
   if (unit === 'msg/s') return Math.round(v).toLocaleString('en-US')
   if (unit === 'KiB/conn') return (v / 1024).toFixed(2)
-  if (unit === 'B/msg' || unit === 'ms') return v.toFixed(unit === 'ms' ? 3 : 2)
+  if (unit === 'B/msg') return v.toFixed(2)
+  // Latencies below a few ms in µs steps; wall times of whole commands in ms.
+  if (unit === 'ms') return v.toFixed(v < 10 ? 3 : 0)
   return Math.round(v).toLocaleString('en-US')
 }
 
