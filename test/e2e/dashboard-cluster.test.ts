@@ -5,8 +5,7 @@
  * (down). Screenshots go to a temporary directory (or $DASHBOARD_SCREENSHOTS). Needs `npm run build`.
  */
 import assert from 'node:assert/strict'
-import {existsSync, mkdirSync, mkdtempSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 import type {MqttClient} from 'mqtt'
 import type {Browser, Page} from 'playwright-core'
@@ -14,12 +13,12 @@ import {startAdmin} from '../../src/core/admin/server.js'
 import type {AdminServer} from '../../src/core/admin/server.js'
 import {loadDashboard} from '../../src/cli/dashboard-assets.js'
 import {connectMqttJs} from '../helpers/mqttjs.js'
+import {CHROMIUM, openDashboardBrowser} from '../helpers/browser.js'
 import {skipWithoutNats, startNats} from '../helpers/nats.js'
 import type {RunningNats} from '../helpers/nats.js'
 import {startNode} from '../core/cluster/helpers.js'
 import type {ClusterNode} from '../core/cluster/helpers.js'
 
-const CHROMIUM = '/usr/bin/chromium'
 const TOKEN = 'dashboard-cluster-token-7'
 
 describe('dashboard: the Cluster page in headless Chromium', function () {
@@ -48,12 +47,7 @@ describe('dashboard: the Cluster page in headless Chromium', function () {
     a = await startNode(nats.url, 'node-a')
     b = await startNode(nats.url, 'node-b')
     admin = await startAdmin(a.broker, {host: '127.0.0.1', port: 0, token: TOKEN, dashboard})
-    const {chromium} = await import('playwright-core')
-    browser = await chromium.launch({executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage']})
-    page = await browser.newPage({viewport: {width: 1440, height: 900}})
-    shots = process.env.DASHBOARD_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'mqttws-dashboard-'))
-    mkdirSync(shots, {recursive: true})
-    console.log(`      screenshots: ${shots}`)
+    ;({browser, page, shots} = await openDashboardBrowser())
   })
 
   after(async () => {

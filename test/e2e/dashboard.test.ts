@@ -8,8 +8,7 @@
  */
 import assert from 'node:assert/strict'
 import {execFile} from 'node:child_process'
-import {existsSync, mkdirSync, mkdtempSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 import type {MqttClient} from 'mqtt'
 import type {Browser, Page} from 'playwright-core'
@@ -19,9 +18,9 @@ import {startAdmin} from '../../src/core/admin/server.js'
 import type {AdminServer} from '../../src/core/admin/server.js'
 import {loadDashboard} from '../../src/cli/dashboard-assets.js'
 import {connectMqttJs, nextMessages} from '../helpers/mqttjs.js'
+import {CHROMIUM, openDashboardBrowser} from '../helpers/browser.js'
 import {testCertificateFiles} from '../helpers/certs.js'
 
-const CHROMIUM = '/usr/bin/chromium'
 const MOSQUITTO_PUB = '/usr/bin/mosquitto_pub'
 const TOKEN = 'dashboard-test-token-42'
 
@@ -78,12 +77,7 @@ describe('dashboard in headless Chromium', function () {
     broker = new Broker(resolveConfig({listeners: ['mqtt://127.0.0.1:0', 'ws://127.0.0.1:0/mqtt', {url: 'mqtt://127.0.0.1:0', id: 'spare'}], sysInterval: 0}))
     for (const info of await broker.listen()) urls[info.id] = info.url
     admin = await startAdmin(broker, {host: '127.0.0.1', port: 0, token: TOKEN, dashboard})
-    const {chromium} = await import('playwright-core')
-    browser = await chromium.launch({executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage']})
-    page = await browser.newPage({viewport: {width: 1440, height: 900}})
-    shots = process.env.DASHBOARD_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'mqttws-dashboard-'))
-    mkdirSync(shots, {recursive: true})
-    console.log(`      screenshots: ${shots}`)
+    ;({browser, page, shots} = await openDashboardBrowser())
   })
 
   after(async () => {

@@ -67,14 +67,7 @@ export class SessionLifecycle implements SessionHost {
   async restore(now = Date.now()): Promise<void> {
     for (const state of await this.store.restore()) {
       if (state.disconnectedAt === undefined) this.store.setDisconnectedAt(state, now)
-      const session = new Session(state)
-      this.sessions.set(state.clientId, session)
-      if (state.subscriptions !== undefined) {
-        for (const [filter, options] of state.subscriptions) {
-          const share = parseSharedFilter(filter)
-          this.subscriptions.route(session, filter, options, typeof share === 'object' ? share : undefined)
-        }
-      }
+      const session = this.hold(state)
       if (expiresAt(state) <= now) {
         this.discard(session)
         continue
@@ -141,6 +134,11 @@ export class SessionLifecycle implements SessionHost {
   /** A session from another node, held here offline: its subscriptions routed, its expiry armed. */
   adopt(state: SessionState): void {
     if (this.sessions.has(state.clientId)) return
+    this.armExpiry(this.hold(state), Date.now())
+  }
+
+  /** A stored session held here, offline: its subscriptions back in the router. */
+  private hold(state: SessionState): Session {
     const session = new Session(state)
     this.sessions.set(state.clientId, session)
     if (state.subscriptions !== undefined) {
@@ -149,7 +147,7 @@ export class SessionLifecycle implements SessionHost {
         this.subscriptions.route(session, filter, options, typeof share === 'object' ? share : undefined)
       }
     }
-    this.armExpiry(session, Date.now())
+    return session
   }
 
   /** Another node takes the session: the connection here is taken over, the session leaves without its Will. */
