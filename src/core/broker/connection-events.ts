@@ -20,10 +20,6 @@ export function onStreamData(this: TaggedStream, chunk: Buffer): void {
   const client = this[kConn]
   if (client.state >= ConnState.Closing) return client.dropAfterClose(chunk.length)
   client.lastSeen = Date.now()
-  // More input while CONNECT is being handled: held by the paused decoder, and no more is
-  // read until the handler resumes the stream. (An AUTH exchange waiting for the client's
-  // next AUTH resumes the decoder: that input is read, in as many pieces as it comes.)
-  if (client.state === ConnState.Connecting && client.decoder.isPaused) this.pause()
   client.decoder.write(chunk)
   client.ctx.flush.afterRead()
 }

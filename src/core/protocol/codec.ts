@@ -187,11 +187,6 @@ export class Decoder {
     this.paused = true
   }
 
-  /** pause() was called and resume() not yet: input is held, not decoded. */
-  get isPaused(): boolean {
-    return this.paused
-  }
-
   /** Decodes what was held since pause(), synchronously. */
   resume(): void {
     if (!this.paused) return

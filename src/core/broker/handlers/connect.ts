@@ -1,8 +1,7 @@
 /**
  * CONNECT → CONNACK (MQTT 3.1 §3.1, 3.1.1 §3.1, 5.0 §3.1). Authentication and session
- * restore are asynchronous; meanwhile the decoder is paused, so that what the client sent
- * behind its CONNECT waits as bytes, and is decoded after CONNACK (and the stream is paused
- * as soon as more arrives: connection-events.ts onStreamData).
+ * restore are asynchronous; meanwhile the decoder and the stream are paused, so that
+ * what the client sent behind its CONNECT waits as bytes, and is decoded after CONNACK.
  */
 import {randomBytes} from 'node:crypto'
 import {encode} from '../../protocol/codec.js'
@@ -38,9 +37,8 @@ export function handleConnect(client: ClientConnection, packet: IConnectPacket):
   client.timer = undefined
   client.state = ConnState.Connecting
   client.version = (packet.protocolVersion ?? 4) as ProtocolVersion
-  // What follows the CONNECT waits as bytes; the stream itself is paused only if more comes
-  // before CONNACK (onStreamData): most clients wait for it, and pausing costs syscalls.
   client.decoder.pause()
+  client.stream.pause()
   connect(client, packet).catch((error: Error) => {
     refuse(client, ReasonCode.UnspecifiedError, `CONNECT failed: ${error.message}`)
   })
