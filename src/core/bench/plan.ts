@@ -20,6 +20,8 @@ export interface BenchPlan {
   connections: number
   /** conn: connections opened per second (0: as fast as possible). */
   connectRate: number
+  /** conn with a known broker process: seconds the broker is left idle before its memory is read (0: at once). */
+  settleS: number
   qos: QoS
   /** Payload bytes (at least 16: the bench header rides inside). */
   payloadSize: number
@@ -58,6 +60,7 @@ export const PLAN_DEFAULTS: Readonly<BenchPlan> = Object.freeze<BenchPlan>({
   subscribers: 1,
   connections: 100,
   connectRate: 0,
+  settleS: 0,
   qos: 0,
   payloadSize: 16,
   rate: 0,
@@ -115,6 +118,7 @@ export function resolvePlan(input: Partial<BenchPlan>): BenchPlan {
   positive('--subscribers', p.subscribers, 0, 10_000)
   positive('--connections', p.connections, 1, 100_000)
   positive('--connect-rate', p.connectRate, 0, 1_000_000)
+  positive('--settle', p.settleS, 0, 600)
   positive('--qos', p.qos, 0, 2)
   positive('--payload-size', p.payloadSize, BENCH_HEADER_BYTES, 256 * 1024 * 1024)
   positive('--rate', p.rate, 0, 10_000_000)

@@ -218,7 +218,7 @@ async function runConnect(transport: BenchTransport, url: string, plan: BenchPla
   // The broker's CPU over the connect phase, per connection: what a CONNECT costs it.
   const cpuAfter = await hooks.brokerCpu?.()
   // Memory with every connection open and idle, against before: what one idle connection costs the broker.
-  const memAfter = hooks.brokerMemory === undefined ? undefined : await settledMemory(hooks.brokerMemory)
+  const memAfter = hooks.brokerMemory === undefined ? undefined : await settledMemory(hooks.brokerMemory, plan.settleS * 1000)
   await Promise.all(clients.map((c) => c.end()))
   return {
     transport,
@@ -268,23 +268,22 @@ export async function runBench(plan: BenchPlan, target: BenchTarget, hooks: Benc
   }
 }
 
-/** conn waits this long at least, and MEMORY_SETTLE_MAX_MS at most, for the broker's memory to settle once every connection is open. */
-export const MEMORY_SETTLE_MIN_MS = 10_000
-export const MEMORY_SETTLE_MAX_MS = 20_000
+/** With --settle, conn waits at most this much longer than asked for the broker's memory to stop falling. */
+const MEMORY_SETTLE_EXTRA_MS = 10_000
 
 /**
- * The broker's resident memory once it is idle: a garbage-collected broker grows its young
- * generation during a burst of connects and gives it back only when its heap's idle-time
- * reducer runs (V8: some 8 s after the allocations stop), which is not what an idle
- * connection costs. Sampled every 500 ms for at least MEMORY_SETTLE_MIN_MS, then until two
- * samples in a row are no more than 1% below the lowest so far (MEMORY_SETTLE_MAX_MS at
- * most); the lowest sample.
+ * The broker's resident memory, with --settle once it has been idle: a garbage-collected
+ * broker grows its young generation during a burst of connects and gives it back only when
+ * idle (V8: some 8 s after the allocations stop), if at all, which is not what an idle
+ * connection costs. Sampled every 500 ms for `minMs`, then until two samples in a row are no
+ * more than 1% below the lowest so far (MEMORY_SETTLE_EXTRA_MS more at most); the lowest
+ * sample. With `minMs` 0, read once.
  */
-async function settledMemory(read: () => Promise<number | undefined>): Promise<number | undefined> {
+async function settledMemory(read: () => Promise<number | undefined>, minMs: number): Promise<number | undefined> {
   let lowest = await read()
-  if (lowest === undefined) return undefined
+  if (lowest === undefined || minMs <= 0) return lowest
   let steady = 0
-  for (let waited = 0; waited < MEMORY_SETTLE_MAX_MS && (waited < MEMORY_SETTLE_MIN_MS || steady < 2); waited += 500) {
+  for (let waited = 0; waited < minMs + MEMORY_SETTLE_EXTRA_MS && (waited < minMs || steady < 2); waited += 500) {
     await sleep(500)
     const now = await read()
     if (now === undefined) return lowest
