@@ -3,6 +3,7 @@ import type {IClientOptions, MqttClient} from 'mqtt'
 import {createClusterBus} from '../../../src/core/cluster/index.js'
 import type {NatsBus} from '../../../src/core/cluster/index.js'
 import {resolveClusterConfig} from '../../../src/core/cluster/config.js'
+import type {ClusterConfigInput} from '../../../src/core/cluster/config.js'
 import type {BrokerConfigInput} from '../../../src/core/config.js'
 import {noopLogger} from '../../../src/core/logger.js'
 import type {TestBroker} from '../../helpers/broker.js'
@@ -15,8 +16,10 @@ export interface ClusterNode extends TestBroker {
   bus: NatsBus
 }
 
-export async function startNode(natsUrl: string, name: string, input: BrokerConfigInput = {}): Promise<ClusterNode> {
-  const bus = await createClusterBus(resolveClusterConfig({servers: [natsUrl], name, heartbeatMs: 200, ackTimeoutMs: 2000}), noopLogger)
+/** A broker node on the NATS server(s) given, heartbeats every 200 ms; `cluster` overrides the cluster settings (replicas, ackTimeoutMs…). */
+export async function startNode(nats: string | string[], name: string, input: BrokerConfigInput = {}, cluster: Partial<ClusterConfigInput> = {}): Promise<ClusterNode> {
+  const servers = typeof nats === 'string' ? [nats] : nats
+  const bus = await createClusterBus(resolveClusterConfig({servers, name, heartbeatMs: 200, ackTimeoutMs: 2000, ...cluster}), noopLogger)
   const tb = await startBroker(input, {bus})
   return {...tb, bus}
 }

@@ -1,18 +1,13 @@
 import assert from 'node:assert/strict'
 import type {MqttClient} from 'mqtt'
-import {createClusterBus} from '../../../src/core/cluster/index.js'
-import {resolveClusterConfig} from '../../../src/core/cluster/config.js'
-import {noopLogger} from '../../../src/core/logger.js'
-import {startBroker} from '../../helpers/broker.js'
 import {connectMqttJs} from '../../helpers/mqttjs.js'
 import {skipWithoutNats, startNatsCluster} from '../../helpers/nats.js'
 import type {RunningNatsCluster} from '../../helpers/nats.js'
-import {collect, until} from './helpers.js'
+import {collect, startNode, until} from './helpers.js'
 import type {ClusterNode} from './helpers.js'
 
-async function node(url: string, name: string): Promise<ClusterNode> {
-  const bus = await createClusterBus(resolveClusterConfig({servers: [url], name, heartbeatMs: 200, ackTimeoutMs: 5000}), noopLogger)
-  return {...(await startBroker({}, {bus})), bus}
+function node(url: string, name: string): Promise<ClusterNode> {
+  return startNode(url, name, {}, {ackTimeoutMs: 5000})
 }
 
 /**
