@@ -13,6 +13,9 @@ import {ReasonCode} from '../protocol/reason-codes.js'
 import {anonymousListenerProblem} from './anonymous.js'
 import type {AuthConfig} from './config.js'
 
+const ALLOWED: AuthResult = Object.freeze({ok: true} as const)
+const NOT_READY: AuthResult = Object.freeze({ok: false, reasonCode: ReasonCode.ServerUnavailable, reason: 'authentication is not ready yet'} as const)
+
 export class ConfiguredAuth implements Auth {
   private chain: Auth | undefined
   private readonly config: AuthConfig | undefined
@@ -35,11 +38,11 @@ export class ConfiguredAuth implements Auth {
     this.chain = chain
   }
 
-  authenticate(info: ConnectInfo): Promise<AuthResult> {
+  authenticate(info: ConnectInfo): AuthResult | Promise<AuthResult> {
     if (this.chain !== undefined) return this.chain.authenticate(info)
-    if (!this.authenticating) return Promise.resolve({ok: true})
+    if (!this.authenticating) return ALLOWED
     // Authenticators are configured but not loaded (start() was not awaited): refuse, never let in.
-    return Promise.resolve({ok: false, reasonCode: ReasonCode.ServerUnavailable, reason: 'authentication is not ready yet'})
+    return NOT_READY
   }
 
   enhanced(method: string, info: ConnectInfo, reauth?: Principal): EnhancedAuth | undefined {

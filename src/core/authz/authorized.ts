@@ -30,7 +30,7 @@ export class AuthorizedAuth implements Auth {
     this.authorizer = authorizer
   }
 
-  authenticate(info: ConnectInfo): Promise<AuthResult> {
+  authenticate(info: ConnectInfo): AuthResult | Promise<AuthResult> {
     return this.auth.authenticate(info)
   }
 

@@ -7,7 +7,8 @@
  */
 import type {Logger} from '../logger.js'
 import {isReservedTopic, reservedTopicProblem} from '../protocol/topic.js'
-import type {Auth, EnhancedAuth, EnhancedStep} from './auth.js'
+import type {Auth, AuthResult, EnhancedAuth, EnhancedStep} from './auth.js'
+import {isPromise} from '../maybe-async.js'
 
 export interface AuthGuardOptions {
   allowReservedTopics: boolean
@@ -19,11 +20,14 @@ export interface AuthGuardOptions {
 export function guardAuth(auth: Auth, o: AuthGuardOptions): Auth {
   const canPublish = auth.canPublish.bind(auth)
   return {
-    authenticate: (c) =>
-      auth.authenticate(c).then((r) => {
+    authenticate: (c) => {
+      const result = auth.authenticate(c)
+      const count = (r: AuthResult): AuthResult => {
         if (!r.ok && c.listenerId !== undefined) o.refused(c.listenerId, r.reasonCode)
         return r
-      }),
+      }
+      return isPromise(result) ? result.then(count) : count(result)
+    },
     ...(auth.enhanced === undefined ? {} : {enhanced: countingEnhanced(auth, o)}),
     ...(auth.checkUpgrade === undefined ? {} : {checkUpgrade: auth.checkUpgrade.bind(auth)}),
     canPublish: o.allowReservedTopics

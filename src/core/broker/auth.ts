@@ -68,7 +68,8 @@ export interface EnhancedAuth {
 }
 
 export interface Auth {
-  authenticate(c: ConnectInfo): Promise<AuthResult>
+  /** A result, or a promise of one when an outside service (a file read, an HTTP call) must answer first. */
+  authenticate(c: ConnectInfo): AuthResult | Promise<AuthResult>
   /**
    * Optional: an exchange for the Authentication Method a MQTT 5 CONNECT names, or undefined
    * when the method is not supported (CONNACK 0x8C). `reauth` is the principal of a connected
@@ -113,8 +114,10 @@ export type UpgradeVerdict =
   | {ok: true}
   | {ok: false; status: 401 | 403 | 503; reason: string; headers?: Record<string, string>}
 
+const ALLOWED: AuthResult = Object.freeze({ok: true} as const)
+
 export const allowAll: Auth = Object.freeze({
-  authenticate: () => Promise.resolve({ok: true} as const),
+  authenticate: () => ALLOWED,
   canPublish: () => true,
   canSubscribe: (_p: Principal, _f: string, qos: QoS) => qos,
 })

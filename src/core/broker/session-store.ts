@@ -21,8 +21,8 @@ export interface SessionStore {
   readonly size: number
   /** Every stored session, read at start so the broker can rebuild its router. */
   restore(): Promise<SessionState[]>
-  /** One session, when the broker holds none for the id (e.g. another node wrote it). */
-  load(clientId: string): Promise<SessionState | undefined>
+  /** One session, when the broker holds none for the id (e.g. another node wrote it); a promise only when it must be fetched. */
+  load(clientId: string): SessionState | undefined | Promise<SessionState | undefined>
   /** A new, empty session (replacing any stored one). */
   create(clientId: string, expiryInterval: number): SessionState
   delete(state: SessionState): void
@@ -70,8 +70,8 @@ export class MemorySessionStore implements SessionStore {
     return Promise.resolve([...this.sessions.values()])
   }
 
-  load(clientId: string): Promise<SessionState | undefined> {
-    return Promise.resolve(this.sessions.get(clientId))
+  load(clientId: string): SessionState | undefined {
+    return this.sessions.get(clientId)
   }
 
   create(clientId: string, expiryInterval: number): SessionState {

@@ -22,6 +22,8 @@ import type {SharedGroup} from './shared.js'
 import type {Subscriptions} from './subscriptions.js'
 import {Deadline} from './timers.js'
 import {ConnState} from './types.js'
+import type {MaybePromise} from '../maybe-async.js'
+import {isPromise} from '../maybe-async.js'
 
 export interface SessionLifecycleDeps {
   sharedStrategy: SharedStrategy
@@ -79,28 +81,34 @@ export class SessionLifecycle implements SessionHost {
 
   /**
    * Binds a connection to its session: takes over a connection with the same id, starts
-   * fresh or resumes. Resolves with "session present".
+   * fresh or resumes. Returns "session present"; a promise only when the store must fetch
+   * the session (e.g. from the cluster), and in memory never.
    */
-  async attach(conn: ClientConnection, cleanStart: boolean, expiryInterval: number): Promise<boolean> {
+  attach(conn: ClientConnection, cleanStart: boolean, expiryInterval: number): MaybePromise<boolean> {
     const id = conn.clientId
     conn.cleanStart = cleanStart
     const previous = this.clients.get(id)
     if (previous && previous !== conn) this.takeOver(previous, conn.remote)
     this.bus.claim(id, cleanStart)
+    const held = this.sessions.get(id)
+    if (held !== undefined) return this.bind(conn, held, cleanStart, expiryInterval)
+    const stored = this.store.load(id)
+    if (!isPromise(stored)) return this.bind(conn, this.holdLoaded(id, stored), cleanStart, expiryInterval)
+    return stored.then((state) => (conn.state === ConnState.Connecting ? this.bind(conn, this.holdLoaded(id, state), cleanStart, expiryInterval) : false))
+  }
+
+  /** A session the store had; another CONNECT with this id that loaded it meanwhile wins the object. */
+  private holdLoaded(id: string, stored: SessionState | undefined): Session | undefined {
     let session = this.sessions.get(id)
-    if (session === undefined) {
-      const stored = await this.store.load(id)
-      if (conn.state !== ConnState.Connecting) return false
-      // Loaded meanwhile by another CONNECT with this id: the first one in wins the object.
-      session = this.sessions.get(id)
-      if (session === undefined && stored !== undefined) this.sessions.set(id, (session = new Session(stored)))
-    } else {
-      // Keep CONNECT asynchronous in every case, so that a racing CONNECT is handled alike.
-      await undefined
-      if (conn.state !== ConnState.Connecting) return false
-    }
+    if (session === undefined && stored !== undefined) this.sessions.set(id, (session = new Session(stored)))
+    return session
+  }
+
+  private bind(conn: ClientConnection, found: Session | undefined, cleanStart: boolean, expiryInterval: number): boolean {
+    const id = conn.clientId
+    let session = found
     const current = this.clients.get(id)
-    // Another CONNECT with the same id won the race while we waited: it is taken over too.
+    // Another CONNECT with the same id won the race while the store was asked: it is taken over too.
     if (current && current !== conn) this.takeOver(current, conn.remote)
     let present = session !== undefined
     if (session !== undefined && cleanStart) {

@@ -1,6 +1,8 @@
 /**
  * CONNECT → CONNACK (MQTT 3.1 §3.1, 3.1.1 §3.1, 5.0 §3.1). Authentication and session
- * restore are asynchronous; meanwhile the decoder and the stream are paused, so that
+ * restore answer at once when they can (no authenticator, a session in memory): the CONNACK
+ * then goes out in the same turn. When one of them must wait (a password file, an HTTP
+ * authenticator, the cluster's session store), the decoder and the stream are paused, so that
  * what the client sent behind its CONNECT waits as bytes, and is decoded after CONNACK.
  */
 import {randomBytes} from 'node:crypto'
@@ -13,7 +15,8 @@ import {MAX_OUTBOUND_ALIASES, OutboundAliases} from '../topic-aliases.js'
 import {newClientRate} from '../../guard/rate-limit.js'
 import {countRejected} from '../../transport/listener-stats.js'
 import {principalOf} from '../auth.js'
-import type {AuthResult, ConnectInfo} from '../auth.js'
+import type {AuthResult, ConnectInfo, Principal} from '../auth.js'
+import {isPromise} from '../../maybe-async.js'
 import {agreeMethod, runConnectExchange} from './auth.js'
 import type {ClientConnection} from '../connection.js'
 import {ConnState} from '../types.js'
@@ -37,17 +40,48 @@ export function handleConnect(client: ClientConnection, packet: IConnectPacket):
   client.timer = undefined
   client.state = ConnState.Connecting
   client.version = (packet.protocolVersion ?? 4) as ProtocolVersion
+  let pending: Promise<void> | undefined
+  try {
+    pending = connect(client, packet)
+  } catch (error) {
+    failed(client, error as Error)
+    return
+  }
+  if (pending === undefined) return
   client.decoder.pause()
   client.stream.pause()
-  connect(client, packet).catch((error: Error) => {
-    refuse(client, ReasonCode.UnspecifiedError, `CONNECT failed: ${error.message}`)
-  })
+  pending.then(() => resumeInput(client), (error: Error) => failed(client, error))
+}
+
+function failed(client: ClientConnection, error: Error): void {
+  refuse(client, ReasonCode.UnspecifiedError, `CONNECT failed: ${error.message}`)
+}
+
+/** After a CONNECT that waited: what the client sent behind it is read now. */
+function resumeInput(client: ClientConnection): void {
+  if (client.state !== ConnState.Connected) return // refused or closed: close() took care of the stream
+  client.decoder.resume()
+  if (client.state === ConnState.Connected) client.stream.resume()
+}
+
+/** What one CONNECT has established so far, from the first checks to the CONNACK. */
+interface Connecting {
+  packet: IConnectPacket
+  info: ConnectInfo
+  /** A client id the broker made up (MQTT 5: Assigned Client Identifier). */
+  assigned: boolean
+  keepalive: number
+  /** MQTT 5 Server Keep Alive, when the broker changed the client's keepalive. */
+  serverKeepAlive: number | undefined
+  /** MQTT 5 enhanced authentication: the method, and the data of its last step. */
+  method: string | undefined
+  authData: Buffer | undefined
 }
 
 /** Refusals that are about who the client is, not how it speaks MQTT. */
 const AUTH_CODES: ReadonlySet<number> = new Set([ReasonCode.BadUserNameOrPassword, ReasonCode.NotAuthorized, ReasonCode.BadAuthenticationMethod, ReasonCode.Banned])
 
-function refuse(client: ClientConnection, reasonCode: number, reason: string): void {
+function refuse(client: ClientConnection, reasonCode: number, reason: string): undefined {
   if (client.state >= ConnState.Closing) return
   if (client.version === 5) {
     client.sendNow(client.encodeWithReason({cmd: 'connack', sessionPresent: false, reasonCode, properties: {reasonString: reason.slice(0, 200)}}))
@@ -58,9 +92,11 @@ function refuse(client: ClientConnection, reasonCode: number, reason: string): v
   const code = AUTH_CODES.has(reasonCode) ? ErrorCode.AUTH : ErrorCode.PROTOCOL
   client.ctx.emit('clientError', client, new ProtocolError(`CONNECT refused with ${describeReasonCode(reasonCode)}: ${reason}`, {reasonCode, code}))
   client.close(undefined, `CONNECT refused: ${reason}`)
+  return undefined
 }
 
-async function connect(client: ClientConnection, packet: IConnectPacket): Promise<void> {
+/** The checks that need nothing but the packet, then authentication. A promise only when something must wait. */
+function connect(client: ClientConnection, packet: IConnectPacket): Promise<void> | undefined {
   const ctx = client.ctx
   const v5 = client.version === 5
   const props = packet.properties
@@ -130,8 +166,7 @@ async function connect(client: ClientConnection, packet: IConnectPacket): Promis
   }
   // MQTT 5 enhanced authentication (handlers/auth.ts): an exchange of AUTH packets instead of the password check.
   const method = v5 ? props?.authenticationMethod : undefined
-  let auth: AuthResult
-  let authData: Buffer | undefined
+  const c: Connecting = {packet, info, assigned, keepalive, serverKeepAlive, method, authData: undefined}
   if (method !== undefined) {
     const exchange = ctx.auth.enhanced?.(method, info)
     if (exchange === undefined) {
@@ -139,30 +174,44 @@ async function connect(client: ClientConnection, packet: IConnectPacket): Promis
       const hint = method.startsWith('SCRAM-') ? ': SCRAM-SHA-256 and SCRAM-SHA-512 need a password file (serve --password-file) with SCRAM entries (mqttws passwd --scram)' : ''
       return refuse(client, ReasonCode.BadAuthenticationMethod, `authentication method "${method}" is not supported${hint}`)
     }
-    const last = await runConnectExchange(client, exchange, props?.authenticationData)
-    if (last === undefined) return // closed meanwhile
-    auth = last.result
-    authData = last.data
-  } else {
-    auth = await ctx.auth.authenticate(info)
+    return runConnectExchange(client, exchange, props?.authenticationData).then((last) => {
+      if (last === undefined) return // closed meanwhile
+      c.authData = last.data
+      return authenticated(client, c, last.result)
+    })
   }
+  const auth = ctx.auth.authenticate(info)
+  return isPromise(auth) ? auth.then((result) => authenticated(client, c, result)) : authenticated(client, c, auth)
+}
+
+/** Authentication answered: the Will's permission next. */
+function authenticated(client: ClientConnection, c: Connecting, auth: AuthResult): Promise<void> | undefined {
   // The upgrade request served this authentication only: an idle WebSocket connection does not keep its headers.
-  transport.request = undefined
+  client.conn.request = undefined
   if (client.state !== ConnState.Connecting) return // closed meanwhile
   if (!auth.ok) return refuse(client, auth.reasonCode, auth.reason)
-  const principal = principalOf(info, auth)
+  const principal = principalOf(c.info, auth)
+  const will = c.packet.will
   // The Will is a PUBLISH the client makes in advance: it needs the same permission, checked now.
-  if (packet.will && !(await ctx.auth.canPublish(principal, packet.will.topic, packet.will.qos ?? 0, packet.will.retain === true))) {
-    if (client.state !== ConnState.Connecting) return
-    client.stats.deniedPublish++
-    return refuse(client, ReasonCode.NotAuthorized, `the Will topic "${packet.will.topic}" is not allowed for this client`)
-  }
-  if (client.state !== ConnState.Connecting) return
-  client.principal = principal
+  const allowed = will === undefined || client.ctx.auth.canPublish(principal, will.topic, will.qos ?? 0, will.retain === true)
+  return isPromise(allowed) ? allowed.then((ok) => authorized(client, c, principal, ok)) : authorized(client, c, principal, allowed)
+}
 
-  client.clientId = clientId
+/** Who the client is is settled: its session next. */
+function authorized(client: ClientConnection, c: Connecting, principal: Principal, willAllowed: boolean): Promise<void> | undefined {
+  if (client.state !== ConnState.Connecting) return
+  const {packet} = c
+  if (!willAllowed) {
+    client.stats.deniedPublish++
+    return refuse(client, ReasonCode.NotAuthorized, `the Will topic "${packet.will!.topic}" is not allowed for this client`)
+  }
+  const v5 = client.version === 5
+  const props = packet.properties
+  const limits = client.ctx.limits
+  client.principal = principal
+  client.clientId = c.info.clientId
   client.username = packet.username
-  client.keepaliveMs = keepalive * 1000
+  client.keepaliveMs = c.keepalive * 1000
   if (packet.will) {
     client.willDelay = v5 ? (packet.will.properties?.willDelayInterval ?? 0) : 0
     client.will = {
@@ -180,14 +229,24 @@ async function connect(client: ClientConnection, packet: IConnectPacket): Promis
   const receiveMaximum = v5 ? (props?.receiveMaximum ?? 65535) : 65535
   // The client accepts topic aliases from us: long topics then cross its connection once.
   const aliasMax = v5 ? Math.min(props?.topicAliasMaximum ?? 0, MAX_OUTBOUND_ALIASES) : 0
-  if (aliasMax > 0) client.outAliases = new OutboundAliases(aliasMax, ctx.metrics)
+  if (aliasMax > 0) client.outAliases = new OutboundAliases(aliasMax, client.ctx.metrics)
   client.inflightMax = Math.min(receiveMaximum, limits.maxInflight)
 
-  const sessionPresent = await ctx.sessions.attach(client, packet.clean !== false, expiry)
-  if (client.state !== ConnState.Connecting) return
+  const present = client.ctx.sessions.attach(client, packet.clean !== false, expiry)
+  if (isPromise(present)) return present.then((sessionPresent) => accept(client, c, sessionPresent, requested, expiry))
+  accept(client, c, present, requested, expiry)
+}
 
+/** CONNACK: the client is connected. */
+function accept(client: ClientConnection, c: Connecting, sessionPresent: boolean, requested: number, expiry: number): void {
+  if (client.state !== ConnState.Connecting) return
+  const ctx = client.ctx
+  const limits = ctx.limits
+  const props = c.packet.properties
+  const {method, authData} = c
+  const principal = client.principal!
   const connack: IConnackPacket = {cmd: 'connack', sessionPresent}
-  if (v5) {
+  if (client.version === 5) {
     connack.reasonCode = 0
     connack.properties = {
       receiveMaximum: limits.receiveMaximum,
@@ -200,11 +259,11 @@ async function connect(client: ClientConnection, packet: IConnectPacket): Promis
     }
     // Absent means QoS 2 (MQTT 5 §3.2.2.3.4).
     if (limits.maxQos < 2) connack.properties.maximumQoS = limits.maxQos
-    if (assigned) connack.properties.assignedClientIdentifier = clientId
-    if (serverKeepAlive !== undefined) connack.properties.serverKeepAlive = serverKeepAlive
+    if (c.assigned) connack.properties.assignedClientIdentifier = client.clientId
+    if (c.serverKeepAlive !== undefined) connack.properties.serverKeepAlive = c.serverKeepAlive
     // MQTT 5 §3.2.2.3.2: a session expiry other than the one asked for is announced.
     if (expiry !== requested) connack.properties.sessionExpiryInterval = expiry
-    if (props?.requestResponseInformation === true) connack.properties.responseInformation = `${RESPONSE_PREFIX}${clientId}`
+    if (props?.requestResponseInformation === true) connack.properties.responseInformation = `${RESPONSE_PREFIX}${client.clientId}`
     if (method !== undefined) {
       connack.properties.authenticationMethod = method
       if (authData !== undefined) connack.properties.authenticationData = authData
@@ -221,9 +280,6 @@ async function connect(client: ClientConnection, packet: IConnectPacket): Promis
   if (principal.expiresAt !== undefined) client.expireCredentialsAt(principal.expiresAt)
   ctx.emit('client', client)
   ctx.delivery.resume(client)
-
-  client.decoder.resume()
-  if (client.state === ConnState.Connected) client.stream.resume()
 }
 
 type WillProps = NonNullable<NonNullable<IConnectPacket['will']>['properties']>
