@@ -14,6 +14,7 @@ import {serveAuthzFlags} from '../cli/authz-options.js'
 import {authorizationNotice} from '../core/authz/config.js'
 import {serveGuardFlags} from '../cli/guard-options.js'
 import {keepBansIn} from '../cli/ban-file.js'
+import {trimMemoryWhenIdle} from '../cli/idle-memory.js'
 
 export default class Serve extends BaseCommand {
   static override summary = 'Run an MQTT broker with TCP, TLS, WebSocket and secure WebSocket listeners.'
@@ -104,12 +105,14 @@ Limits, slow-consumer handling, MQTT 5 behaviour and shared subscriptions: docs/
     }
 
     const stopReload = reloadAuthOnSighup(broker, logger)
+    const stopTrim = trimMemoryWhenIdle(broker, logger)
     const signal = await this.untilSignal(() => {
       // A second signal while stopping: leave now, without a stack trace.
       process.stderr.write('Stopped at once (second signal); clients were not all told.\n')
       process.exit(1)
     })
     stopReload()
+    stopTrim()
     logger.info('shutting down', {signal})
     await Promise.all([broker.close(), stopServeAdmin(admin)])
     if (flags.json) this.log(JSON.stringify({event: 'stopped', signal}))
