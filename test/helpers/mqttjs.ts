@@ -1,5 +1,5 @@
 import mqtt from 'mqtt'
-import type {IClientOptions, MqttClient} from 'mqtt'
+import type {IClientOptions, IConnackPacket, MqttClient} from 'mqtt'
 import {testCertificate} from './certs.js'
 
 /** MQTT.js options for a test: no reconnect, a 5 s connect timeout, and the test CA for mqtts:// and wss://. */
@@ -23,6 +23,28 @@ export async function connectMqttJs(url: string, options: IClientOptions = {}): 
     client.once('error', onError)
   })
   return client
+}
+
+/** MQTT 5 options of a persistent session: no clean start, the session kept `expiry` seconds. */
+export function persistentSession(clientId: string, expiry = 300): IClientOptions {
+  return {clientId, clean: false, protocolVersion: 5, properties: {sessionExpiryInterval: expiry}}
+}
+
+/**
+ * Connects MQTT.js and resolves with the client, its CONNACK (session present…) and the payloads
+ * (as text) of every message it gets, listened to before the CONNACK (a resumed session's queue
+ * comes right after it). The client goes into `clients` at once, for the test to end it.
+ */
+export async function connectCollecting(url: string, options: IClientOptions, clients: MqttClient[]): Promise<{client: MqttClient; connack: IConnackPacket; got: string[]}> {
+  const client = mqtt.connect(url, await testClientOptions(url, options))
+  clients.push(client)
+  const got: string[] = []
+  client.on('message', (_t, payload) => got.push(payload.toString()))
+  const connack = await new Promise<IConnackPacket>((resolve, reject) => {
+    client.once('connect', resolve)
+    client.once('error', reject)
+  })
+  return {client, connack, got}
 }
 
 /** Resolves with the next `n` messages a client receives. */

@@ -1,7 +1,8 @@
 /**
  * Debian's nats-server with JetStream, on a free loopback port with its own store
  * directory, started and stopped by the test. `restart()` starts it again on the same
- * port and directory (a NATS outage and its end).
+ * port and directory (a NATS outage and its end). `startNatsCluster` makes a NATS cluster;
+ * `sessionRecord` and `bucketKeys` read the cluster's key-value buckets as a test sees them.
  */
 import {spawn} from 'node:child_process'
 import type {ChildProcess} from 'node:child_process'
@@ -141,4 +142,32 @@ export async function startNatsCluster(n = 3): Promise<RunningNatsCluster> {
     await nc.close()
   }
   return {servers, urls, dispose: async () => void (await Promise.all(servers.map((s) => s.dispose())))}
+}
+
+/** The record of a client id in the cluster's sessions bucket (read with the NATS client library), or undefined when there is none. */
+export async function sessionRecord(url: string, clientId: string): Promise<{node?: string; disc?: number | null; subs?: unknown[]} | undefined> {
+  const {connect} = await import('@nats-io/transport-node')
+  const {Kvm} = await import('@nats-io/kv')
+  const nc = await connect({servers: url})
+  try {
+    const entry = await (await new Kvm(nc).open('mqttws_sessions')).get(Buffer.from(clientId).toString('base64url'))
+    return entry === null || entry.operation !== 'PUT' ? undefined : entry.json()
+  } finally {
+    await nc.close()
+  }
+}
+
+/** How many keys a key-value bucket of the cluster holds (mqttws_wills: the Wills of connected clients). */
+export async function bucketKeys(url: string, bucket: string): Promise<number> {
+  const {connect} = await import('@nats-io/transport-node')
+  const {Kvm} = await import('@nats-io/kv')
+  const nc = await connect({servers: url})
+  try {
+    const kv = await new Kvm(nc).open(bucket)
+    let n = 0
+    for await (const _ of await kv.keys()) n++
+    return n
+  } finally {
+    await nc.close()
+  }
 }

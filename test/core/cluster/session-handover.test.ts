@@ -2,8 +2,8 @@ import assert from 'node:assert/strict'
 import mqtt from 'mqtt'
 import type {IClientOptions, IConnackPacket, IDisconnectPacket, MqttClient} from 'mqtt'
 import {testClientOptions} from '../../helpers/mqttjs.js'
-import {startNode, until, useCluster} from './helpers.js'
-import type {ClusterNode} from './helpers.js'
+import {startNode, until, useCluster} from '../../helpers/cluster.js'
+import type {ClusterNode} from '../../helpers/cluster.js'
 
 interface Connected {
   client: MqttClient
