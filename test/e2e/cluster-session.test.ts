@@ -3,7 +3,7 @@ import {spawn, spawnSync} from 'node:child_process'
 import type {ChildProcess} from 'node:child_process'
 import type {IClientOptions, IDisconnectPacket, MqttClient} from 'mqtt'
 import {connectCollecting, persistentSession as persistent} from '../helpers/mqttjs.js'
-import {sessionRecord} from '../helpers/nats.js'
+import {offlineRecord, sessionRecord} from '../helpers/nats.js'
 import {killQuietly, startServe} from '../helpers/spawn.js'
 import type {ServeProcess} from '../helpers/spawn.js'
 import {clusterArgs, useServeCluster} from '../helpers/cluster.js'
@@ -39,14 +39,14 @@ describe('e2e: serve --cluster, persistent sessions across nodes', function () {
   it('MQTT.js: the session and its queue move from node A to node B; a takeover back sends DISCONNECT 0x8E', async () => {
     const first = await connect(nodeA.listeners[0].url, persistent('e2e-move'))
     await first.client.subscribeAsync('es/#', {qos: 1})
-    await new Promise<void>((resolve) => first.client.end(false, {}, () => resolve()))
-    await waitFor(async () => (await sessionRecord(cluster.nats.url, 'e2e-move'))?.disc != null, 'the session offline on node A')
+    await first.client.endAsync()
+    assert.ok(await offlineRecord(cluster.nats.url, 'e2e-move'), 'the session offline on node A')
     const pub = await cluster.client(nodeB.listeners[0].url)
     for (let i = 0; i < 3; i++) await pub.publishAsync('es/x', `q${i}`, {qos: 1})
     const second = await connect(nodeB.listeners[1].url, persistent('e2e-move'))
     assert.equal(second.connack.sessionPresent, true)
-    await waitFor(() => second.got.length >= 3, 'the queued messages on node B')
-    assert.deepEqual(second.got, ['q0', 'q1', 'q2'])
+    await waitFor(() => second.payloads.length >= 3, 'the queued messages on node B')
+    assert.deepEqual(second.payloads, ['q0', 'q1', 'q2'])
     assert.equal((await sessionRecord(cluster.nats.url, 'e2e-move'))?.node, 'node-b')
     // Connected on B, the client connects to A again: B lets go with 0x8E, A has the session.
     const disconnect = new Promise<IDisconnectPacket>((resolve) => second.client.once('disconnect', resolve))
@@ -54,7 +54,7 @@ describe('e2e: serve --cluster, persistent sessions across nodes', function () {
     assert.equal(third.connack.sessionPresent, true)
     assert.equal((await disconnect).reasonCode, 0x8e)
     await pub.publishAsync('es/y', 'after', {qos: 1})
-    await waitFor(() => third.got.includes('after'), 'a message on node A without subscribing again')
+    await waitFor(() => third.payloads.includes('after'), 'a message on node A without subscribing again')
   })
 
   it('mosquitto_sub -c (MQTT 3.1.1, clean session 0): its queue follows it from node A to node B', async function () {
@@ -68,7 +68,7 @@ describe('e2e: serve --cluster, persistent sessions across nodes', function () {
     const gone = new Promise<void>((resolve) => before.once('exit', () => resolve()))
     before.kill('SIGINT')
     await gone
-    await waitFor(async () => (await sessionRecord(cluster.nats.url, 'mq-move'))?.disc != null, 'the session offline on node A')
+    assert.ok(await offlineRecord(cluster.nats.url, 'mq-move'), 'the session offline on node A')
     const pub = await cluster.client(nodeA.listeners[1].url)
     for (let i = 0; i < 3; i++) await pub.publishAsync('mq/t', `m${i}`, {qos: 1})
     // On node B without subscribing: -C 3 exits after the three queued messages.
@@ -86,8 +86,8 @@ describe('e2e: serve --cluster, persistent sessions across nodes', function () {
     try {
       const first = await connect(nodeK.listeners[0].url, persistent('e2e-kill'))
       await first.client.subscribeAsync('ek/#', {qos: 1})
-      await new Promise<void>((resolve) => first.client.end(false, {}, () => resolve()))
-      await waitFor(async () => (await sessionRecord(cluster.nats.url, 'e2e-kill'))?.disc != null, 'the session offline on node K')
+      await first.client.endAsync()
+      assert.ok(await offlineRecord(cluster.nats.url, 'e2e-kill'), 'the session offline on node K')
       const pub = await cluster.client(nodeA.listeners[0].url)
       // Acknowledged: stored in the cluster, queued on node K.
       for (let i = 0; i < 5; i++) await pub.publishAsync('ek/x', `k${i}`, {qos: 1})
@@ -96,11 +96,11 @@ describe('e2e: serve --cluster, persistent sessions across nodes', function () {
     }
     const second = await connect(nodeB.listeners[0].url, persistent('e2e-kill'))
     assert.equal(second.connack.sessionPresent, true)
-    await waitFor(() => second.got.length >= 5, `the queued messages on node B (got ${second.got.join(',')})`)
-    assert.deepEqual(second.got, ['k0', 'k1', 'k2', 'k3', 'k4'])
+    await waitFor(() => second.payloads.length >= 5, `the queued messages on node B (got ${second.payloads.join(',')})`)
+    assert.deepEqual(second.payloads, ['k0', 'k1', 'k2', 'k3', 'k4'])
     // ...and the session goes on there.
     const pub = await cluster.client(nodeA.listeners[0].url)
     await pub.publishAsync('ek/y', 'live', {qos: 1})
-    await waitFor(() => second.got.includes('live'), 'a live message after the recovery')
+    await waitFor(() => second.payloads.includes('live'), 'a live message after the recovery')
   })
 })

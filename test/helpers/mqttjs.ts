@@ -30,21 +30,39 @@ export function persistentSession(clientId: string, expiry = 300): IClientOption
   return {clientId, clean: false, protocolVersion: 5, properties: {sessionExpiryInterval: expiry}}
 }
 
+/** A client connected by connectCollecting, with what it received since before its CONNACK. */
+export interface CollectingClient {
+  client: MqttClient
+  connack: IConnackPacket
+  /** Every message, in order. */
+  got: Array<{topic: string; payload: string; qos: number}>
+  /** The payloads of `got`, as text. */
+  payloads: string[]
+  /** The DUP flag of each PUBLISH received. */
+  dups: boolean[]
+}
+
 /**
- * Connects MQTT.js and resolves with the client, its CONNACK (session present…) and the payloads
- * (as text) of every message it gets, listened to before the CONNACK (a resumed session's queue
- * comes right after it). The client goes into `clients` at once, for the test to end it.
+ * Connects MQTT.js and resolves at its CONNACK; the message handlers are in place before it (a
+ * resumed session's queue follows the CONNACK at once). The client goes into `clients` at
+ * once, for the test to end it.
  */
-export async function connectCollecting(url: string, options: IClientOptions, clients: MqttClient[]): Promise<{client: MqttClient; connack: IConnackPacket; got: string[]}> {
+export async function connectCollecting(url: string, options: IClientOptions, clients: MqttClient[]): Promise<CollectingClient> {
   const client = mqtt.connect(url, await testClientOptions(url, options))
   clients.push(client)
-  const got: string[] = []
-  client.on('message', (_t, payload) => got.push(payload.toString()))
+  const got: CollectingClient['got'] = []
+  const payloads: string[] = []
+  const dups: boolean[] = []
+  client.on('message', (topic, payload, packet) => {
+    got.push({topic, payload: payload.toString(), qos: packet.qos})
+    payloads.push(payload.toString())
+  })
+  client.on('packetreceive', (p) => p.cmd === 'publish' && dups.push(p.dup))
   const connack = await new Promise<IConnackPacket>((resolve, reject) => {
     client.once('connect', resolve)
     client.once('error', reject)
   })
-  return {client, connack, got}
+  return {client, connack, got, payloads, dups}
 }
 
 /** Resolves with the next `n` messages a client receives. */

@@ -1,34 +1,13 @@
 import assert from 'node:assert/strict'
-import mqtt from 'mqtt'
-import type {IClientOptions, IConnackPacket, IDisconnectPacket, MqttClient} from 'mqtt'
-import {testClientOptions} from '../../helpers/mqttjs.js'
+import type {IClientOptions, IDisconnectPacket, MqttClient} from 'mqtt'
+import {connectCollecting, persistentSession} from '../../helpers/mqttjs.js'
+import {offlineRecord} from '../../helpers/nats.js'
 import {startNode, until, useCluster} from '../../helpers/cluster.js'
 import type {ClusterNode} from '../../helpers/cluster.js'
 
-interface Connected {
-  client: MqttClient
-  connack: IConnackPacket
-  got: Array<{topic: string; payload: string; qos: number}>
-  /** The DUP flag of each PUBLISH received. */
-  dups: boolean[]
-}
+const connect = connectCollecting
 
-/** Connects with the message handler in place before CONNACK (a resumed session's queue follows it at once). */
-async function connect(url: string, options: IClientOptions, clients: MqttClient[]): Promise<Connected> {
-  const client = mqtt.connect(url, await testClientOptions(url, options))
-  clients.push(client)
-  const got: Connected['got'] = []
-  client.on('message', (topic, payload, packet) => got.push({topic, payload: payload.toString(), qos: packet.qos}))
-  const dups: boolean[] = []
-  client.on('packetreceive', (p) => p.cmd === 'publish' && dups.push(p.dup))
-  const connack = await new Promise<IConnackPacket>((resolve, reject) => {
-    client.once('connect', resolve)
-    client.once('error', reject)
-  })
-  return {client, connack, got, dups}
-}
-
-const persistent = (clientId: string, v5 = true): IClientOptions => (v5 ? {clientId, clean: false, protocolVersion: 5, properties: {sessionExpiryInterval: 300}} : {clientId, clean: false, protocolVersion: 4})
+const persistent = (clientId: string, v5 = true): IClientOptions => (v5 ? persistentSession(clientId) : {clientId, clean: false, protocolVersion: 4})
 
 function ended(client: MqttClient): Promise<void> {
   return new Promise((resolve) => client.end(false, {}, () => resolve()))
@@ -215,24 +194,6 @@ describe('cluster: the session of a node that is gone, with a message unacknowle
     assert.deepEqual(second.dups, [true, false, false])
   })
 })
-
-/** Resolves true once the client id's record in the sessions bucket says its client left (bounded). */
-async function offlineRecord(url: string, clientId: string): Promise<boolean> {
-  const {connect: natsConnect} = await import('@nats-io/transport-node')
-  const {Kvm} = await import('@nats-io/kv')
-  const nc = await natsConnect({servers: url})
-  try {
-    const kv = await new Kvm(nc).open('mqttws_sessions')
-    for (let i = 0; i < 400; i++) {
-      const e = await kv.get(Buffer.from(clientId).toString('base64url'))
-      if (e !== null && e.operation === 'PUT' && (e.json() as {disc: number | null}).disc !== null) return true
-      await new Promise((r) => setTimeout(r, 25))
-    }
-    return false
-  } finally {
-    await nc.close()
-  }
-}
 
 function pubEnd(clients: MqttClient[]): void {
   for (const c of clients.splice(0)) c.end(true)

@@ -8,8 +8,6 @@ import {sessionRecord} from '../../helpers/nats.js'
 import {startDurableNode, startNode, until, useCluster} from '../../helpers/cluster.js'
 import type {ClusterNode} from '../../helpers/cluster.js'
 
-const ended = (c: MqttClient): Promise<void> => new Promise((resolve) => c.end(false, {}, () => resolve()))
-
 describe('cluster: sessions of nodes that went away, over time', function () {
   this.timeout(60_000)
   const cluster = useCluster(['node-b'])
@@ -44,9 +42,9 @@ describe('cluster: sessions of nodes that went away, over time', function () {
     await pub.client.publishAsync('rolling/x', 'while away', {qos: 1})
     const again = await connect(b.urls.mqtt, persistentSession('rolling'))
     assert.equal(again.connack.sessionPresent, true)
-    await until(() => again.got.includes('while away'), 'the message sent while it was away')
+    await until(() => again.payloads.includes('while away'), 'the message sent while it was away')
     await pub.client.publishAsync('rolling/y', 'live', {qos: 1})
-    await until(() => again.got.includes('live'), 'a live message')
+    await until(() => again.payloads.includes('live'), 'a live message')
   })
 
   it('a session that expired after its node went away is not resumed', async () => {
@@ -54,7 +52,7 @@ describe('cluster: sessions of nodes that went away, over time', function () {
     try {
       const first = await connect(a.urls.mqtt, persistentSession('short', 1))
       await first.client.subscribeAsync('short/#', {qos: 1})
-      await ended(first.client)
+      await first.client.endAsync()
       await until(() => a.broker.sessionState('short')?.disconnectedAt !== undefined, 'offline on A')
     } finally {
       await a.close()
@@ -70,14 +68,14 @@ describe('cluster: sessions of nodes that went away, over time', function () {
     try {
       const first = await connect(a.urls.mqtt, persistentSession('cleaned'))
       await first.client.subscribeAsync('cleaned/#', {qos: 1})
-      await ended(first.client)
+      await first.client.endAsync()
       await until(() => a.broker.sessionState('cleaned')?.disconnectedAt !== undefined, 'offline on A')
     } finally {
       await a.close()
     }
     const fresh = await connect(b.urls.mqtt, {clientId: 'cleaned', clean: true, protocolVersion: 5})
     assert.equal(fresh.connack.sessionPresent, false)
-    await ended(fresh.client)
+    await fresh.client.endAsync()
     for (let i = 0; i < 400 && (await sessionRecord(cluster.nats.url, 'cleaned')) !== undefined; i++) await new Promise((r) => setTimeout(r, 25))
     assert.equal(await sessionRecord(cluster.nats.url, 'cleaned'), undefined, 'the record of the old session deleted')
     const again = await connect(b.urls.mqtt, persistentSession('cleaned', 60))
@@ -90,7 +88,7 @@ describe('cluster: sessions of nodes that went away, over time', function () {
     try {
       const first = await connect(node.url, {clientId: 'wanderer', clean: false})
       await first.client.subscribeAsync('wander/#', {qos: 1})
-      await ended(first.client)
+      await first.client.endAsync()
       await until(() => node.broker.sessionState('wanderer')?.disconnectedAt !== undefined, 'offline on the durable node')
       await node.broker.close()
       // The client moves to B while the durable node is down.
@@ -102,7 +100,7 @@ describe('cluster: sessions of nodes that went away, over time', function () {
       // B still holds it: a message to it arrives once, through B.
       const pub = await connect(node.url, {})
       await pub.client.publishAsync('wander/x', 'once', {qos: 1})
-      await until(() => moved.got.length === 1, 'the message on B')
+      await until(() => moved.payloads.length === 1, 'the message on B')
     } finally {
       await node.broker.close()
     }
