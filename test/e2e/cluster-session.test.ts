@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import {spawn, spawnSync} from 'node:child_process'
 import type {ChildProcess} from 'node:child_process'
-import type {IClientOptions, IDisconnectPacket, MqttClient} from 'mqtt'
-import {connectCollecting, persistentSession as persistent} from '../helpers/mqttjs.js'
+import type {IDisconnectPacket} from 'mqtt'
+import {persistentSession as persistent} from '../helpers/mqttjs.js'
 import {offlineRecord, sessionRecord} from '../helpers/nats.js'
 import {killQuietly, startServe} from '../helpers/spawn.js'
 import type {ServeProcess} from '../helpers/spawn.js'
@@ -25,22 +25,25 @@ describe('e2e: serve --cluster, persistent sessions across nodes', function () {
   const cluster = useServeCluster([clusterArgs('node-a', listen), clusterArgs('node-b', listen)])
   let nodeA: ServeProcess
   let nodeB: ServeProcess
-  const clients: MqttClient[] = []
   const children: ChildProcess[] = []
-  const connect = (url: string, options: IClientOptions): ReturnType<typeof connectCollecting> => connectCollecting(url, options, clients)
+  const connect = cluster.connect
 
   before(() => ([nodeA, nodeB] = cluster.nodes))
 
+  /** A persistent session subscribed to `filter` on `node`'s first listener, its client gone: once the cluster's record says so. */
+  async function leftOffline(node: ServeProcess, clientId: string, filter: string): Promise<void> {
+    const first = await connect(node.listeners[0].url, persistent(clientId))
+    await first.client.subscribeAsync(filter, {qos: 1})
+    await first.client.endAsync()
+    assert.ok(await offlineRecord(cluster.nats.url, clientId), `the session of ${clientId} offline`)
+  }
+
   afterEach(() => {
-    for (const c of clients.splice(0)) c.end(true)
     for (const c of children.splice(0)) killQuietly(c)
   })
 
   it('MQTT.js: the session and its queue move from node A to node B; a takeover back sends DISCONNECT 0x8E', async () => {
-    const first = await connect(nodeA.listeners[0].url, persistent('e2e-move'))
-    await first.client.subscribeAsync('es/#', {qos: 1})
-    await first.client.endAsync()
-    assert.ok(await offlineRecord(cluster.nats.url, 'e2e-move'), 'the session offline on node A')
+    await leftOffline(nodeA, 'e2e-move', 'es/#')
     const pub = await cluster.client(nodeB.listeners[0].url)
     for (let i = 0; i < 3; i++) await pub.publishAsync('es/x', `q${i}`, {qos: 1})
     const second = await connect(nodeB.listeners[1].url, persistent('e2e-move'))
@@ -84,10 +87,7 @@ describe('e2e: serve --cluster, persistent sessions across nodes', function () {
   it('a node killed with SIGKILL: the offline session it held, with its queued QoS 1 messages, resumes on another node', async () => {
     const nodeK = await startServe(clusterArgs('node-k')(cluster.nats))
     try {
-      const first = await connect(nodeK.listeners[0].url, persistent('e2e-kill'))
-      await first.client.subscribeAsync('ek/#', {qos: 1})
-      await first.client.endAsync()
-      assert.ok(await offlineRecord(cluster.nats.url, 'e2e-kill'), 'the session offline on node K')
+      await leftOffline(nodeK, 'e2e-kill', 'ek/#')
       const pub = await cluster.client(nodeA.listeners[0].url)
       // Acknowledged: stored in the cluster, queued on node K.
       for (let i = 0; i < 5; i++) await pub.publishAsync('ek/x', `k${i}`, {qos: 1})

@@ -17,7 +17,8 @@ import {noopLogger} from '../../src/core/logger.js'
 import {openSqliteStores} from '../../src/core/store/sqlite.js'
 import type {TestBroker} from './broker.js'
 import {startBroker} from './broker.js'
-import {connectMqttJs} from './mqttjs.js'
+import {connectCollecting, connectMqttJs} from './mqttjs.js'
+import type {CollectingClient} from './mqttjs.js'
 import {skipWithoutNats, startNats, startNatsCluster} from './nats.js'
 import type {RunningNats} from './nats.js'
 import {startServe} from './spawn.js'
@@ -75,40 +76,50 @@ export interface ClusterOptions {
   cluster?: Partial<ClusterConfigInput>
 }
 
-export interface ClusterFixture {
+export interface ClusterFixture extends FixtureClients {
   /** The nats-server, the first of the NATS cluster's (set in the fixture's before hook). */
   nats: RunningNats
   /** Every NATS server: one, or the NATS cluster's. */
   natsServers: RunningNats[]
   /** The nodes, in the order named. */
   readonly nodes: ClusterNode[]
-  /** An MQTT.js client, ended after the test. */
-  client(url: string, options?: IClientOptions): Promise<MqttClient>
 }
 
-/** Clients made with `client()` end after each test. */
-function clientList(): {client(url: string, options?: IClientOptions): Promise<MqttClient>} {
+/** How a fixture's tests make clients; every one ends after the test. */
+export interface FixtureClients {
+  /** An MQTT.js client, connected. */
+  client(url: string, options?: IClientOptions): Promise<MqttClient>
+  /** An MQTT.js client with its CONNACK and what it receives from before the CONNACK (connectCollecting). */
+  connect(url: string, options?: IClientOptions): Promise<CollectingClient>
+  /** Ends the clients made so far now (before a node they are on closes). */
+  endClients(): void
+}
+
+function fixtureClients(): FixtureClients {
   const clients: MqttClient[] = []
-  afterEach(() => {
+  const endClients = (): void => {
     for (const c of clients.splice(0)) c.end(true)
-  })
+  }
+  afterEach(endClients)
   return {
     async client(url, options = {}) {
       const c = await connectMqttJs(url, options)
       clients.push(c)
       return c
     },
+    connect: (url, options = {}) => connectCollecting(url, options, clients),
+    endClients,
   }
 }
 
 /**
  * For one describe block: a nats-server (or a NATS cluster of `natsServers`) and a node per name
  * (with its config), started before the tests and closed after them; clients made with `client`
- * end after each test. Skips the block when nats-server is not installed.
+ * or `connect` end after each test. Skips the block when nats-server is not installed.
  */
 export function useCluster(names: ReadonlyArray<string | [string, BrokerConfigInput] | NodeSpec>, options: ClusterOptions = {}): ClusterFixture {
   let dispose: (() => Promise<void>) | undefined
-  const fixture: ClusterFixture = {nats: undefined as unknown as RunningNats, natsServers: [], nodes: [], ...clientList()}
+  const fixture: ClusterFixture = {nats: undefined as unknown as RunningNats, natsServers: [], nodes: [], ...fixtureClients()}
   before(async function () {
     skipWithoutNats(this)
     if (options.natsServers === undefined) {
@@ -134,15 +145,13 @@ export function useCluster(names: ReadonlyArray<string | [string, BrokerConfigIn
   return fixture
 }
 
-export interface ServeClusterFixture {
+export interface ServeClusterFixture extends FixtureClients {
   /** The nats-server (set in the fixture's before hook). */
   nats: RunningNats
   /** A temporary folder for the nodes' files, removed after the block. */
   dir: string
   /** The `serve` processes, in the order given. */
   readonly nodes: ServeProcess[]
-  /** An MQTT.js client, ended after the test. */
-  client(url: string, options?: IClientOptions): Promise<MqttClient>
 }
 
 /**
@@ -152,7 +161,7 @@ export interface ServeClusterFixture {
  * dead), NATS is stopped and the folder removed. Skips the block when nats-server is not installed.
  */
 export function useServeCluster(nodes: ReadonlyArray<(nats: RunningNats, dir: string) => string[]>): ServeClusterFixture {
-  const fixture: ServeClusterFixture = {nats: undefined as unknown as RunningNats, dir: '', nodes: [], ...clientList()}
+  const fixture: ServeClusterFixture = {nats: undefined as unknown as RunningNats, dir: '', nodes: [], ...fixtureClients()}
   before(async function () {
     skipWithoutNats(this)
     fixture.nats = await startNats()

@@ -2,8 +2,7 @@ import assert from 'node:assert/strict'
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import type {IClientOptions, MqttClient} from 'mqtt'
-import {connectCollecting, persistentSession} from '../../helpers/mqttjs.js'
+import {persistentSession} from '../../helpers/mqttjs.js'
 import {sessionRecord} from '../../helpers/nats.js'
 import {startDurableNode, startNode, until, useCluster} from '../../helpers/cluster.js'
 import type {ClusterNode} from '../../helpers/cluster.js'
@@ -13,16 +12,11 @@ describe('cluster: sessions of nodes that went away, over time', function () {
   const cluster = useCluster(['node-b'])
   let b: ClusterNode
   let dir: string
-  const clients: MqttClient[] = []
-  const connect = (url: string, options: IClientOptions): ReturnType<typeof connectCollecting> => connectCollecting(url, options, clients)
+  const connect = cluster.connect
 
   before(() => {
     ;[b] = cluster.nodes
     dir = mkdtempSync(join(tmpdir(), 'mqttws-cluster-sessions-'))
-  })
-
-  afterEach(() => {
-    for (const c of clients.splice(0)) c.end(true)
   })
 
   after(() => {
