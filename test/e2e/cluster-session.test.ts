@@ -1,17 +1,14 @@
 import assert from 'node:assert/strict'
 import {spawn, spawnSync} from 'node:child_process'
 import type {ChildProcess} from 'node:child_process'
-import mqtt from 'mqtt'
-import type {IClientOptions, IConnackPacket, IDisconnectPacket, MqttClient} from 'mqtt'
-import {connectMqttJs, testClientOptions} from '../helpers/mqttjs.js'
-import {skipWithoutNats, startNats} from '../helpers/nats.js'
-import type {RunningNats} from '../helpers/nats.js'
+import type {IDisconnectPacket} from 'mqtt'
+import {persistentSession as persistent} from '../helpers/mqttjs.js'
+import {offlineRecord, sessionRecord} from '../helpers/nats.js'
 import {killQuietly, startServe} from '../helpers/spawn.js'
 import type {ServeProcess} from '../helpers/spawn.js'
+import {clusterArgs, useServeCluster} from '../helpers/cluster.js'
 
 const HAS_MOSQUITTO_SUB = spawnSync('mosquitto_sub', ['--help']).error === undefined
-
-const persistent = (clientId: string): IClientOptions => ({clientId, clean: false, protocolVersion: 5, properties: {sessionExpiryInterval: 300}})
 
 async function waitFor(check: () => boolean | Promise<boolean>, what: string, tries = 500): Promise<void> {
   for (let i = 0; i < tries; i++) {
@@ -21,80 +18,46 @@ async function waitFor(check: () => boolean | Promise<boolean>, what: string, tr
   throw new Error(`timed out waiting for ${what}`)
 }
 
-/** The record of a client id in the cluster's sessions bucket (read with the NATS client library), or undefined. */
-async function sessionRecord(url: string, clientId: string): Promise<{node: string; disc: number | null} | undefined> {
-  const {connect} = await import('@nats-io/transport-node')
-  const {Kvm} = await import('@nats-io/kv')
-  const nc = await connect({servers: url})
-  try {
-    const kv = await new Kvm(nc).open('mqttws_sessions')
-    const entry = await kv.get(Buffer.from(clientId).toString('base64url'))
-    return entry === null || entry.operation !== 'PUT' ? undefined : entry.json()
-  } finally {
-    await nc.close()
-  }
-}
-
 /** Two (then three) `mqttws serve --cluster` processes: sessions move with their clients, and outlive a node killed with SIGKILL. */
 describe('e2e: serve --cluster, persistent sessions across nodes', function () {
   this.timeout(90_000)
-  let nats: RunningNats
+  const listen = ['mqtt://127.0.0.1:0', 'ws://127.0.0.1:0/mqtt']
+  const cluster = useServeCluster([clusterArgs('node-a', listen), clusterArgs('node-b', listen)])
   let nodeA: ServeProcess
   let nodeB: ServeProcess
-  const clients: MqttClient[] = []
   const children: ChildProcess[] = []
+  const connect = cluster.connect
 
-  before(async function () {
-    skipWithoutNats(this)
-    nats = await startNats()
-    ;[nodeA, nodeB] = await Promise.all([
-      startServe(['--listen', 'mqtt://127.0.0.1:0', '--listen', 'ws://127.0.0.1:0/mqtt', '--cluster', nats.url, '--cluster-name', 'node-a']),
-      startServe(['--listen', 'mqtt://127.0.0.1:0', '--listen', 'ws://127.0.0.1:0/mqtt', '--cluster', nats.url, '--cluster-name', 'node-b']),
-    ])
-  })
+  before(() => ([nodeA, nodeB] = cluster.nodes))
+
+  /** A persistent session subscribed to `filter` on `node`'s first listener, its client gone: once the cluster's record says so. */
+  async function leftOffline(node: ServeProcess, clientId: string, filter: string): Promise<void> {
+    const first = await connect(node.listeners[0].url, persistent(clientId))
+    await first.client.subscribeAsync(filter, {qos: 1})
+    await first.client.endAsync()
+    assert.ok(await offlineRecord(cluster.nats.url, clientId), `the session of ${clientId} offline`)
+  }
 
   afterEach(() => {
-    for (const c of clients.splice(0)) c.end(true)
     for (const c of children.splice(0)) killQuietly(c)
   })
 
-  after(async () => {
-    await Promise.all([nodeA?.stop(), nodeB?.stop()])
-    await nats?.dispose()
-  })
-
-  async function connect(url: string, options: IClientOptions): Promise<{client: MqttClient; connack: IConnackPacket; got: string[]}> {
-    const client = mqtt.connect(url, await testClientOptions(url, options))
-    clients.push(client)
-    const got: string[] = []
-    client.on('message', (_t, payload) => got.push(payload.toString()))
-    const connack = await new Promise<IConnackPacket>((resolve, reject) => {
-      client.once('connect', resolve)
-      client.once('error', reject)
-    })
-    return {client, connack, got}
-  }
-
   it('MQTT.js: the session and its queue move from node A to node B; a takeover back sends DISCONNECT 0x8E', async () => {
-    const first = await connect(nodeA.listeners[0].url, persistent('e2e-move'))
-    await first.client.subscribeAsync('es/#', {qos: 1})
-    await new Promise<void>((resolve) => first.client.end(false, {}, () => resolve()))
-    await waitFor(async () => (await sessionRecord(nats.url, 'e2e-move'))?.disc != null, 'the session offline on node A')
-    const pub = await connectMqttJs(nodeB.listeners[0].url)
-    clients.push(pub)
+    await leftOffline(nodeA, 'e2e-move', 'es/#')
+    const pub = await cluster.client(nodeB.listeners[0].url)
     for (let i = 0; i < 3; i++) await pub.publishAsync('es/x', `q${i}`, {qos: 1})
     const second = await connect(nodeB.listeners[1].url, persistent('e2e-move'))
     assert.equal(second.connack.sessionPresent, true)
-    await waitFor(() => second.got.length >= 3, 'the queued messages on node B')
-    assert.deepEqual(second.got, ['q0', 'q1', 'q2'])
-    assert.equal((await sessionRecord(nats.url, 'e2e-move'))?.node, 'node-b')
+    await waitFor(() => second.payloads.length >= 3, 'the queued messages on node B')
+    assert.deepEqual(second.payloads, ['q0', 'q1', 'q2'])
+    assert.equal((await sessionRecord(cluster.nats.url, 'e2e-move'))?.node, 'node-b')
     // Connected on B, the client connects to A again: B lets go with 0x8E, A has the session.
     const disconnect = new Promise<IDisconnectPacket>((resolve) => second.client.once('disconnect', resolve))
     const third = await connect(nodeA.listeners[1].url, persistent('e2e-move'))
     assert.equal(third.connack.sessionPresent, true)
     assert.equal((await disconnect).reasonCode, 0x8e)
     await pub.publishAsync('es/y', 'after', {qos: 1})
-    await waitFor(() => third.got.includes('after'), 'a message on node A without subscribing again')
+    await waitFor(() => third.payloads.includes('after'), 'a message on node A without subscribing again')
   })
 
   it('mosquitto_sub -c (MQTT 3.1.1, clean session 0): its queue follows it from node A to node B', async function () {
@@ -108,9 +71,8 @@ describe('e2e: serve --cluster, persistent sessions across nodes', function () {
     const gone = new Promise<void>((resolve) => before.once('exit', () => resolve()))
     before.kill('SIGINT')
     await gone
-    await waitFor(async () => (await sessionRecord(nats.url, 'mq-move'))?.disc != null, 'the session offline on node A')
-    const pub = await connectMqttJs(nodeA.listeners[1].url)
-    clients.push(pub)
+    assert.ok(await offlineRecord(cluster.nats.url, 'mq-move'), 'the session offline on node A')
+    const pub = await cluster.client(nodeA.listeners[1].url)
     for (let i = 0; i < 3; i++) await pub.publishAsync('mq/t', `m${i}`, {qos: 1})
     // On node B without subscribing: -C 3 exits after the three queued messages.
     const after = spawn('stdbuf', ['-oL', 'mosquitto_sub', '-h', '127.0.0.1', '-p', String(nodeB.listeners[0].port), '-c', '-i', 'mq-move', '-q', '1', '-t', 'mq/none', '-v', '-C', '3', '-W', '20'], {stdio: ['ignore', 'pipe', 'pipe']})
@@ -123,14 +85,10 @@ describe('e2e: serve --cluster, persistent sessions across nodes', function () {
   })
 
   it('a node killed with SIGKILL: the offline session it held, with its queued QoS 1 messages, resumes on another node', async () => {
-    const nodeK = await startServe(['--listen', 'mqtt://127.0.0.1:0', '--cluster', nats.url, '--cluster-name', 'node-k'])
+    const nodeK = await startServe(clusterArgs('node-k')(cluster.nats))
     try {
-      const first = await connect(nodeK.listeners[0].url, persistent('e2e-kill'))
-      await first.client.subscribeAsync('ek/#', {qos: 1})
-      await new Promise<void>((resolve) => first.client.end(false, {}, () => resolve()))
-      await waitFor(async () => (await sessionRecord(nats.url, 'e2e-kill'))?.disc != null, 'the session offline on node K')
-      const pub = await connectMqttJs(nodeA.listeners[0].url)
-      clients.push(pub)
+      await leftOffline(nodeK, 'e2e-kill', 'ek/#')
+      const pub = await cluster.client(nodeA.listeners[0].url)
       // Acknowledged: stored in the cluster, queued on node K.
       for (let i = 0; i < 5; i++) await pub.publishAsync('ek/x', `k${i}`, {qos: 1})
     } finally {
@@ -138,12 +96,11 @@ describe('e2e: serve --cluster, persistent sessions across nodes', function () {
     }
     const second = await connect(nodeB.listeners[0].url, persistent('e2e-kill'))
     assert.equal(second.connack.sessionPresent, true)
-    await waitFor(() => second.got.length >= 5, `the queued messages on node B (got ${second.got.join(',')})`)
-    assert.deepEqual(second.got, ['k0', 'k1', 'k2', 'k3', 'k4'])
+    await waitFor(() => second.payloads.length >= 5, `the queued messages on node B (got ${second.payloads.join(',')})`)
+    assert.deepEqual(second.payloads, ['k0', 'k1', 'k2', 'k3', 'k4'])
     // ...and the session goes on there.
-    const pub = await connectMqttJs(nodeA.listeners[0].url)
-    clients.push(pub)
+    const pub = await cluster.client(nodeA.listeners[0].url)
     await pub.publishAsync('ek/y', 'live', {qos: 1})
-    await waitFor(() => second.got.includes('live'), 'a live message after the recovery')
+    await waitFor(() => second.payloads.includes('live'), 'a live message after the recovery')
   })
 })

@@ -3,46 +3,38 @@ import {spawn, spawnSync} from 'node:child_process'
 import type {ChildProcess} from 'node:child_process'
 import type {MqttClient} from 'mqtt'
 import {connectMqttJs} from '../helpers/mqttjs.js'
-import {skipWithoutNats, startNats} from '../helpers/nats.js'
-import type {RunningNats} from '../helpers/nats.js'
-import {killQuietly, startServe} from '../helpers/spawn.js'
+import {killQuietly} from '../helpers/spawn.js'
 import type {ServeProcess} from '../helpers/spawn.js'
+import {clusterArgs, useServeCluster} from '../helpers/cluster.js'
 
 const HAS_MOSQUITTO_SUB = spawnSync('mosquitto_sub', ['--help']).error === undefined
 
 /** Two `mqttws serve --cluster` processes: MQTT.js over WebSocket on node A, mosquitto_sub over TCP on node B. */
 describe('e2e: serve --cluster (two processes, one NATS)', function () {
   this.timeout(60_000)
-  let nats: RunningNats
-  let nodeA: ServeProcess
-  let nodeB: ServeProcess
   let sub: ChildProcess | undefined
   let pub: MqttClient | undefined
 
-  before(async function () {
-    skipWithoutNats(this)
+  before(function () {
     if (!HAS_MOSQUITTO_SUB) {
       console.log('    (skipped: mosquitto_sub is not installed; apt-get install mosquitto-clients)')
       this.skip()
     }
-    nats = await startNats()
-    ;[nodeA, nodeB] = await Promise.all([
-      startServe(['--listen', 'ws://127.0.0.1:0/mqtt', '--cluster', nats.url, '--cluster-name', 'node-a']),
-      startServe(['--listen', 'mqtt://127.0.0.1:0', '--cluster', nats.url, '--cluster-name', 'node-b']),
-    ])
   })
-
-  after(async () => {
+  // Before the cluster's own after hook: the clients go first.
+  after(() => {
     pub?.end(true)
     killQuietly(sub)
-    await Promise.all([nodeA?.stop(), nodeB?.stop()])
-    await nats?.dispose()
   })
+  const cluster = useServeCluster([clusterArgs('node-a', ['ws://127.0.0.1:0/mqtt']), clusterArgs('node-b')])
+  let nodeA: ServeProcess
+  let nodeB: ServeProcess
+  before(() => ([nodeA, nodeB] = cluster.nodes))
 
   it('announces the node on start', () => {
     const line = nodeA.stdoutLines.map((l) => JSON.parse(l) as {event: string; node?: string; servers?: string[]}).find((e) => e.event === 'cluster')
     assert.equal(line?.node, 'node-a')
-    assert.deepEqual(line?.servers, [nats.url])
+    assert.deepEqual(line?.servers, [cluster.nats.url])
   })
 
   it('routes QoS 0 and QoS 1 from MQTT.js over WS on node A to mosquitto_sub over TCP on node B, in order', async () => {
@@ -67,10 +59,10 @@ describe('e2e: serve --cluster (two processes, one NATS)', function () {
 
   it('reconnects to NATS by itself after an outage, logs it, and routes again', async () => {
     const portB = nodeB.listeners[0].port
-    await nats.stop()
+    await cluster.nats.stop()
     for (let i = 0; i < 500 && !(nodeA.stderr().includes('NATS connection lost') && nodeB.stderr().includes('NATS connection lost')); i++) await new Promise((r) => setTimeout(r, 20))
     assert.match(nodeA.stderr(), /cluster: NATS connection lost, reconnecting/)
-    await nats.restart()
+    await cluster.nats.restart()
     for (let i = 0; i < 1000 && !(nodeA.stderr().includes('NATS connection back') && nodeB.stderr().includes('NATS connection back')); i++) await new Promise((r) => setTimeout(r, 20))
     assert.match(nodeA.stderr(), /cluster: NATS connection back/)
     assert.match(nodeB.stderr(), /cluster: NATS connection back/)

@@ -5,57 +5,36 @@
  * (down). Screenshots go to a temporary directory (or $DASHBOARD_SCREENSHOTS). Needs `npm run build`.
  */
 import assert from 'node:assert/strict'
-import {existsSync} from 'node:fs'
 import {join} from 'node:path'
-import type {MqttClient} from 'mqtt'
-import type {Browser, Page} from 'playwright-core'
-import {startAdmin} from '../../src/core/admin/server.js'
-import type {AdminServer} from '../../src/core/admin/server.js'
-import {loadDashboard} from '../../src/cli/dashboard-assets.js'
-import {connectMqttJs} from '../helpers/mqttjs.js'
-import {CHROMIUM, openDashboardBrowser} from '../helpers/browser.js'
-import {skipWithoutNats, startNats} from '../helpers/nats.js'
-import type {RunningNats} from '../helpers/nats.js'
-import {startNode} from '../core/cluster/helpers.js'
-import type {ClusterNode} from '../core/cluster/helpers.js'
+import type {Page} from 'playwright-core'
+import type {AdminServer, DashboardAsset} from '../../src/core/admin/server.js'
+import {loadDashboardOrSkip, openDashboardBrowser} from '../helpers/browser.js'
+import type {DashboardBrowser} from '../helpers/browser.js'
+import {useCluster} from '../helpers/cluster.js'
+import type {ClusterNode} from '../helpers/cluster.js'
 
 const TOKEN = 'dashboard-cluster-token-7'
 
 describe('dashboard: the Cluster page in headless Chromium', function () {
   this.timeout(120_000)
-  let nats: RunningNats
+  let dashboard: ReadonlyMap<string, DashboardAsset>
+  let opened: DashboardBrowser | undefined
   let a: ClusterNode
   let b: ClusterNode
   let admin: AdminServer
-  let browser: Browser
   let page: Page
   let shots: string
-  const clients: MqttClient[] = []
 
+  // Registered before the cluster's hooks: skipped before NATS starts; the browser closes before the nodes.
   before(async function () {
-    skipWithoutNats(this)
-    if (!existsSync(CHROMIUM)) {
-      console.log(`      (skipped: ${CHROMIUM} is missing; apt-get install chromium)`)
-      return this.skip()
-    }
-    const dashboard = await loadDashboard()
-    if (dashboard === undefined) {
-      console.log('      (skipped: the dashboard is not built; run npm run build)')
-      return this.skip()
-    }
-    nats = await startNats()
-    a = await startNode(nats.url, 'node-a')
-    b = await startNode(nats.url, 'node-b')
-    admin = await startAdmin(a.broker, {host: '127.0.0.1', port: 0, token: TOKEN, dashboard})
-    ;({browser, page, shots} = await openDashboardBrowser())
+    dashboard = await loadDashboardOrSkip(this)
   })
-
-  after(async () => {
-    for (const c of clients.splice(0)) c.end(true)
-    await browser?.close()
-    await admin?.close()
-    await Promise.all([a?.close(), b?.close()])
-    await nats?.dispose()
+  after(() => opened?.close())
+  const cluster = useCluster(['node-a', 'node-b'])
+  before(async () => {
+    ;[a, b] = cluster.nodes
+    opened = await openDashboardBrowser(a.broker, TOKEN, dashboard)
+    ;({page, shots, admin} = opened)
   })
 
   const cell = (node: string, col: string): Promise<string> => page.locator(`tr[data-node="${node}"] td[data-col="${col}"]`).innerText()
@@ -70,11 +49,9 @@ describe('dashboard: the Cluster page in headless Chromium', function () {
     await page.locator('tr[data-node="node-b"][data-state="up"]').waitFor()
     assert.equal(await page.locator('tr[data-node="node-a"]').getAttribute('data-state'), 'up')
     // Traffic from node B to a subscriber on node A.
-    const sub = await connectMqttJs(a.urls.mqtt)
-    clients.push(sub)
+    const sub = await cluster.client(a.urls.mqtt)
     await sub.subscribeAsync('dc/#', {qos: 1})
-    const pub = await connectMqttJs(b.urls.ws)
-    clients.push(pub)
+    const pub = await cluster.client(b.urls.ws)
     for (let i = 0; i < 25; i++) await pub.publishAsync(`dc/${i}`, 'x', {qos: 1})
     // Node A's own count, and node B's as its heartbeats tell.
     await page.waitForFunction(() => Number(document.querySelector('tr[data-node="node-a"] td[data-col="received"]')?.textContent) >= 25)

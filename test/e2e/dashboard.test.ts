@@ -11,14 +11,13 @@ import {execFile} from 'node:child_process'
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 import type {MqttClient} from 'mqtt'
-import type {Browser, Page} from 'playwright-core'
+import type {Page} from 'playwright-core'
 import {Broker} from '../../src/core/broker/broker.js'
 import {resolveConfig} from '../../src/core/config.js'
-import {startAdmin} from '../../src/core/admin/server.js'
 import type {AdminServer} from '../../src/core/admin/server.js'
-import {loadDashboard} from '../../src/cli/dashboard-assets.js'
 import {connectMqttJs, nextMessages} from '../helpers/mqttjs.js'
-import {CHROMIUM, openDashboardBrowser} from '../helpers/browser.js'
+import {loadDashboardOrSkip, openDashboardBrowser} from '../helpers/browser.js'
+import type {DashboardBrowser} from '../helpers/browser.js'
 import {testCertificateFiles} from '../helpers/certs.js'
 
 const MOSQUITTO_PUB = '/usr/bin/mosquitto_pub'
@@ -42,8 +41,8 @@ async function until<T>(what: string, f: () => Promise<T | undefined | false> | 
 describe('dashboard in headless Chromium', function () {
   this.timeout(120_000)
   let broker: Broker
+  let opened: DashboardBrowser | undefined
   let admin: AdminServer
-  let browser: Browser
   let page: Page
   let shots: string
   const clients: MqttClient[] = []
@@ -65,25 +64,16 @@ describe('dashboard in headless Chromium', function () {
   }
 
   before(async function () {
-    if (!existsSync(CHROMIUM)) {
-      console.log(`      (skipped: ${CHROMIUM} is missing; apt-get install chromium)`)
-      return this.skip()
-    }
-    const dashboard = await loadDashboard()
-    if (dashboard === undefined) {
-      console.log('      (skipped: the dashboard is not built; run npm run build)')
-      return this.skip()
-    }
+    const dashboard = await loadDashboardOrSkip(this)
     broker = new Broker(resolveConfig({listeners: ['mqtt://127.0.0.1:0', 'ws://127.0.0.1:0/mqtt', {url: 'mqtt://127.0.0.1:0', id: 'spare'}], sysInterval: 0}))
     for (const info of await broker.listen()) urls[info.id] = info.url
-    admin = await startAdmin(broker, {host: '127.0.0.1', port: 0, token: TOKEN, dashboard})
-    ;({browser, page, shots} = await openDashboardBrowser())
+    opened = await openDashboardBrowser(broker, TOKEN, dashboard)
+    ;({page, shots, admin} = opened)
   })
 
   after(async () => {
     for (const c of clients.splice(0)) c.end(true)
-    await browser?.close()
-    await admin?.close()
+    await opened?.close()
     await broker?.close()
   })
 

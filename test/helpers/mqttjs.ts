@@ -1,5 +1,5 @@
 import mqtt from 'mqtt'
-import type {IClientOptions, MqttClient} from 'mqtt'
+import type {IClientOptions, IConnackPacket, MqttClient} from 'mqtt'
 import {testCertificate} from './certs.js'
 
 /** MQTT.js options for a test: no reconnect, a 5 s connect timeout, and the test CA for mqtts:// and wss://. */
@@ -23,6 +23,46 @@ export async function connectMqttJs(url: string, options: IClientOptions = {}): 
     client.once('error', onError)
   })
   return client
+}
+
+/** MQTT 5 options of a persistent session: no clean start, the session kept `expiry` seconds. */
+export function persistentSession(clientId: string, expiry = 300): IClientOptions {
+  return {clientId, clean: false, protocolVersion: 5, properties: {sessionExpiryInterval: expiry}}
+}
+
+/** A client connected by connectCollecting, with what it received since before its CONNACK. */
+export interface CollectingClient {
+  client: MqttClient
+  connack: IConnackPacket
+  /** Every message, in order. */
+  got: Array<{topic: string; payload: string; qos: number}>
+  /** The payloads of `got`, as text. */
+  payloads: string[]
+  /** The DUP flag of each PUBLISH received. */
+  dups: boolean[]
+}
+
+/**
+ * Connects MQTT.js and resolves at its CONNACK; the message handlers are in place before it (a
+ * resumed session's queue follows the CONNACK at once). The client goes into `clients` at
+ * once, for the test to end it.
+ */
+export async function connectCollecting(url: string, options: IClientOptions, clients: MqttClient[]): Promise<CollectingClient> {
+  const client = mqtt.connect(url, await testClientOptions(url, options))
+  clients.push(client)
+  const got: CollectingClient['got'] = []
+  const payloads: string[] = []
+  const dups: boolean[] = []
+  client.on('message', (topic, payload, packet) => {
+    got.push({topic, payload: payload.toString(), qos: packet.qos})
+    payloads.push(payload.toString())
+  })
+  client.on('packetreceive', (p) => p.cmd === 'publish' && dups.push(p.dup))
+  const connack = await new Promise<IConnackPacket>((resolve, reject) => {
+    client.once('connect', resolve)
+    client.once('error', reject)
+  })
+  return {client, connack, got, payloads, dups}
 }
 
 /** Resolves with the next `n` messages a client receives. */

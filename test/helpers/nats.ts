@@ -1,7 +1,8 @@
 /**
  * Debian's nats-server with JetStream, on a free loopback port with its own store
  * directory, started and stopped by the test. `restart()` starts it again on the same
- * port and directory (a NATS outage and its end).
+ * port and directory (a NATS outage and its end). `startNatsCluster` makes a NATS cluster;
+ * `sessionRecord`, `offlineRecord` and `bucketKeys` read the cluster's key-value buckets as a test sees them.
  */
 import {spawn} from 'node:child_process'
 import type {ChildProcess} from 'node:child_process'
@@ -141,4 +142,53 @@ export async function startNatsCluster(n = 3): Promise<RunningNatsCluster> {
     await nc.close()
   }
   return {servers, urls, dispose: async () => void (await Promise.all(servers.map((s) => s.dispose())))}
+}
+
+type SessionRecordView = {node?: string; disc?: number | null; subs?: unknown[]}
+
+/** Opens the cluster's sessions bucket with the NATS client library for `f`, then closes the connection. */
+async function withSessions<T>(url: string, f: (read: (clientId: string) => Promise<SessionRecordView | undefined>) => Promise<T>): Promise<T> {
+  const {connect} = await import('@nats-io/transport-node')
+  const {Kvm} = await import('@nats-io/kv')
+  const nc = await connect({servers: url})
+  try {
+    const kv = await new Kvm(nc).open('mqttws_sessions')
+    return await f(async (clientId) => {
+      const entry = await kv.get(Buffer.from(clientId).toString('base64url'))
+      return entry === null || entry.operation !== 'PUT' ? undefined : entry.json<SessionRecordView>()
+    })
+  } finally {
+    await nc.close()
+  }
+}
+
+/** The record of a client id in the cluster's sessions bucket, or undefined when there is none. */
+export function sessionRecord(url: string, clientId: string): Promise<SessionRecordView | undefined> {
+  return withSessions(url, (read) => read(clientId))
+}
+
+/** Resolves true once the record of a client id says its client left (polled every 25 ms, 400 times at most), false if it never does. */
+export function offlineRecord(url: string, clientId: string): Promise<boolean> {
+  return withSessions(url, async (read) => {
+    for (let i = 0; i < 400; i++) {
+      if ((await read(clientId))?.disc != null) return true
+      await new Promise((r) => setTimeout(r, 25))
+    }
+    return false
+  })
+}
+
+/** How many keys a key-value bucket of the cluster holds (mqttws_wills: the Wills of connected clients). */
+export async function bucketKeys(url: string, bucket: string): Promise<number> {
+  const {connect} = await import('@nats-io/transport-node')
+  const {Kvm} = await import('@nats-io/kv')
+  const nc = await connect({servers: url})
+  try {
+    const kv = await new Kvm(nc).open(bucket)
+    let n = 0
+    for await (const _ of await kv.keys()) n++
+    return n
+  } finally {
+    await nc.close()
+  }
 }

@@ -2,23 +2,23 @@
  * The cluster Bus on NATS: several broker nodes share one namespace (docs/architecture.md,
  * "Cluster"). Local delivery is a direct call, as the LocalBus's; each message goes once to
  * NATS on its topic's subject (subjects.ts, envelope.ts), from a connection without echo.
- * This node subscribes by interest (addInterest/removeInterest, counted per filter); copies
- * from overlapping subscriptions are dropped by origin and sequence (NATS keeps a publisher's
- * order). Shared groups are NATS queue groups on a second connection (deliverToGroup).
+ * This node subscribes by interest (local-interest.ts: its filters, and its shared groups as
+ * NATS queue groups on a second connection, deliverToGroup); copies from overlapping
+ * subscriptions are dropped by origin and sequence (NATS keeps a publisher's order).
  * QoS 1/2 goes to the messages stream and the turn waits for its answers (acks.ts); a turn
  * that changed interest waits for a NATS flush, so its SUBACK means subscribed cluster-wide
- * (commit()). Claims (claims.ts), heartbeats (nodes.ts), retained (retained.ts) and Wills
- * of dead nodes (wills.ts) ride along.
+ * (commit()). Claims (claims.ts), heartbeats and the node table (heartbeats.ts, nodes.ts),
+ * retained (retained.ts), Wills of dead nodes (wills.ts) and sessions (sessions.ts,
+ * handover.ts) ride along.
  */
 import {randomBytes} from 'node:crypto'
 import {hostname} from 'node:os'
-import type {Msg, NatsConnection, Subscription} from '@nats-io/transport-node'
+import type {Msg, NatsConnection} from '@nats-io/transport-node'
 import type {Bus, BusDescription, BusNode, SessionHost} from '../broker/bus.js'
 import type {SessionStore} from '../broker/session-store.js'
 import type {ClientConnection} from '../broker/connection.js'
 import type {Message} from '../broker/message.js'
 import type {RetainedStore} from '../broker/retained-store.js'
-import {ErrorCode, MqttwsError} from '../errors.js'
 import type {Logger} from '../logger.js'
 import type {ClusterConfig} from './config.js'
 import {decodeEnvelope, encodeEnvelope} from './envelope.js'
@@ -26,7 +26,7 @@ import type {EnvelopeMeta} from './envelope.js'
 import {NodeTable} from './nodes.js'
 import type {NodeInfo} from './nodes.js'
 import {AckTracker} from './acks.js'
-import {connectionOptions, watchStatus} from './connect.js'
+import {jetStreamStep, openConnections, watchStatus} from './connect.js'
 import {Claims} from './claims.js'
 import type {Claim} from './claims.js'
 import {ClusterRetained} from './retained.js'
@@ -35,20 +35,16 @@ import {CorePublisher} from './fast-publish.js'
 import type {InterestStats} from './remote-interest.js'
 import {ensureMessageStream, followRetained} from './streams.js'
 import type {Follower} from './streams.js'
-import {SubjectMap, queueName} from './subjects.js'
+import {SubjectMap} from './subjects.js'
 import type {ClusterStats, NatsConnect} from './types.js'
 import {ClusterWills} from './wills.js'
 import {ClusterSessionStore} from './sessions.js'
 import {startHandover} from './handover.js'
 import type {Handover, ReplayGuard} from './handover.js'
+import {Heartbeats} from './heartbeats.js'
+import {LocalInterest} from './local-interest.js'
 
 export type {ClusterStats, NatsConnect} from './types.js'
-
-interface Interest {
-  count: number
-  subs: Subscription[]
-}
-
 
 export class NatsBus implements Bus {
   readonly config: ClusterConfig
@@ -68,15 +64,12 @@ export class NatsBus implements Bus {
   /** QoS 0 messages to core NATS, one buffer each (fast-publish.ts). */
   private core: CorePublisher | undefined
   private seq = 0
-  private readonly interest = new Map<string, Interest>()
-  private readonly shared = new Map<string, Interest>()
-  private readonly sharedFilters = new Map<string, string>()
+  /** This node's filters and shared groups as NATS subscriptions. */
+  private readonly local: LocalInterest
+  private readonly heartbeats: Heartbeats
   private readonly lastSeq = new Map<string, number>()
   private readonly meta: EnvelopeMeta = {origin: '', seq: 0}
   private readonly claims: Claims
-  /** Interest changed in this turn: commit() flushes it to the server. */
-  private dirty = false
-  private heartbeat: NodeJS.Timeout | undefined
   private closed = false
   private lastPublishErrorLog = 0
   private readonly acks: AckTracker
@@ -84,9 +77,6 @@ export class NatsBus implements Bus {
   private up = false
   private retained: ClusterRetained | undefined
   private wills: ClusterWills | undefined
-  /** Instances already seen down (their Wills swept). */
-  private readonly gone = new Set<string>()
-  private sweptAtStart = false
   private follower: Follower | undefined
   private sessionStore: ClusterSessionStore | undefined
   private host: SessionHost | undefined
@@ -108,6 +98,11 @@ export class NatsBus implements Bus {
     this.claims = new Claims(this.name, this.instance)
     this.remote = new RemoteInterest({prefix: config.prefix, name: this.name, instance: this.instance, heartbeatMs: config.heartbeatMs})
     this.acks = new AckTracker(`_INBOX.mqttws.${randomBytes(9).toString('base64url')}.`, config.ackTimeoutMs)
+    this.local = new LocalInterest(this.map, config.prefix, this.remote, this.onPlain, (key, err, msg) => this.receiveShared(key, err, msg))
+    const sweepWills = (up: ReadonlySet<string>): void => {
+      if (this.up) this.wills?.sweep(up)
+    }
+    this.heartbeats = new Heartbeats(config, this.nodes, this.remote, this.stats, sweepWills, (err) => this.subscriptionError(err))
   }
 
   /** The bus holds a turn's acknowledgements until commit() settles (turn-flush.ts). */
@@ -118,14 +113,7 @@ export class NatsBus implements Bus {
   async start(node: BusNode): Promise<void> {
     this.node = node
     const c = this.config
-    const base = await connectionOptions(c)
-    try {
-      this.nc = await this.connect({...base, name: `mqttws ${this.instance}`, noEcho: true})
-      this.qc = await this.connect({...base, name: `mqttws ${this.instance} shared`})
-    } catch (error) {
-      await this.nc?.close()
-      throw new MqttwsError(ErrorCode.CLUSTER, `cannot reach the cluster's NATS servers at ${c.servers.join(', ')}: ${(error as Error).message}; start NATS with JetStream (nats-server -js) or check --cluster`, {cause: error})
-    }
+    ;({nc: this.nc, qc: this.qc} = await openConnections(c, this.connect, this.instance))
     watchStatus(this.nc, 'main', this.log, (up) => {
       this.up = up
       this.remote.link(up)
@@ -136,23 +124,20 @@ export class NatsBus implements Bus {
     const nc = this.nc
     this.up = true
     nc.subscribe(`${this.acks.inbox}*`, {callback: (err, msg) => (err === null ? this.acks.onReply(msg) : this.subscriptionError(err))})
-    await this.jetStream('the messages stream', () => ensureMessageStream(nc, this.map, c.replicas, c.maxAgeSeconds))
+    await jetStreamStep(c, 'the messages stream', () => ensureMessageStream(nc, this.map, c.replicas, c.maxAgeSeconds))
     nc.subscribe(this.map.long, {callback: this.onPlain})
     // Interest known before the connection (sessions restored from a store).
-    for (const [filter, entry] of this.interest) if (entry.subs.length === 0) this.subscribeInterest(filter, entry)
-    for (const [key, entry] of this.shared) if (entry.subs.length === 0) this.subscribeShared(key, entry)
+    this.local.attach(nc, this.qc)
     nc.subscribe(`${c.prefix}.ctl.claim`, {callback: (err, msg) => this.onClaim(err, msg)})
-    nc.subscribe(`${c.prefix}.ctl.hb`, {callback: (err, msg) => this.onHeartbeat(err, msg)})
+    this.heartbeats.listen(nc)
     this.remote.attach(nc)
     if (this.retained !== undefined) {
       const retained = this.retained
-      this.follower = await this.jetStream('the retained stream', () => followRetained(nc, this.map, c.replicas, (m) => retained.apply(m), this.log))
+      this.follower = await jetStreamStep(c, 'the retained stream', () => followRetained(nc, this.map, c.replicas, (m) => retained.apply(m), this.log))
     }
-    this.wills = new ClusterWills(await this.jetStream('the wills bucket', () => ClusterWills.open(nc, c.prefix, c.replicas)), this.instance, this.log, (m) => this.publishWill(m))
-    if (this.sessionStore !== undefined && this.host !== undefined) this.handover = await this.jetStream('the sessions bucket', () => this.startSessions(nc))
-    this.sendHeartbeat()
-    this.heartbeat = setInterval(() => this.sendHeartbeat(), c.heartbeatMs)
-    this.heartbeat.unref()
+    this.wills = new ClusterWills(await jetStreamStep(c, 'the wills bucket', () => ClusterWills.open(nc, c.prefix, c.replicas)), this.instance, this.log, (m) => this.publishWill(m))
+    if (this.sessionStore !== undefined && this.host !== undefined) this.handover = await jetStreamStep(c, 'the sessions bucket', () => this.startSessions(nc))
+    this.heartbeats.start()
     await nc.flush()
     this.log.info('cluster joined', {node: this.name, instance: this.instance, servers: c.servers.join(','), prefix: c.prefix})
   }
@@ -172,16 +157,6 @@ export class NatsBus implements Bus {
 
   hostSessions(host: SessionHost): void {
     this.host = host
-  }
-
-  /** A JetStream step of the start; its failure (JetStream off, no permission, too few servers for the replicas) says what to do. */
-  private async jetStream<T>(what: string, step: () => Promise<T>): Promise<T> {
-    try {
-      return await step()
-    } catch (error) {
-      const hint = `is JetStream on (nats-server -js), and are there ${this.config.replicas} JetStream server(s) for cluster.replicas?`
-      throw new MqttwsError(ErrorCode.CLUSTER, `the cluster's NATS servers (${this.config.servers.join(', ')}) could not set up ${what}: ${(error as Error).message}; ${hint}`, {cause: error})
-    }
   }
 
   publish(message: Message, from: ClientConnection | null, wire: Buffer | undefined): number {
@@ -300,62 +275,20 @@ export class NatsBus implements Bus {
   }
 
   addInterest(filter: string): void {
-    const known = this.interest.get(filter)
-    if (known !== undefined) {
-      known.count++
-      return
-    }
-    const entry: Interest = {count: 1, subs: []}
-    this.interest.set(filter, entry)
-    this.remote.add(filter)
-    // Before start (sessions restored from a store): subscribed when the connection is up.
-    if (this.nc !== undefined) this.subscribeInterest(filter, entry)
-  }
-
-  private subscribeInterest(filter: string, entry: Interest): void {
-    const nc = this.nc
-    if (nc === undefined || this.closed) return
-    for (const subject of this.map.filterSubjects(filter)) entry.subs.push(nc.subscribe(subject, {callback: this.onPlain}))
-    this.dirty = true
+    this.local.add(filter)
   }
 
   removeInterest(filter: string): void {
-    const known = this.interest.get(filter)
-    if (known === undefined || --known.count > 0) return
-    this.interest.delete(filter)
-    this.remote.remove(filter)
-    if (!this.closed) for (const s of known.subs) s.unsubscribe()
-    this.dirty = true
+    this.local.remove(filter)
   }
 
   /** A shared group with members here: this node joins the NATS queue group of its filter. */
   addShared(key: string, filter: string): void {
-    if (this.shared.has(key)) return
-    const entry: Interest = {count: 1, subs: []}
-    this.shared.set(key, entry)
-    this.sharedFilters.set(key, filter)
-    this.remote.addShared(filter)
-    if (this.qc !== undefined) this.subscribeShared(key, entry)
-  }
-
-  private subscribeShared(key: string, entry: Interest): void {
-    const qc = this.qc
-    if (qc === undefined || this.closed) return
-    const queue = queueName(key)
-    for (const subject of this.map.filterSubjects(this.sharedFilters.get(key)!)) entry.subs.push(qc.subscribe(subject, {queue, callback: (err, msg) => this.receiveShared(key, err, msg)}))
-    // Messages a member of another node left unacknowledged (redeliverShared).
-    entry.subs.push(qc.subscribe(`${this.config.prefix}.sg.${queue}`, {queue, callback: (err, msg) => this.receiveShared(key, err, msg)}))
-    this.dirty = true
+    this.local.addShared(key, filter)
   }
 
   removeShared(key: string): void {
-    const entry = this.shared.get(key)
-    if (entry === undefined) return
-    this.shared.delete(key)
-    this.remote.removeShared(this.sharedFilters.get(key)!)
-    this.sharedFilters.delete(key)
-    if (!this.closed) for (const s of entry.subs) s.unsubscribe()
-    this.dirty = true
+    this.local.removeShared(key)
   }
 
   /** Sent on the connection of the queue groups, after this node left the group (its UNSUB goes first): another node's member gets it. */
@@ -363,7 +296,7 @@ export class NatsBus implements Bus {
     const qc = this.qc
     if (qc === undefined || this.closed) return
     try {
-      qc.publish(`${this.config.prefix}.sg.${queueName(key)}`, encodeEnvelope(message, this.origin, 0, true, Date.now()))
+      qc.publish(this.local.redeliverySubject(key), encodeEnvelope(message, this.origin, 0, true, Date.now()))
     } catch (error) {
       this.publishFailed(error)
     }
@@ -387,8 +320,7 @@ export class NatsBus implements Bus {
    */
   commit(): Promise<void> | undefined {
     const stored = both(this.acks.commit(), this.remote.commit())
-    if (!this.dirty) return stored
-    this.dirty = false
+    if (!this.local.takeDirty()) return stored
     const nc = this.nc
     if (nc === undefined || this.closed || nc.isClosed() || !this.up) return stored
     // NATS down meanwhile: the SUBACK need not wait for it (the client resubscribes when it is back).
@@ -425,39 +357,6 @@ export class NatsBus implements Bus {
     if (c.clean === true && c.instance !== this.instance) this.handover?.ended(c.id, c.by)
   }
 
-  private sendHeartbeat(): void {
-    const nc = this.nc
-    if (nc === undefined || this.closed) return
-    this.checkNodes()
-    try {
-      nc.publish(`${this.config.prefix}.ctl.hb`, JSON.stringify({...this.nodes.self(), published: this.stats.published, received: this.stats.received}))
-    } catch {
-      // Down: the status watcher logs it.
-    }
-  }
-
-  /** A node went down (or came back as a new instance), or this node has just started: sweep the Wills of those not up. */
-  private checkNodes(): void {
-    const now = Date.now()
-    const list = this.nodes.list(now)
-    let due = this.nodes.takeReplaced()
-    for (const n of list) if (n.state === 'down' && !this.gone.has(n.instance)) due = (this.gone.add(n.instance), true)
-    if (!this.sweptAtStart && now - this.nodes.self().startedAt >= 3 * this.config.heartbeatMs) due = this.sweptAtStart = true
-    if (due && this.up) this.wills?.sweep(new Set(list.filter((n) => n.state === 'up').map((n) => n.instance)))
-    this.remote.sync(list, now)
-  }
-
-  private onHeartbeat(err: Error | null, msg: Msg): void {
-    if (err !== null) return this.subscriptionError(err)
-    try {
-      const info = msg.json<NodeInfo>()
-      this.nodes.heard(info, Date.now())
-      this.remote.heard(info, Date.now())
-    } catch {
-      this.stats.malformed++
-    }
-  }
-
   /** Whether the NATS connection is up now. */
   get connected(): boolean {
     return this.up && !this.closed
@@ -473,7 +372,8 @@ export class NatsBus implements Bus {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    if (this.heartbeat !== undefined) clearInterval(this.heartbeat)
+    this.local.close()
+    this.heartbeats.close()
     this.remote.close()
     this.follower?.stop()
     this.acks.close()

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
-import {collect, until, useCluster} from './helpers.js'
-import type {ClusterNode} from './helpers.js'
+import {collect, until, useCluster} from '../../helpers/cluster.js'
+import type {ClusterNode} from '../../helpers/cluster.js'
 
 /** The stored message count of a stream, read over NATS's JetStream API with the node's own client library. */
 async function streamMessages(url: string, stream: string): Promise<number> {

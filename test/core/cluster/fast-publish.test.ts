@@ -4,8 +4,8 @@ import type {EnvelopeMeta} from '../../../src/core/cluster/envelope.js'
 import {CorePublisher} from '../../../src/core/cluster/fast-publish.js'
 import type {Message} from '../../../src/core/broker/message.js'
 import {MAX_SUBJECT_BYTES} from '../../../src/core/cluster/subjects.js'
-import {collect, until, useCluster} from './helpers.js'
-import type {ClusterNode} from './helpers.js'
+import {collect, until, useCluster} from '../../helpers/cluster.js'
+import type {ClusterNode} from '../../helpers/cluster.js'
 
 const origin = Buffer.from('node-a~abc123')
 

@@ -1,48 +1,25 @@
 import assert from 'node:assert/strict'
-import type {MqttClient} from 'mqtt'
-import {connectMqttJs} from '../../helpers/mqttjs.js'
-import {skipWithoutNats, startNatsCluster} from '../../helpers/nats.js'
-import type {RunningNatsCluster} from '../../helpers/nats.js'
-import {collect, startNode, until} from './helpers.js'
-import type {ClusterNode} from './helpers.js'
-
-function node(urls: string[], name: string): Promise<ClusterNode> {
-  return startNode(urls, name, {}, {replicas: 3, ackTimeoutMs: 5000})
-}
+import {collect, until, useCluster} from '../../helpers/cluster.js'
+import type {ClusterNode} from '../../helpers/cluster.js'
 
 /** Three NATS servers, streams with three replicas: one NATS server killed, the cluster goes on. */
 describe('cluster: on a three-server NATS cluster, one NATS server dies', function () {
   this.timeout(90_000)
-  let nats: RunningNatsCluster
+  const cluster = useCluster(['node-a', {name: 'node-b', servers: (urls) => [...urls].reverse()}], {natsServers: 3, cluster: {replicas: 3, ackTimeoutMs: 5000}})
   let a: ClusterNode
   let b: ClusterNode
-  const clients: MqttClient[] = []
-
-  before(async function () {
-    skipWithoutNats(this)
-    nats = await startNatsCluster(3)
-    a = await node(nats.urls, 'node-a')
-    b = await node([...nats.urls].reverse(), 'node-b')
-  })
-
-  after(async () => {
-    for (const c of clients) c.end(true)
-    await Promise.all([a?.close(), b?.close()])
-    await nats?.dispose()
-  })
+  before(() => ([a, b] = cluster.nodes))
 
   it('keeps routing and storing QoS 1 (PUBACK 0) after a NATS server is killed', async () => {
-    const sub = await connectMqttJs(b.urls.mqtt)
-    clients.push(sub)
+    const sub = await cluster.client(b.urls.mqtt)
     const got = collect(sub)
     await sub.subscribeAsync('nc/#', {qos: 1})
-    const pub = await connectMqttJs(a.urls.mqtt, {protocolVersion: 5})
-    clients.push(pub)
+    const pub = await cluster.client(a.urls.mqtt, {protocolVersion: 5})
     await pub.publishAsync('nc/x', 'before', {qos: 1})
     await until(() => got.length === 1, 'the first message')
     // Kill the NATS server node A is connected to.
     const onA = a.bus.describe().server!
-    const victim = nats.servers.find((s) => onA.endsWith(`:${s.port}`))
+    const victim = cluster.natsServers.find((s) => onA.endsWith(`:${s.port}`))
     assert.ok(victim, `node A is on ${onA}`)
     await victim.stop('SIGKILL')
     await until(() => a.bus.describe().server !== onA || !a.bus.connected, 'node A to notice')

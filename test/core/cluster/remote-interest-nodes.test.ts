@@ -12,8 +12,8 @@ import {skipWithoutNats, startNats} from '../../helpers/nats.js'
 import type {RunningNats} from '../../helpers/nats.js'
 import {startServe} from '../../helpers/spawn.js'
 import type {ServeProcess} from '../../helpers/spawn.js'
-import {until} from './helpers.js'
-import type {ClusterNode} from './helpers.js'
+import {until} from '../../helpers/cluster.js'
+import type {ClusterNode} from '../../helpers/cluster.js'
 
 /** Every node of this suite: a heartbeat every 3 s, so a killed node is down only after 9 s. */
 const HEARTBEAT_MS = 3000

@@ -1,14 +1,6 @@
 import assert from 'node:assert/strict'
-import type {MqttClient} from 'mqtt'
-import {connectMqttJs} from '../../helpers/mqttjs.js'
-import {skipWithoutNats, startNatsCluster} from '../../helpers/nats.js'
-import type {RunningNatsCluster} from '../../helpers/nats.js'
-import {collect, startNode, until} from './helpers.js'
-import type {ClusterNode} from './helpers.js'
-
-function node(url: string, name: string): Promise<ClusterNode> {
-  return startNode(url, name, {}, {ackTimeoutMs: 5000})
-}
+import {collect, until, useCluster} from '../../helpers/cluster.js'
+import type {ClusterNode} from '../../helpers/cluster.js'
 
 /**
  * Node B's SUBACK, then at once a publish on node A: the message arrives. Each node on its own
@@ -17,29 +9,24 @@ function node(url: string, name: string): Promise<ClusterNode> {
  */
 describe('cluster: a publish right after a SUBACK on another node, across NATS servers', function () {
   this.timeout(120_000)
-  let nats: RunningNatsCluster
+  const cluster = useCluster(
+    [
+      {name: 'node-a', servers: (urls) => [urls[0]]},
+      {name: 'node-b', servers: (urls) => [urls[1]]},
+    ],
+    {natsServers: 2, cluster: {ackTimeoutMs: 5000}},
+  )
   let a: ClusterNode
   let b: ClusterNode
-  const clients: MqttClient[] = []
 
-  before(async function () {
-    skipWithoutNats(this)
-    nats = await startNatsCluster(2)
-    a = await node(nats.urls[0], 'node-a')
-    b = await node(nats.urls[1], 'node-b')
+  before(async () => {
+    ;[a, b] = cluster.nodes
     await until(() => a.bus.remote.stats().ready && b.bus.remote.stats().peers === 1 && a.bus.remote.stats().peers === 1, 'the nodes to know each other\u2019s filters')
   })
 
-  after(async () => {
-    for (const c of clients) c.end(true)
-    await Promise.all([a?.close(), b?.close()])
-    await nats?.dispose()
-  })
-
   it('delivers every message published on node A right after node B\u2019s SUBACK (200 rounds)', async () => {
-    const pub = await connectMqttJs(a.urls.mqtt)
-    const sub = await connectMqttJs(b.urls.mqtt)
-    clients.push(pub, sub)
+    const pub = await cluster.client(a.urls.mqtt)
+    const sub = await cluster.client(b.urls.mqtt)
     const got = collect(sub)
     const rounds = 200
     for (let i = 0; i < rounds; i++) {

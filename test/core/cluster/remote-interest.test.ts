@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
-import {collect, startNode, until, useCluster} from './helpers.js'
-import type {ClusterNode} from './helpers.js'
+import {collect, startNode, until, useCluster} from '../../helpers/cluster.js'
+import type {ClusterNode} from '../../helpers/cluster.js'
 
 /** Every node's filters are known to every other node (or it sends everything meanwhile). */
 async function settled(nodes: ClusterNode[]): Promise<void> {

@@ -2,17 +2,11 @@ import assert from 'node:assert/strict'
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {Broker} from '../../../src/core/broker/broker.js'
-import {createClusterBus} from '../../../src/core/cluster/index.js'
-import {resolveClusterConfig} from '../../../src/core/cluster/config.js'
-import {resolveConfig} from '../../../src/core/config.js'
-import {noopLogger} from '../../../src/core/logger.js'
-import {openSqliteStores} from '../../../src/core/store/sqlite.js'
 import mqtt from 'mqtt'
 import {connectMqttJs, testClientOptions} from '../../helpers/mqttjs.js'
 import {skipWithoutNats, startNats} from '../../helpers/nats.js'
 import type {RunningNats} from '../../helpers/nats.js'
-import {collect, startNode, until} from './helpers.js'
+import {collect, startDurableNode, startNode, until} from '../../helpers/cluster.js'
 
 /** A node with --data-dir: the subscriptions of sessions restored at start are subscribed on NATS too. */
 describe('cluster: a durable node restarts with its sessions', function () {
@@ -31,14 +25,7 @@ describe('cluster: a durable node restarts with its sessions', function () {
     if (dir) rmSync(dir, {recursive: true, force: true})
   })
 
-  async function durableNode(): Promise<{broker: Broker; url: string}> {
-    const config = resolveConfig({listeners: ['mqtt://127.0.0.1:0'], sysInterval: 0, persistence: {dir, synchronous: 'normal'}})
-    const stores = openSqliteStores({dir, synchronous: 'normal'})
-    const bus = await createClusterBus(resolveClusterConfig({servers: [nats.url], name: 'durable', heartbeatMs: 200}), noopLogger)
-    const broker = new Broker(config, {sessions: stores.sessions, retained: stores.retained, bus, logger: noopLogger})
-    const [info] = await broker.listen()
-    return {broker, url: info.url}
-  }
+  const durableNode = (): ReturnType<typeof startDurableNode> => startDurableNode(nats.url, dir)
 
   it('queues for an offline persistent session, after a restart, what another node publishes', async () => {
     const other = await startNode(nats.url, 'other')

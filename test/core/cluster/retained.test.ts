@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
-import {collect, startNode, until, useCluster} from './helpers.js'
-import type {ClusterNode} from './helpers.js'
+import {collect, startNode, until, useCluster} from '../../helpers/cluster.js'
+import type {ClusterNode} from '../../helpers/cluster.js'
 
 describe('cluster: retained messages on every node', function () {
   this.timeout(60_000)

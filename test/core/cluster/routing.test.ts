@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import {startAdmin} from '../../../src/core/admin/server.js'
-import {collect, startNode, until, useCluster} from './helpers.js'
-import type {ClusterNode} from './helpers.js'
+import {collect, startNode, until, useCluster} from '../../helpers/cluster.js'
+import type {ClusterNode} from '../../helpers/cluster.js'
 
 describe('cluster: routing between nodes through NATS', function () {
   this.timeout(30_000)

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import net from 'node:net'
 import mqttPacket from 'mqtt-packet'
-import {collect, until, useCluster} from './helpers.js'
+import {collect, until, useCluster} from '../../helpers/cluster.js'
 
 /** A member that never acknowledges: a raw MQTT 5 connection that subscribes and only listens (MQTT.js would stall on an unacknowledged message). */
 async function silentMember(port: number, filter: string, qos: 1 | 2): Promise<{payloads: string[]; drop(): void}> {

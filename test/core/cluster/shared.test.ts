@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
-import {collect, until, useCluster} from './helpers.js'
-import type {ClusterNode} from './helpers.js'
+import {collect, until, useCluster} from '../../helpers/cluster.js'
+import type {ClusterNode} from '../../helpers/cluster.js'
 
 describe('cluster: shared subscriptions across nodes', function () {
   this.timeout(60_000)
