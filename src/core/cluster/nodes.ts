@@ -17,7 +17,8 @@ export interface NodeInfo {
 export type NodeState = 'up' | 'down'
 
 /** Heartbeats missed before a node counts as down. */
-const MISSED = 3
+export const MISSED_HEARTBEATS = 3
+const MISSED = MISSED_HEARTBEATS
 /** Heartbeat intervals a down node stays in the table. */
 const FORGET = 150
 

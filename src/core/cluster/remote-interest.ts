@@ -11,8 +11,9 @@
  *
  * **A SUBACK on node B means node A sends.** The delta of a turn that added a filter carries a
  * reply subject, every node answers once it has the filter in its table, and B's commit() (the
- * turn's SUBACK) waits for the answers of every node heard from lately (bounded by one
- * heartbeat interval). So a message published on A after B's SUBACK is sent to NATS, where B's
+ * turn's SUBACK) waits for the answers of every node not yet counted as down (heard from in the
+ * last three heartbeat intervals), for at most those three intervals: a node that is alive but
+ * slow, e.g. parsing thousands of filters on a loaded machine, is still waited for. So a message published on A after B's SUBACK is sent to NATS, where B's
  * subscription is already known (the same commit flushed it).
  *
  * **When in doubt, send.** Until a node knows every other node's filters, `wants` answers yes
@@ -26,6 +27,7 @@
 import {randomBytes} from 'node:crypto'
 import type {Msg, NatsConnection} from '@nats-io/transport-node'
 import {InterestTable} from './interest-table.js'
+import {MISSED_HEARTBEATS} from './nodes.js'
 import type {Peer} from './interest-table.js'
 import type {Announcement, Snapshot} from './interest-wire.js'
 import {parseAnnouncement, parts} from './interest-wire.js'
@@ -187,7 +189,7 @@ export class RemoteInterest {
 
   /**
    * The end of a turn: announces this turn's changes. When it added a filter, resolves once every
-   * node heard from lately has it in its table (or after one heartbeat interval); otherwise undefined.
+   * node heard from lately has it in its table (or once a silent node would count as down); otherwise undefined.
    */
   commit(): Promise<void> | undefined {
     if (this.changes.length === 0) return undefined
@@ -195,7 +197,8 @@ export class RemoteInterest {
     this.changes = []
     const nc = this.nc
     if (nc === undefined || this.closed || !this.linked) return undefined
-    const expected = changes.some((c) => c[0] === '+') ? this.table.heardSince(Date.now() - 2 * this.o.heartbeatMs) : undefined
+    // Every node not yet counted as down: one whose heartbeats are late under load must still have the filter before the SUBACK.
+    const expected = changes.some((c) => c[0] === '+') ? this.table.heardSince(Date.now() - MISSED_HEARTBEATS * this.o.heartbeatMs) : undefined
     const wait = expected !== undefined && expected.size > 0
     const chunks = parts(changes)
     try {
@@ -211,7 +214,7 @@ export class RemoteInterest {
     if (!wait) return undefined
     const seq = this.seq
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => this.settle(seq, true), this.o.heartbeatMs)
+      const timer = setTimeout(() => this.settle(seq, true), MISSED_HEARTBEATS * this.o.heartbeatMs)
       this.waits.set(seq, {expected, resolve, timer})
     })
   }
