@@ -3,7 +3,8 @@
  * loop allocates no promise or closure per message. Runs in the main thread or in a
  * publisher worker (publisher-worker.ts) alike.
  */
-import type {MqttClient, PublishOptions} from '../client/client.js'
+import type {MqttClient} from '../client/client.js'
+import type {PublishOptions} from '../client/types.js'
 import type {BenchPlan} from './plan.js'
 import {stamp} from './stamp.js'
 

@@ -8,83 +8,20 @@ import {randomBytes} from 'node:crypto'
 import {EventEmitter} from 'node:events'
 import type {Duplex} from 'node:stream'
 import type {Scheme} from '../config.js'
-import {AuthError, ErrorCode, MqttwsError, ProtocolError, RefusedError, TimeoutError, TransportError} from '../errors.js'
+import {ProtocolError, TimeoutError, TransportError} from '../errors.js'
 import {Decoder, encode} from '../protocol/codec.js'
-import type {DecoderSink, IConnackPacket, IConnectPacket, IDisconnectPacket, IPublishPacket, Packet, ProtocolVersion, QoS} from '../protocol/codec.js'
+import type {DecoderSink, IConnackPacket, IDisconnectPacket, IPublishPacket, Packet, ProtocolVersion, QoS} from '../protocol/codec.js'
 import {PacketType, encodeAck, encodePublish} from '../protocol/encode.js'
-import type {PublishProperties} from '../protocol/encode.js'
-import {describeReasonCode} from '../protocol/reason-codes.js'
 import {dial} from '../transport/dial.js'
 import type {WireCounter} from '../transport/wire-counter.js'
-import type {DialOptions} from '../transport/dial.js'
+import {Handshake, checkAuthMethod} from './handshake.js'
 import {MemoryInflightStore} from './inflight-store.js'
-import {describeIncoming, describeOutgoing} from './trace.js'
 import type {InflightStore, PublishCallback} from './inflight-store.js'
+import {parseUrl} from './options.js'
 import {PacketIdAllocator} from './packet-id.js'
-import {ScramClient} from '../auth/scram-client.js'
-import {scramAlgorithmOf} from '../auth/scram.js'
-
-export type ConnectProperties = NonNullable<IConnectPacket['properties']>
-export type ConnackProperties = NonNullable<IConnackPacket['properties']>
-
-export interface WillOptions {
-  topic: string
-  payload: Buffer | string
-  qos?: QoS
-  retain?: boolean
-  properties?: NonNullable<NonNullable<IConnectPacket['will']>['properties']>
-}
-
-export interface ClientOptions {
-  url: string | URL
-  /** 3 = MQTT 3.1, 4 = 3.1.1, 5 = 5.0 (default). */
-  protocolVersion?: ProtocolVersion
-  /** Empty: the broker assigns one (3.1 gets a random id, since it has no such feature). */
-  clientId?: string
-  /** Clean session / clean start (default true). */
-  clean?: boolean
-  /** Seconds (default 60; 0 disables). */
-  keepalive?: number
-  username?: string
-  password?: string | Buffer
-  /** MQTT 5 enhanced authentication with username and password: SCRAM-SHA-256 or SCRAM-SHA-512 (the password never leaves). */
-  authMethod?: string
-  will?: WillOptions
-  /** MQTT 5 CONNECT properties: session expiry, receive maximum, user properties… */
-  properties?: ConnectProperties
-  dial?: DialOptions
-  /** Time allowed for the transport and CONNACK together (default 10 s). */
-  connectTimeoutMs?: number
-  inflightStore?: InflightStore
-  /** Called with one line per packet sent and received (pub/sub -d); none: no cost. */
-  trace?: (line: string) => void
-}
-
-export interface PublishOptions {
-  qos?: QoS
-  retain?: boolean
-  dup?: boolean
-  properties?: PublishProperties
-}
-
-export interface Subscription {
-  topic: string
-  qos: QoS
-  /** MQTT 5 no local. */
-  nl?: boolean
-  /** MQTT 5 retain as published. */
-  rap?: boolean
-  /** MQTT 5 retain handling: 0 always, 1 if new, 2 never. */
-  rh?: 0 | 1 | 2
-}
-
-export interface ClientEvents {
-  message: [packet: IPublishPacket]
-  /** The broker sent DISCONNECT (MQTT 5), e.g. 0x8E session taken over. */
-  disconnect: [packet: IDisconnectPacket]
-  /** The connection is gone; `error` says why when it was not our own end(). */
-  close: [error: Error | undefined]
-}
+import {closedError, disconnectedError, notAllowedError, refused, tooLargeError} from './refusals.js'
+import {describeIncoming, describeOutgoing} from './trace.js'
+import type {ClientEvents, ClientOptions, PublishOptions, Subscription} from './types.js'
 
 interface Pending {
   resolve(codes: number[]): void
@@ -173,9 +110,8 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
   private pingsAnswered = 0
   /** Messages received before anyone listened; undefined once someone does. */
   private early: IPublishPacket[] | undefined = []
-  private onConnack: ((p: IConnackPacket) => void) | undefined
-  /** The SCRAM exchange of the CONNECT (authMethod), until CONNACK. */
-  private scram: ScramClient | undefined
+  /** The CONNECT exchange, until CONNACK. */
+  private handshake: Handshake | undefined
   /** Milliseconds from writing CONNECT to CONNACK: the broker's authentication and session set-up. */
   handshakeMs = 0
 
@@ -213,96 +149,24 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
     const client = new MqttClient(options, dialed.stream, dialed.socket, dialed.scheme, dialed.subprotocol)
     client.wsExtensions = dialed.extensions
     // One budget for the transport and CONNACK together, as documented.
-    await client.handshake(options, Math.max(1, timeoutMs - (Date.now() - started)))
+    const handshake = new Handshake(client, options, client.clientId, Math.max(1, timeoutMs - (Date.now() - started)))
+    client.handshake = handshake
+    await handshake.done
     return client
   }
 
-  private handshake(options: ClientOptions, timeoutMs: number): Promise<void> {
-    const v = this.version
-    const packet: IConnectPacket = {
-      cmd: 'connect',
-      protocolId: v === 3 ? 'MQIsdp' : 'MQTT',
-      protocolVersion: v,
-      clean: options.clean ?? true,
-      clientId: this.clientId,
-      keepalive: options.keepalive ?? 60,
-    }
-    if (options.username !== undefined) packet.username = options.username
-    if (options.password !== undefined) packet.password = Buffer.isBuffer(options.password) ? options.password : Buffer.from(options.password)
-    if (options.will) {
-      const w = options.will
-      packet.will = {topic: w.topic, payload: Buffer.isBuffer(w.payload) ? w.payload : Buffer.from(w.payload), qos: w.qos ?? 0, retain: w.retain ?? false}
-      if (v === 5 && w.properties) packet.will.properties = w.properties
-    }
-    if (v === 5 && options.properties) packet.properties = options.properties
-    if (options.authMethod !== undefined) this.startScram(options, packet)
-    let sentAt = 0
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.destroy()
-        reject(new TimeoutError(`${this.url}: no CONNACK within ${timeoutMs} ms: is this an MQTT broker?`))
-      }, timeoutMs)
-      const onClose = (error: Error | undefined): void => {
-        clearTimeout(timer)
-        reject(error ?? new TransportError(`${this.url}: the connection was closed before CONNACK`))
-      }
-      this.once('close', onClose)
-      this.onConnack = (connack) => {
-        clearTimeout(timer)
-        this.off('close', onClose)
-        this.handshakeMs = Number(process.hrtime.bigint()) / 1e6 - sentAt
-        const code = v === 5 ? (connack.reasonCode ?? 0) : (connack.returnCode ?? 0)
-        if (code !== 0) {
-          this.destroy()
-          reject(connackError(this.url, v, code, connack.properties?.reasonString))
-          return
-        }
-        const problem = this.scram?.verifyServer(connack.properties?.authenticationData)
-        this.scram = undefined
-        if (problem !== undefined) {
-          this.destroy()
-          reject(new AuthError(`${this.url}: ${problem}`))
-          return
-        }
-        this.connack = connack
-        const props = connack.properties
-        if (props?.assignedClientIdentifier) this.clientId = props.assignedClientIdentifier
-        if (props?.receiveMaximum) this.sendMaximum = props.receiveMaximum
-        if (props?.topicAliasMaximum) this.topicAliasMaximum = props.topicAliasMaximum
-        if (props?.maximumPacketSize) this.maximumPacketSize = props.maximumPacketSize
-        if (props?.maximumQoS !== undefined) this.maximumQoS = props.maximumQoS as QoS
-        if (props?.retainAvailable === false) this.retainAvailable = false
-        if (props?.serverKeepAlive !== undefined) this.keepaliveMs = props.serverKeepAlive * 1000
-        this.startKeepalive()
-        resolve()
-      }
-      sentAt = Number(process.hrtime.bigint()) / 1e6
-      const bytes = encode(packet, v)
-      if (this.trace !== undefined) this.trace(describeOutgoing(bytes, v))
-      this.stream.write(bytes)
-    })
-  }
-
-  /** SCRAM (authMethod): the client-first-message goes in CONNECT instead of the password. */
-  private startScram(options: ClientOptions, packet: IConnectPacket): void {
-    this.scram = new ScramClient(scramAlgorithmOf(options.authMethod!)!, options.username!, Buffer.isBuffer(options.password) ? options.password : Buffer.from(options.password!))
-    packet.password = undefined
-    packet.properties = {...packet.properties, authenticationMethod: this.scram.method, authenticationData: this.scram.first()}
-  }
-
-  /** The server's AUTH 0x18 during the CONNECT's SCRAM exchange: answer with the client-final-message. */
-  private onAuth(packet: Packet & {cmd: 'auth'}): void {
-    const scram = this.scram
-    if (scram === undefined || this.connack !== undefined || packet.reasonCode !== 0x18 || packet.properties?.authenticationMethod !== scram.method) {
-      return this.protocolFailure(`the broker sent AUTH (reason 0x${(packet.reasonCode ?? 0).toString(16)}) that no exchange of ours expects`)
-    }
-    scram.final(packet.properties?.authenticationData).then(
-      (data) => {
-        if (this.closed) return
-        this.stream.write(encode({cmd: 'auth', reasonCode: 0x18, properties: {authenticationMethod: scram.method, authenticationData: data}}, this.version))
-      },
-      (error: Error) => this.destroy(new AuthError(`${this.url}: ${error.message}`)),
-    )
+  /** The CONNACK the handshake accepted: the broker's limits and assigned client id. */
+  private accept(connack: IConnackPacket): void {
+    this.connack = connack
+    const props = connack.properties
+    if (props?.assignedClientIdentifier) this.clientId = props.assignedClientIdentifier
+    if (props?.receiveMaximum) this.sendMaximum = props.receiveMaximum
+    if (props?.topicAliasMaximum) this.topicAliasMaximum = props.topicAliasMaximum
+    if (props?.maximumPacketSize) this.maximumPacketSize = props.maximumPacketSize
+    if (props?.maximumQoS !== undefined) this.maximumQoS = props.maximumQoS as QoS
+    if (props?.retainAvailable === false) this.retainAvailable = false
+    if (props?.serverKeepAlive !== undefined) this.keepaliveMs = props.serverKeepAlive * 1000
+    this.startKeepalive()
   }
 
   get connected(): boolean {
@@ -459,46 +323,23 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
     if (this.closed) return
     this.closed = true
     this.stopKeepalive()
-    const error =
-      this.ending && !this.failure
-        ? undefined
-        : (this.failure ??
-          new TransportError(
-            this.connack
-              ? `${this.url}: the broker closed the connection${this.closedAfterPublish()}`
-              : `${this.url}: the broker closed the connection before CONNACK: check the protocol version (-V), the client id, and the scheme (mqtts:// or wss:// for a TLS port)`,
-          ))
+    const error = this.ending && !this.failure ? undefined : (this.failure ?? closedError(this.url, this.connack !== undefined, this.version, this.largestPublish))
     const pendingError = error ?? new TransportError(`${this.url}: the connection was closed`)
     for (const w of this.pingWaiters.splice(0)) w.done(pendingError)
     for (const p of this.pendingAcks.values()) p.reject(pendingError)
     this.pendingAcks.clear()
     for (const e of [...this.inflight.values()]) this.settle(e.packetId, pendingError, MAX_QOS_ERROR)
     for (const q of this.queue.splice(0)) q.callback?.(pendingError, MAX_QOS_ERROR)
+    if (this.handshake !== undefined) this.handshake.onClose(error)
     this.emit('close', error)
   }
 
   private notAllowed(qos: QoS, retain: boolean, alias: number | undefined): Error {
-    let what: string
-    if (qos > this.maximumQoS) what = `QoS ${qos} is not allowed: the broker's Maximum QoS is ${this.maximumQoS}`
-    else if (retain && !this.retainAvailable) what = 'retained messages are not allowed: the broker does not support retain'
-    else what = `topic alias ${alias} is not allowed: the broker accepts ${this.topicAliasMaximum === 0 ? 'no topic aliases' : `aliases 1 to ${this.topicAliasMaximum}`}`
-    return new MqttwsError(ErrorCode.CONFIG, what)
+    return notAllowedError({maximumQoS: this.maximumQoS, retainAvailable: this.retainAvailable, topicAliasMaximum: this.topicAliasMaximum}, qos, retain, alias)
   }
 
   private tooLarge(size: number): Error {
-    return new MqttwsError(
-      ErrorCode.PACKET_TOO_LARGE,
-      `${this.url}: not sent: the PUBLISH is ${size} bytes, larger than the broker's maximum packet size of ${this.maximumPacketSize} bytes (its CONNACK says so): send less, or raise the broker's limit (mqttws: serve --max-packet-size; mosquitto: max_packet_size)`,
-    )
-  }
-
-  /**
-   * Why a broker may have closed the connection after our PUBLISH. MQTT 5 brokers say it with
-   * DISCONNECT; before 5 a broker can only close, and the client never learns its maximum packet size.
-   */
-  private closedAfterPublish(): string {
-    if (this.largestPublish === 0 || this.version === 5) return ''
-    return ` after a PUBLISH of ${this.largestPublish} bytes: an MQTT ${this.version === 3 ? '3.1' : '3.1.1'} broker closes the connection on a message it refuses, and cannot say why. Larger than its maximum packet size? (mqttws: raise it with serve --max-packet-size; mosquitto: max_packet_size; with -V 5 the broker announces its limit and pub checks it before sending.) Not authorized? See the broker's log`
+    return tooLargeError(this.url, size, this.maximumPacketSize)
   }
 
   private notConnected(): Error {
@@ -555,13 +396,15 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
   onPacket(packet: Packet): void {
     if (this.trace !== undefined) this.trace(describeIncoming(packet))
     switch (packet.cmd) {
-      case 'connack':
-        if (this.onConnack) {
-          const cb = this.onConnack
-          this.onConnack = undefined
-          cb(packet)
-        } else this.protocolFailure('a second CONNACK')
+      case 'connack': {
+        const handshake = this.handshake
+        if (handshake === undefined) return this.protocolFailure('a second CONNACK')
+        this.handshake = undefined
+        const accepted = handshake.onConnack(packet)
+        this.handshakeMs = handshake.ms
+        if (accepted) this.accept(packet)
         return
+      }
       case 'publish':
         return this.onPublish(packet)
       case 'puback': {
@@ -607,13 +450,12 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
         while (this.pingWaiters.length > 0 && this.pingWaiters[0].answer <= this.pingsAnswered) this.pingWaiters.shift()!.done()
         return
       case 'auth':
-        return this.onAuth(packet)
+        if (this.handshake?.onAuth(packet) !== true) {
+          this.protocolFailure(`the broker sent AUTH (reason 0x${(packet.reasonCode ?? 0).toString(16)}) that no exchange of ours expects`)
+        }
+        return
       case 'disconnect':
-        // A lost connection (exit 1), not a refusal: CONNACK and SUBACK carry those.
-        this.failure ??= new TransportError(
-          `${this.url}: the broker disconnected us with ${describeReasonCode(packet.reasonCode ?? 0)}${packet.properties?.reasonString ? `: ${packet.properties.reasonString}` : ''}`,
-          {reasonCode: packet.reasonCode ?? 0},
-        )
+        this.failure ??= disconnectedError(this.url, packet)
         this.emit('disconnect', packet)
         return
       default:
@@ -684,41 +526,4 @@ function emitAll(client: MqttClient, packets: IPublishPacket[]): void {
 
 function destroyStream(stream: Duplex): void {
   stream.destroy()
-}
-
-function refused(what: string, code: number, reason: string | undefined): RefusedError {
-  return new RefusedError(`${what} refused with ${describeReasonCode(code)}${reason ? `: ${reason}` : ''}`, {reasonCode: code})
-}
-
-const V3_CONNACK: Record<number, string> = {
-  1: 'unacceptable protocol version: try another -V (3.1, 3.1.1 or 5)',
-  2: 'client identifier rejected: give another with -i',
-  3: 'server unavailable',
-  4: 'bad user name or password',
-  5: 'not authorized',
-}
-
-function connackError(url: string, version: ProtocolVersion, code: number, reason: string | undefined): RefusedError {
-  const text =
-    version === 5
-      ? `${describeReasonCode(code)}${reason ? `: ${reason}` : ''}`
-      : `return code ${code} (${V3_CONNACK[code] ?? 'unknown'})`
-  return new RefusedError(`${url}: the broker refused the connection: ${text}`, {reasonCode: code})
-}
-
-/** What SCRAM needs, checked before dialing. */
-function checkAuthMethod(options: ClientOptions): void {
-  const m = options.authMethod
-  if (scramAlgorithmOf(m!) === undefined) throw new MqttwsError(ErrorCode.CONFIG, `authentication method "${m}" is not supported: use SCRAM-SHA-256 or SCRAM-SHA-512`)
-  if ((options.protocolVersion ?? 5) !== 5) throw new MqttwsError(ErrorCode.CONFIG, `${m} is MQTT 5 enhanced authentication: use -V 5`)
-  if (options.username === undefined || options.password === undefined) throw new MqttwsError(ErrorCode.CONFIG, `${m} needs a user name and a password (-u and -P, or --password-file/--password-env)`)
-}
-
-/** Parses a broker URL, with a message that shows the expected form. */
-export function parseUrl(text: string): URL {
-  try {
-    return new URL(text)
-  } catch {
-    throw new MqttwsError(ErrorCode.CONFIG, `"${text}" is not a URL: write it as mqtt://HOST:PORT, mqtts://…, ws://HOST:PORT/PATH or wss://…`)
-  }
 }
