@@ -4,7 +4,7 @@
  */
 import {readFile} from 'node:fs/promises'
 import {Flags} from '@oclif/core'
-import type {ClientOptions, ConnectProperties} from '../core/client/client.js'
+import type {ClientOptions, ConnectProperties} from '../core/client/types.js'
 import {brokerUrl, parseFraming, parseHeader, parseProtocolVersion, parseUserProperty, userProperties} from '../core/client/options.js'
 import type {ClientProtocol} from '../core/client/options.js'
 import {ConfigError} from '../core/errors.js'

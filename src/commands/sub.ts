@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {MqttClient} from '../core/client/client.js'
-import type {Subscription} from '../core/client/client.js'
+import type {Subscription} from '../core/client/types.js'
 import {parseUserProperty, userProperties} from '../core/client/options.js'
 import {runSubscriberReconnecting} from '../core/client/reconnect.js'
 import {ConfigError, TimeoutError} from '../core/errors.js'

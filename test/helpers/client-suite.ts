@@ -3,7 +3,7 @@
  * opens is closed after it, and with `broker: true` one real broker serves the block.
  */
 import {MqttClient} from '../../src/core/client/client.js'
-import type {ClientOptions} from '../../src/core/client/client.js'
+import type {ClientOptions} from '../../src/core/client/types.js'
 import {startFakeBroker} from '../core/client/fake-broker.js'
 import type {FakeBroker, FakeBrokerOptions} from '../core/client/fake-broker.js'
 import {startBroker} from './broker.js'

@@ -3,7 +3,7 @@
  * threads (WorkerPool) so that the generator can use every core and the subscribers on
  * this thread are not starved by the send loops.
  */
-import {Worker} from 'node:worker_threads'
+import type {Worker} from 'node:worker_threads'
 import {openPublishers} from './load-clients.js'
 import type {ConnectionSet, LoadPublisher} from './load-clients.js'
 import type {BenchPlan} from './plan.js'
@@ -13,6 +13,7 @@ import type {BenchTarget} from './run.js'
 import type {SharedCounters, WorkerReport} from './shared-counters.js'
 import type {PublisherJob} from './publisher-worker.js'
 import {fromWorkerError} from './worker-errors.js'
+import {closeWorkers, startWorkers} from './worker-threads.js'
 
 export interface PublisherPool {
   connect(): Promise<void>
@@ -110,19 +111,16 @@ export class WorkerPool implements PublisherPool {
   }
 
   async connect(): Promise<void> {
-    const per = Math.floor(this.plan.publishers / this.workers)
-    const extra = this.plan.publishers % this.workers
-    let first = 0
-    const readies: Array<Promise<void>> = []
-    for (let w = 0; w < this.workers; w++) {
-      const count = per + (w < extra ? 1 : 0)
-      const job: PublisherJob = {plan: this.plan, url: this.url, access: {tls: this.target.tls, username: this.target.username, password: this.target.password}, first, count, worker: w, shape: this.shared.shape, shared: this.shared.buffer}
-      const worker = new Worker(new URL('./publisher-worker.js', import.meta.url), {workerData: job})
-      first += count
-      const state: WorkerState = {worker, finished: false}
-      this.states.push(state)
-      readies.push(
-        new Promise((resolve, reject) => {
+    const access = {tls: this.target.tls, username: this.target.username, password: this.target.password}
+    await startWorkers(
+      new URL('./publisher-worker.js', import.meta.url),
+      this.workers,
+      this.plan.publishers,
+      ({worker, first, count}): PublisherJob => ({plan: this.plan, url: this.url, access, first, count, worker, shape: this.shared.shape, shared: this.shared.buffer}),
+      (worker) => {
+        const state: WorkerState = {worker, finished: false}
+        this.states.push(state)
+        return new Promise<void>((resolve, reject) => {
           worker.on('message', (m: WorkerReport) => {
             if (m.type === 'ready') {
               state.ready = {bytes: m.bytes}
@@ -137,15 +135,10 @@ export class WorkerPool implements PublisherPool {
           worker.once('exit', (code) => {
             if (!state.ready) reject(new Error(`a publisher worker exited with ${code}`))
           })
-        }),
-      )
-    }
-    try {
-      await Promise.all(readies)
-    } catch (error) {
-      await this.close()
-      throw error
-    }
+        })
+      },
+      () => this.close(),
+    )
   }
 
   start(): void {
@@ -202,18 +195,6 @@ export class WorkerPool implements PublisherPool {
 
   async close(): Promise<void> {
     if (this.monitor) clearInterval(this.monitor)
-    await Promise.all(
-      this.states.map(
-        (s) =>
-          new Promise<void>((resolve) => {
-            const timer = setTimeout(() => void s.worker.terminate().then(() => resolve()), 3000)
-            s.worker.once('exit', () => {
-              clearTimeout(timer)
-              resolve()
-            })
-            s.worker.postMessage('close')
-          }),
-      ),
-    )
+    await closeWorkers(this.states.map((s) => s.worker))
   }
 }

@@ -3,7 +3,8 @@
  * loop allocates no promise or closure per message. Runs in the main thread or in a
  * publisher worker (publisher-worker.ts) alike.
  */
-import type {MqttClient, PublishOptions} from '../client/client.js'
+import type {MqttClient} from '../client/client.js'
+import type {PublishOptions} from '../client/types.js'
 import type {BenchPlan} from './plan.js'
 import {stamp} from './stamp.js'
 
@@ -92,9 +93,14 @@ export abstract class SendLoop {
   stopped = false
   readonly pump = (): void => this.run()
   protected paceTimer: NodeJS.Timeout | undefined
-  protected startNs = 0n
+  private startNs = 0n
 
-  constructor(readonly plan: BenchPlan) {}
+  constructor(
+    readonly plan: BenchPlan,
+    /** The publisher's number in the run (in each message's stamp). */
+    readonly index: number,
+    readonly counters: PublisherCounters,
+  ) {}
 
   start(): void {
     this.startNs = process.hrtime.bigint()
@@ -114,6 +120,16 @@ export abstract class SendLoop {
     return this.stopped || (this.plan.count > 0 && this.seq >= this.plan.count) || !this.live()
   }
 
+  /** The delivery window or this publisher's in-flight limit is full. */
+  windowFull(): boolean {
+    return windowRoom(this.counters, this.index, this.seq, this.plan.rate > 0) <= 0
+  }
+
+  /** Messages the pace (--rate) allows by now; Infinity unpaced. */
+  protected due(): number {
+    return this.plan.rate > 0 ? Math.floor((Number(process.hrtime.bigint() - this.startNs) / 1e9) * this.plan.rate) : Infinity
+  }
+
   protected abstract run(): void
 }
 
@@ -125,12 +141,12 @@ export class Publisher extends SendLoop implements Parkable {
 
   constructor(
     readonly client: MqttClient,
-    readonly index: number,
+    index: number,
     readonly topic: string,
     plan: BenchPlan,
-    readonly counters: PublisherCounters,
+    counters: PublisherCounters,
   ) {
-    super(plan)
+    super(plan, index, counters)
     this.payload = Buffer.alloc(plan.payloadSize, 0x61)
     this.options = {qos: plan.qos, retain: false}
   }
@@ -139,13 +155,9 @@ export class Publisher extends SendLoop implements Parkable {
     return this.client.connected
   }
 
-  windowFull(): boolean {
-    return windowRoom(this.counters, this.index, this.seq, this.plan.rate > 0) <= 0
-  }
-
   protected run(): void {
     const paced = this.plan.rate > 0
-    const due = paced ? Math.floor((Number(process.hrtime.bigint() - this.startNs) / 1e9) * this.plan.rate) : Infinity
+    const due = this.due()
     let n = 0
     while (!this.done() && this.seq < due) {
       if (this.plan.qos > 0 && this.outstanding >= qosWindow(this.counters)) return // onAck resumes

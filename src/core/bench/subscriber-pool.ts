@@ -3,7 +3,7 @@
  * spread over worker threads (WorkerSubscribers), so that receiving is not capped by the
  * main thread. Either way the figures come back as one SubscriberFigures.
  */
-import {Worker} from 'node:worker_threads'
+import type {Worker} from 'node:worker_threads'
 import type {BenchAccess} from './connect.js'
 import {LatencyHistogram} from './latency.js'
 import {openSubscribers} from './load-clients.js'
@@ -14,6 +14,7 @@ import type {SharedCounters, SubscriberReport, WorkerReport} from './shared-coun
 import {Subscriber} from './subscriber.js'
 import type {SubscriberJob} from './subscriber-worker.js'
 import {fromWorkerError} from './worker-errors.js'
+import {closeWorkers, startWorkers} from './worker-threads.js'
 
 export interface SubscriberFigures {
   received: number
@@ -103,25 +104,17 @@ export class WorkerSubscribers implements SubscriberPool {
   ) {}
 
   async open(): Promise<void> {
-    const n = this.shared.shape.subWorkers
-    const per = Math.floor(this.plan.subscribers / n)
-    const extra = this.plan.subscribers % n
-    const readies: Array<Promise<unknown>> = []
-    let first = 0
-    for (let w = 0; w < n; w++) {
-      const count = per + (w < extra ? 1 : 0)
-      const job: SubscriberJob = {plan: this.plan, url: this.url, access: this.access, filter: this.filter, count, first, worker: w, shape: this.shared.shape, shared: this.shared.buffer}
-      first += count
-      const worker = new Worker(new URL('./subscriber-worker.js', import.meta.url), {workerData: job})
-      this.workers.push(worker)
-      readies.push(reply(worker, 'ready'))
-    }
-    try {
-      await Promise.all(readies)
-    } catch (error) {
-      await this.close()
-      throw error
-    }
+    await startWorkers(
+      new URL('./subscriber-worker.js', import.meta.url),
+      this.shared.shape.subWorkers,
+      this.plan.subscribers,
+      ({worker, first, count}): SubscriberJob => ({plan: this.plan, url: this.url, access: this.access, filter: this.filter, count, first, worker, shape: this.shared.shape, shared: this.shared.buffer}),
+      (worker) => {
+        this.workers.push(worker)
+        return reply(worker, 'ready')
+      },
+      () => this.close(),
+    )
   }
 
   start(): void {
@@ -155,19 +148,7 @@ export class WorkerSubscribers implements SubscriberPool {
   }
 
   async close(): Promise<void> {
-    await Promise.all(
-      this.workers.map(
-        (w) =>
-          new Promise<void>((resolve) => {
-            const timer = setTimeout(() => void w.terminate().then(() => resolve()), 3000)
-            w.once('exit', () => {
-              clearTimeout(timer)
-              resolve()
-            })
-            w.postMessage('close')
-          }),
-      ),
-    )
+    await closeWorkers(this.workers)
   }
 }
 

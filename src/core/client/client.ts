@@ -3,99 +3,36 @@
  * transport, QoS 0/1/2 both ways, MQTT 3.1, 3.1.1 and 5. Lean on purpose: publishing
  * allocates no promise (callbacks; publishAsync is a convenience on top), each packet is
  * one encoded Buffer, and writes are corked and flushed once per event-loop turn.
+ *
+ * This file is the connection's life (connect, the packets received, end and close) and
+ * the public API; the CONNECT exchange is handshake.ts, publishing outbox.ts, the
+ * keepalive keepalive.ts, the writes writer.ts, the error texts refusals.ts.
  */
 import {randomBytes} from 'node:crypto'
 import {EventEmitter} from 'node:events'
 import type {Duplex} from 'node:stream'
 import type {Scheme} from '../config.js'
-import {AuthError, ErrorCode, MqttwsError, ProtocolError, RefusedError, TimeoutError, TransportError} from '../errors.js'
+import {ProtocolError, TransportError} from '../errors.js'
 import {Decoder, encode} from '../protocol/codec.js'
-import type {DecoderSink, IConnackPacket, IConnectPacket, IDisconnectPacket, IPublishPacket, Packet, ProtocolVersion, QoS} from '../protocol/codec.js'
-import {PacketType, encodeAck, encodePublish} from '../protocol/encode.js'
-import type {PublishProperties} from '../protocol/encode.js'
-import {describeReasonCode} from '../protocol/reason-codes.js'
+import type {DecoderSink, IConnackPacket, IDisconnectPacket, IPublishPacket, Packet, ProtocolVersion, QoS} from '../protocol/codec.js'
+import {PacketType, encodeAck} from '../protocol/encode.js'
 import {dial} from '../transport/dial.js'
 import type {WireCounter} from '../transport/wire-counter.js'
-import type {DialOptions} from '../transport/dial.js'
+import {Handshake, checkAuthMethod} from './handshake.js'
 import {MemoryInflightStore} from './inflight-store.js'
-import {describeIncoming, describeOutgoing} from './trace.js'
-import type {InflightStore, PublishCallback} from './inflight-store.js'
+import type {PublishCallback} from './inflight-store.js'
+import {Keepalive} from './keepalive.js'
+import {parseUrl} from './options.js'
+import {MAX_QOS_ERROR, Outbox, callPublished} from './outbox.js'
 import {PacketIdAllocator} from './packet-id.js'
-import {ScramClient} from '../auth/scram-client.js'
-import {scramAlgorithmOf} from '../auth/scram.js'
-
-export type ConnectProperties = NonNullable<IConnectPacket['properties']>
-export type ConnackProperties = NonNullable<IConnackPacket['properties']>
-
-export interface WillOptions {
-  topic: string
-  payload: Buffer | string
-  qos?: QoS
-  retain?: boolean
-  properties?: NonNullable<NonNullable<IConnectPacket['will']>['properties']>
-}
-
-export interface ClientOptions {
-  url: string | URL
-  /** 3 = MQTT 3.1, 4 = 3.1.1, 5 = 5.0 (default). */
-  protocolVersion?: ProtocolVersion
-  /** Empty: the broker assigns one (3.1 gets a random id, since it has no such feature). */
-  clientId?: string
-  /** Clean session / clean start (default true). */
-  clean?: boolean
-  /** Seconds (default 60; 0 disables). */
-  keepalive?: number
-  username?: string
-  password?: string | Buffer
-  /** MQTT 5 enhanced authentication with username and password: SCRAM-SHA-256 or SCRAM-SHA-512 (the password never leaves). */
-  authMethod?: string
-  will?: WillOptions
-  /** MQTT 5 CONNECT properties: session expiry, receive maximum, user properties… */
-  properties?: ConnectProperties
-  dial?: DialOptions
-  /** Time allowed for the transport and CONNACK together (default 10 s). */
-  connectTimeoutMs?: number
-  inflightStore?: InflightStore
-  /** Called with one line per packet sent and received (pub/sub -d); none: no cost. */
-  trace?: (line: string) => void
-}
-
-export interface PublishOptions {
-  qos?: QoS
-  retain?: boolean
-  dup?: boolean
-  properties?: PublishProperties
-}
-
-export interface Subscription {
-  topic: string
-  qos: QoS
-  /** MQTT 5 no local. */
-  nl?: boolean
-  /** MQTT 5 retain as published. */
-  rap?: boolean
-  /** MQTT 5 retain handling: 0 always, 1 if new, 2 never. */
-  rh?: 0 | 1 | 2
-}
-
-export interface ClientEvents {
-  message: [packet: IPublishPacket]
-  /** The broker sent DISCONNECT (MQTT 5), e.g. 0x8E session taken over. */
-  disconnect: [packet: IDisconnectPacket]
-  /** The connection is gone; `error` says why when it was not our own end(). */
-  close: [error: Error | undefined]
-}
+import {closedError, disconnectedError, refused} from './refusals.js'
+import {describeIncoming, describeOutgoing} from './trace.js'
+import type {ClientEvents, ClientOptions, PublishOptions, Subscription} from './types.js'
+import {PacketWriter} from './writer.js'
 
 interface Pending {
   resolve(codes: number[]): void
   reject(error: Error): void
-}
-
-interface Queued {
-  topic: string
-  payload: Buffer
-  options: PublishOptions
-  callback: PublishCallback | undefined
 }
 
 const kClient = Symbol('mqttClient')
@@ -113,21 +50,6 @@ function onClose(this: Tagged): void {
   this[kClient].onClosed()
 }
 
-function flush(client: MqttClient): void {
-  client.corked = false
-  client.stream.uncork()
-}
-
-function onKeepaliveTick(client: MqttClient): void {
-  client.keepaliveTick()
-}
-
-function callPublished(callback: PublishCallback, error: Error | undefined, code: number): void {
-  callback(error, code)
-}
-
-const MAX_QOS_ERROR = 0x80
-
 export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSink {
   readonly stream: Duplex
   /** Byte counters at the wire. */
@@ -142,42 +64,23 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
   subprotocol: string | undefined
   /** WebSocket extensions the server accepted (e.g. "permessage-deflate"). */
   wsExtensions: string | undefined
-  corked = false
   failure: Error | undefined
   closed = false
+  /** Milliseconds from writing CONNECT to CONNACK: the broker's authentication and session set-up. */
+  handshakeMs = 0
+  private readonly writer: PacketWriter
   private readonly ids = new PacketIdAllocator()
-  private readonly inflight: InflightStore
-  private readonly queue: Queued[] = []
+  private readonly outbox: Outbox
+  private readonly keepalive: Keepalive
   private readonly pendingAcks = new Map<number, Pending>()
   private readonly awaitingRel = new Set<number>()
   private readonly inboundAliases = new Map<number, string>()
-  private sendMaximum = 65535
-  /** MQTT 5: the broker's Topic Alias Maximum (0: aliases not allowed) and Maximum Packet Size. */
-  private topicAliasMaximum = 0
-  private maximumPacketSize = Infinity
-  /** MQTT 5: the broker's Maximum QoS and Retain Available (MQTT-3.2.2-11, -14). */
-  private maximumQoS: QoS = 2
-  private retainAvailable = true
-  private keepaliveMs: number
-  private keepaliveTimer: NodeJS.Timeout | undefined
-  private sentSinceTick = false
-  /** Keepalive ticks (half the keepalive each) since the unanswered PINGREQ; -1: none outstanding. */
-  private pingTicks = -1
   private ending = false
-  /** Size of the largest PUBLISH sent: what a 3.1.1 broker that closes the connection may have refused. */
-  private largestPublish = 0
   private readonly trace: ((line: string) => void) | undefined
-  /** ping(): each waits for the PINGRESP of the PINGREQ numbered `answer` (keepalive pings count too). */
-  private pingWaiters: Array<{answer: number; done: (error?: Error) => void}> = []
-  private pingsSent = 0
-  private pingsAnswered = 0
   /** Messages received before anyone listened; undefined once someone does. */
   private early: IPublishPacket[] | undefined = []
-  private onConnack: ((p: IConnackPacket) => void) | undefined
-  /** The SCRAM exchange of the CONNECT (authMethod), until CONNACK. */
-  private scram: ScramClient | undefined
-  /** Milliseconds from writing CONNECT to CONNACK: the broker's authentication and session set-up. */
-  handshakeMs = 0
+  /** The CONNECT exchange, until CONNACK. */
+  private handshake: Handshake | undefined
 
   private constructor(options: ClientOptions, stream: Duplex, socket: WireCounter, scheme: Scheme, subprotocol: string | undefined) {
     super()
@@ -189,9 +92,10 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
     this.socket = socket
     this.scheme = scheme
     this.subprotocol = subprotocol
-    this.inflight = options.inflightStore ?? new MemoryInflightStore()
-    this.keepaliveMs = (options.keepalive ?? 60) * 1000
     this.trace = options.trace
+    this.writer = new PacketWriter(stream, this.version, options.trace)
+    this.outbox = new Outbox(this, this.writer, this.version, this.ids, options.inflightStore ?? new MemoryInflightStore())
+    this.keepalive = new Keepalive(this, this.writer, (options.keepalive ?? 60) * 1000)
     this.releaseEarly = this.releaseEarly.bind(this)
     ;(this as unknown as EventEmitter).on('newListener', this.releaseEarly)
     // The server's packets are parsed with our version from the start.
@@ -213,96 +117,25 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
     const client = new MqttClient(options, dialed.stream, dialed.socket, dialed.scheme, dialed.subprotocol)
     client.wsExtensions = dialed.extensions
     // One budget for the transport and CONNACK together, as documented.
-    await client.handshake(options, Math.max(1, timeoutMs - (Date.now() - started)))
+    const handshake = new Handshake(client, options, client.clientId, Math.max(1, timeoutMs - (Date.now() - started)))
+    client.handshake = handshake
+    await handshake.done
     return client
   }
 
-  private handshake(options: ClientOptions, timeoutMs: number): Promise<void> {
-    const v = this.version
-    const packet: IConnectPacket = {
-      cmd: 'connect',
-      protocolId: v === 3 ? 'MQIsdp' : 'MQTT',
-      protocolVersion: v,
-      clean: options.clean ?? true,
-      clientId: this.clientId,
-      keepalive: options.keepalive ?? 60,
-    }
-    if (options.username !== undefined) packet.username = options.username
-    if (options.password !== undefined) packet.password = Buffer.isBuffer(options.password) ? options.password : Buffer.from(options.password)
-    if (options.will) {
-      const w = options.will
-      packet.will = {topic: w.topic, payload: Buffer.isBuffer(w.payload) ? w.payload : Buffer.from(w.payload), qos: w.qos ?? 0, retain: w.retain ?? false}
-      if (v === 5 && w.properties) packet.will.properties = w.properties
-    }
-    if (v === 5 && options.properties) packet.properties = options.properties
-    if (options.authMethod !== undefined) this.startScram(options, packet)
-    let sentAt = 0
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.destroy()
-        reject(new TimeoutError(`${this.url}: no CONNACK within ${timeoutMs} ms: is this an MQTT broker?`))
-      }, timeoutMs)
-      const onClose = (error: Error | undefined): void => {
-        clearTimeout(timer)
-        reject(error ?? new TransportError(`${this.url}: the connection was closed before CONNACK`))
-      }
-      this.once('close', onClose)
-      this.onConnack = (connack) => {
-        clearTimeout(timer)
-        this.off('close', onClose)
-        this.handshakeMs = Number(process.hrtime.bigint()) / 1e6 - sentAt
-        const code = v === 5 ? (connack.reasonCode ?? 0) : (connack.returnCode ?? 0)
-        if (code !== 0) {
-          this.destroy()
-          reject(connackError(this.url, v, code, connack.properties?.reasonString))
-          return
-        }
-        const problem = this.scram?.verifyServer(connack.properties?.authenticationData)
-        this.scram = undefined
-        if (problem !== undefined) {
-          this.destroy()
-          reject(new AuthError(`${this.url}: ${problem}`))
-          return
-        }
-        this.connack = connack
-        const props = connack.properties
-        if (props?.assignedClientIdentifier) this.clientId = props.assignedClientIdentifier
-        if (props?.receiveMaximum) this.sendMaximum = props.receiveMaximum
-        if (props?.topicAliasMaximum) this.topicAliasMaximum = props.topicAliasMaximum
-        if (props?.maximumPacketSize) this.maximumPacketSize = props.maximumPacketSize
-        if (props?.maximumQoS !== undefined) this.maximumQoS = props.maximumQoS as QoS
-        if (props?.retainAvailable === false) this.retainAvailable = false
-        if (props?.serverKeepAlive !== undefined) this.keepaliveMs = props.serverKeepAlive * 1000
-        this.startKeepalive()
-        resolve()
-      }
-      sentAt = Number(process.hrtime.bigint()) / 1e6
-      const bytes = encode(packet, v)
-      if (this.trace !== undefined) this.trace(describeOutgoing(bytes, v))
-      this.stream.write(bytes)
-    })
-  }
-
-  /** SCRAM (authMethod): the client-first-message goes in CONNECT instead of the password. */
-  private startScram(options: ClientOptions, packet: IConnectPacket): void {
-    this.scram = new ScramClient(scramAlgorithmOf(options.authMethod!)!, options.username!, Buffer.isBuffer(options.password) ? options.password : Buffer.from(options.password!))
-    packet.password = undefined
-    packet.properties = {...packet.properties, authenticationMethod: this.scram.method, authenticationData: this.scram.first()}
-  }
-
-  /** The server's AUTH 0x18 during the CONNECT's SCRAM exchange: answer with the client-final-message. */
-  private onAuth(packet: Packet & {cmd: 'auth'}): void {
-    const scram = this.scram
-    if (scram === undefined || this.connack !== undefined || packet.reasonCode !== 0x18 || packet.properties?.authenticationMethod !== scram.method) {
-      return this.protocolFailure(`the broker sent AUTH (reason 0x${(packet.reasonCode ?? 0).toString(16)}) that no exchange of ours expects`)
-    }
-    scram.final(packet.properties?.authenticationData).then(
-      (data) => {
-        if (this.closed) return
-        this.stream.write(encode({cmd: 'auth', reasonCode: 0x18, properties: {authenticationMethod: scram.method, authenticationData: data}}, this.version))
-      },
-      (error: Error) => this.destroy(new AuthError(`${this.url}: ${error.message}`)),
-    )
+  /** The CONNACK the handshake accepted: the broker's limits and assigned client id. */
+  private accept(connack: IConnackPacket): void {
+    this.connack = connack
+    const props = connack.properties
+    const outbox = this.outbox
+    if (props?.assignedClientIdentifier) this.clientId = props.assignedClientIdentifier
+    if (props?.receiveMaximum) outbox.sendMaximum = props.receiveMaximum
+    if (props?.topicAliasMaximum) outbox.topicAliasMaximum = props.topicAliasMaximum
+    if (props?.maximumPacketSize) outbox.maximumPacketSize = props.maximumPacketSize
+    if (props?.maximumQoS !== undefined) outbox.maximumQoS = props.maximumQoS as QoS
+    if (props?.retainAvailable === false) outbox.retainAvailable = false
+    if (props?.serverKeepAlive !== undefined) this.keepalive.ms = props.serverKeepAlive * 1000
+    this.keepalive.start()
   }
 
   get connected(): boolean {
@@ -318,8 +151,6 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
     return this.socket.bytesRead
   }
 
-  // ---- publishing ----
-
   /**
    * Publishes; the callback runs once the message is written (QoS 0) or acknowledged
    * (QoS 1: PUBACK, QoS 2: PUBCOMP), with the broker's reason code (MQTT 5).
@@ -330,29 +161,7 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
       if (callback) process.nextTick(callPublished, callback, this.notConnected(), MAX_QOS_ERROR)
       return
     }
-    const qos = options.qos ?? 0
-    // What the broker announced it does not take would get us disconnected: refuse it here.
-    const alias = options.properties?.topicAlias
-    if ((alias !== undefined && this.version === 5 && alias > this.topicAliasMaximum) || qos > this.maximumQoS || (options.retain === true && !this.retainAvailable)) {
-      if (callback) process.nextTick(callPublished, callback, this.notAllowed(qos, options.retain === true, alias), MAX_QOS_ERROR)
-      return
-    }
-    if (qos === 0) {
-      const encoded = encodePublish(this.version, topic, body, 0, options.retain === true, false, 0, this.version === 5 ? options.properties : undefined)
-      if (encoded.length > this.maximumPacketSize) {
-        if (callback) process.nextTick(callPublished, callback, this.tooLarge(encoded.length), MAX_QOS_ERROR)
-        return
-      }
-      if (encoded.length > this.largestPublish) this.largestPublish = encoded.length
-      this.send(encoded)
-      if (callback) process.nextTick(callPublished, callback, undefined, 0)
-      return
-    }
-    if (this.inflight.size >= this.sendMaximum || this.queue.length > 0) {
-      this.queue.push({topic, payload: body, options, callback})
-      return
-    }
-    this.sendQos(topic, body, options, callback)
+    this.outbox.publish(topic, body, options, callback)
   }
 
   publishAsync(topic: string, payload: Buffer | string, options: PublishOptions = {}): Promise<number> {
@@ -360,34 +169,6 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
       this.publish(topic, payload, options, (error, code) => (error ? reject(error) : resolve(code)))
     })
   }
-
-  private sendQos(topic: string, payload: Buffer, options: PublishOptions, callback: PublishCallback | undefined): void {
-    const id = this.ids.allocate()
-    const qos = options.qos as QoS
-    const encoded = encodePublish(this.version, topic, payload, qos, options.retain === true, options.dup === true, id, this.version === 5 ? options.properties : undefined)
-    if (encoded.length > this.maximumPacketSize) {
-      this.ids.release(id)
-      if (callback) process.nextTick(callPublished, callback, this.tooLarge(encoded.length), MAX_QOS_ERROR)
-      return
-    }
-    this.inflight.set({packetId: id, qos, state: 'publish', encoded, callback})
-    if (encoded.length > this.largestPublish) this.largestPublish = encoded.length
-    this.send(encoded)
-  }
-
-  private settle(id: number, error: Error | undefined, code: number): void {
-    const entry = this.inflight.get(id)
-    if (!entry) return
-    this.inflight.delete(id)
-    this.ids.release(id)
-    if (entry.callback) entry.callback(error, code)
-    while (this.queue.length > 0 && this.inflight.size < this.sendMaximum && this.connected) {
-      const q = this.queue.shift()!
-      this.sendQos(q.topic, q.payload, q.options, q.callback)
-    }
-  }
-
-  // ---- subscribing ----
 
   /** Resolves with the SUBACK codes, one per subscription (granted QoS, or >= 0x80 refused). */
   subscribe(subscriptions: Subscription[], properties?: {subscriptionIdentifier?: number; userProperties?: Record<string, string | string[]>}): Promise<number[]> {
@@ -406,7 +187,7 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
     const id = this.ids.allocate()
     return new Promise((resolve, reject) => {
       this.pendingAcks.set(id, {resolve, reject})
-      this.send(build(id))
+      this.writer.send(build(id))
     })
   }
 
@@ -417,10 +198,7 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
    */
   ping(): Promise<void> {
     if (!this.connected) return Promise.reject(this.notConnected())
-    return new Promise((resolve, reject) => {
-      this.pingWaiters.push({answer: ++this.pingsSent, done: (error) => (error ? reject(error) : resolve())})
-      this.send(PINGREQ)
-    })
+    return this.keepalive.ping()
   }
 
   // ---- closing ----
@@ -432,7 +210,7 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
       this.once('close', () => resolve())
       if (!this.ending) {
         this.ending = true
-        this.stopKeepalive()
+        this.keepalive.stop()
         if (!this.stream.destroyed) {
           const packet: IDisconnectPacket = {cmd: 'disconnect'}
           if (this.version === 5 && (reasonCode !== 0 || properties)) {
@@ -450,7 +228,7 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
 
   destroy(error?: Error): void {
     if (error) this.failure ??= error
-    this.stopKeepalive()
+    this.keepalive.stop()
     this.stream.destroy()
   }
 
@@ -458,96 +236,19 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
   onClosed(): void {
     if (this.closed) return
     this.closed = true
-    this.stopKeepalive()
-    const error =
-      this.ending && !this.failure
-        ? undefined
-        : (this.failure ??
-          new TransportError(
-            this.connack
-              ? `${this.url}: the broker closed the connection${this.closedAfterPublish()}`
-              : `${this.url}: the broker closed the connection before CONNACK: check the protocol version (-V), the client id, and the scheme (mqtts:// or wss:// for a TLS port)`,
-          ))
+    this.keepalive.stop()
+    const error = this.ending && !this.failure ? undefined : (this.failure ?? closedError(this.url, this.connack !== undefined, this.version, this.outbox.largestPublish))
     const pendingError = error ?? new TransportError(`${this.url}: the connection was closed`)
-    for (const w of this.pingWaiters.splice(0)) w.done(pendingError)
+    this.keepalive.failAll(pendingError)
     for (const p of this.pendingAcks.values()) p.reject(pendingError)
     this.pendingAcks.clear()
-    for (const e of [...this.inflight.values()]) this.settle(e.packetId, pendingError, MAX_QOS_ERROR)
-    for (const q of this.queue.splice(0)) q.callback?.(pendingError, MAX_QOS_ERROR)
+    this.outbox.failAll(pendingError)
+    if (this.handshake !== undefined) this.handshake.onClose(error)
     this.emit('close', error)
-  }
-
-  private notAllowed(qos: QoS, retain: boolean, alias: number | undefined): Error {
-    let what: string
-    if (qos > this.maximumQoS) what = `QoS ${qos} is not allowed: the broker's Maximum QoS is ${this.maximumQoS}`
-    else if (retain && !this.retainAvailable) what = 'retained messages are not allowed: the broker does not support retain'
-    else what = `topic alias ${alias} is not allowed: the broker accepts ${this.topicAliasMaximum === 0 ? 'no topic aliases' : `aliases 1 to ${this.topicAliasMaximum}`}`
-    return new MqttwsError(ErrorCode.CONFIG, what)
-  }
-
-  private tooLarge(size: number): Error {
-    return new MqttwsError(
-      ErrorCode.PACKET_TOO_LARGE,
-      `${this.url}: not sent: the PUBLISH is ${size} bytes, larger than the broker's maximum packet size of ${this.maximumPacketSize} bytes (its CONNACK says so): send less, or raise the broker's limit (mqttws: serve --max-packet-size; mosquitto: max_packet_size)`,
-    )
-  }
-
-  /**
-   * Why a broker may have closed the connection after our PUBLISH. MQTT 5 brokers say it with
-   * DISCONNECT; before 5 a broker can only close, and the client never learns its maximum packet size.
-   */
-  private closedAfterPublish(): string {
-    if (this.largestPublish === 0 || this.version === 5) return ''
-    return ` after a PUBLISH of ${this.largestPublish} bytes: an MQTT ${this.version === 3 ? '3.1' : '3.1.1'} broker closes the connection on a message it refuses, and cannot say why. Larger than its maximum packet size? (mqttws: raise it with serve --max-packet-size; mosquitto: max_packet_size; with -V 5 the broker announces its limit and pub checks it before sending.) Not authorized? See the broker's log`
   }
 
   private notConnected(): Error {
     return new TransportError(`${this.url}: not connected${this.failure ? ` (${this.failure.message})` : ''}`)
-  }
-
-  // ---- writing ----
-
-  private send(buf: Buffer): void {
-    if (this.stream.destroyed || this.stream.writableEnded) return
-    if (this.trace !== undefined) this.trace(describeOutgoing(buf, this.version))
-    if (!this.corked) {
-      this.corked = true
-      this.stream.cork()
-      setImmediate(flush, this)
-    }
-    this.sentSinceTick = true
-    this.stream.write(buf)
-  }
-
-  // ---- keepalive ----
-
-  /**
-   * Ticks every half keepalive: MQTT wants no gap between our packets longer than the
-   * keepalive, and with a tick per keepalive a packet sent just after one tick would let
-   * the next ping wait almost two keepalives (brokers close after 1.5).
-   */
-  private startKeepalive(): void {
-    if (this.keepaliveMs > 0) this.keepaliveTimer = setInterval(onKeepaliveTick, Math.max(1, Math.floor(this.keepaliveMs / 2)), this)
-  }
-
-  private stopKeepalive(): void {
-    if (this.keepaliveTimer) clearInterval(this.keepaliveTimer)
-    this.keepaliveTimer = undefined
-  }
-
-  /** Every half keepalive: ping if we sent nothing since the last tick; give up if a ping got no answer within a keepalive. */
-  keepaliveTick(): void {
-    if (this.pingTicks >= 0) {
-      if (++this.pingTicks >= 2) {
-        this.destroy(new TimeoutError(`${this.url}: no PINGRESP within the keepalive of ${this.keepaliveMs / 1000} s: the broker or the network is not responding`))
-        return
-      }
-    } else if (!this.sentSinceTick) {
-      this.pingTicks = 0
-      this.pingsSent++
-      this.send(PINGREQ)
-    }
-    this.sentSinceTick = false
   }
 
   // ---- DecoderSink ----
@@ -555,38 +256,29 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
   onPacket(packet: Packet): void {
     if (this.trace !== undefined) this.trace(describeIncoming(packet))
     switch (packet.cmd) {
-      case 'connack':
-        if (this.onConnack) {
-          const cb = this.onConnack
-          this.onConnack = undefined
-          cb(packet)
-        } else this.protocolFailure('a second CONNACK')
+      case 'connack': {
+        const handshake = this.handshake
+        if (handshake === undefined) return this.protocolFailure('a second CONNACK')
+        this.handshake = undefined
+        const accepted = handshake.onConnack(packet)
+        this.handshakeMs = handshake.ms
+        if (accepted) this.accept(packet)
         return
+      }
       case 'publish':
         return this.onPublish(packet)
       case 'puback': {
         const code = packet.reasonCode ?? 0
-        return this.settle(packet.messageId ?? 0, code >= MAX_QOS_ERROR ? refused('PUBACK', code, packet.properties?.reasonString) : undefined, code)
+        return this.outbox.settle(packet.messageId ?? 0, code >= MAX_QOS_ERROR ? refused('PUBACK', code, packet.properties?.reasonString) : undefined, code)
       }
-      case 'pubrec': {
-        const id = packet.messageId ?? 0
-        const entry = this.inflight.get(id)
-        const code = packet.reasonCode ?? 0
-        if (!entry) {
-          this.send(encodeAck(PacketType.PUBREL, id, this.version, 0x92))
-          return
-        }
-        if (code >= MAX_QOS_ERROR) return this.settle(id, refused('PUBREC', code, packet.properties?.reasonString), code)
-        entry.state = 'pubrel'
-        this.send(encodeAck(PacketType.PUBREL, id, this.version))
-        return
-      }
+      case 'pubrec':
+        return this.outbox.onPubrec(packet)
       case 'pubcomp':
-        return this.settle(packet.messageId ?? 0, undefined, packet.reasonCode ?? 0)
+        return this.outbox.settle(packet.messageId ?? 0, undefined, packet.reasonCode ?? 0)
       case 'pubrel': {
         const id = packet.messageId ?? 0
         const known = this.awaitingRel.delete(id)
-        this.send(encodeAck(PacketType.PUBCOMP, id, this.version, known ? 0 : 0x92))
+        this.writer.send(encodeAck(PacketType.PUBCOMP, id, this.version, known ? 0 : 0x92))
         return
       }
       case 'suback':
@@ -602,18 +294,14 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
         return
       }
       case 'pingresp':
-        this.pingTicks = -1
-        this.pingsAnswered++
-        while (this.pingWaiters.length > 0 && this.pingWaiters[0].answer <= this.pingsAnswered) this.pingWaiters.shift()!.done()
-        return
+        return this.keepalive.onPingresp()
       case 'auth':
-        return this.onAuth(packet)
+        if (this.handshake?.onAuth(packet) !== true) {
+          this.protocolFailure(`the broker sent AUTH (reason 0x${(packet.reasonCode ?? 0).toString(16)}) that no exchange of ours expects`)
+        }
+        return
       case 'disconnect':
-        // A lost connection (exit 1), not a refusal: CONNACK and SUBACK carry those.
-        this.failure ??= new TransportError(
-          `${this.url}: the broker disconnected us with ${describeReasonCode(packet.reasonCode ?? 0)}${packet.properties?.reasonString ? `: ${packet.properties.reasonString}` : ''}`,
-          {reasonCode: packet.reasonCode ?? 0},
-        )
+        this.failure ??= disconnectedError(this.url, packet)
         this.emit('disconnect', packet)
         return
       default:
@@ -632,14 +320,14 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
       this.deliver(packet)
     } else if (qos === 1) {
       this.deliver(packet)
-      this.send(encodeAck(PacketType.PUBACK, packet.messageId ?? 0, this.version))
+      this.writer.send(encodeAck(PacketType.PUBACK, packet.messageId ?? 0, this.version))
     } else {
       const id = packet.messageId ?? 0
       if (!this.awaitingRel.has(id)) {
         this.awaitingRel.add(id)
         this.deliver(packet)
       }
-      this.send(encodeAck(PacketType.PUBREC, id, this.version))
+      this.writer.send(encodeAck(PacketType.PUBREC, id, this.version))
     }
   }
 
@@ -673,8 +361,6 @@ export class MqttClient extends EventEmitter<ClientEvents> implements DecoderSin
   }
 }
 
-const PINGREQ = Buffer.from([0xc0, 0x00])
-
 /** Messages held for the first listener; past this many, more are dropped (a client that never listens). */
 const MAX_EARLY_MESSAGES = 10_000
 
@@ -684,41 +370,4 @@ function emitAll(client: MqttClient, packets: IPublishPacket[]): void {
 
 function destroyStream(stream: Duplex): void {
   stream.destroy()
-}
-
-function refused(what: string, code: number, reason: string | undefined): RefusedError {
-  return new RefusedError(`${what} refused with ${describeReasonCode(code)}${reason ? `: ${reason}` : ''}`, {reasonCode: code})
-}
-
-const V3_CONNACK: Record<number, string> = {
-  1: 'unacceptable protocol version: try another -V (3.1, 3.1.1 or 5)',
-  2: 'client identifier rejected: give another with -i',
-  3: 'server unavailable',
-  4: 'bad user name or password',
-  5: 'not authorized',
-}
-
-function connackError(url: string, version: ProtocolVersion, code: number, reason: string | undefined): RefusedError {
-  const text =
-    version === 5
-      ? `${describeReasonCode(code)}${reason ? `: ${reason}` : ''}`
-      : `return code ${code} (${V3_CONNACK[code] ?? 'unknown'})`
-  return new RefusedError(`${url}: the broker refused the connection: ${text}`, {reasonCode: code})
-}
-
-/** What SCRAM needs, checked before dialing. */
-function checkAuthMethod(options: ClientOptions): void {
-  const m = options.authMethod
-  if (scramAlgorithmOf(m!) === undefined) throw new MqttwsError(ErrorCode.CONFIG, `authentication method "${m}" is not supported: use SCRAM-SHA-256 or SCRAM-SHA-512`)
-  if ((options.protocolVersion ?? 5) !== 5) throw new MqttwsError(ErrorCode.CONFIG, `${m} is MQTT 5 enhanced authentication: use -V 5`)
-  if (options.username === undefined || options.password === undefined) throw new MqttwsError(ErrorCode.CONFIG, `${m} needs a user name and a password (-u and -P, or --password-file/--password-env)`)
-}
-
-/** Parses a broker URL, with a message that shows the expected form. */
-export function parseUrl(text: string): URL {
-  try {
-    return new URL(text)
-  } catch {
-    throw new MqttwsError(ErrorCode.CONFIG, `"${text}" is not a URL: write it as mqtt://HOST:PORT, mqtts://…, ws://HOST:PORT/PATH or wss://…`)
-  }
 }

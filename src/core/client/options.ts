@@ -2,7 +2,7 @@
  * Turns the ways users name a broker (a URL, or host/port/protocol/path as mosquitto_pub
  * and MQTTX take them) and a protocol version spelling into validated client settings.
  */
-import {ConfigError} from '../errors.js'
+import {ConfigError, ErrorCode, MqttwsError} from '../errors.js'
 import type {ProtocolVersion} from '../protocol/codec.js'
 
 export type ClientProtocol = 'mqtt' | 'mqtts' | 'ws' | 'wss'
@@ -104,4 +104,13 @@ export function parseFraming(text: string): 'packet' | 'piggyback' | {splitBytes
   const m = /^split:(\d+)$/.exec(text)
   if (m && Number(m[1]) >= 1) return {splitBytes: Number(m[1])}
   throw new ConfigError(`WebSocket framing "${text}" is not one of packet, piggyback, split:N (N ≥ 1 bytes per frame)`)
+}
+
+/** Parses a broker URL, with a message that shows the expected form. */
+export function parseUrl(text: string): URL {
+  try {
+    return new URL(text)
+  } catch {
+    throw new MqttwsError(ErrorCode.CONFIG, `"${text}" is not a URL: write it as mqtt://HOST:PORT, mqtts://…, ws://HOST:PORT/PATH or wss://…`)
+  }
 }

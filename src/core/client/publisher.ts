@@ -1,7 +1,8 @@
 /** What `pub` does once connected: send each payload (repeated if asked), wait for every acknowledgement. */
 import type {QoS} from '../protocol/codec.js'
 import type {PublishProperties} from '../protocol/encode.js'
-import type {MqttClient, PublishOptions} from './client.js'
+import type {MqttClient} from './client.js'
+import type {PublishOptions} from './types.js'
 
 export interface PublishPlan {
   topic: string

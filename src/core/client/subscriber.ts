@@ -2,7 +2,8 @@
 import {RefusedError} from '../errors.js'
 import type {IPublishPacket} from '../protocol/codec.js'
 import {describeReasonCode} from '../protocol/reason-codes.js'
-import type {MqttClient, Subscription} from './client.js'
+import type {MqttClient} from './client.js'
+import type {Subscription} from './types.js'
 
 export interface SubscribePlan {
   subscriptions: Subscription[]

@@ -1,5 +1,6 @@
 /** bench --selftest's relay: connectable, subscribable, and it forwards every QoS 0 PUBLISH intact, over TCP and WS. */
 import assert from 'node:assert/strict'
+import {MqttClient} from '../../../src/core/client/client.js'
 import {startRelay} from '../../../src/core/bench/relay.js'
 import type {RunningRelay} from '../../../src/core/bench/relay.js'
 import {resolvePlan} from '../../../src/core/bench/plan.js'
@@ -32,6 +33,43 @@ describe('bench selftest relay', () => {
       const expected = Array.from({length: 20_000}, (_, i) => i)
       assert.deepEqual(seen, [expected, expected])
       await Promise.all([sub.end(), ...pubs.map((c) => c.end())])
+    })
+  }
+})
+
+describe('bench selftest relay: packet sizes', () => {
+  let relay: RunningRelay
+  before(async () => {
+    relay = await startRelay()
+  })
+  after(() => relay.close())
+
+  // Payload sizes for PUBLISH packets (12 bytes more, with a 2-digit topic) copied byte by byte
+  // (up to 64 bytes) or by Buffer.copy, in WebSocket frames with a 2-, 4- and 10-byte header.
+  const sizes = [0, 1, 52, 53, 113, 114, 200, 1000, 65_000, 70_000]
+  for (const t of ['tcp', 'ws'] as const) {
+    it(`${t}: forwards PUBLISH packets of every size intact, alone and back to back`, async () => {
+      const url = relay.urls[t]
+      const sub = await MqttClient.connect({url, protocolVersion: 4, clientId: `sizes-sub-${t}`})
+      const pub = await MqttClient.connect({url, protocolVersion: 4, clientId: `sizes-pub-${t}`})
+      try {
+        await sub.subscribe([{topic: 'sizes/#', qos: 0}])
+        const got: Buffer[] = []
+        sub.on('message', (p) => got.push(Buffer.from(p.payload as Buffer)))
+        const sent = sizes.map((n, i) => Buffer.alloc(n, i + 1))
+        // One at a time (each forwarded alone), then all in one turn (one run of packets).
+        for (const [i, payload] of sent.entries()) {
+          pub.publish(`sizes/${String(i).padStart(2, '0')}`, payload)
+          const until = Date.now() + 5000
+          while (got.length <= i && Date.now() < until) await new Promise((r) => setTimeout(r, 5))
+        }
+        for (const [i, payload] of sent.entries()) pub.publish(`sizes/${String(i).padStart(2, '0')}`, payload)
+        const until = Date.now() + 10_000
+        while (got.length < 2 * sent.length && Date.now() < until) await new Promise((r) => setTimeout(r, 10))
+        assert.deepEqual(got, [...sent, ...sent])
+      } finally {
+        await Promise.all([sub.end(), pub.end()])
+      }
     })
   }
 })

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import {MqttClient} from '../../../src/core/client/client.js'
-import type {ClientOptions} from '../../../src/core/client/client.js'
+import type {ClientOptions} from '../../../src/core/client/types.js'
 import type {ProtocolVersion} from '../../../src/core/protocol/codec.js'
 import {SCHEMES, startBroker} from '../../helpers/broker.js'
 import type {TestBroker} from '../../helpers/broker.js'

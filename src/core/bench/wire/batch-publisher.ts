@@ -40,12 +40,12 @@ export class BatchPublisher extends SendLoop implements PacketSink, Parkable {
 
   constructor(
     readonly conn: WireConn,
-    readonly index: number,
+    index: number,
     readonly topic: string,
     plan: BenchPlan,
-    readonly counters: PublisherCounters,
+    counters: PublisherCounters,
   ) {
-    super(plan)
+    super(plan, index, counters)
     const payload = Buffer.alloc(plan.payloadSize, 0x61)
     this.packet = encodePublish(plan.protocolVersion, topic, payload, plan.qos as QoS, false, false, 1, undefined)
     const payloadAt = this.packet.length - payload.length
@@ -76,14 +76,10 @@ export class BatchPublisher extends SendLoop implements PacketSink, Parkable {
     return this.conn.connected
   }
 
-  windowFull(): boolean {
-    return windowRoom(this.counters, this.index, this.seq, this.plan.rate > 0) <= 0
-  }
-
   protected run(): void {
     if (this.waitingDrain) return
     const paced = this.plan.rate > 0
-    const due = paced ? Math.floor((Number(process.hrtime.bigint() - this.startNs) / 1e9) * this.plan.rate) : Infinity
+    const due = this.due()
     const limit = this.plan.count > 0 ? Math.min(due, this.plan.count) : due
     const qos = this.plan.qos
     let batches = 0

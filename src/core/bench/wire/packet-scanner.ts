@@ -10,8 +10,12 @@ export interface PacketSink {
   onPacket(buf: Buffer, start: number, body: number, end: number): void
 }
 
-/** The offset after an MQTT 5 property block at `off` (its variable-length size, then that many bytes). */
-export function skipProperties(buf: Buffer, off: number): number {
+/**
+ * The offset after a block at `off` that starts with its own size as a variable byte
+ * integer: an MQTT 5 property block, or, from a whole packet's second byte, its Remaining
+ * Length and the rest of the packet.
+ */
+export function skipVarSized(buf: Buffer, off: number): number {
   let len = 0
   let mul = 1
   let b: number

@@ -6,7 +6,7 @@
  */
 import type {ProtocolVersion} from '../../protocol/codec.js'
 import {headerSize} from '../../transport/ws-frame.js'
-import {skipProperties} from './packet-scanner.js'
+import {skipVarSized} from './packet-scanner.js'
 import type {PacketSink} from './packet-scanner.js'
 import type {WireConn} from './wire-conn.js'
 
@@ -56,7 +56,7 @@ export class StampSubscriber implements PacketSink {
       this.conn.sendAck(qos === 1 ? 0x40 : 0x50, buf.readUInt16BE(off))
       off += 2
     }
-    if (this.v5) off = this.aliases ? this.properties(buf, start, body, end, off, topicLength) : skipProperties(buf, off)
+    if (this.v5) off = this.aliases ? this.properties(buf, start, body, end, off, topicLength) : skipVarSized(buf, off)
     this.receiver.deliver(buf, off, end, this.conn.readAtNs)
   }
 

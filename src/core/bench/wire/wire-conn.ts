@@ -19,7 +19,7 @@ import {Opcode, maskedFrame} from '../../transport/ws-frame.js'
 import {acceptKey, readResponseHead, upgradeRequest} from '../../transport/ws-handshake.js'
 import {ServerFrameReader} from './server-frame-reader.js'
 import type {FrameSink} from './server-frame-reader.js'
-import {PacketScanner, skipProperties} from './packet-scanner.js'
+import {PacketScanner, skipVarSized} from './packet-scanner.js'
 import type {PacketSink} from './packet-scanner.js'
 
 /** MQTT 3.1/3.1.1 CONNACK return codes (MQTT 5 reason codes have their own names). */
@@ -140,7 +140,7 @@ export class WireConn implements FrameSink, PacketSink {
     this.send(encode({cmd: 'subscribe', messageId: 1, subscriptions: [{topic, qos}]}, v))
     const p = await suback
     // Fixed header (2), packet id (2), MQTT 5 properties (length, then that many), codes.
-    const code = p[v === 5 ? skipProperties(p, 4) : 4]
+    const code = p[v === 5 ? skipVarSized(p, 4) : 4]
     if (code >= 0x80) throw new RefusedError(`${this.options.url}: the broker refused the subscription to ${topic}: ${describeReasonCode(code)} (0x${code.toString(16)})`, {reasonCode: code})
     return code
   }
