@@ -7,8 +7,8 @@
  * 10,000 idle TCP connections, RSS stays at 5.4 KiB per connection for 50–70 s, then falls to
  * 1.7–2.1 KiB when V8's own memory reducer runs; one full collection when the burst ends gets
  * 3.2–3.3 KiB at once. So `serve` runs that one collection itself: after at least
- * BURST_CONNECTS new connections, when a whole check interval had almost no connects and little
- * traffic. Under load it never runs (the collection pauses the process for tens of ms).
+ * BURST_CONNECTS new connections, when a whole check interval (2 s) had almost no connects and
+ * little traffic. Under load it never runs (the collection pauses the process for tens of ms).
  */
 import {setFlagsFromString} from 'node:v8'
 import {runInNewContext} from 'node:vm'
@@ -81,7 +81,7 @@ function fullCollection(): void {
 
 /** Starts watching; returns the stop function. The timer never keeps the process alive. */
 export function trimMemoryWhenIdle(broker: Broker, log: Logger, o: IdleMemoryOptions = {}): () => void {
-  const intervalMs = o.intervalMs ?? 5000
+  const intervalMs = o.intervalMs ?? 2000
   const watch = new BurstWatch(o.quietConnects ?? 10, o.quietPackets ?? (2000 * intervalMs) / 1000)
   const collect = o.collect ?? fullCollection
   watch.sample(counts(broker))

@@ -10,13 +10,6 @@ import {ReasonCode} from './reason-codes.js'
 import {checkPacket} from './validate.js'
 import {PEEK_BYTES, connectLevel, sameBytes, varintLength} from './packet-bytes.js'
 
-// mqtt-packet fills a table of 65,536 two-byte Buffers on its first generate(), to save an
-// allocation per encoded number later. The table is 6 MB of heap for good, and its creation at
-// the first CONNACK made the first scavenges under traffic copy it (5-11 ms each: a fresh
-// broker's worst latencies). What mqtt-packet encodes here (CONNACK, SUBACK, DISCONNECT...) is
-// not on the hot path, whose packets encode.ts writes; the bytes are the same either way.
-mqttPacket.writeToStream.cacheNumbers = false
-
 export type {
   IAuthPacket,
   IConnackPacket,
