@@ -28,8 +28,6 @@ export interface IdleMemoryOptions {
   intervalMs?: number
   /** Connects per interval below which the burst is over. */
   quietConnects?: number
-  /** Quiet intervals in a row before the first collection (default 1). */
-  quietIntervals?: number
   /** Packets read per interval below which the broker counts as quiet (10,000 idle clients pinging each minute send 170/s). */
   quietPackets?: number
   /** The full collection; by default V8's gc(), exposed for this when first needed. */
@@ -46,16 +44,12 @@ export class BurstWatch {
   private last: Counts | undefined
   /** Connections accepted at the last collection (or at start). */
   private base: number | undefined
-  /** Quiet intervals in a row. */
-  private quietRun = 0
   /** Whether the last interval was quiet. */
   quiet = false
 
   constructor(
     private readonly quietConnects: number,
     private readonly quietPackets: number,
-    /** Quiet intervals in a row before collecting. */
-    private readonly quietIntervals = 1,
   ) {}
 
   /** True when a collection is due now. */
@@ -65,11 +59,9 @@ export class BurstWatch {
     this.base ??= now.accepted
     if (last === undefined) return false
     const quiet = now.accepted - last.accepted < this.quietConnects && now.packets - last.packets < this.quietPackets
-    this.quietRun = quiet ? this.quietRun + 1 : 0
     this.quiet = quiet
-    if (this.quietRun < this.quietIntervals || now.accepted - this.base < BURST_CONNECTS) return false
+    if (!quiet || now.accepted - this.base < BURST_CONNECTS) return false
     this.base = now.accepted
-    this.quietRun = 0
     return true
   }
 }
@@ -98,7 +90,7 @@ function fullCollection(): void {
 /** Starts watching; returns the stop function. The timer never keeps the process alive. */
 export function trimMemoryWhenIdle(broker: Broker, log: Logger, o: IdleMemoryOptions = {}): () => void {
   const intervalMs = o.intervalMs ?? 2000
-  const watch = new BurstWatch(o.quietConnects ?? 10, o.quietPackets ?? (2000 * intervalMs) / 1000, o.quietIntervals ?? 1)
+  const watch = new BurstWatch(o.quietConnects ?? 10, o.quietPackets ?? (2000 * intervalMs) / 1000)
   const collect = o.collect ?? fullCollection
   watch.sample(counts(broker))
   // While trimming: the heap before the first collection, and the collections so far.

@@ -53,18 +53,6 @@ describe('serve: memory given back after a burst of connections (cli/idle-memory
       assert.equal(w.sample({accepted: 2000, packets: 50_050}), true)
     })
 
-    it('with quietIntervals 3, waits for three quiet intervals in a row', () => {
-      const w = new BurstWatch(10, 100, 3)
-      w.sample({accepted: 0, packets: 0})
-      w.sample({accepted: 2000, packets: 2000})
-      assert.equal(w.sample({accepted: 2000, packets: 2000}), false) // quiet 1
-      assert.equal(w.sample({accepted: 2000, packets: 2000}), false) // quiet 2
-      assert.equal(w.sample({accepted: 2050, packets: 2050}), false) // a few connects: the run starts again
-      assert.equal(w.sample({accepted: 2050, packets: 2050}), false)
-      assert.equal(w.sample({accepted: 2050, packets: 2050}), false)
-      assert.equal(w.sample({accepted: 2050, packets: 2050}), true)
-    })
-
     it('never collects for a trickle of connections', () => {
       const w = new BurstWatch(10, 100)
       let due = 0
