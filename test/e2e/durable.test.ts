@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict'
 import {execFile} from 'node:child_process'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
-import net from 'node:net'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {promisify} from 'node:util'
@@ -17,22 +16,11 @@ import {openSqliteStores} from '../../src/core/store/sqlite.js'
 import {Tracker, Wire, connectPacket, openJs, rawPublish, uid} from '../helpers/contract.js'
 import {rawTcp} from '../helpers/raw.js'
 import {hasMosquitto} from '../helpers/mosquitto.js'
+import {closedPorts} from '../helpers/ports.js'
 import {runBin, startServe} from '../helpers/spawn.js'
 import type {ServeProcess} from '../helpers/spawn.js'
 
 const run = promisify(execFile)
-
-/** A port free right now on 127.0.0.1 (the broker must come back on the same one). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 /** integrity_check of the database, read through a second connection after the broker stopped. */
 function integrity(dir: string): string {
@@ -67,7 +55,8 @@ describe('e2e: serve --data-dir (durable sessions)', function () {
 
   beforeEach(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'mqttws-durable-'))
-    ports = {mqtt: await freePort(), ws: await freePort()}
+    const [mqtt, ws] = await closedPorts(2) // the broker must come back on the same ports
+    ports = {mqtt, ws}
   })
   afterEach(async () => {
     t.closeAll()

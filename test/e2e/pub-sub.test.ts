@@ -15,7 +15,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import mqttPacket from 'mqtt-packet'
 import type {IConnectPacket, IPublishPacket, ISubscribePacket} from 'mqtt-packet'
-import {closedPort} from '../helpers/ports.js'
+import {closedPort, closedPorts} from '../helpers/ports.js'
 import {BIN, startServe} from '../helpers/spawn.js'
 import type {ServeProcess} from '../helpers/spawn.js'
 import {connackBytes, startFakeBroker} from '../core/client/fake-broker.js'
@@ -229,8 +229,7 @@ interface Mosquitto {
 
 /** Starts mosquitto on loopback ports with a generated config; resolves once its ports accept connections. */
 async function startMosquitto(withWs: boolean): Promise<Mosquitto> {
-  const tcp = await closedPort()
-  const ws = withWs ? await closedPort() : undefined
+  const [tcp, ws] = await closedPorts(withWs ? 2 : 1)
   // log_type subscribe: each SUBSCRIBE is logged (on unbuffered stderr), so a test can wait for mosquitto_sub.
   const lines = ['log_dest stderr', 'log_type error', 'log_type warning', 'log_type notice', 'log_type subscribe', `listener ${tcp} 127.0.0.1`, 'allow_anonymous true']
   if (ws) lines.push(`listener ${ws} 127.0.0.1`, 'protocol websockets', 'allow_anonymous true')

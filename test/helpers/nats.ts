@@ -10,7 +10,7 @@ import {existsSync, mkdtempSync, rmSync} from 'node:fs'
 import net from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {closedPort} from './ports.js'
+import {closedPort, closedPorts} from './ports.js'
 
 export const NATS_SERVER = '/usr/sbin/nats-server'
 
@@ -105,12 +105,9 @@ export interface RunningNatsCluster {
  * is up and JetStream can place a stream with `n` replicas.
  */
 export async function startNatsCluster(n = 3): Promise<RunningNatsCluster> {
-  const clientPorts: number[] = []
-  const routePorts: number[] = []
-  for (let i = 0; i < n; i++) {
-    clientPorts.push(await closedPort())
-    routePorts.push(await closedPort())
-  }
+  const ports = await closedPorts(2 * n)
+  const clientPorts = ports.slice(0, n)
+  const routePorts = ports.slice(n)
   const routes = routePorts.map((p) => `nats://127.0.0.1:${p}`).join(',')
   const servers: RunningNats[] = []
   await Promise.all(
