@@ -15,6 +15,7 @@ import {authorizationNotice} from '../core/authz/config.js'
 import {serveGuardFlags} from '../cli/guard-options.js'
 import {keepBansIn} from '../cli/ban-file.js'
 import {trimMemoryWhenIdle} from '../cli/idle-memory.js'
+import {lowerBackgroundThreads} from '../cli/background-threads.js'
 import mqttPacket from 'mqtt-packet'
 
 export default class Serve extends BaseCommand {
@@ -72,6 +73,8 @@ Limits, slow-consumer handling, MQTT 5 behaviour and shared subscriptions: docs/
     // What it encodes in the broker (CONNACK, SUBACK...) is off the hot path. Not turned off for
     // every process: bench's 64 KiB fan-in ran 30% slower without the table (not understood yet).
     mqttPacket.writeToStream.cacheNumbers = false
+    // Before any thread of the broker's own starts (the SQLite writer): see background-threads.ts.
+    lowerBackgroundThreads()
     const setup = await buildServeConfig(flags)
     if (flags['print-config']) return void this.log(renderEffectiveConfig(setup.config, setup.logLevel))
     const logger = createCliLogger(setup.logLevel, flags.json, (line) => process.stderr.write(`${line}\n`))
