@@ -10,6 +10,7 @@ import {ReasonCode} from './reason-codes.js'
 import {checkPacket} from './validate.js'
 import {PEEK_BYTES, connectLevel, sameBytes, varintLength} from './packet-bytes.js'
 import {parseWhole} from './mqtt-parser.js'
+import {checkedConnectLevel, decodeConnect311} from './connect-decode.js'
 import type {ParserSettings} from './mqtt-parser.js'
 
 export type {
@@ -280,6 +281,14 @@ export class Decoder {
     if (packet.length === 4 && (packet[0] === 0x40 || packet[0] === 0x50 || packet[0] === 0x62 || packet[0] === 0x70)) {
       this.emitAck(type, packet)
       return
+    }
+    if (type === 1 && problem === undefined && this.checkClientPackets) {
+      const level = checkedConnectLevel(packet)
+      if (level === 3 || level === 4) {
+        this.settings.protocolVersion = level
+        this.sink.onPacket(decodeConnect311(packet))
+        return
+      }
     }
     this.parseGeneral(packet)
   }

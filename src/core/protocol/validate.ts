@@ -230,14 +230,22 @@ function hasControlCharacter(start: number, stop: number): boolean {
   return false
 }
 
+/** "MQTT" or "MQIsdp" at buf[at, at+length), compared byte by byte: no string made per CONNECT. */
+function isProtocolName(at: number, length: number): boolean {
+  if (length === 4) return buf[at] === 0x4d && buf[at + 1] === 0x51 && buf[at + 2] === 0x54 && buf[at + 3] === 0x54
+  if (length !== 6) return false
+  return buf[at] === 0x4d && buf[at + 1] === 0x51 && buf[at + 2] === 0x49 && buf[at + 3] === 0x73 && buf[at + 4] === 0x64 && buf[at + 5] === 0x70
+}
+
 function checkConnect(flags: number): boolean {
   if (flags !== 0) return malformed('CONNECT has reserved header flags set')
   if (!need(2, end, 'the protocol name')) return false
   const nameLen = (buf[pos] << 8) | buf[pos + 1]
   if (pos + 2 + nameLen > end) return malformed('the protocol name runs past the end of the packet')
-  const name = buf.toString('latin1', pos + 2, pos + 2 + nameLen)
+  const named = isProtocolName(pos + 2, nameLen)
   pos += 2 + nameLen
-  if (name !== 'MQTT' && name !== 'MQIsdp') {
+  if (!named) {
+    const name = buf.toString('latin1', pos - nameLen, pos)
     return malformed(`the protocol name is ${JSON.stringify(name.slice(0, 32))}; MQTT clients send "MQTT" (or "MQIsdp" for 3.1)`)
   }
   if (!need(1, end, 'the protocol level')) return false

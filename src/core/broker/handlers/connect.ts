@@ -7,6 +7,7 @@
  */
 import {randomBytes} from 'node:crypto'
 import {encode} from '../../protocol/codec.js'
+import {CONNACK_ACCEPTED} from '../../protocol/encode.js'
 import type {IConnackPacket, IConnectPacket, ProtocolVersion} from '../../protocol/codec.js'
 import {ReasonCode, describeReasonCode, toV3ConnackCode} from '../../protocol/reason-codes.js'
 import {topicLimitProblem, topicNameProblem} from '../../protocol/topic.js'
@@ -245,10 +246,10 @@ function accept(client: ClientConnection, c: Connecting, sessionPresent: boolean
   const props = c.packet.properties
   const {method, authData} = c
   const principal = client.principal!
-  const connack: IConnackPacket = {cmd: 'connack', sessionPresent}
+  let connack = CONNACK_ACCEPTED[sessionPresent ? 1 : 0]
   if (client.version === 5) {
-    connack.reasonCode = 0
-    connack.properties = {
+    const packet: IConnackPacket = {cmd: 'connack', sessionPresent, reasonCode: 0}
+    packet.properties = {
       receiveMaximum: limits.receiveMaximum,
       maximumPacketSize: limits.maxPacketSize,
       retainAvailable: limits.retainAvailable,
@@ -258,23 +259,22 @@ function accept(client: ClientConnection, c: Connecting, sessionPresent: boolean
       topicAliasMaximum: limits.topicAliasMaximum,
     }
     // Absent means QoS 2 (MQTT 5 §3.2.2.3.4).
-    if (limits.maxQos < 2) connack.properties.maximumQoS = limits.maxQos
-    if (c.assigned) connack.properties.assignedClientIdentifier = client.clientId
-    if (c.serverKeepAlive !== undefined) connack.properties.serverKeepAlive = c.serverKeepAlive
+    if (limits.maxQos < 2) packet.properties.maximumQoS = limits.maxQos
+    if (c.assigned) packet.properties.assignedClientIdentifier = client.clientId
+    if (c.serverKeepAlive !== undefined) packet.properties.serverKeepAlive = c.serverKeepAlive
     // MQTT 5 §3.2.2.3.2: a session expiry other than the one asked for is announced.
-    if (expiry !== requested) connack.properties.sessionExpiryInterval = expiry
-    if (props?.requestResponseInformation === true) connack.properties.responseInformation = `${RESPONSE_PREFIX}${client.clientId}`
+    if (expiry !== requested) packet.properties.sessionExpiryInterval = expiry
+    if (props?.requestResponseInformation === true) packet.properties.responseInformation = `${RESPONSE_PREFIX}${client.clientId}`
     if (method !== undefined) {
-      connack.properties.authenticationMethod = method
-      if (authData !== undefined) connack.properties.authenticationData = authData
+      packet.properties.authenticationMethod = method
+      if (authData !== undefined) packet.properties.authenticationData = authData
       agreeMethod(client, method)
     }
-  } else {
-    connack.returnCode = 0
+    connack = encode(packet, 5)
   }
   client.state = ConnState.Connected
   client.rate = newClientRate(limits.messageRate, limits.byteRate)
-  client.send(encode(connack, client.version))
+  client.send(connack)
   client.lastSeen = Date.now()
   client.startKeepalive()
   if (principal.expiresAt !== undefined) client.expireCredentialsAt(principal.expiresAt)
