@@ -6,7 +6,7 @@
  * knows nothing of the handlers or of the Broker class.
  */
 import type {Duplex} from 'node:stream'
-import type {Connection, PacketBatchWriter} from '../transport/types.js'
+import type {Connection, DirectDataSource, PacketBatchWriter} from '../transport/types.js'
 import type {OutboundAliases} from './topic-aliases.js'
 import type {ListenerStats} from '../transport/listener-stats.js'
 import {countRejected, newListenerStats} from '../transport/listener-stats.js'
@@ -125,7 +125,9 @@ export class ClientConnection implements DecoderSink {
     this.outputLimit = Math.max(ctx.limits.maxOutputBytes, this.stream.writableHighWaterMark ?? 0)
     const stream = this.stream as TaggedStream
     stream[kConn] = this
-    stream.on('data', onStreamData)
+    const direct = this.stream as Partial<DirectDataSource>
+    if (typeof direct.onDataDirect === 'function') direct.onDataDirect(onStreamData as (this: Duplex, data: Buffer) => void)
+    else stream.on('data', onStreamData)
     stream.on('error', onStreamError)
     stream.on('close', onStreamClose)
     stream.on('drain', onStreamDrain)

@@ -52,6 +52,15 @@ export interface PacketBatchWriter {
   readonly pendingBytes: number
 }
 
+/**
+ * A stream that can hand its reader's data straight to one listener, skipping Readable's
+ * push machinery while it flows with nothing buffered (WsServerStream). The listener is
+ * also its 'data' listener: what was pushed while paused arrives through Readable, in order.
+ */
+export interface DirectDataSource {
+  onDataDirect(listener: (this: Duplex, data: Buffer) => void): void
+}
+
 export interface ListenerInfo {
   id: string
   scheme: Scheme

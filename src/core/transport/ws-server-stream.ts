@@ -13,6 +13,7 @@ import type {Socket} from 'node:net'
 import {ErrorCode, ProtocolError} from '../errors.js'
 import {countRejected} from './listener-stats.js'
 import type {ListenerStats} from './listener-stats.js'
+import type {DirectDataSource} from './types.js'
 import {CloseCode, HeaderReader, Opcode, closePayload, frame, headerSize, mask, parseClose, writeHeader} from './ws-frame.js'
 
 /** As many fragments as `ws` allows in one message; more is an attack, not MQTT. */
@@ -66,7 +67,7 @@ function onSocketClose(this: OwnedSocket): void {
   if (!stream.destroyed && !stream.readableEnded) stream.push(null)
 }
 
-export class WsServerStream extends Duplex {
+export class WsServerStream extends Duplex implements DirectDataSource {
   readonly piggyback: boolean
   /** Set when the peer sent a text frame: the connection is closed with 1003. */
   textFrameReceived = false
@@ -97,6 +98,8 @@ export class WsServerStream extends Duplex {
   private halted = false
   /** Bytes dropped since parsing stopped (AFTER_CLOSE_BYTES). */
   private dropped = 0
+  /** The reader's 'data' listener, called directly while nothing is buffered (deliver()). */
+  private direct: ((this: Duplex, data: Buffer) => void) | undefined
   /** What to do once the current chunk's data is pushed: close (after a close frame) or fail. */
   private stopping: {code: number; reason: string; failed: boolean} | undefined
 
@@ -159,7 +162,7 @@ export class WsServerStream extends Duplex {
       if (this.remaining === 0 && !this.endFrame()) break
     }
     // The data before a close or a failure still reaches the reader, as on a TCP socket.
-    if (w > 0 && !this.push(chunk.subarray(0, w))) this.socket.pause()
+    if (w > 0) this.deliver(chunk.subarray(0, w))
     const stop = this.stopping
     if (stop) {
       this.stopping = undefined
@@ -168,6 +171,24 @@ export class WsServerStream extends Duplex {
       // only for a listener (nobody listening: an 'error' event would throw).
       if (stop.failed) this.destroy(this.listenerCount('error') === 0 ? undefined : new ProtocolError(`the broker closed the WebSocket with ${stop.code}: ${stop.reason}${stop.code === CloseCode.MessageTooBig ? ' (the maximum packet size: raise it with serve --max-packet-size)' : ''}`, {code: stop.code === CloseCode.MessageTooBig ? ErrorCode.PACKET_TOO_LARGE : ErrorCode.PROTOCOL}))
     }
+  }
+
+  /**
+   * MQTT bytes to the reader: straight to its direct listener while the stream flows with
+   * nothing buffered, else through Readable (which buffers while paused, and asks for a
+   * pause of the socket when its buffer is full). At 1,000 msg/s Readable's push (addChunk,
+   * the 'data' emit, a maybeReadMore tick per push) took about 15% of each read.
+   */
+  private deliver(data: Buffer): void {
+    const direct = this.direct
+    if (direct !== undefined && this.readableFlowing === true && this.readableLength === 0 && !this.destroyed) direct.call(this, data)
+    else if (!this.push(data)) this.socket.pause()
+  }
+
+  /** DirectDataSource: `listener` gets the data directly when it can, and as 'data' otherwise. */
+  onDataDirect(listener: (this: Duplex, data: Buffer) => void): void {
+    this.direct = listener
+    this.on('data', listener)
   }
 
   /**
