@@ -66,14 +66,10 @@ export class BurstWatch {
   }
 }
 
+/** The plain counters only: a full listener status visits every socket (4 ms with 10,000 connections, every interval). */
 function counts(broker: Broker): Counts {
-  let accepted = 0
-  let packets = 0
-  for (const l of broker.listenerStatuses()) {
-    accepted += l.connections.accepted
-    packets += l.packets.in
-  }
-  return {accepted, packets}
+  const a = broker.activity()
+  return {accepted: a.accepted, packets: a.packetsIn}
 }
 
 let exposedGc: (() => void) | undefined

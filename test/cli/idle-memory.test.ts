@@ -87,6 +87,21 @@ describe('serve: memory given back after a burst of connections (cli/idle-memory
       assert.equal(b.broker.clients.size, BURST_CONNECTS + 50)
     })
 
+    it('reads broker.activity(): the accepted and packet counters of the full listener statuses, without their socket walk', async function () {
+      this.timeout(30_000)
+      b = await startBroker()
+      await openIdle(b.ports.mqtt, 120, sockets)
+      await until('every CONNECT counted', () => b.broker.activity().accepted === 120)
+      let accepted = 0
+      let packetsIn = 0
+      for (const l of b.broker.listenerStatuses()) {
+        accepted += l.connections.accepted
+        packetsIn += l.packets.in
+      }
+      assert.deepEqual(b.broker.activity(), {accepted, packetsIn})
+      assert.equal(packetsIn, 120)
+    })
+
     it("uses V8's own full collection by default, without --expose-gc", async function () {
       this.timeout(30_000)
       b = await startBroker()

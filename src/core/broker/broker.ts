@@ -301,6 +301,11 @@ export class Broker extends EventEmitter<BrokerEvents> {
     return this.listenerManager.status(id)
   }
 
+  /** See ListenerManager.activity: cheap enough for a timer. */
+  activity(): {accepted: number; packetsIn: number} {
+    return this.listenerManager.activity()
+  }
+
   /** Broker-wide totals: every listener's counters summed, plus the broker's own metrics. */
   totals(): ListenerCounters & {listeners: number; running: number; clients: number; sessions: number; metrics: BrokerMetrics; store?: Record<string, number | string>} {
     const store = this.engine.store.stats?.()

@@ -169,6 +169,21 @@ export class ListenerManager {
   }
 
   /** Every listener's counters summed, and how many there are and run. */
+  /**
+   * Connections accepted and packets read, summed over the listeners from their plain
+   * counters: unlike totals() it does not visit every socket for its byte counts, so it
+   * can be read every few seconds on a broker with 100,000 connections.
+   */
+  activity(): {accepted: number; packetsIn: number} {
+    let accepted = 0
+    let packetsIn = 0
+    for (const m of this.table.values()) {
+      accepted += m.stats.accepted
+      packetsIn += m.stats.packetsIn
+    }
+    return {accepted, packetsIn}
+  }
+
   totals(): ListenerCounters & {listeners: number; running: number} {
     const sum = emptyCounters()
     let running = 0
