@@ -6,19 +6,34 @@
  * rate. An idle broker allocates so little that this takes a minute or more: measured on
  * 10,000 idle TCP connections, RSS stays at 5.4 KiB per connection for 50–70 s, then falls to
  * 1.7–2.1 KiB when V8's own memory reducer runs. So `serve` collects itself: after at least
- * BURST_CONNECTS new connections, when a check interval (2 s) had almost no connects and little
- * traffic, a full collection per quiet interval until the heap shrank (six at most); measured
- * with `bench conn -c 10000 --settle 10`: 2.8-2.9 KiB per TCP connection (3 runs), 4.4 KiB per
- * WebSocket connection, V8 shrinking at the 4th collection. Under load it never runs
- * (a collection pauses the process for tens of ms).
+ * BURST_CONNECTS new connections, once a check interval (1 s) had almost no connects and
+ * little traffic, on the schedule of COLLECT_AT until the heap shrank. Under load it never
+ * runs (a collection pauses the process for tens of ms).
  */
 import {setFlagsFromString} from 'node:v8'
 import {runInNewContext} from 'node:vm'
 import type {Broker} from '../core/broker/broker.js'
 import type {Logger} from '../core/logger.js'
 
-/** Full collections at most after one burst (one per quiet interval, until the heap shrank). */
-export const MAX_COLLECTIONS = 6
+/**
+ * The quiet intervals after a burst at which to collect, until the heap shrank. V8 shrinks
+ * its young generation only in a collection that sees a low (and nonzero) allocation rate,
+ * which it measures over the collections of the last 5 s; the first collection after the
+ * burst, and the one after it (what the first moved to the old generation), carry the burst's
+ * allocations, so nothing collected in the 5 s after them can shrink. Measured with `bench
+ * conn -c 10000 --settle 10`: collections every interval shrank at the 8th, 7 s after the
+ * first; with this schedule at the 4th, 7 s after the first, in every run (2.4-2.6 KiB per TCP
+ * connection; collecting every 2 s missed the 10 s mark half the time: 5.3-5.6 KiB).
+ */
+export const COLLECT_AT: readonly number[] = [0, 1, 6, 7, 8, 9]
+
+/** Full collections at most after one burst. */
+export const MAX_COLLECTIONS = COLLECT_AT.length
+
+/** Whether to collect in the `tick`th quiet interval of a trim (from 0), after `done` collections. */
+export function collectsAt(tick: number, done: number): boolean {
+  return COLLECT_AT[done] === tick
+}
 
 /** New connections since the last collection that make a burst worth collecting after. */
 export const BURST_CONNECTS = 1000
@@ -85,22 +100,19 @@ function fullCollection(): void {
 
 /** Starts watching; returns the stop function. The timer never keeps the process alive. */
 export function trimMemoryWhenIdle(broker: Broker, log: Logger, o: IdleMemoryOptions = {}): () => void {
-  const intervalMs = o.intervalMs ?? 2000
+  const intervalMs = o.intervalMs ?? 1000
   const watch = new BurstWatch(o.quietConnects ?? 10, o.quietPackets ?? (2000 * intervalMs) / 1000)
   const collect = o.collect ?? fullCollection
   watch.sample(counts(broker))
-  // While trimming: the heap before the first collection, and the collections so far.
-  let trim: {before: number; done: number} | undefined
+  // While trimming: the heap before the first collection, quiet intervals so far, collections so far.
+  let trim: {before: number; tick: number; done: number} | undefined
   const timer = setInterval(() => {
-    if (watch.sample(counts(broker))) trim = {before: process.memoryUsage().heapTotal, done: 0}
+    if (watch.sample(counts(broker))) trim = {before: process.memoryUsage().heapTotal, tick: 0, done: 0}
     if (trim === undefined) return
     if (!watch.quiet) return void (trim = undefined)
+    if (!collectsAt(trim.tick++, trim.done)) return
     collect()
     const after = process.memoryUsage().heapTotal
-    // V8 shrinks its young generation only in a collection that sees a low allocation rate, which
-    // it measures over the collections of the last 5 s or so: the first ones after a burst may
-    // still see it (measured: one 2 s after the burst never shrank, one 6 s after 1 time in 3).
-    // So one per quiet interval until the heap shrank, a few at most.
     if (after > trim.before * 0.75 && ++trim.done < MAX_COLLECTIONS) return
     // The heap shrinks at once; RSS follows as V8 unmaps the pages, a moment later.
     log.debug('memory trimmed after a burst of connections', {clients: broker.clients.size, heapMiBBefore: mib(trim.before), heapMiBAfter: mib(after), collections: Math.min(trim.done + 1, MAX_COLLECTIONS)})

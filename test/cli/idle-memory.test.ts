@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import net from 'node:net'
-import {BURST_CONNECTS, BurstWatch, MAX_COLLECTIONS, trimMemoryWhenIdle} from '../../src/cli/idle-memory.js'
+import {BURST_CONNECTS, BurstWatch, MAX_COLLECTIONS, collectsAt, trimMemoryWhenIdle} from '../../src/cli/idle-memory.js'
 import type {Logger} from '../../src/core/logger.js'
 import {noopLogger} from '../../src/core/logger.js'
 import {startBroker} from '../helpers/broker.js'
@@ -59,6 +59,18 @@ describe('serve: memory given back after a burst of connections (cli/idle-memory
       for (let i = 0; i < 50; i++) if (w.sample({accepted: i * 5, packets: i * 5})) due++
       assert.equal(due, 0) // 245 connections in all: below BURST_CONNECTS
     })
+  })
+
+  it('collects at the 1st and 2nd quiet interval, then from the 7th: not while the burst is still in V8\'s 5 s window', () => {
+    const at: number[] = []
+    let done = 0
+    for (let tick = 0; tick < 20; tick++) {
+      if (!collectsAt(tick, done)) continue
+      at.push(tick)
+      done++
+    }
+    assert.deepEqual(at, [0, 1, 6, 7, 8, 9])
+    assert.equal(done, MAX_COLLECTIONS)
   })
 
   describe('on a real broker', () => {
