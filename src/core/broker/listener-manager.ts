@@ -168,7 +168,6 @@ export class ListenerManager {
     return statusOf(this.managed(id))
   }
 
-  /** Every listener's counters summed, and how many there are and run. */
   /**
    * Connections accepted and packets read, summed over the listeners from their plain
    * counters: unlike totals() it does not visit every socket for its byte counts, so it
@@ -184,6 +183,7 @@ export class ListenerManager {
     return {accepted, packetsIn}
   }
 
+  /** Every listener's counters summed, and how many there are and run. */
   totals(): ListenerCounters & {listeners: number; running: number} {
     const sum = emptyCounters()
     let running = 0
