@@ -6,6 +6,7 @@
  * broker measurably raised its garbage-collection work under QoS 1 load (the session notes of
  * 2026-12-07): a broker that authenticates nobody does not pay for them.
  */
+import {AUTH_ALLOWED} from '../broker/auth.js'
 import type {Auth, AuthResult, ConnectInfo, EnhancedAuth, Principal, UpgradeVerdict} from '../broker/auth.js'
 import type {Logger} from '../logger.js'
 import type {QoS} from '../protocol/codec.js'
@@ -13,7 +14,6 @@ import {ReasonCode} from '../protocol/reason-codes.js'
 import {anonymousListenerProblem} from './anonymous.js'
 import type {AuthConfig} from './config.js'
 
-const ALLOWED: AuthResult = Object.freeze({ok: true} as const)
 const NOT_READY: AuthResult = Object.freeze({ok: false, reasonCode: ReasonCode.ServerUnavailable, reason: 'authentication is not ready yet'} as const)
 
 export class ConfiguredAuth implements Auth {
@@ -40,7 +40,7 @@ export class ConfiguredAuth implements Auth {
 
   authenticate(info: ConnectInfo): AuthResult | Promise<AuthResult> {
     if (this.chain !== undefined) return this.chain.authenticate(info)
-    if (!this.authenticating) return ALLOWED
+    if (!this.authenticating) return AUTH_ALLOWED
     // Authenticators are configured but not loaded (start() was not awaited): refuse, never let in.
     return NOT_READY
   }

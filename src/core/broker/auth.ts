@@ -114,10 +114,11 @@ export type UpgradeVerdict =
   | {ok: true}
   | {ok: false; status: 401 | 403 | 503; reason: string; headers?: Record<string, string>}
 
-const ALLOWED: AuthResult = Object.freeze({ok: true} as const)
+/** The result that lets a client in as it connected: one frozen object, no allocation per CONNECT. */
+export const AUTH_ALLOWED: AuthResult = Object.freeze({ok: true} as const)
 
 export const allowAll: Auth = Object.freeze({
-  authenticate: () => ALLOWED,
+  authenticate: () => AUTH_ALLOWED,
   canPublish: () => true,
   canSubscribe: (_p: Principal, _f: string, qos: QoS) => qos,
 })

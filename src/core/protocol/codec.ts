@@ -10,7 +10,7 @@ import {ReasonCode} from './reason-codes.js'
 import {checkPacket} from './validate.js'
 import {PEEK_BYTES, connectLevel, sameBytes, varintLength} from './packet-bytes.js'
 import {parseWhole} from './mqtt-parser.js'
-import {checkedConnectLevel, decodeConnect311} from './connect-decode.js'
+import {decodeConnect311} from './connect-decode.js'
 import type {ParserSettings} from './mqtt-parser.js'
 
 export type {
@@ -282,13 +282,12 @@ export class Decoder {
       this.emitAck(type, packet)
       return
     }
-    if (type === 1 && problem === undefined && this.checkClientPackets) {
-      const level = checkedConnectLevel(packet)
-      if (level === 3 || level === 4) {
-        this.settings.protocolVersion = level
-        this.sink.onPacket(decodeConnect311(packet))
-        return
-      }
+    // A checked CONNECT of 3.1 / 3.1.1 (checkPacket ran above): decoded here, not by mqtt-packet.
+    const connect = type === 1 && this.checkClientPackets ? decodeConnect311(packet) : undefined
+    if (connect !== undefined) {
+      this.settings.protocolVersion = connect.protocolVersion
+      this.sink.onPacket(connect)
+      return
     }
     this.parseGeneral(packet)
   }

@@ -9,21 +9,18 @@
 import type {IConnectPacket} from 'mqtt-packet'
 import {varintLength} from './packet-bytes.js'
 
-/** The protocol level of a checked CONNECT: its name is "MQTT" (4 bytes) or "MQIsdp" (6). */
-export function checkedConnectLevel(packet: Buffer): number {
-  const at = 1 + varintLength(packet)
-  return packet[at + 2 + packet[at + 1]]
-}
-
-/** Decodes a CONNECT of level 3 or 4 that checkPacket() accepted. */
-export function decodeConnect311(packet: Buffer): IConnectPacket {
+/**
+ * Decodes a CONNECT that checkPacket() accepted, when its level is 3 or 4; undefined for
+ * MQTT 5 (its properties are left to mqtt-packet).
+ */
+export function decodeConnect311(packet: Buffer): IConnectPacket | undefined {
   const lengthBytes = varintLength(packet)
   let pos = 1 + lengthBytes
   const nameLength = (packet[pos] << 8) | packet[pos + 1]
-  pos += 2
+  pos += 2 + nameLength
+  const protocolVersion = packet[pos++]
+  if (protocolVersion !== 3 && protocolVersion !== 4) return undefined
   const protocolId = nameLength === 4 ? 'MQTT' : 'MQIsdp'
-  pos += nameLength
-  const protocolVersion = packet[pos++] as 3 | 4
   const flags = packet[pos++]
   const keepalive = (packet[pos] << 8) | packet[pos + 1]
   pos += 2
