@@ -78,7 +78,10 @@ const ROUTES: Record<string, Partial<Record<string, Handler>>> = {
     },
   },
   list: {
-    GET: (b) => [200, {listeners: b.listenerStatuses(), totals: b.totals(), auth: b.describeAuth()}],
+    GET: (b) => {
+      const listeners = b.listenerStatuses()
+      return [200, {listeners, totals: b.totals(listeners), auth: b.describeAuth()}]
+    },
     POST: async (b, _id, body) => {
       if (!isObj(body)) throw new HttpError(400, 'bad_request', 'send a JSON object with at least url, e.g. {"url": "ws://127.0.0.1:9001/mqtt"}')
       const {start, ...input} = body

@@ -306,10 +306,10 @@ export class Broker extends EventEmitter<BrokerEvents> {
     return this.listenerManager.activity()
   }
 
-  /** Broker-wide totals: every listener's counters summed, plus the broker's own metrics. */
-  totals(): ListenerCounters & {listeners: number; running: number; clients: number; sessions: number; metrics: BrokerMetrics; store?: Record<string, number | string>} {
+  /** Broker-wide totals: every listener's counters summed (from `statuses` when given: see ListenerManager.totals), plus the broker's own metrics. */
+  totals(statuses?: readonly ListenerStatus[]): ListenerCounters & {listeners: number; running: number; clients: number; sessions: number; metrics: BrokerMetrics; store?: Record<string, number | string>} {
     const store = this.engine.store.stats?.()
-    return {...this.listenerManager.totals(), clients: this.clients.size, sessions: this.sessionCount, metrics: {...this.metrics}, ...(store === undefined ? {} : {store})}
+    return {...this.listenerManager.totals(statuses), clients: this.clients.size, sessions: this.sessionCount, metrics: {...this.metrics}, ...(store === undefined ? {} : {store})}
   }
 
   /** See ListenerManager.create. */

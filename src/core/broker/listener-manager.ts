@@ -183,15 +183,18 @@ export class ListenerManager {
     return {accepted, packetsIn}
   }
 
-  /** Every listener's counters summed, and how many there are and run. */
-  totals(): ListenerCounters & {listeners: number; running: number} {
+  /**
+   * Every listener's counters summed, and how many there are and run. A caller that has
+   * read statuses() passes them: each reading visits every open socket for its byte counts.
+   */
+  totals(statuses: readonly ListenerStatus[] = this.statuses()): ListenerCounters & {listeners: number; running: number} {
     const sum = emptyCounters()
     let running = 0
-    for (const m of this.table.values()) {
-      addCounters(sum, listenerSnapshot(m.stats))
-      if (m.listener) running++
+    for (const s of statuses) {
+      addCounters(sum, s)
+      if (s.state === 'running') running++
     }
-    return {listeners: this.table.size, running, ...sum}
+    return {listeners: statuses.length, running, ...sum}
   }
 
   /**

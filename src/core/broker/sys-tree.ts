@@ -10,6 +10,7 @@
  */
 import {topicMatches} from '../protocol/topic.js'
 import type {Message} from './message.js'
+import type {ListenerStatus} from './listener-manager.js'
 import type {BrokerMetrics} from './metrics.js'
 import type {RetainedStore} from './retained-store.js'
 
@@ -74,7 +75,8 @@ export class SysRetained implements RetainedStore {
 
 /** What the $SYS tree reads: the Broker's public inspection methods. */
 export interface SysSource {
-  totals(): {
+  /** Summed from `statuses` (what listenerStatuses() returned), not read again. */
+  totals(statuses: readonly ListenerStatus[]): {
     clients: number
     sessions: number
     connections: {current: number; peak: number; accepted: number; rejectedTotal: number}
@@ -85,14 +87,7 @@ export interface SysSource {
     /** The durable store's figures (file bytes, rows, failed commits), with --data-dir. */
     store?: Record<string, number | string>
   }
-  listenerStatuses(): Array<{
-    id: string
-    state: string
-    connections: {current: number}
-    bytes: {in: number; out: number}
-    packets: {in: number; out: number}
-    messages: {published: number; delivered: number}
-  }>
+  listenerStatuses(): ListenerStatus[]
   subscriptionCount(): {total: number; shared: number}
   retainedCount(): number
   /** The cluster (a cluster Bus); undefined on a single node. */
@@ -141,7 +136,9 @@ export class SysTree {
 
   /** Reads the counters and publishes what changed. */
   tick(now = Date.now()): void {
-    const t = this.source.totals()
+    // One reading of the listeners (it visits every open socket), for the totals and the per-listener topics.
+    const statuses = this.source.listenerStatuses()
+    const t = this.source.totals(statuses)
     const subs = this.source.subscriptionCount()
     const dropped = droppedMessages(t.metrics)
     const dt = (now - this.lastTick) / 1000
@@ -191,7 +188,7 @@ export class SysTree {
     }
     // The durable store: $SYS/broker/store/bytes, …/sessions, …/queued, …/inflight, …/retained, …/failedCommits.
     if (t.store !== undefined) for (const [k, v] of Object.entries(t.store)) if (typeof v === 'number') put(`store/${k}`, v)
-    for (const l of this.source.listenerStatuses()) {
+    for (const l of statuses) {
       const p = `listeners/${l.id}/`
       put(`${p}state`, l.state)
       put(`${p}clients/connected`, l.connections.current)

@@ -6,9 +6,11 @@
 import assert from 'node:assert/strict'
 import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
+import {Socket} from 'node:net'
 import {join} from 'node:path'
 import type {MqttClient} from 'mqtt'
 import {Broker} from '../../../src/core/broker/broker.js'
+import {SysTree} from '../../../src/core/broker/sys-tree.js'
 import {resolveConfig} from '../../../src/core/config.js'
 import {startAdmin} from '../../../src/core/admin/server.js'
 import {openConfiguredStores} from '../../../src/core/store/sqlite.js'
@@ -313,6 +315,27 @@ describe('$SYS topics', function () {
     // $SYS messages are not counted as published to nobody, and not stored with the clients' retained messages.
     assert.equal(broker.metrics.noSubscribers, 5)
     assert.equal(broker.retainedCount(), 1)
+  })
+
+  it('reads each open socket\'s byte counts once per tick (totals and per-listener figures from one reading)', async () => {
+    broker = new Broker(resolveConfig({listeners: ['mqtt://127.0.0.1:0'], sysInterval: 0}))
+    const [t] = await broker.listen()
+    clients.push(await connectMqttJs(t.url, {clientId: 'sys-bytes'}))
+    const sockets = [...broker.listenerTable.get('mqtt:0')!.stats.sockets]
+    assert.equal(sockets.length, 1)
+    let reads = 0
+    const bytesRead = Object.getOwnPropertyDescriptor(Socket.prototype, 'bytesRead')!.get!
+    Object.defineProperty(sockets[0], 'bytesRead', {
+      get(this: Socket) {
+        reads++
+        return bytesRead.call(this) as number
+      },
+    })
+    const published = new Map<string, string>()
+    new SysTree(broker, (topic, payload) => published.set(topic, payload), 0, 'test').tick()
+    assert.equal(reads, 1)
+    assert.ok(Number(published.get('$SYS/broker/bytes/received')) > 0)
+    assert.equal(published.get('$SYS/broker/bytes/received'), published.get('$SYS/broker/listeners/mqtt:0/bytes/received'))
   })
 
   it('with a data directory, publishes the store\'s figures under $SYS/broker/store/', async () => {
