@@ -12,6 +12,7 @@ import type {ListenerStats} from './listener-stats.js'
 import {DEFAULT_PORTS} from './schemes.js'
 import {admitPending} from './pending.js'
 import {refusePending, remoteOf} from './tcp.js'
+import {tlsFailureMessage} from './tls-failure.js'
 import {admitConnectionRate, pendingLimit, proxiedRemote, readProxyHeader} from './guard-accept.js'
 import type {Connection, DialOptions, ListenHooks, Listener, Transport} from './types.js'
 
@@ -93,15 +94,17 @@ function startTls(ctx: RawServer[typeof kListener], socket: Socket): void {
 /** Before the TLS handshake: the per-address cap of sockets not serving MQTT yet (pending.ts). */
 function onTcpAccept(this: TlsServer, socket: Socket): void {
   const {config, stats, hooks} = this[kListener]
+  // Read while the client is here: a failed handshake is reported with it (tls-failure.ts).
+  void socket.remoteAddress
   if (!admitConnectionRate(this[kListener], socket)) return
   if (!admitPending(stats, socket, hooks.maxPendingPerAddress ?? 0)) refusePending(config.id, hooks, socket)
 }
 
-function onTlsClientError(this: TlsServer, error: Error, socket: TLSSocket): void {
+function onTlsClientError(this: TlsServer, error: NodeJS.ErrnoException, socket: TLSSocket): void {
   const {config, stats, hooks} = this[kListener]
   const reason = tlsRejectReason(error)
   countRejected(stats, reason)
-  hooks.onRejected(config.id, reason, `TLS handshake with ${remoteOf(socket)} failed: ${error.message}`)
+  hooks.onRejected(config.id, reason, tlsFailureMessage(socket, error))
   // Node leaves the socket open when someone listens for this (e.g. a handshake timeout).
   socket.destroy()
 }

@@ -20,6 +20,7 @@ import {DEFAULT_PORTS} from './schemes.js'
 import {admitPending, armHandshakeDeadline, clearHandshakeDeadline} from './pending.js'
 import {refusePending, remoteOf} from './tcp.js'
 import {handshakeTimeout, secureContextOptions, tlsPeerCertificate, tlsRejectReason} from './tls.js'
+import {tlsFailureMessage} from './tls-failure.js'
 import {admitConnectionRate, pendingLimit} from './guard-accept.js'
 import {forwardedClient} from '../guard/forwarded.js'
 import {formatRemote} from '../guard/address.js'
@@ -232,6 +233,15 @@ function onWsSocket(state: WsListenerState, socket: Socket): void {
   if (!admitConnectionRate(state, socket)) return
   if (!admitPending(stats, socket, pendingLimit(hooks, socket))) return refusePending(config.id, hooks, socket)
   if (hooks.connectTimeoutMs !== undefined) armHandshakeDeadline(socket, hooks.connectTimeoutMs, stats, state.onHandshakeTimeout)
+  // Read while the client is here: a failed TLS handshake is reported with it (tls-failure.ts).
+  if (config.scheme === 'wss') void socket.remoteAddress
+}
+
+const kSecured = Symbol('TLS handshake done')
+type SecuredSocket = Socket & {[kSecured]?: boolean}
+
+function markSecured(socket: SecuredSocket): void {
+  socket[kSecured] = true
 }
 
 /** MQTT over WebSocket (ws://) or secure WebSocket (wss://). */
@@ -268,16 +278,20 @@ export async function listenWs(config: ListenerConfig, hooks: ListenHooks, stats
   })
   server.on('request', (req: IncomingMessage, res: ServerResponse) => onPlainRequest(state, req, res))
   server.on('clientError', (error: Error, socket: Socket) => {
+    // https re-emits each failed TLS handshake as a clientError: tlsClientError below counts and reports it.
+    if (config.scheme === 'wss' && (socket as SecuredSocket)[kSecured] !== true) return
     countRejected(stats, 'http')
     hooks.onRejected(config.id, 'http', `bad HTTP from ${remoteOf(socket)}: ${error.message}`)
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')
+    // Closed once the answer is out: a client that never closes its side would otherwise hold the socket until the handshake deadline.
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n', () => socket.destroy())
     else socket.destroy()
   })
   if (config.scheme === 'wss') {
-    server.on('tlsClientError', (error: Error, socket: Socket) => {
+    server.on('secureConnection', markSecured)
+    server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: Socket) => {
       const reason = tlsRejectReason(error)
       countRejected(stats, reason)
-      hooks.onRejected(config.id, reason, `TLS handshake with ${remoteOf(socket)} failed: ${error.message}`)
+      hooks.onRejected(config.id, reason, tlsFailureMessage(socket, error))
       // Node leaves the socket open when someone listens for this (e.g. a handshake timeout).
       socket.destroy()
     })

@@ -1,0 +1,56 @@
+/**
+ * What a failed TLS handshake tells the broker's operator: who the client was, and OpenSSL's
+ * reason in words with what the client probably did wrong ("wrong version number" is a client
+ * speaking plain MQTT to a TLS port). The client's side of the same failures: dial-errors.ts.
+ */
+import type {Socket} from 'node:net'
+import {remoteOf} from './tcp.js'
+
+/**
+ * The TCP socket under a TLS socket (Node's `_parent`). Once the client has gone, only it
+ * still knows the peer's address, if that was read while the client was there (Node caches it
+ * on the first read).
+ */
+function tcpOf(socket: Socket): Socket | undefined {
+  return (socket as {_parent?: Socket})._parent
+}
+
+/** "TLS handshake with 127.0.0.1:40312 failed: the client did not speak TLS (…)". */
+export function tlsFailureMessage(socket: Socket, error: NodeJS.ErrnoException): string {
+  let remote = remoteOf(socket)
+  const tcp = remote.startsWith('?') ? tcpOf(socket) : undefined
+  if (tcp !== undefined) remote = remoteOf(tcp)
+  return `TLS handshake with ${remote} failed: ${tlsFailureReason(error)}`
+}
+
+/** OpenSSL's reason ("wrong version number"), without its internals ("80EC…:error:0A00010B:SSL routines:…"). */
+function opensslReason(error: NodeJS.ErrnoException): string {
+  const own = (error as {reason?: unknown}).reason
+  if (typeof own === 'string' && own !== '') return own
+  return /:error:[0-9A-Fa-f]+:[^:]*:[^:]*:([^:]+):/.exec(error.message)?.[1] ?? error.message.split('\n')[0].trim()
+}
+
+export function tlsFailureReason(error: NodeJS.ErrnoException): string {
+  switch (error.code) {
+    case 'ERR_SSL_WRONG_VERSION_NUMBER':
+    case 'ERR_SSL_PACKET_LENGTH_TOO_LONG':
+      return 'the client did not speak TLS (plain MQTT to a TLS port? it should connect with mqtts:// or wss://)'
+    case 'ERR_SSL_HTTP_REQUEST':
+      return 'the client sent plain HTTP (ws:// to a TLS port? it should connect with wss://)'
+    case 'ECONNRESET':
+      return 'the client closed the connection during the handshake (often because it does not trust this certificate: give it the CA, e.g. mosquitto_sub --cafile)'
+    case 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA':
+    case 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE':
+    case 'ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN':
+      return `the client does not trust this certificate (${opensslReason(error)}): give it the CA, e.g. mosquitto_sub --cafile`
+    case 'ERR_SSL_UNSUPPORTED_PROTOCOL':
+    case 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION':
+      return `the client offered no TLS version this listener accepts (${opensslReason(error)}; the lowest it accepts is set by --tls-min-version, guard.tlsMinVersion)`
+    case 'ERR_SSL_NO_SHARED_CIPHER':
+      return 'the client offered no cipher this listener accepts (no shared cipher)'
+    case 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE':
+      return 'the client sent no certificate, and this listener requires one'
+    default:
+      return opensslReason(error)
+  }
+}
