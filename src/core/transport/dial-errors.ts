@@ -2,6 +2,7 @@
 import {DEFAULT_SUBPROTOCOLS} from '../config.js'
 import type {Scheme} from '../config.js'
 import {ErrorCode, TransportError} from '../errors.js'
+import {opensslReason} from './openssl-reason.js'
 
 /** Explains a failed connection in terms of what to check. */
 export function socketError(where: string, scheme: Scheme, error: NodeJS.ErrnoException): TransportError {
@@ -25,10 +26,7 @@ export function socketError(where: string, scheme: Scheme, error: NodeJS.ErrnoEx
       break
     default:
       if (/certificate|self[- ]signed|SSL|TLS|wrong version number|packet length too long/i.test(`${code} ${error.message}`)) {
-        // OpenSSL's messages carry its internals ("80EC…:error:0A00010B:SSL routines:…:350:\n"); its reason is the readable part.
-        const own = (error as {reason?: unknown}).reason
-        const reason = typeof own === 'string' ? own : (/:error:[0-9A-Fa-f]+:[^:]*:[^:]*:([^:]+):/.exec(error.message)?.[1] ?? error.message.trim())
-        msg = `${where}: TLS failed: ${reason}${tlsHint(error)}`
+        msg = `${where}: TLS failed: ${opensslReason(error)}${tlsHint(error)}`
       } else {
         msg = `${where}: ${error.message}`
       }

@@ -4,6 +4,7 @@
  * speaking plain MQTT to a TLS port). The client's side of the same failures: dial-errors.ts.
  */
 import type {Socket} from 'node:net'
+import {opensslReason} from './openssl-reason.js'
 import {remoteOf} from './tcp.js'
 
 /**
@@ -21,13 +22,6 @@ export function tlsFailureMessage(socket: Socket, error: NodeJS.ErrnoException):
   const tcp = remote.startsWith('?') ? tcpOf(socket) : undefined
   if (tcp !== undefined) remote = remoteOf(tcp)
   return `TLS handshake with ${remote} failed: ${tlsFailureReason(error)}`
-}
-
-/** OpenSSL's reason ("wrong version number"), without its internals ("80EC…:error:0A00010B:SSL routines:…"). */
-function opensslReason(error: NodeJS.ErrnoException): string {
-  const own = (error as {reason?: unknown}).reason
-  if (typeof own === 'string' && own !== '') return own
-  return /:error:[0-9A-Fa-f]+:[^:]*:[^:]*:([^:]+):/.exec(error.message)?.[1] ?? error.message.split('\n')[0].trim()
 }
 
 export function tlsFailureReason(error: NodeJS.ErrnoException): string {
