@@ -4,6 +4,7 @@
  */
 import {readFile} from 'node:fs/promises'
 import {dirname, extname, resolve} from 'node:path'
+import {parse as parseYaml} from 'yaml'
 import type {BrokerConfigInput, TlsMaterial} from '../core/config.js'
 import {ConfigError} from '../core/errors.js'
 import type {LogLevelName} from '../core/logger.js'
@@ -70,11 +71,9 @@ function tlsPathsOf(where: string, v: unknown): TlsPaths {
 export async function loadConfigFile(path: string): Promise<FileConfig> {
   const text = await readText(path, 'config file')
   const ext = extname(path).toLowerCase()
-  // yaml (70 modules) only for a YAML file: serve without --config does not load it.
-  const yaml = ext === '.json' ? undefined : await import('yaml')
   let data: unknown
   try {
-    data = yaml === undefined ? JSON.parse(text) : yaml.parse(text)
+    data = ext === '.json' ? JSON.parse(text) : parseYaml(text)
   } catch (error) {
     throw new ConfigError(`config file ${path} is not valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`)
   }

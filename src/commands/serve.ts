@@ -8,6 +8,7 @@ import {attachBrokerLogging} from '../cli/broker-logging.js'
 import {buildServeConfig, serveAdminFlags, serveLimitFlags, serveStorageFlags, startServeAdmin, stopServeAdmin} from '../cli/serve-options.js'
 import {openConfiguredStores} from '../core/store/sqlite.js'
 import {reloadAuthOnSighup, serveAuthFlags} from '../cli/auth-options.js'
+import {renderEffectiveConfig} from '../cli/config-report.js'
 import {createServeBus, serveClusterFlags} from '../cli/cluster-options.js'
 import {serveAuthzFlags} from '../cli/authz-options.js'
 import {authorizationNotice} from '../core/authz/config.js'
@@ -75,11 +76,7 @@ Limits, slow-consumer handling, MQTT 5 behaviour and shared subscriptions: docs/
     // Before any thread of the broker's own starts (the SQLite writer): see background-threads.ts.
     lowerBackgroundThreads()
     const setup = await buildServeConfig(flags)
-    if (flags['print-config']) {
-      // config-report needs yaml, which a broker's start otherwise does without.
-      const {renderEffectiveConfig} = await import('../cli/config-report.js')
-      return void this.log(renderEffectiveConfig(setup.config, setup.logLevel))
-    }
+    if (flags['print-config']) return void this.log(renderEffectiveConfig(setup.config, setup.logLevel))
     const logger = createCliLogger(setup.logLevel, flags.json, (line) => process.stderr.write(`${line}\n`))
     const stores = openConfiguredStores(setup.config)
     const bus = await createServeBus(setup.config.cluster, logger)

@@ -1,10 +1,9 @@
 /**
  * A self-signed development certificate for localhost, so that mqtts:// and wss://
  * work at once on a dev box (clients then need --insecure or this certificate as CA).
- * `selfsigned` builds the X.509 structure; writing ASN.1 by hand is not our business. It is
- * loaded on first use: with its X.509 and ASN.1 libraries it is ~200 modules, which a broker
- * without a dev certificate would parse at every start and keep in its heap.
+ * `selfsigned` builds the X.509 structure; writing ASN.1 by hand is not our business.
  */
+import selfsigned from 'selfsigned'
 import type {TlsMaterial} from '../config.js'
 
 export interface DevCertificate extends TlsMaterial {
@@ -15,7 +14,6 @@ export async function generateDevCertificate(hosts: readonly string[] = ['localh
   const notBeforeDate = new Date(Date.now() - 60_000)
   const notAfterDate = new Date(notBeforeDate.getTime() + days * 86_400_000)
   const altNames = hosts.map((h) => (/^[\d.]+$|:/.test(h) ? {type: 7 as const, ip: h} : {type: 2 as const, value: h}))
-  const {default: selfsigned} = await import('selfsigned')
   const pems = await selfsigned.generate([{name: 'commonName', value: hosts[0] ?? 'localhost'}], {
     keyType: 'ec',
     curve: 'P-256',
