@@ -4,8 +4,23 @@
  * speaking plain MQTT to a TLS port). The client's side of the same failures: dial-errors.ts.
  */
 import type {Socket} from 'node:net'
+import {countRejected} from './listener-stats.js'
+import type {ListenerStats} from './listener-stats.js'
 import {opensslReason} from './openssl-reason.js'
 import {remoteOf} from './tcp.js'
+import type {ListenHooks} from './types.js'
+
+/**
+ * A failed handshake on an mqtts:// or wss:// listener: counted (a stalled one as
+ * `handshake-timeout`, any other as `tls`), reported with its reason, and the socket closed:
+ * Node leaves it open when someone listens for the failure.
+ */
+export function rejectTlsHandshake(listenerId: string, stats: ListenerStats, hooks: ListenHooks, socket: Socket, error: NodeJS.ErrnoException): void {
+  const reason = error.code === 'ERR_TLS_HANDSHAKE_TIMEOUT' ? 'handshake-timeout' : 'tls'
+  countRejected(stats, reason)
+  hooks.onRejected(listenerId, reason, tlsFailureMessage(socket, error))
+  socket.destroy()
+}
 
 /**
  * The TCP socket under a TLS socket (Node's `_parent`). Once the client has gone, only it
@@ -17,7 +32,7 @@ function tcpOf(socket: Socket): Socket | undefined {
 }
 
 /** "TLS handshake with 127.0.0.1:40312 failed: the client did not speak TLS (…)". */
-export function tlsFailureMessage(socket: Socket, error: NodeJS.ErrnoException): string {
+function tlsFailureMessage(socket: Socket, error: NodeJS.ErrnoException): string {
   let remote = remoteOf(socket)
   const tcp = remote.startsWith('?') ? tcpOf(socket) : undefined
   if (tcp !== undefined) remote = remoteOf(tcp)

@@ -7,12 +7,12 @@ import {listenerUrl} from '../config.js'
 import {ErrorCode, TransportError} from '../errors.js'
 import {bind, closeServer} from './bind.js'
 import {dialUrl} from './dial-socket.js'
-import {countRejected, newListenerStats} from './listener-stats.js'
+import {newListenerStats} from './listener-stats.js'
 import type {ListenerStats} from './listener-stats.js'
 import {DEFAULT_PORTS} from './schemes.js'
 import {admitPending} from './pending.js'
 import {refusePending, remoteOf} from './tcp.js'
-import {tlsFailureMessage} from './tls-failure.js'
+import {rejectTlsHandshake} from './tls-failure.js'
 import {admitConnectionRate, pendingLimit, proxiedRemote, readProxyHeader} from './guard-accept.js'
 import type {Connection, DialOptions, ListenHooks, Listener, Transport} from './types.js'
 
@@ -102,11 +102,7 @@ function onTcpAccept(this: TlsServer, socket: Socket): void {
 
 function onTlsClientError(this: TlsServer, error: NodeJS.ErrnoException, socket: TLSSocket): void {
   const {config, stats, hooks} = this[kListener]
-  const reason = tlsRejectReason(error)
-  countRejected(stats, reason)
-  hooks.onRejected(config.id, reason, tlsFailureMessage(socket, error))
-  // Node leaves the socket open when someone listens for this (e.g. a handshake timeout).
-  socket.destroy()
+  rejectTlsHandshake(config.id, stats, hooks, socket, error)
 }
 
 /**
@@ -118,10 +114,6 @@ export function handshakeTimeout(hooks: ListenHooks): {handshakeTimeout?: number
   return hooks.connectTimeoutMs === undefined ? {minVersion} : {handshakeTimeout: hooks.connectTimeoutMs, minVersion}
 }
 
-/** A stalled handshake counts as `handshake-timeout`, any other TLS failure as `tls`. */
-export function tlsRejectReason(error: Error): 'handshake-timeout' | 'tls' {
-  return (error as NodeJS.ErrnoException).code === 'ERR_TLS_HANDSHAKE_TIMEOUT' ? 'handshake-timeout' : 'tls'
-}
 
 /** MQTT over TLS. */
 export async function listenTls(config: ListenerConfig, hooks: ListenHooks, stats: ListenerStats = newListenerStats()): Promise<Listener> {

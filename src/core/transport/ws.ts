@@ -19,8 +19,8 @@ import type {ListenerStats} from './listener-stats.js'
 import {DEFAULT_PORTS} from './schemes.js'
 import {admitPending, armHandshakeDeadline, clearHandshakeDeadline} from './pending.js'
 import {refusePending, remoteOf} from './tcp.js'
-import {handshakeTimeout, secureContextOptions, tlsPeerCertificate, tlsRejectReason} from './tls.js'
-import {tlsFailureMessage} from './tls-failure.js'
+import {handshakeTimeout, secureContextOptions, tlsPeerCertificate} from './tls.js'
+import {rejectTlsHandshake} from './tls-failure.js'
 import {admitConnectionRate, pendingLimit} from './guard-accept.js'
 import {forwardedClient} from '../guard/forwarded.js'
 import {formatRemote} from '../guard/address.js'
@@ -288,13 +288,7 @@ export async function listenWs(config: ListenerConfig, hooks: ListenHooks, stats
   })
   if (config.scheme === 'wss') {
     server.on('secureConnection', markSecured)
-    server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: Socket) => {
-      const reason = tlsRejectReason(error)
-      countRejected(stats, reason)
-      hooks.onRejected(config.id, reason, tlsFailureMessage(socket, error))
-      // Node leaves the socket open when someone listens for this (e.g. a handshake timeout).
-      socket.destroy()
-    })
+    server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: Socket) => rejectTlsHandshake(config.id, stats, hooks, socket, error))
   }
   const port = await bind(server, config)
   const info = {id: config.id, scheme: config.scheme, host: config.host, port, url: listenerUrl({...config, port}), path: opts.path}
