@@ -38,25 +38,25 @@ describe('serve: memory given back after a burst of connections (cli/idle-memory
   describe('BurstWatch', () => {
     it('is due once, at the first quiet interval after BURST_CONNECTS new connections', () => {
       const w = new BurstWatch(10, 100)
-      assert.equal(w.sample({accepted: 0, packets: 0}), false)
-      assert.equal(w.sample({accepted: 600, packets: 600}), false) // connecting
-      assert.equal(w.sample({accepted: BURST_CONNECTS + 5, packets: 1005}), false) // still connecting
-      assert.equal(w.sample({accepted: BURST_CONNECTS + 8, packets: 1010}), true) // quiet: due
-      assert.equal(w.sample({accepted: BURST_CONNECTS + 9, packets: 1011}), false) // no new burst since
+      assert.equal(w.sample({accepted: 0, packetsIn: 0}), false)
+      assert.equal(w.sample({accepted: 600, packetsIn: 600}), false) // connecting
+      assert.equal(w.sample({accepted: BURST_CONNECTS + 5, packetsIn: 1005}), false) // still connecting
+      assert.equal(w.sample({accepted: BURST_CONNECTS + 8, packetsIn: 1010}), true) // quiet: due
+      assert.equal(w.sample({accepted: BURST_CONNECTS + 9, packetsIn: 1011}), false) // no new burst since
     })
 
     it('waits while traffic is heavy, however few clients connect', () => {
       const w = new BurstWatch(10, 100)
-      w.sample({accepted: 0, packets: 0})
-      w.sample({accepted: 2000, packets: 2000})
-      assert.equal(w.sample({accepted: 2000, packets: 50_000}), false)
-      assert.equal(w.sample({accepted: 2000, packets: 50_050}), true)
+      w.sample({accepted: 0, packetsIn: 0})
+      w.sample({accepted: 2000, packetsIn: 2000})
+      assert.equal(w.sample({accepted: 2000, packetsIn: 50_000}), false)
+      assert.equal(w.sample({accepted: 2000, packetsIn: 50_050}), true)
     })
 
     it('never collects for a trickle of connections', () => {
       const w = new BurstWatch(10, 100)
       let due = 0
-      for (let i = 0; i < 50; i++) if (w.sample({accepted: i * 5, packets: i * 5})) due++
+      for (let i = 0; i < 50; i++) if (w.sample({accepted: i * 5, packetsIn: i * 5})) due++
       assert.equal(due, 0) // 245 connections in all: below BURST_CONNECTS
     })
   })
